@@ -1,0 +1,46 @@
+// Switching to another camera replaces the track in place: the call stays up and no SDP is exchanged.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as h from './harness.js';
+
+/** deviceId of the camera the page is sending, read off its own tile. */
+const sendingCamera = (page) =>
+  page.evaluate(() => {
+    const video = document.querySelector('[data-participant][data-local] video');
+    const track = video && video.srcObject && video.srcObject.getVideoTracks()[0];
+    return track ? track.getSettings().deviceId : null;
+  });
+
+test('switching the camera keeps the call up with no new offer or answer', { timeout: 240_000 }, () =>
+  h.scenario('camera-switch', async (s) => {
+    await s.startServer();
+    const [ada, bo] = await s.joinAll(h.roomName('camswitch'), ['ada', 'bo']);
+    await h.waitForRemoteVideos(ada.page, 1);
+    await h.waitForRemoteVideos(bo.page, 1);
+    await s.recordJoinTimes([ada, bo]);
+    // Negotiation may still be settling (candidates, a late answer): start counting from quiet.
+    await h.sleep(2_000);
+    const before = [h.countSignals(ada), h.countSignals(bo)];
+
+    const picker = ada.page.locator('select[data-device="videoinput"]');
+    const cameras = await picker.locator('option').evaluateAll((options) => options.map((o) => o.value));
+    assert.ok(cameras.length >= 2, `two fake cameras offered in the picker: ${JSON.stringify(cameras)}`);
+    const current = await sendingCamera(ada.page);
+    const next = cameras.find((id) => id && id !== current);
+    assert.ok(next, `a camera other than ${current} among ${JSON.stringify(cameras)}`);
+
+    await picker.selectOption(next);
+    await h.waitUntil('ada to send from the chosen camera', async () => (await sendingCamera(ada.page)) === next, {
+      timeout: 10_000,
+    });
+
+    // The new camera's frames reach bo, and the call never left "connected".
+    await h.waitForRemoteVideos(bo.page, 1, { timeout: 20_000 });
+    await h.sleep(2_000);
+    for (const p of [ada, bo]) {
+      assert.equal(await p.page.getAttribute('body', 'data-connection'), 'connected', `${p.name} still connected`);
+    }
+    const after = [h.countSignals(ada), h.countSignals(bo)];
+    assert.deepEqual(after, before, 'no SDP offer or answer sent by either page after switching camera');
+  }),
+);

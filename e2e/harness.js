@@ -1,0 +1,450 @@
+// End-to-end harness: one real huddle server, one real Chromium per participant.
+//
+// Every participant gets its own browser process (and so its own fresh profile directory), as
+// separate people on separate machines would; killing that process is how a test "closes a tab
+// abruptly". Tests are written against the client's stable hooks (data-participant, data-action, ...),
+// never against its CSS or markup.
+
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const OUT = path.join(HERE, 'out');
+const JOIN_TIMES = path.join(OUT, 'join-times.jsonl');
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  // Two fake cameras, so switching devices can be tested.
+  '--use-fake-device-for-media-stream=device-count=2',
+  '--use-fake-ui-for-media-stream',
+  // getDisplayMedia picks the (fake) screen without a picker.
+  '--auto-select-desktop-capture-source=Entire screen',
+  '--allow-loopback-in-peer-connection',
+];
+
+/** Milliseconds, bounded: every wait in the suite goes through here. */
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitUntil(what, check, { timeout = 30_000, interval = 200 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const detail = last instanceof Error ? `: ${last.message}` : last === undefined ? '' : `: ${JSON.stringify(last)}`;
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}${detail}`);
+    }
+    await sleep(interval);
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function serverBinary() {
+  return process.env.HUDDLE_BIN || path.join(ROOT, 'target', 'debug', 'huddle');
+}
+
+let helpText;
+/** `huddle --help`, read once, to pass only flags this build knows. */
+function serverHelp() {
+  if (helpText === undefined) {
+    try {
+      helpText = execFileSync(serverBinary(), ['--help'], { encoding: 'utf8', timeout: 10_000 });
+    } catch (err) {
+      helpText = `${err.stdout || ''}${err.stderr || ''}`;
+    }
+  }
+  return helpText;
+}
+
+const serverKnows = (flag) => serverHelp().includes(flag);
+
+/** A running huddle server on a free loopback port; `stop()` asserts it exits on SIGTERM within 5 s. */
+class Server {
+  static async start({ args = [] } = {}) {
+    const bin = serverBinary();
+    if (!fs.existsSync(bin)) throw new Error(`no server binary at ${bin}: run cargo build -p huddle`);
+    const port = await freePort();
+    const argv = ['--listen', `127.0.0.1:${port}`];
+    if (serverKnows('--turn-listen')) argv.push('--turn-listen', '127.0.0.1:0');
+    argv.push(...args);
+    const child = spawn(bin, argv, {
+      cwd: ROOT,
+      env: { RUST_LOG: 'info', ...process.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const server = new Server(child, `http://127.0.0.1:${port}`, argv);
+    await server.#waitHealthy();
+    return server;
+  }
+
+  constructor(child, url, argv) {
+    this.child = child;
+    this.url = url;
+    this.argv = argv;
+    this.log = [];
+    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    this.exitStatus = null;
+    this.exited.then((status) => (this.exitStatus = status));
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk) => this.log.push(chunk));
+    }
+  }
+
+  async #waitHealthy() {
+    await waitUntil(
+      `${this.url}/healthz to answer 200`,
+      async () => {
+        if (this.exitStatus) {
+          throw new Error(`server exited early (${JSON.stringify(this.exitStatus)}):\n${this.log.join('')}`);
+        }
+        const res = await fetch(`${this.url}/healthz`).catch(() => null);
+        return res !== null && res.status === 200;
+      },
+      { timeout: 20_000, interval: 100 },
+    ).catch((err) => {
+      this.child.kill('SIGKILL');
+      throw err;
+    });
+  }
+
+  /** SIGTERM, then demand an exit within 5 s (graceful shutdown must not hang on open sockets). */
+  async stop() {
+    if (this.exitStatus) return this.exitStatus;
+    this.child.kill('SIGTERM');
+    const status = await Promise.race([this.exited, sleep(5_000).then(() => null)]);
+    if (status === null) {
+      this.child.kill('SIGKILL');
+      await this.exited;
+      throw new Error('server did not exit within 5 s of SIGTERM');
+    }
+    return status;
+  }
+}
+
+// Runs in every page before the client's scripts: notes when the first remote frame is decoded.
+// Media events do not bubble, but they do pass the document in the capture phase.
+function installProbes() {
+  window.__e2e = { firstRemoteFrameAt: null };
+  const note = (event) => {
+    const video = event.target;
+    if (!(video instanceof HTMLVideoElement) || video.videoWidth === 0) return;
+    const tile = video.closest('[data-participant], [data-screen]');
+    if (!tile || tile.hasAttribute('data-local')) return;
+    if (window.__e2e.firstRemoteFrameAt === null) window.__e2e.firstRemoteFrameAt = Date.now();
+  };
+  for (const type of ['resize', 'loadeddata', 'playing', 'timeupdate']) {
+    document.addEventListener(type, note, true);
+  }
+}
+
+/** Does this websocket frame carry an SDP offer or answer? (protocol v1: signal/description) */
+function isDescription(payload) {
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  try {
+    const message = JSON.parse(text);
+    const description = message && message.signal && message.signal.description;
+    if (message.type === 'signal' && message.signal.kind === 'description') return description.type || true;
+    return false;
+  } catch {
+    return /"type"\s*:\s*"(offer|answer)"/.test(text) && /"sdp"\s*:/.test(text) ? 'unknown' : false;
+  }
+}
+
+/** One participant: a browser process of its own with one page. */
+class Participant {
+  constructor(name, browser, context, page) {
+    this.name = name;
+    this.browser = browser;
+    this.context = context;
+    this.page = page;
+    this.console = [];
+    this.sentDescriptions = [];
+    this.joinStartedAt = null;
+    this.closed = false;
+    page.on('console', (msg) => this.console.push(`[${msg.type()}] ${msg.text()}`));
+    page.on('pageerror', (err) => this.console.push(`[pageerror] ${err.stack || err.message}`));
+    page.on('requestfailed', (req) => this.console.push(`[requestfailed] ${req.url()} ${req.failure()?.errorText}`));
+    page.on('websocket', (ws) => {
+      this.console.push(`[websocket] open ${ws.url()}`);
+      ws.on('framesent', ({ payload }) => {
+        const kind = isDescription(payload);
+        if (kind) this.sentDescriptions.push({ at: Date.now(), kind });
+      });
+      ws.on('close', () => this.console.push(`[websocket] closed ${ws.url()}`));
+    });
+  }
+
+  /** Closes the tab the way a user does: the page goes, its unload handlers may run. */
+  async closeTab() {
+    this.closed = true;
+    await this.page.close({ runBeforeUnload: false }).catch(() => {});
+  }
+
+  /** The browser process dies: no unload, no goodbye, sockets torn down by the kernel. */
+  crash() {
+    this.closed = true;
+    const proc = this.browser.process();
+    if (proc) proc.kill('SIGKILL');
+  }
+
+  async close() {
+    this.closed = true;
+    await this.browser.close().catch(() => {});
+  }
+}
+
+/** Number of SDP descriptions (offers + answers) this page has sent so far. */
+function countSignals(participant) {
+  return participant.sentDescriptions.length;
+}
+
+/**
+ * A test's world: one server and the participants in it, torn down at the end; on failure a
+ * screenshot and the console of every page and the server log land in e2e/out/.
+ */
+class Scenario {
+  constructor(name) {
+    this.name = name;
+    this.slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
+    this.participants = [];
+    this.server = null;
+    this.joinTimes = [];
+  }
+
+  async startServer(options) {
+    this.server = await Server.start(options);
+    return this.server;
+  }
+
+  roomUrl(room, params = {}) {
+    const query = new URLSearchParams({ quality: 'low', ...params });
+    return `${this.server.url}/r/${encodeURIComponent(room)}?${query}`;
+  }
+
+  /** A new browser for `name`, not yet on any page. */
+  async launch(name, { extraArgs = [] } = {}) {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [...CHROMIUM_ARGS, ...extraArgs],
+      timeout: 60_000,
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    await context.addInitScript(installProbes);
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    const participant = new Participant(name, browser, context, page);
+    this.participants.push(participant);
+    return participant;
+  }
+
+  /** Opens `/r/<room>?name=<name>&quality=low`, which joins at once (no pre-join screen). */
+  async join(room, name, params = {}) {
+    const participant = await this.launch(name);
+    participant.joinStartedAt = Date.now();
+    await participant.page.goto(this.roomUrl(room, { name, ...params }), { waitUntil: 'domcontentloaded' });
+    return participant;
+  }
+
+  /** Several participants into one room, one after the other, each connected before the next. */
+  async joinAll(room, names, params = {}) {
+    const joined = [];
+    for (const name of names) {
+      const participant = await this.join(room, name, params);
+      await waitConnected(participant.page);
+      joined.push(participant);
+    }
+    return joined;
+  }
+
+  /** Join -> first decoded remote frame, for each participant; recorded for the suite's median. */
+  async recordJoinTimes(participants) {
+    const times = [];
+    for (const p of participants) {
+      const at = await p.page.evaluate(() => window.__e2e && window.__e2e.firstRemoteFrameAt);
+      if (at && p.joinStartedAt) times.push({ test: this.name, name: p.name, ms: at - p.joinStartedAt });
+    }
+    fs.mkdirSync(OUT, { recursive: true });
+    for (const t of times) fs.appendFileSync(JOIN_TIMES, `${JSON.stringify(t)}\n`);
+    this.joinTimes.push(...times);
+    return times.map((t) => t.ms);
+  }
+
+  async dump(error) {
+    fs.mkdirSync(OUT, { recursive: true });
+    const base = path.join(OUT, this.slug);
+    const lines = [`${this.name}: ${error && error.stack ? error.stack : error}`, ''];
+    for (const [i, p] of this.participants.entries()) {
+      const file = `${base}-${i}-${p.name}`;
+      if (!p.closed && !p.page.isClosed()) {
+        await p.page.screenshot({ path: `${file}.png`, timeout: 10_000 }).catch(() => {});
+        const html = await p.page.content().catch(() => '');
+        if (html) fs.writeFileSync(`${file}.html`, html);
+      }
+      fs.writeFileSync(`${file}.console.log`, p.console.join('\n') + '\n');
+      lines.push(`participant ${p.name}: ${file}.{png,html,console.log}`);
+    }
+    if (this.server) {
+      fs.writeFileSync(`${base}-server.log`, `huddle ${this.server.argv.join(' ')}\n${this.server.log.join('')}`);
+      lines.push(`server log: ${base}-server.log`);
+    }
+    fs.writeFileSync(`${base}-failure.txt`, lines.join('\n') + '\n');
+    console.error(`artifacts of the failure: ${base}-*`);
+  }
+
+  async teardown() {
+    await Promise.all(this.participants.map((p) => p.close()));
+    if (this.server) await this.server.stop();
+  }
+}
+
+/**
+ * Runs `body(scenario)` and always cleans up; on failure first saves what helps debugging.
+ * The server's own shutdown is part of the test: a server that ignores SIGTERM fails it.
+ */
+async function scenario(name, body) {
+  const world = new Scenario(name);
+  try {
+    await body(world);
+  } catch (err) {
+    await world.dump(err).catch((dumpErr) => console.error('could not save artifacts:', dumpErr));
+    await world.teardown().catch(() => {});
+    throw err;
+  }
+  await world.teardown();
+}
+
+async function waitConnected(page, timeout = 30_000) {
+  await page.waitForSelector('body[data-connection="connected"]', { timeout, state: 'attached' });
+}
+
+/** Per remote tile (participant or screen) in the page: id, frames decoded, playback time, size. */
+function remoteVideoStats(page, selector = '[data-participant]:not([data-local]), [data-screen]') {
+  return page.evaluate((sel) => {
+    return [...document.querySelectorAll(sel)].map((tile) => {
+      const video = tile.querySelector('video');
+      const id = tile.getAttribute('data-participant') || `screen:${tile.getAttribute('data-screen')}`;
+      if (!video) return { id, video: false, width: 0, frames: 0, time: 0 };
+      const quality = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : null;
+      return {
+        id,
+        video: true,
+        width: video.videoWidth,
+        height: video.videoHeight,
+        frames: quality ? quality.totalVideoFrames : 0,
+        time: video.currentTime,
+        paused: video.paused,
+        audio: tile.getAttribute('data-audio'),
+        videoState: tile.getAttribute('data-video'),
+      };
+    });
+  }, selector);
+}
+
+/** Which tiles advanced (frames decoded and playback time) over `windowMs`. */
+async function framesAdvancing(page, { selector, windowMs = 1_500 } = {}) {
+  const before = await remoteVideoStats(page, selector);
+  await sleep(windowMs);
+  const after = await remoteVideoStats(page, selector);
+  return after.map((a) => {
+    const b = before.find((x) => x.id === a.id);
+    return {
+      ...a,
+      newFrames: b ? a.frames - b.frames : 0,
+      advancing: Boolean(b && a.width > 0 && a.frames > b.frames && a.time > b.time),
+    };
+  });
+}
+
+/**
+ * Waits until the page shows exactly `n` remote participant tiles and every one of them decodes
+ * video (videoWidth > 0) whose frames and playback time advance.
+ */
+async function waitForRemoteVideos(page, n, { timeout = 60_000 } = {}) {
+  const selector = '[data-participant]:not([data-local])';
+  let last = [];
+  try {
+    return await waitUntil(
+      `${n} remote videos decoding and advancing`,
+      async () => {
+        last = await framesAdvancing(page, { selector, windowMs: 1_000 });
+        return last.length === n && last.every((s) => s.advancing) ? last : false;
+      },
+      { timeout, interval: 250 },
+    );
+  } catch (err) {
+    err.message += `; last seen: ${JSON.stringify(last)}`;
+    throw err;
+  }
+}
+
+/** The participant id the server gave this page, read off its own tile. */
+async function ownId(page) {
+  const id = await page.getAttribute('[data-participant][data-local]', 'data-participant', { timeout: 30_000 });
+  if (!id) throw new Error('own tile has no data-participant id');
+  return id;
+}
+
+const tileOf = (id) => `[data-participant="${id.replace(/"/g, '\\"')}"]`;
+
+function median(values) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
+}
+
+/** A room name no other test uses. */
+const roomName = (prefix) => `${prefix}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+
+export {
+  CHROMIUM_ARGS,
+  JOIN_TIMES,
+  OUT,
+  ROOT,
+  Scenario,
+  Server,
+  countSignals,
+  framesAdvancing,
+  median,
+  ownId,
+  remoteVideoStats,
+  roomName,
+  scenario,
+  serverKnows,
+  sleep,
+  tileOf,
+  waitConnected,
+  waitForRemoteVideos,
+  waitUntil,
+};

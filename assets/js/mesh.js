@@ -1,0 +1,311 @@
+// The mesh: one RTCPeerConnection per remote participant, negotiated with the "perfect negotiation"
+// pattern. No DOM here: the UI gets each peer's incoming streams through `MeshEvent`s.
+//
+// Every connection carries three transceivers in a fixed order, so both ends agree what each is
+// without extra signaling:
+//   0: microphone audio   (local stream "camera")
+//   1: camera video       (local stream "camera")
+//   2: screen-share video (local stream "screen", its own MediaStream)
+// Only the impolite end (the larger id) creates them, so the first offer never collides; the polite
+// end adopts them from that offer and turns them sendrecv before answering. Later negotiations
+// (ICE restarts) may start from either end and perfect negotiation settles collisions. Turning
+// camera, mic or screen on and off is `replaceTrack` on these senders: no renegotiation.
+
+/** @import { Signal, IceServer } from './protocol.js' */
+
+/** @typedef {'audio' | 'video' | 'screen'} Slot */
+/** The transceiver order, shared by both ends. */
+export const SLOTS = /** @type {const} */ (['audio', 'video', 'screen']);
+
+/**
+ * @typedef {{ kind: 'signal', to: string, signal: Signal }
+ *         | { kind: 'tracks', id: string }
+ *         | { kind: 'connection', id: string, state: RTCPeerConnectionState }} MeshEvent
+ */
+
+/**
+ * @typedef {object} MeshOptions
+ * @property {string} selfId our participant id
+ * @property {IceServer[]} iceServers
+ * @property {RTCIceTransportPolicy} [iceTransportPolicy]
+ * @property {(event: MeshEvent) => void} listener
+ */
+
+/** @param {string} selfId @param {string} remoteId */
+export function isPolite(selfId, remoteId) {
+  return selfId < remoteId;
+}
+
+export class Mesh {
+  /** @param {MeshOptions} options */
+  constructor(options) {
+    this.options = options;
+    /** @type {Map<string, Peer>} */
+    this.peers = new Map();
+    /** @type {Record<Slot, MediaStreamTrack | null>} */
+    this.tracks = { audio: null, video: null, screen: null };
+    // The msids the receivers see: camera and mic share one stream, the screen has its own.
+    this.cameraStream = new MediaStream();
+    this.screenStream = new MediaStream();
+  }
+
+  /**
+   * The peer for `id`, created on first use.
+   * @param {string} id
+   */
+  peer(id) {
+    let peer = this.peers.get(id);
+    if (!peer) {
+      peer = new Peer(this, id);
+      this.peers.set(id, peer);
+    }
+    return peer;
+  }
+
+  /** @param {string} id */
+  remove(id) {
+    this.peers.get(id)?.close();
+    this.peers.delete(id);
+  }
+
+  close() {
+    for (const peer of this.peers.values()) peer.close();
+    this.peers.clear();
+  }
+
+  /**
+   * Sends `track` (or nothing) in `slot` to every peer.
+   * @param {Slot} slot
+   * @param {MediaStreamTrack | null} track
+   */
+  async setTrack(slot, track) {
+    this.tracks[slot] = track;
+    await Promise.all([...this.peers.values()].map((peer) => peer.sendTrack(slot, track)));
+  }
+
+  /**
+   * @param {string} from
+   * @param {Signal} signal
+   */
+  handleSignal(from, signal) {
+    this.peer(from).handleSignal(signal);
+  }
+}
+
+/**
+ * The wire form of a local candidate.
+ * @param {RTCIceCandidate} candidate
+ * @returns {import('./protocol.js').IceCandidate}
+ */
+function candidateInit(candidate) {
+  const { sdpMid, sdpMLineIndex, usernameFragment } = candidate;
+  return { candidate: candidate.candidate, sdpMid, sdpMLineIndex, ...(usernameFragment ? { usernameFragment } : {}) };
+}
+
+/** One remote participant's connection. */
+export class Peer {
+  /**
+   * @param {Mesh} mesh
+   * @param {string} id
+   */
+  constructor(mesh, id) {
+    this.mesh = mesh;
+    this.id = id;
+    this.polite = isPolite(mesh.options.selfId, id);
+    /** What this participant sends us: their camera + mic, and their screen. */
+    this.camera = new MediaStream();
+    this.screen = new MediaStream();
+    /** @type {WeakSet<RTCRtpTransceiver>} transceivers already set up to send */
+    this.adopted = new WeakSet();
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.settingRemoteAnswer = false;
+    this.closed = false;
+    /** Signals are handled one at a time, in order, so a candidate never overtakes its description. */
+    this.queue = Promise.resolve();
+
+    const { iceServers, iceTransportPolicy } = mesh.options;
+    this.pc = new RTCPeerConnection({
+      iceServers: iceServers.map(({ urls, username, credential }) => ({ urls, username, credential })),
+      iceTransportPolicy: iceTransportPolicy ?? 'all',
+    });
+    this.pc.addEventListener('negotiationneeded', () => this.negotiate());
+    this.pc.addEventListener('icecandidate', ({ candidate }) => {
+      this.send({ kind: 'candidate', candidate: candidate ? candidateInit(candidate) : null });
+    });
+    this.pc.addEventListener('track', ({ transceiver, track }) => this.received(transceiver, track));
+    this.pc.addEventListener('connectionstatechange', () => {
+      const state = this.pc.connectionState;
+      if (state === 'failed') this.pc.restartIce();
+      this.emit({ kind: 'connection', id, state });
+    });
+
+    if (!this.polite) {
+      for (const slot of SLOTS) {
+        const kind = slot === 'audio' ? 'audio' : 'video';
+        this.adopt(this.pc.addTransceiver(kind, { direction: 'sendrecv', streams: [this.streamFor(slot)] }), slot);
+      }
+    }
+  }
+
+  /**
+   * @param {Slot} slot
+   * @param {MediaStreamTrack | null} track
+   */
+  async sendTrack(slot, track) {
+    const transceiver = this.transceiver(slot);
+    if (!transceiver || !this.adopted.has(transceiver) || this.closed) return;
+    try {
+      await transceiver.sender.replaceTrack(track);
+    } catch (error) {
+      console.warn(`huddle: replaceTrack(${slot}) for ${this.id} failed`, error);
+    }
+  }
+
+  /**
+   * @param {Signal} signal
+   */
+  handleSignal(signal) {
+    this.queue = this.queue
+      .then(() => this.apply(signal))
+      .catch((error) => console.warn(`huddle: signal from ${this.id} failed`, error));
+  }
+
+  close() {
+    this.closed = true;
+    this.pc.close();
+    for (const track of [...this.camera.getTracks(), ...this.screen.getTracks()]) track.stop();
+  }
+
+  /** @private */
+  async negotiate() {
+    if (this.closed) return;
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.sendDescription();
+    } catch (error) {
+      console.warn(`huddle: offer to ${this.id} failed`, error);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  /**
+   * Perfect negotiation, as in the WebRTC spec's example.
+   * @private
+   * @param {Signal} signal
+   */
+  async apply(signal) {
+    if (this.closed) return;
+    const pc = this.pc;
+    if (signal.kind === 'description') {
+      const description = signal.description;
+      const readyForOffer = !this.makingOffer
+        && (pc.signalingState === 'stable' || this.settingRemoteAnswer);
+      const collision = description.type === 'offer' && !readyForOffer;
+      this.ignoreOffer = !this.polite && collision;
+      if (this.ignoreOffer) return;
+      this.settingRemoteAnswer = description.type === 'answer';
+      try {
+        await pc.setRemoteDescription(description);
+      } finally {
+        this.settingRemoteAnswer = false;
+      }
+      if (description.type === 'offer') {
+        this.adoptRemoteTransceivers();
+        await pc.setLocalDescription();
+        this.sendDescription();
+      }
+    } else {
+      try {
+        // `null` marks the end of candidates; addIceCandidate() without argument says the same.
+        await (signal.candidate ? pc.addIceCandidate(signal.candidate) : pc.addIceCandidate());
+      } catch (error) {
+        if (!this.ignoreOffer) throw error;
+      }
+    }
+  }
+
+  /**
+   * The polite end's transceivers come from the remote offer as recvonly: make them send too,
+   * before the answer is created so no second negotiation is needed.
+   * @private
+   */
+  adoptRemoteTransceivers() {
+    this.pc.getTransceivers().forEach((transceiver, index) => {
+      const slot = SLOTS[index];
+      if (!slot || this.adopted.has(transceiver) || transceiver.currentDirection === 'stopped') return;
+      transceiver.direction = 'sendrecv';
+      transceiver.sender.setStreams(this.streamFor(slot));
+      this.adopt(transceiver, slot);
+    });
+  }
+
+  /**
+   * @private
+   * @param {RTCRtpTransceiver} transceiver
+   * @param {Slot} slot
+   */
+  adopt(transceiver, slot) {
+    this.adopted.add(transceiver);
+    const track = this.mesh.tracks[slot];
+    if (track) this.sendTrack(slot, track);
+  }
+
+  /**
+   * @private
+   * @param {RTCRtpTransceiver} transceiver
+   * @param {MediaStreamTrack} track
+   */
+  received(transceiver, track) {
+    const slot = SLOTS[this.pc.getTransceivers().indexOf(transceiver)];
+    if (!slot) return;
+    const stream = slot === 'screen' ? this.screen : this.camera;
+    for (const old of stream.getTracks()) {
+      if (old.kind === track.kind && old !== track) stream.removeTrack(old);
+    }
+    if (!stream.getTracks().includes(track)) stream.addTrack(track);
+    this.emit({ kind: 'tracks', id: this.id });
+  }
+
+  /**
+   * @private
+   * @param {Slot} slot
+   */
+  transceiver(slot) {
+    return this.pc.getTransceivers()[SLOTS.indexOf(slot)];
+  }
+
+  /**
+   * @private
+   * @param {Slot} slot
+   */
+  streamFor(slot) {
+    return slot === 'screen' ? this.mesh.screenStream : this.mesh.cameraStream;
+  }
+
+  /** @private */
+  sendDescription() {
+    const description = this.pc.localDescription;
+    if (!description) return;
+    const { type, sdp } = description;
+    this.send({ kind: 'description', description: { type, sdp } });
+  }
+
+  /**
+   * @private
+   * @param {Signal} signal
+   */
+  send(signal) {
+    if (!this.closed) this.emit({ kind: 'signal', to: this.id, signal });
+  }
+
+  /**
+   * @private
+   * @param {import('./mesh.js').MeshEvent} event
+   */
+  emit(event) {
+    if (!this.closed) this.mesh.options.listener(event);
+  }
+}

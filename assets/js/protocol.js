@@ -1,0 +1,340 @@
+// The signaling protocol, version 1 (crates/huddle/src/protocol.rs is the source of truth), and the
+// `Signaling` connection that speaks it: join, keepalive, and re-join after an unexpected drop.
+// No DOM here: the room UI listens to `SignalingEvent`s and decides what to show.
+
+export const PROTOCOL_VERSION = 1;
+
+/** Ping this often; the server answers `pong`. */
+export const PING_INTERVAL_MS = 5_000;
+/** A connection that has delivered nothing for this long is dead, whatever the socket says. */
+export const SILENCE_TIMEOUT_MS = 12_000;
+/** Reconnect backoff: doubles from MIN to MAX, each delay drawn in [delay/2, delay]. */
+export const RECONNECT_MIN_MS = 500;
+export const RECONNECT_MAX_MS = 10_000;
+/** A re-join refused as full or rate limited is retried at most this many times in a row. */
+const MAX_REJOIN_REFUSALS = 5;
+
+/**
+ * @typedef {{ audio: boolean, video: boolean, screen: boolean }} MediaState
+ * @typedef {{ id: string, name: string } & MediaState} Participant
+ * @typedef {{ urls: string[], username?: string, credential?: string }} IceServer
+ * @typedef {{ media_mode: 'mesh', capacity: number }} RoomSettings
+ * @typedef {{ type: 'offer' | 'answer' | 'pranswer' | 'rollback', sdp: string }} SessionDescription
+ * @typedef {{ candidate: string, sdpMid?: string | null, sdpMLineIndex?: number | null,
+ *             usernameFragment?: string | null }} IceCandidate
+ * @typedef {{ kind: 'description', description: SessionDescription }
+ *         | { kind: 'candidate', candidate: IceCandidate | null }} Signal
+ */
+
+/**
+ * Messages the client sends.
+ * @typedef {{ type: 'join', room: string, name: string, version: number, media: MediaState }
+ *         | { type: 'update', media: MediaState, name?: string }
+ *         | { type: 'signal', to: string, signal: Signal }
+ *         | { type: 'ping' }
+ *         | { type: 'leave' }} ClientMessage
+ */
+
+/**
+ * @typedef {'malformed_message' | 'message_too_large' | 'unknown_type' | 'unsupported_version'
+ *         | 'not_joined' | 'already_joined' | 'invalid_room' | 'invalid_name' | 'room_full'
+ *         | 'unknown_participant' | 'rate_limited'} ErrorCode
+ */
+
+/**
+ * Messages the server sends.
+ * @typedef {{ type: 'joined', version: number, you: string, room: string, participants: Participant[],
+ *             ice_servers: IceServer[], settings: RoomSettings }} JoinedMessage
+ * @typedef {JoinedMessage
+ *         | { type: 'participant_joined', participant: Participant }
+ *         | { type: 'participant_updated', participant: Participant }
+ *         | { type: 'participant_left', id: string, reason: 'left' | 'disconnected' }
+ *         | { type: 'signal', from: string, signal: Signal }
+ *         | { type: 'pong' }
+ *         | { type: 'error', code: ErrorCode, message: string }} ServerMessage
+ */
+
+/**
+ * Where the connection is, mirrored on `document.body.dataset.connection` by the UI.
+ * @typedef {'connecting' | 'connected' | 'reconnecting' | 'closed'} ConnectionState
+ */
+
+/**
+ * Why the connection ended for good (no more reconnects).
+ * - `left`: we sent `leave`.
+ * - `refused`: the server answered the join with `error` (e.g. `room_full`).
+ * - `kicked`: the server closed with 1008 (abuse, rate limit); `message` is its reason.
+ * - `closed`: the server closed normally without being asked.
+ * @typedef {{ kind: 'left' }
+ *         | { kind: 'refused', code: ErrorCode, message: string }
+ *         | { kind: 'kicked', message: string }
+ *         | { kind: 'closed', message: string }} EndReason
+ */
+
+/**
+ * What `Signaling` tells its listener.
+ * @typedef {{ kind: 'state', state: ConnectionState }
+ *         | { kind: 'message', message: ServerMessage }
+ *         | { kind: 'ended', reason: EndReason }} SignalingEvent
+ */
+
+/** Error codes that answer a `join` and mean "you are not in the room". */
+const JOIN_REFUSALS = new Set([
+  'unsupported_version', 'invalid_room', 'invalid_name', 'room_full', 'already_joined',
+  'malformed_message', 'rate_limited', 'message_too_large',
+]);
+
+/** The `/ws` URL of the page's own origin. */
+export function signalingUrl(location = window.location) {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws`;
+}
+
+/**
+ * Delay before reconnect attempt number `attempt` (0-based): exponential with jitter.
+ * @param {number} attempt
+ * @param {() => number} [random]
+ */
+export function backoffDelay(attempt, random = Math.random) {
+  const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(attempt, 10));
+  return Math.max(RECONNECT_MIN_MS, ceiling / 2 + random() * ceiling / 2);
+}
+
+/**
+ * One participant's signaling connection. `join` connects and joins; after an unexpected drop it
+ * reconnects with backoff and joins again with the same name and the latest media state. Every
+ * successful (re-)join delivers a fresh `joined` message: the listener rebuilds its peers from it,
+ * since the server gives a re-joined participant a new id.
+ */
+export class Signaling {
+  /**
+   * @param {(event: SignalingEvent) => void} listener
+   * @param {string} [url]
+   */
+  constructor(listener, url = signalingUrl()) {
+    this.listener = listener;
+    this.url = url;
+    /** @type {WebSocket | null} */
+    this.socket = null;
+    /** @type {{ room: string, name: string, media: MediaState } | null} */
+    this.joinRequest = null;
+    /** @type {ConnectionState} */
+    this.state = 'closed';
+    /** @type {'idle' | 'joining' | 'joined' | 'ended'} */
+    this.phase = 'idle';
+    /** Joined at least once: a later drop is a "reconnecting", not a "connecting". */
+    this.wasJoined = false;
+    this.attempt = 0;
+    this.refusalsInRow = 0;
+    this.lastHeard = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.reconnectTimer = undefined;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.pingTimer = undefined;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.watchdog = undefined;
+  }
+
+  /**
+   * Connects and joins `room`. Call once; reconnects happen by themselves.
+   * @param {string} room
+   * @param {string} name
+   * @param {MediaState} media
+   */
+  join(room, name, media) {
+    this.joinRequest = { room, name, media: { ...media } };
+    this.phase = 'idle';
+    this.attempt = 0;
+    this.refusalsInRow = 0;
+    this.wasJoined = false;
+    this.setState('connecting');
+    this.open();
+  }
+
+  /**
+   * Tells the room our new media state; remembered for the next re-join.
+   * @param {MediaState} media
+   */
+  update(media) {
+    if (this.joinRequest) this.joinRequest.media = { ...media };
+    if (this.phase === 'joined') this.send({ type: 'update', media: { ...media } });
+  }
+
+  /**
+   * @param {string} to
+   * @param {Signal} signal
+   */
+  signal(to, signal) {
+    if (this.phase === 'joined') this.send({ type: 'signal', to, signal });
+  }
+
+  /** Leaves the room and closes for good. */
+  leave() {
+    if (this.phase === 'joined') this.send({ type: 'leave' });
+    this.end({ kind: 'left' }, 1000);
+  }
+
+  /**
+   * Sends one message if the socket is open; messages sent while disconnected are dropped, since
+   * everything they could refer to is rebuilt after the re-join.
+   * @param {ClientMessage} message
+   */
+  send(message) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify(message));
+    }
+  }
+
+  /** @private */
+  open() {
+    clearTimeout(this.reconnectTimer);
+    const socket = new WebSocket(this.url);
+    this.socket = socket;
+    this.phase = 'joining';
+    socket.addEventListener('open', () => {
+      if (socket !== this.socket || !this.joinRequest) return;
+      this.lastHeard = Date.now();
+      this.startWatchdog();
+      const { room, name, media } = this.joinRequest;
+      this.send({ type: 'join', room, name, version: PROTOCOL_VERSION, media });
+    });
+    socket.addEventListener('message', (event) => {
+      if (socket !== this.socket) return;
+      this.lastHeard = Date.now();
+      if (typeof event.data !== 'string') return;
+      /** @type {ServerMessage} */
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        console.warn('huddle: ignoring a frame that is not JSON');
+        return;
+      }
+      this.receive(message);
+    });
+    socket.addEventListener('close', (event) => {
+      if (socket !== this.socket) return;
+      this.dropped(event.code, event.reason);
+    });
+    // An `error` is always followed by `close`, which does the work.
+  }
+
+  /**
+   * @private
+   * @param {ServerMessage} message
+   */
+  receive(message) {
+    if (message.type === 'joined') {
+      this.phase = 'joined';
+      this.wasJoined = true;
+      this.attempt = 0;
+      this.refusalsInRow = 0;
+      this.startPing();
+      this.setState('connected');
+    } else if (message.type === 'error' && this.phase === 'joining' && JOIN_REFUSALS.has(message.code)) {
+      this.refused(message.code, message.message);
+      return;
+    } else if (message.type === 'error') {
+      console.warn(`huddle: server error ${message.code}: ${message.message}`);
+    }
+    this.listener({ kind: 'message', message });
+  }
+
+  /**
+   * A join was refused. A first join ends here; a re-join refused as full or rate limited is most
+   * likely our own ghost still holding the seat, so it is retried a few times.
+   * @private
+   * @param {ErrorCode} code
+   * @param {string} message
+   */
+  refused(code, message) {
+    const transient = code === 'room_full' || code === 'rate_limited';
+    if (this.wasJoined && transient && this.refusalsInRow < MAX_REJOIN_REFUSALS) {
+      this.refusalsInRow += 1;
+      this.scheduleReconnect();
+      return;
+    }
+    this.end({ kind: 'refused', code, message }, 1000);
+  }
+
+  /**
+   * The socket closed without us asking.
+   * @private
+   * @param {number} code
+   * @param {string} reason
+   */
+  dropped(code, reason) {
+    if (this.phase === 'ended') return;
+    if (code === 1008) {
+      this.end({ kind: 'kicked', message: reason || 'The server closed the connection.' }, null);
+    } else if (code === 1000 && this.phase === 'joined') {
+      this.end({ kind: 'closed', message: reason || 'The server ended the session.' }, null);
+    } else {
+      // 1001 (server shutting down), 1006 (network), our own watchdog close, ...
+      this.scheduleReconnect();
+    }
+  }
+
+  /** @private */
+  scheduleReconnect() {
+    this.stopTimers();
+    const socket = this.socket;
+    this.socket = null;
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(4000, 'reconnecting');
+    this.phase = 'idle';
+    this.setState(this.wasJoined ? 'reconnecting' : 'connecting');
+    const delay = backoffDelay(this.attempt);
+    this.attempt += 1;
+    this.reconnectTimer = setTimeout(() => this.open(), delay);
+  }
+
+  /**
+   * @private
+   * @param {EndReason} reason
+   * @param {number | null} closeCode close our socket with this code, or null if it is closed already
+   */
+  end(reason, closeCode) {
+    if (this.phase === 'ended') return;
+    this.phase = 'ended';
+    this.stopTimers();
+    clearTimeout(this.reconnectTimer);
+    const socket = this.socket;
+    this.socket = null;
+    if (socket && closeCode !== null && socket.readyState <= WebSocket.OPEN) socket.close(closeCode);
+    this.setState('closed');
+    this.listener({ kind: 'ended', reason });
+  }
+
+  /** @private */
+  startPing() {
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => this.send({ type: 'ping' }), PING_INTERVAL_MS);
+  }
+
+  /** @private */
+  startWatchdog() {
+    clearInterval(this.watchdog);
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastHeard > SILENCE_TIMEOUT_MS) {
+        console.warn('huddle: signaling silent for too long, reconnecting');
+        this.scheduleReconnect();
+      }
+    }, 1_000);
+  }
+
+  /** @private */
+  stopTimers() {
+    clearInterval(this.pingTimer);
+    clearInterval(this.watchdog);
+  }
+
+  /**
+   * @private
+   * @param {ConnectionState} state
+   */
+  setState(state) {
+    if (state === this.state) return;
+    this.state = state;
+    this.listener({ kind: 'state', state });
+  }
+}

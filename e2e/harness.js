@@ -154,7 +154,17 @@ class Server {
 // Runs in every page before the client's scripts: notes when the first remote frame is decoded.
 // Media events do not bubble, but they do pass the document in the capture phase.
 function installProbes() {
-  window.__e2e = { firstRemoteFrameAt: null };
+  window.__e2e = { firstRemoteFrameAt: null, peerConnections: [] };
+  // Keep a handle on every peer connection so tests can read getStats() (e.g. the relay test).
+  const Native = window.RTCPeerConnection;
+  if (Native) {
+    window.RTCPeerConnection = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.__e2e.peerConnections.push(this);
+      }
+    };
+  }
   const note = (event) => {
     const video = event.target;
     if (!(video instanceof HTMLVideoElement) || video.videoWidth === 0) return;
@@ -424,6 +434,29 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
 }
 
+/** Candidate types (host, srflx, relay) of the nominated pair of every connected peer connection. */
+function selectedCandidateTypes(page) {
+  return page.evaluate(async () => {
+    const result = [];
+    for (const pc of window.__e2e.peerConnections) {
+      if (pc.connectionState !== 'connected') continue;
+      const stats = await pc.getStats();
+      let pair = null;
+      stats.forEach((s) => {
+        if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+      });
+      if (!pair) stats.forEach((s) => {
+        if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+      });
+      if (!pair) continue;
+      const local = stats.get(pair.localCandidateId);
+      const remote = stats.get(pair.remoteCandidateId);
+      result.push({ local: local && local.candidateType, remote: remote && remote.candidateType });
+    }
+    return result;
+  });
+}
+
 /** A room name no other test uses. */
 const roomName = (prefix) => `${prefix}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
 
@@ -440,6 +473,7 @@ export {
   ownId,
   remoteVideoStats,
   roomName,
+  selectedCandidateTypes,
   scenario,
   serverKnows,
   sleep,

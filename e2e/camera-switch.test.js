@@ -3,12 +3,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from './harness.js';
 
-/** deviceId of the camera the page is sending, read off its own tile. */
+/** deviceIds of the cameras the page sends on its peer connections (a set: all should agree). */
 const sendingCamera = (page) =>
   page.evaluate(() => {
-    const video = document.querySelector('[data-participant][data-local] video');
-    const track = video && video.srcObject && video.srcObject.getVideoTracks()[0];
-    return track ? track.getSettings().deviceId : null;
+    const ids = new Set();
+    for (const pc of window.__e2e.peerConnections) {
+      if (pc.connectionState === 'closed') continue;
+      for (const sender of pc.getSenders()) {
+        const track = sender.track;
+        if (track && track.kind === 'video' && track.readyState === 'live') {
+          const id = track.getSettings().deviceId;
+          if (id && !id.startsWith('screen') && !id.startsWith('window')) ids.add(id);
+        }
+      }
+    }
+    return [...ids].sort().join(',') || null;
   });
 
 test('switching the camera keeps the call up with no new offer or answer', { timeout: 240_000 }, () =>

@@ -1,0 +1,249 @@
+//! Configuration: command-line flags, each also read from a `HUDDLE_*` environment variable, and an
+//! optional TOML file (`--config`) whose keys are the flag names. Precedence: flag, environment,
+//! file, default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::IceServer;
+
+#[derive(Debug, Clone, Parser, Serialize, Deserialize)]
+#[command(
+    name = "huddle",
+    version,
+    about = "Self-hostable video meetings in one binary"
+)]
+#[serde(rename_all = "kebab-case")]
+pub struct Config {
+    /// TOML file with settings; keys are the long flag names, e.g. `mesh-limit = 4`.
+    #[arg(long, env = "HUDDLE_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// Address the web server (pages, /ws, /metrics) listens on.
+    #[arg(long, env = "HUDDLE_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+
+    /// Participants a mesh room holds; every pair has its own peer connection.
+    #[arg(long, env = "HUDDLE_MESH_LIMIT", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(2..=16))]
+    pub mesh_limit: u16,
+
+    /// ICE server handed to browsers, repeatable: `URL` or `URL|username|credential`,
+    /// e.g. `stun:stun.example.org:3478` or `turn:turn.example.org:3478|alice|secret`.
+    #[arg(long = "ice-server", env = "HUDDLE_ICE_SERVER", value_delimiter = ',')]
+    pub ice_server: Vec<IceServerSpec>,
+
+    /// Seconds between keepalive pings on an idle signaling connection.
+    #[arg(long, env = "HUDDLE_KEEPALIVE_INTERVAL", default_value_t = 2.0)]
+    pub keepalive_interval: f64,
+
+    /// Seconds of silence after which a signaling connection counts as dead.
+    #[arg(long, env = "HUDDLE_KEEPALIVE_TIMEOUT", default_value_t = 7.0)]
+    pub keepalive_timeout: f64,
+
+    /// Signaling messages per second one connection may send, sustained.
+    #[arg(long, env = "HUDDLE_MESSAGE_RATE", default_value_t = 50.0)]
+    pub message_rate: f64,
+
+    /// Signaling messages one connection may send in a burst.
+    #[arg(long, env = "HUDDLE_MESSAGE_BURST", default_value_t = 200.0)]
+    pub message_burst: f64,
+
+    /// Log output format.
+    #[arg(long, env = "HUDDLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `--ice-server` as written: a URL, optionally with `|username|credential`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IceServerSpec(IceServer);
+
+impl FromStr for IceServerSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut parts = text.split('|');
+        let url = parts.next().unwrap_or_default().trim();
+        let known_scheme = ["stun:", "stuns:", "turn:", "turns:"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme));
+        if !known_scheme {
+            return Err(format!(
+                "{url:?} is not a stun:, stuns:, turn: or turns: URL"
+            ));
+        }
+        let (username, credential) = match (parts.next(), parts.next(), parts.next()) {
+            (None, None, None) => (None, None),
+            (Some(user), Some(secret), None) => (Some(user.to_owned()), Some(secret.to_owned())),
+            _ => return Err("expected URL or URL|username|credential".to_owned()),
+        };
+        Ok(Self(IceServer {
+            urls: vec![url.to_owned()],
+            username,
+            credential,
+        }))
+    }
+}
+
+impl TryFrom<String> for IceServerSpec {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<IceServerSpec> for String {
+    fn from(spec: IceServerSpec) -> Self {
+        let server = spec.0;
+        match (server.username, server.credential) {
+            (Some(user), Some(secret)) => format!("{}|{user}|{secret}", server.urls.join(",")),
+            _ => server.urls.join(","),
+        }
+    }
+}
+
+impl Config {
+    /// Reads flags, environment and the `--config` file; exits with usage on bad flags.
+    pub fn load() -> anyhow::Result<Self> {
+        let matches = Self::command().get_matches();
+        Self::from_matches(&matches)
+    }
+
+    /// As [`Config::load`], from given arguments (the first is the program name).
+    pub fn try_load_from<I, T>(args: I) -> anyhow::Result<Self>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Self::command().try_get_matches_from(args)?;
+        Self::from_matches(&matches)
+    }
+
+    fn from_matches(matches: &ArgMatches) -> anyhow::Result<Self> {
+        let config = Self::from_arg_matches(matches)?;
+        let Some(path) = config.config.clone() else {
+            return Ok(config);
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        config
+            .with_file(matches, &text)
+            .with_context(|| format!("in config file {}", path.display()))
+    }
+
+    /// Takes each setting of the file unless a flag or environment variable gave it already.
+    fn with_file(self, matches: &ArgMatches, text: &str) -> anyhow::Result<Self> {
+        let file: toml::Table = text.parse()?;
+        let path = self.config.clone();
+        let mut merged = toml::Table::try_from(&self)?;
+        for (key, value) in file {
+            let id = key.replace('-', "_");
+            if id == "config"
+                || !Self::command()
+                    .get_arguments()
+                    .any(|arg| arg.get_id() == id.as_str())
+            {
+                bail!("unknown setting {key:?}");
+            }
+            if matches!(
+                matches.value_source(&id),
+                None | Some(ValueSource::DefaultValue)
+            ) {
+                merged.insert(key, value);
+            }
+        }
+        let mut config: Self = merged.try_into()?;
+        config.config = path;
+        Ok(config)
+    }
+
+    pub fn ice_servers(&self) -> Vec<IceServer> {
+        self.ice_server.iter().map(|spec| spec.0.clone()).collect()
+    }
+
+    pub fn keepalive(&self) -> (Duration, Duration) {
+        (
+            Duration::from_secs_f64(self.keepalive_interval),
+            Duration::from_secs_f64(self.keepalive_timeout),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(args: &[&str]) -> anyhow::Result<Config> {
+        Config::try_load_from(std::iter::once("huddle").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_work() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.listen, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(config.mesh_limit, 4);
+        assert!(config.ice_servers().is_empty());
+    }
+
+    #[test]
+    fn ice_servers_parse_with_and_without_credentials() {
+        let config = load(&[
+            "--ice-server",
+            "stun:stun.example.org:3478",
+            "--ice-server",
+            "turn:turn.example.org:3478?transport=tcp|alice|s3cret",
+        ])
+        .unwrap();
+        let servers = config.ice_servers();
+        assert_eq!(servers[0].username, None);
+        assert_eq!(
+            servers[1].urls,
+            vec!["turn:turn.example.org:3478?transport=tcp"]
+        );
+        assert_eq!(servers[1].credential.as_deref(), Some("s3cret"));
+        assert!(load(&["--ice-server", "http://x"]).is_err());
+        assert!(load(&["--ice-server", "turn:x|onlyuser"]).is_err());
+    }
+
+    #[test]
+    fn file_fills_what_flags_leave_default() {
+        let dir = std::env::temp_dir().join(format!("huddle-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("huddle.toml");
+        std::fs::write(
+            &path,
+            "mesh-limit = 6\nlisten = \"127.0.0.1:9000\"\nice-server = [\"stun:a.example:3478\"]\n",
+        )
+        .unwrap();
+        let path = path.to_str().unwrap();
+        let config = load(&["--config", path, "--listen", "127.0.0.1:9100"]).unwrap();
+        assert_eq!(config.mesh_limit, 6);
+        assert_eq!(config.listen, "127.0.0.1:9100".parse().unwrap());
+        assert_eq!(config.ice_servers()[0].urls, vec!["stun:a.example:3478"]);
+
+        std::fs::write(dir.join("bad.toml"), "mesh-limt = 6\n").unwrap();
+        let bad = load(&["--config", dir.join("bad.toml").to_str().unwrap()]);
+        assert!(format!("{:#}", bad.unwrap_err()).contains("unknown setting"));
+    }
+
+    #[test]
+    fn mesh_limit_is_bounded() {
+        assert!(load(&["--mesh-limit", "1"]).is_err());
+    }
+}

@@ -1,0 +1,82 @@
+//! The HTTP edge: pages, embedded assets, the signaling WebSocket, health and metrics.
+
+mod assets;
+mod pages;
+
+use std::sync::Arc;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::rooms::RoomName;
+use crate::signaling::Signaling;
+
+/// Frames above this are refused by the WebSocket layer itself; frames between the protocol limit
+/// (64 KiB) and this one still get a typed `message_too_large` reply.
+const MAX_FRAME_BYTES: usize = 1024 * 1024;
+
+/// The whole HTTP application; `main` and the tests serve it the same way.
+pub fn app(signaling: Arc<Signaling>) -> Router {
+    Router::new()
+        .route("/", get(|| page("index.html")))
+        .route("/r/{room}", get(room_page))
+        .route("/assets/{*path}", get(asset))
+        .route("/ws", get(websocket))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { not_found() })
+        .with_state(signaling)
+}
+
+/// Serves until `signaling.shutdown` is cancelled and open requests have finished.
+pub async fn serve(listener: TcpListener, signaling: Arc<Signaling>) -> std::io::Result<()> {
+    let shutdown = signaling.shutdown.clone();
+    axum::serve(listener, app(signaling))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}
+
+async fn page(file: &str) -> Response {
+    assets::asset(file).unwrap_or_else(not_found)
+}
+
+async fn room_page(Path(room): Path<String>) -> Response {
+    match RoomName::parse(&room) {
+        Ok(_) => page("room.html").await,
+        Err(err) => pages::error_page(StatusCode::BAD_REQUEST, "Not a room name", &err.to_string()),
+    }
+}
+
+async fn asset(Path(path): Path<String>) -> Response {
+    assets::asset(&path).unwrap_or_else(not_found)
+}
+
+async fn websocket(upgrade: WebSocketUpgrade, State(signaling): State<Arc<Signaling>>) -> Response {
+    upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| async move { signaling.run_session(socket).await })
+}
+
+async fn metrics(State(signaling): State<Arc<Signaling>>) -> impl IntoResponse {
+    let text = signaling.metrics.render(signaling.registry.census());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+}
+
+fn not_found() -> Response {
+    pages::error_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is nothing at this address.",
+    )
+}

@@ -1,0 +1,110 @@
+//! Prometheus metrics of this process. Each server instance has its own registry (no globals), so
+//! tests can run several servers in one process and read each one's figures.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::protocol::ErrorCode;
+use crate::rooms::Census;
+
+type Labels = Vec<(&'static str, &'static str)>;
+
+pub struct Metrics {
+    registry: Registry,
+    rooms: Gauge,
+    participants: Gauge,
+    messages: Family<Labels, Counter>,
+    errors: Family<Labels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("huddle");
+        let rooms = Gauge::default();
+        let participants = Gauge::default();
+        let messages = Family::<Labels, Counter>::default();
+        let errors = Family::<Labels, Counter>::default();
+        registry.register(
+            "rooms",
+            "Rooms with at least one participant",
+            rooms.clone(),
+        );
+        registry.register(
+            "participants",
+            "Participants in all rooms",
+            participants.clone(),
+        );
+        registry.register(
+            "signaling_messages",
+            "Signaling messages received, by type",
+            messages.clone(),
+        );
+        registry.register(
+            "signaling_errors",
+            "Signaling errors sent to clients, by code",
+            errors.clone(),
+        );
+        Self {
+            registry,
+            rooms,
+            participants,
+            messages,
+            errors,
+        }
+    }
+}
+
+impl Metrics {
+    /// Lets other parts (TURN, SFU) add their metrics before the server starts.
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
+    pub fn count_message(&self, kind: &'static str) {
+        self.messages.get_or_create(&vec![("type", kind)]).inc();
+    }
+
+    pub fn count_error(&self, code: ErrorCode) {
+        self.errors
+            .get_or_create(&vec![("code", code.as_str())])
+            .inc();
+    }
+
+    /// The Prometheus text exposition, with gauges read from the registry's census now.
+    pub fn render(&self, census: Census) -> String {
+        self.rooms.set(census.rooms as i64);
+        self.participants.set(census.participants as i64);
+        let mut text = String::new();
+        encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_with_labels_and_gauges() {
+        let metrics = Metrics::default();
+        metrics.count_message("join");
+        metrics.count_error(ErrorCode::RoomFull);
+        let text = metrics.render(Census {
+            rooms: 2,
+            participants: 5,
+        });
+        assert!(text.contains("huddle_rooms 2"), "{text}");
+        assert!(text.contains("huddle_participants 5"), "{text}");
+        assert!(
+            text.contains(r#"huddle_signaling_messages_total{type="join"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"huddle_signaling_errors_total{code="room_full"} 1"#),
+            "{text}"
+        );
+    }
+}

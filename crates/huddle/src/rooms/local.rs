@@ -1,0 +1,221 @@
+//! The single-node room registry.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{
+    Admission, Census, JoinError, Outbox, Profile, RelayError, Room, RoomName, RoomRegistry,
+};
+use crate::protocol::{
+    LeaveReason, MediaMode, MediaState, Participant, ParticipantId, RoomSettings, Signal,
+};
+
+/// Rooms of this process. One short lock per signaling message: signaling is rare next to media,
+/// and each operation only moves a few messages into channels.
+pub struct LocalRegistry {
+    rooms: Mutex<HashMap<RoomName, Room>>,
+    capacity: usize,
+}
+
+impl LocalRegistry {
+    /// `capacity` bounds every room; it is the mesh limit while rooms are meshes.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            rooms: Mutex::default(),
+            capacity,
+        }
+    }
+
+    fn with_rooms<T>(&self, f: impl FnOnce(&mut HashMap<RoomName, Room>) -> T) -> T {
+        let mut rooms = self
+            .rooms
+            .lock()
+            .expect("no panic while holding the rooms lock");
+        f(&mut rooms)
+    }
+
+    fn settings(&self) -> RoomSettings {
+        RoomSettings {
+            media_mode: MediaMode::Mesh,
+            capacity: self.capacity,
+        }
+    }
+}
+
+fn new_participant_id() -> ParticipantId {
+    ParticipantId(format!("{:016x}", rand::random::<u64>()))
+}
+
+#[async_trait]
+impl RoomRegistry for LocalRegistry {
+    async fn join(
+        &self,
+        room: &RoomName,
+        profile: Profile,
+        outbox: Outbox,
+    ) -> Result<Admission, JoinError> {
+        let id = new_participant_id();
+        let participant = Participant {
+            id: id.clone(),
+            name: profile.name,
+            media: profile.media,
+        };
+        self.with_rooms(|rooms| {
+            let members = rooms.entry(room.clone()).or_default();
+            let others = members.admit(participant, outbox, self.capacity)?;
+            Ok(Admission {
+                id,
+                others,
+                settings: self.settings(),
+            })
+        })
+    }
+
+    async fn update(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        media: MediaState,
+        name: Option<String>,
+    ) {
+        self.with_rooms(|rooms| {
+            if let Some(members) = rooms.get_mut(room) {
+                members.update(id, media, name);
+            }
+        });
+    }
+
+    async fn relay(
+        &self,
+        room: &RoomName,
+        from: &ParticipantId,
+        to: &ParticipantId,
+        signal: Signal,
+    ) -> Result<(), RelayError> {
+        self.with_rooms(|rooms| {
+            let relayed = rooms
+                .get_mut(room)
+                .is_some_and(|members| members.relay(from, to, signal));
+            relayed
+                .then_some(())
+                .ok_or_else(|| RelayError::UnknownParticipant(to.clone()))
+        })
+    }
+
+    async fn leave(&self, room: &RoomName, id: &ParticipantId, reason: LeaveReason) {
+        self.with_rooms(|rooms| {
+            if let Some(members) = rooms.get_mut(room) {
+                members.remove(id, reason);
+                if members.is_empty() {
+                    rooms.remove(room);
+                }
+            }
+        });
+    }
+
+    fn census(&self) -> Census {
+        self.with_rooms(|rooms| Census {
+            rooms: rooms.len(),
+            participants: rooms.values().map(Room::len).sum(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ServerMessage;
+    use tokio::sync::mpsc;
+
+    fn profile(name: &str) -> Profile {
+        Profile {
+            name: name.into(),
+            media: MediaState::default(),
+        }
+    }
+
+    fn room(name: &str) -> RoomName {
+        RoomName::parse(name).unwrap()
+    }
+
+    #[tokio::test]
+    async fn rooms_are_created_on_join_and_removed_when_empty() {
+        let registry = LocalRegistry::new(4);
+        let (tx, _rx) = mpsc::channel(8);
+        let admission = registry.join(&room("r"), profile("Ada"), tx).await.unwrap();
+        assert!(admission.others.is_empty());
+        assert_eq!(
+            registry.census(),
+            Census {
+                rooms: 1,
+                participants: 1
+            }
+        );
+        registry
+            .leave(&room("r"), &admission.id, LeaveReason::Left)
+            .await;
+        assert_eq!(registry.census(), Census::default());
+    }
+
+    #[tokio::test]
+    async fn ids_are_unique_and_rooms_apart() {
+        let registry = LocalRegistry::new(4);
+        let (tx, _rx) = mpsc::channel(8);
+        let a = registry
+            .join(&room("r1"), profile("A"), tx.clone())
+            .await
+            .unwrap();
+        let b = registry.join(&room("r2"), profile("B"), tx).await.unwrap();
+        assert_ne!(a.id, b.id);
+        assert!(b.others.is_empty());
+        assert_eq!(
+            registry.census(),
+            Census {
+                rooms: 2,
+                participants: 2
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn relay_across_rooms_is_refused() {
+        let registry = LocalRegistry::new(4);
+        let (tx, mut rx) = mpsc::channel(8);
+        let a = registry
+            .join(&room("r1"), profile("A"), tx.clone())
+            .await
+            .unwrap();
+        let b = registry.join(&room("r2"), profile("B"), tx).await.unwrap();
+        let signal = Signal::Candidate { candidate: None };
+        assert_eq!(
+            registry.relay(&room("r1"), &a.id, &b.id, signal).await,
+            Err(RelayError::UnknownParticipant(b.id.clone()))
+        );
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn full_room_refuses_and_is_not_left_behind_empty() {
+        let registry = LocalRegistry::new(1);
+        let (tx, mut rx) = mpsc::channel(8);
+        registry
+            .join(&room("r"), profile("A"), tx.clone())
+            .await
+            .unwrap();
+        let refused = registry.join(&room("r"), profile("B"), tx).await;
+        assert!(matches!(refused, Err(JoinError::Full(_))));
+        assert_eq!(
+            registry.census(),
+            Census {
+                rooms: 1,
+                participants: 1
+            }
+        );
+        assert!(!matches!(
+            rx.try_recv(),
+            Ok(ServerMessage::ParticipantJoined { .. })
+        ));
+    }
+}

@@ -1,0 +1,80 @@
+//! Rooms and their participants, behind [`RoomRegistry`] so that a cluster implementation can share
+//! rooms between nodes; [`LocalRegistry`] keeps them in this process.
+
+mod local;
+mod names;
+mod room;
+
+pub use local::LocalRegistry;
+pub use names::{clean_display_name, InvalidDisplayName, InvalidRoomName, RoomName};
+pub use room::{Outbox, Room, RoomFull};
+
+use async_trait::async_trait;
+
+use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, RoomSettings, Signal};
+
+/// What a newcomer learns when admitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admission {
+    pub id: ParticipantId,
+    pub others: Vec<Participant>,
+    pub settings: RoomSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    #[error(transparent)]
+    Full(#[from] RoomFull),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RelayError {
+    #[error("no participant {0} in this room")]
+    UnknownParticipant(ParticipantId),
+}
+
+/// How many rooms and participants there are, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Census {
+    pub rooms: usize,
+    pub participants: usize,
+}
+
+/// Newcomer's profile as validated by the signaling layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub name: String,
+    pub media: MediaState,
+}
+
+/// The room registry: rooms are created on first join and removed when the last participant leaves.
+/// Every change is announced to the room's other participants through their outboxes.
+#[async_trait]
+pub trait RoomRegistry: Send + Sync {
+    async fn join(
+        &self,
+        room: &RoomName,
+        profile: Profile,
+        outbox: Outbox,
+    ) -> Result<Admission, JoinError>;
+
+    async fn update(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        media: MediaState,
+        name: Option<String>,
+    );
+
+    async fn relay(
+        &self,
+        room: &RoomName,
+        from: &ParticipantId,
+        to: &ParticipantId,
+        signal: Signal,
+    ) -> Result<(), RelayError>;
+
+    async fn leave(&self, room: &RoomName, id: &ParticipantId, reason: LeaveReason);
+
+    fn census(&self) -> Census;
+}

@@ -1,0 +1,151 @@
+//! A real huddle server on a free loopback port, and WebSocket clients that speak its protocol.
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+use huddle::config::Config;
+use huddle::metrics::Metrics;
+
+pub const WAIT: Duration = Duration::from_secs(5);
+
+pub struct Server {
+    pub address: SocketAddr,
+    pub shutdown: CancellationToken,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    pub async fn start(flags: &[&str]) -> Self {
+        let args = ["huddle", "--listen", "127.0.0.1:0"].iter().chain(flags);
+        let config = Config::try_load_from(args).expect("valid test flags");
+        let shutdown = CancellationToken::new();
+        let signaling = huddle::signaling(&config, Metrics::default(), shutdown.clone());
+        let listener = TcpListener::bind(config.listen).await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let task = tokio::spawn(huddle::http::serve(listener, signaling));
+        Self {
+            address,
+            shutdown,
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub async fn client(&self) -> Client {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.address))
+            .await
+            .expect("websocket connects");
+        Client { socket }
+    }
+
+    /// Connects and joins `room`, returning the client and its `joined` message.
+    pub async fn joined(&self, room: &str, name: &str) -> (Client, Value) {
+        let mut client = self.client().await;
+        client.join(room, name).await;
+        let joined = client.expect("joined").await;
+        (client, joined)
+    }
+
+    pub async fn metrics(&self) -> String {
+        http_get(self.address, "/metrics").await.1
+    }
+}
+
+pub struct Client {
+    pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn send(&mut self, message: Value) {
+        self.send_text(message.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.socket.send(Message::text(text)).await.unwrap();
+    }
+
+    pub async fn join(&mut self, room: &str, name: &str) {
+        self.send(json!({"type": "join", "room": room, "name": name, "version": 1}))
+            .await;
+    }
+
+    /// The next protocol message, whatever its type.
+    pub async fn next(&mut self) -> Value {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.socket.next())
+                .await
+                .expect("a message in time")
+                .expect("connection open")
+                .expect("a frame");
+            match frame {
+                Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+                Message::Close(frame) => panic!("closed: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Skips messages until one of type `kind` arrives.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            let message = self.next().await;
+            if message["type"] == kind {
+                return message;
+            }
+        }
+    }
+
+    pub async fn expect_error(&mut self, code: &str) -> Value {
+        let error = self.expect("error").await;
+        assert_eq!(error["code"], code, "{error}");
+        error
+    }
+
+    /// Reads until the server closes, returning the close code and reason.
+    pub async fn closed(&mut self) -> (CloseCode, String) {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.socket.next())
+                .await
+                .expect("closed in time");
+            match frame {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return (frame.code, frame.reason.to_string())
+                }
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    }
+}
+
+/// A bare HTTP/1.1 GET; returns the status and body.
+pub async fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
+}
+
+/// The value of one metric line, e.g. `huddle_rooms` or `huddle_signaling_errors_total{code="x"}`.
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .map(|value| value.trim().parse().unwrap())
+}

@@ -32,6 +32,10 @@ test('switching the camera keeps the call up with no new offer or answer', { tim
     const before = [h.countSignals(ada), h.countSignals(bo)];
 
     const picker = ada.page.locator('select[data-device="videoinput"]');
+    // The pickers may live in a closed settings panel.
+    if (!(await picker.isVisible()) && (await ada.page.locator('[data-action="settings"]').isVisible())) {
+      await ada.page.click('[data-action="settings"]');
+    }
     const cameras = await picker.locator('option').evaluateAll((options) => options.map((o) => o.value));
     assert.ok(cameras.length >= 2, `two fake cameras offered in the picker: ${JSON.stringify(cameras)}`);
     const current = await sendingCamera(ada.page);

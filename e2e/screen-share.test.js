@@ -10,6 +10,7 @@ test('a screen share reaches the other pages as its own tile', { timeout: 240_00
     for (const p of [ada, bo, cy]) await h.waitForRemoteVideos(p.page, 2, { timeout: 90_000 });
     await s.recordJoinTimes([ada, bo, cy]);
 
+    const adaId = await h.ownId(ada.page);
     await ada.page.click('[data-action="share-screen"]');
     for (const p of [bo, cy]) {
       const screens = await h.waitUntil(
@@ -20,7 +21,7 @@ test('a screen share reaches the other pages as its own tile', { timeout: 240_00
         },
         { timeout: 30_000 },
       );
-      assert.ok(screens[0].width > 0);
+      assert.equal(screens[0].id, `screen:${adaId}`, `${p.name}'s screen tile is marked with ada's id`);
       // The cameras keep flowing next to the screen.
       await h.waitForRemoteVideos(p.page, 2, { timeout: 20_000 });
     }

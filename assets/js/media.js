@@ -48,7 +48,8 @@ export function canShareScreen() {
  * @param {string} deviceId
  */
 export async function setSpeaker(element, deviceId) {
-  if (!canChooseSpeaker()) return;
+  // '' is the default output, which every element starts with.
+  if (!canChooseSpeaker() || (!deviceId && !('sinkId' in element && element.sinkId))) return;
   try {
     await /** @type {HTMLMediaElement & { setSinkId(id: string): Promise<void> }} */ (element).setSinkId(deviceId);
   } catch (error) {

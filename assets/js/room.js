@@ -1,0 +1,467 @@
+// The room page, /r/<room>: pre-join screen, the call, and the screens that end it.
+// Wires three UI-free parts together: `Signaling` (protocol.js), `Mesh` (mesh.js) and
+// `LocalMedia` (media.js); everything on screen is drawn from their events.
+
+import { Signaling } from './protocol.js';
+import { Mesh, SLOTS } from './mesh.js';
+import { LocalMedia, listDevices, canChooseSpeaker, canShareScreen, setSpeaker } from './media.js';
+import { TileGrid, play, unmuteBlocked, whenAutoplayBlocked } from './tiles.js';
+import { cleanDisplayName, isValidRoomName } from './names.js';
+import { element, all, show } from './dom.js';
+
+/** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState } from './protocol.js' */
+/** @import { MeshEvent } from './mesh.js' */
+/** @import { MediaEvent, DeviceKind } from './media.js' */
+
+const params = new URLSearchParams(location.search);
+const room = decodeURIComponent(location.pathname.replace(/^\/r\//, '').replace(/\/$/, ''));
+const iceTransportPolicy = params.get('ice') === 'relay' ? 'relay' : 'all';
+const DEVICE_KINDS = /** @type {DeviceKind[]} */ (['videoinput', 'audioinput', 'audiooutput']);
+
+/** What is remembered between visits. */
+const saved = {
+  /** @param {string} key */
+  get: (key) => { try { return localStorage.getItem(`huddle.${key}`) ?? ''; } catch { return ''; } },
+  /** @param {string} key @param {string} value */
+  set: (key, value) => { try { localStorage.setItem(`huddle.${key}`, value); } catch { /* private mode */ } },
+};
+
+const screens = {
+  prejoin: element('[data-prejoin]', HTMLElement),
+  call: element('[data-call]', HTMLElement),
+  roomFull: element('[data-room-full]', HTMLElement),
+  joinError: element('[data-join-error]', HTMLElement),
+  left: element('[data-left]', HTMLElement),
+};
+const devicePickers = element('[data-devices]', HTMLElement);
+const preview = element('[data-preview]', HTMLElement);
+const previewVideo = element('[data-preview] video', HTMLVideoElement);
+const nameInput = element('[data-name-input]', HTMLInputElement);
+const grid = new TileGrid(element('[data-grid]', HTMLElement));
+
+const media = new LocalMedia({
+  quality: params.get('quality') === 'low' ? 'low' : 'default',
+  preferred: Object.fromEntries(DEVICE_KINDS.map((kind) => [kind, saved.get(kind)])),
+  listener: onMediaEvent,
+});
+
+/** The call's state: who we are in it and whom we see. */
+const call = {
+  name: '',
+  /** @type {Signaling | null} */
+  signaling: null,
+  /** @type {Mesh | null} */
+  mesh: null,
+  selfId: '',
+  /** @type {Map<string, Participant>} */
+  participants: new Map(),
+  /** @type {MediaState | null} what the others were last told */
+  announced: null,
+};
+
+/** @param {keyof typeof screens} which */
+function showScreen(which) {
+  for (const [key, section] of Object.entries(screens)) show(section, key === which);
+}
+
+// ---- Pre-join ---------------------------------------------------------------------------------
+
+async function start() {
+  for (const title of all('[data-room-title]', HTMLElement)) title.textContent = room;
+  document.title = `${room} · huddle`;
+  if (!isValidRoomName(room)) {
+    showEnded({ kind: 'refused', code: 'invalid_room', message: '' });
+    return;
+  }
+  wireControls();
+  const fromUrl = cleanDisplayName(params.get('name') ?? '');
+  if (fromUrl) {
+    await media.start({ audio: true, video: true });
+    await refreshDevices();
+    enterCall(fromUrl);
+    return;
+  }
+  nameInput.value = saved.get('name');
+  showScreen('prejoin');
+  element('[data-prejoin-devices]', HTMLElement).append(devicePickers);
+  await media.start({ audio: saved.get('audio') !== 'off', video: saved.get('video') !== 'off' });
+  await refreshDevices();
+  drawLocal();
+  (nameInput.value ? element('[data-join]', HTMLButtonElement) : nameInput).focus();
+}
+
+function submitPrejoin() {
+  const name = cleanDisplayName(nameInput.value);
+  const error = element('[data-form-error]', HTMLElement);
+  if (!name) {
+    error.textContent = 'Please enter your name, so the others know who you are.';
+    show(error, true);
+    nameInput.focus();
+    return;
+  }
+  show(error, false);
+  saved.set('name', name);
+  enterCall(name);
+}
+
+// ---- The call ---------------------------------------------------------------------------------
+
+/** @param {string} name */
+function enterCall(name) {
+  call.name = name;
+  showScreen('call');
+  element('[data-settings]', HTMLElement).append(devicePickers);
+  grid.local.setName(`${name} (you)`);
+  drawLocal();
+  grid.layout();
+  call.announced = media.state;
+  call.signaling = new Signaling(onSignalingEvent);
+  call.signaling.join(room, name, media.state);
+}
+
+/** @param {SignalingEvent} event */
+function onSignalingEvent(event) {
+  if (event.kind === 'state') showConnection(event.state);
+  else if (event.kind === 'message') onServerMessage(event.message);
+  else showEnded(event.reason);
+}
+
+/** @param {ServerMessage} message */
+function onServerMessage(message) {
+  switch (message.type) {
+    case 'joined': {
+      // A fresh start, also after a reconnect: the server gave us a new id and the others new peers.
+      call.mesh?.close();
+      grid.removeAllRemotes();
+      call.participants.clear();
+      call.selfId = message.you;
+      grid.local.element.dataset.participant = message.you;
+      call.mesh = new Mesh({
+        selfId: message.you,
+        iceServers: message.ice_servers,
+        iceTransportPolicy,
+        listener: onMeshEvent,
+      });
+      for (const slot of SLOTS) call.mesh.setTrack(slot, media.tracks[slot]);
+      call.announced = media.state;
+      announce();
+      for (const participant of message.participants) {
+        if (participant.id !== message.you) addParticipant(participant);
+      }
+      break;
+    }
+    case 'participant_joined':
+    case 'participant_updated':
+      addParticipant(message.participant);
+      break;
+    case 'participant_left':
+      call.participants.delete(message.id);
+      call.mesh?.remove(message.id);
+      grid.removeRemote(message.id);
+      break;
+    case 'signal':
+      call.mesh?.handleSignal(message.from, message.signal);
+      break;
+    case 'error':
+      if (message.code === 'rate_limited') notify('Slow down: the server is limiting messages.');
+      break;
+    case 'pong':
+      break;
+  }
+}
+
+/**
+ * Shows a participant, new or changed.
+ * @param {Participant} participant
+ */
+function addParticipant(participant) {
+  if (!call.mesh) return;
+  call.participants.set(participant.id, participant);
+  const peer = call.mesh.peer(participant.id);
+  const tile = grid.remote(participant.id);
+  tile.setName(participant.name);
+  tile.setMedia(participant);
+  tile.attach(peer.camera);
+  setSpeaker(tile.video, media.devices.audiooutput);
+  if (participant.screen) grid.showScreen(participant.id, participant.name, peer.screen);
+  else grid.removeScreen(participant.id);
+}
+
+/** @param {MeshEvent} event */
+function onMeshEvent(event) {
+  if (event.kind === 'signal') {
+    call.signaling?.signal(event.to, event.signal);
+  } else if (event.kind === 'tracks') {
+    const peer = call.mesh?.peers.get(event.id);
+    const participant = call.participants.get(event.id);
+    if (!peer || !participant) return;
+    grid.remote(event.id).attach(peer.camera);
+    if (participant.screen) grid.showScreen(event.id, participant.name, peer.screen);
+  } else {
+    grid.remotes.get(event.id)?.setPeerState(event.state);
+  }
+}
+
+/** @param {MediaEvent} event */
+function onMediaEvent(event) {
+  if (event.kind === 'track') {
+    call.mesh?.setTrack(event.slot, event.track);
+    if (event.slot === 'screen') grid.setLocalScreen(event.track ? new MediaStream([event.track]) : null);
+  }
+  drawLocal();
+  announce();
+}
+
+/** Tells the room our media state if it changed. */
+function announce() {
+  const now = media.state;
+  const before = call.announced;
+  if (before && before.audio === now.audio && before.video === now.video && before.screen === now.screen) return;
+  call.announced = now;
+  call.signaling?.update(now);
+}
+
+/** Draws our own tile, the preview and the control buttons from `media`. */
+function drawLocal() {
+  const state = media.state;
+  const camera = media.tracks.video;
+  /** @type {[HTMLElement, HTMLVideoElement][]} */
+  const views = [[grid.local.element, grid.local.video], [preview, previewVideo]];
+  for (const [tile, video] of views) {
+    tile.dataset.audio = state.audio ? 'on' : 'off';
+    tile.dataset.video = state.video ? 'on' : 'off';
+    const current = video.srcObject instanceof MediaStream ? video.srcObject.getVideoTracks()[0] : undefined;
+    if (current !== (camera ?? undefined)) {
+      video.srcObject = camera ? new MediaStream([camera]) : null;
+      if (camera) play(video);
+    }
+  }
+  const avatar = preview.querySelector('.avatar');
+  if (avatar) avatar.textContent = (cleanDisplayName(nameInput.value) ?? '?').slice(0, 1).toUpperCase();
+  setPressed('[data-action="toggle-audio"], [data-prejoin-toggle="audio"]', state.audio, 'Microphone');
+  setPressed('[data-action="toggle-video"], [data-prejoin-toggle="video"]', state.video, 'Camera');
+  setPressed('[data-action="share-screen"]', state.screen, 'Screen sharing');
+  const errors = Object.entries(media.errors).map(([what, message]) => `${label(what)}: ${message}`);
+  const mediaError = element('[data-media-error]', HTMLElement);
+  mediaError.textContent = errors.join(' · ');
+  show(mediaError, errors.length > 0);
+}
+
+/** @param {string} what */
+function label(what) {
+  return what === 'audio' ? 'Microphone' : what === 'video' ? 'Camera' : 'Screen sharing';
+}
+
+/**
+ * @param {string} selector
+ * @param {boolean} on
+ * @param {string} what
+ */
+function setPressed(selector, on, what) {
+  for (const button of all(selector, HTMLButtonElement)) {
+    button.setAttribute('aria-pressed', String(on));
+    button.title = `${what} (${on ? 'on' : 'off'})`;
+  }
+}
+
+/** @param {ConnectionState} state */
+function showConnection(state) {
+  document.body.dataset.connection = state;
+  const text = { connecting: 'Connecting…', reconnecting: 'Reconnecting…', connected: '', closed: '' }[state];
+  element('[data-status]', HTMLElement).textContent = text;
+}
+
+/**
+ * The call is over: say why.
+ * @param {EndReason} reason
+ */
+function showEnded(reason) {
+  call.mesh?.close();
+  call.mesh = null;
+  grid.removeAllRemotes();
+  grid.setLocalScreen(null);
+  media.stop();
+  drawLocal();
+  document.body.dataset.connection = 'closed';
+  if (reason.kind === 'left') {
+    showScreen('left');
+  } else if (reason.kind === 'refused' && reason.code === 'room_full') {
+    showScreen('roomFull');
+  } else {
+    const [title, text] = describeEnd(reason);
+    element('[data-error-title]', HTMLElement).textContent = title;
+    element('[data-error-text]', HTMLElement).textContent = text;
+    screens.joinError.dataset.joinError = reason.kind === 'refused' ? reason.code : reason.kind;
+    showScreen('joinError');
+  }
+}
+
+/**
+ * @param {EndReason} reason
+ * @returns {[string, string]}
+ */
+function describeEnd(reason) {
+  switch (reason.kind) {
+    case 'kicked':
+      return ['Disconnected by the server', reason.message];
+    case 'closed':
+      return ['The call ended', reason.message];
+    case 'left':
+      return ['You left the meeting', ''];
+    case 'refused':
+      switch (reason.code) {
+        case 'invalid_room':
+          return ['No such room', 'A room name is 1 to 64 letters, digits, "-" or "_".'];
+        case 'invalid_name':
+          return ['Please choose another name', reason.message];
+        case 'unsupported_version':
+          return ['Please reload the page', 'This page is older than the server. Reload to get the new version.'];
+        case 'rate_limited':
+          return ['Too many attempts', 'Please wait a little before joining again.'];
+        default:
+          return ['Could not join', reason.message || reason.code];
+      }
+  }
+}
+
+/**
+ * @param {string} text
+ * @param {{ label: string, run: () => void }} [action]
+ */
+function notify(text, action) {
+  const notice = element('[data-notice]', HTMLElement);
+  element('[data-notice-text]', HTMLElement).textContent = text;
+  const button = element('[data-notice-action]', HTMLButtonElement);
+  show(button, Boolean(action));
+  if (action) {
+    button.textContent = action.label;
+    button.onclick = () => {
+      action.run();
+      show(notice, false);
+    };
+  }
+  show(notice, true);
+  if (!action) setTimeout(() => show(notice, false), 5_000);
+}
+
+// ---- Devices ----------------------------------------------------------------------------------
+
+/** Fills the device pickers; labels appear once a device has been granted. */
+async function refreshDevices() {
+  const devices = await listDevices();
+  for (const kind of DEVICE_KINDS) {
+    const select = element(`select[data-device="${kind}"]`, HTMLSelectElement);
+    const nouns = { videoinput: 'Camera', audioinput: 'Microphone', audiooutput: 'Speaker' };
+    const options = devices[kind].map((device, index) => {
+      const option = document.createElement('option');
+      option.value = device.deviceId;
+      option.textContent = device.label || `${nouns[kind]} ${index + 1}`;
+      return option;
+    });
+    if (options.length === 0) {
+      const none = document.createElement('option');
+      none.value = '';
+      none.textContent = kind === 'audiooutput' ? 'Default' : `No ${nouns[kind].toLowerCase()} found`;
+      options.push(none);
+    }
+    select.replaceChildren(...options);
+    const chosen = currentDevice(kind);
+    if (options.some((option) => option.value === chosen)) select.value = chosen;
+    select.disabled = devices[kind].length === 0;
+  }
+  show(element('[data-speaker-picker]', HTMLElement), canChooseSpeaker());
+}
+
+/**
+ * The device in use, or the one chosen for when it is used.
+ * @param {DeviceKind} kind
+ */
+function currentDevice(kind) {
+  const track = kind === 'videoinput' ? media.tracks.video : kind === 'audioinput' ? media.tracks.audio : null;
+  return track?.getSettings().deviceId ?? media.devices[kind];
+}
+
+/**
+ * @param {DeviceKind} kind
+ * @param {string} deviceId
+ */
+async function chooseDevice(kind, deviceId) {
+  saved.set(kind, deviceId);
+  await media.useDevice(kind, deviceId);
+  if (kind === 'audiooutput') {
+    for (const video of grid.remoteVideos()) setSpeaker(video, deviceId);
+  }
+  drawLocal();
+}
+
+// ---- Controls ---------------------------------------------------------------------------------
+
+function wireControls() {
+  element('[data-prejoin-form]', HTMLFormElement).addEventListener('submit', (event) => {
+    event.preventDefault();
+    submitPrejoin();
+  });
+  nameInput.addEventListener('input', () => drawLocal());
+  /** @type {Record<string, () => unknown>} */
+  const actions = {
+    'toggle-audio': () => media.setMic(!media.state.audio),
+    'toggle-video': () => media.setCamera(!media.state.video),
+    'share-screen': () => (media.tracks.screen ? media.stopScreen() : media.startScreen()),
+    settings: () => toggleSettings(),
+    leave: () => call.signaling?.leave(),
+  };
+  for (const button of all('[data-action]', HTMLButtonElement)) {
+    const run = actions[button.dataset.action ?? ''];
+    if (run) button.addEventListener('click', () => run());
+  }
+  show(element('[data-action="share-screen"]', HTMLButtonElement), canShareScreen());
+  for (const button of all('[data-prejoin-toggle]', HTMLButtonElement)) {
+    button.addEventListener('click', async () => {
+      const kind = button.dataset.prejoinToggle;
+      if (kind === 'audio') media.setMic(!media.state.audio);
+      else await media.setCamera(!media.state.video);
+      saved.set('audio', media.state.audio ? 'on' : 'off');
+      saved.set('video', media.state.video ? 'on' : 'off');
+      await refreshDevices();
+    });
+  }
+  for (const kind of DEVICE_KINDS) {
+    const select = element(`select[data-device="${kind}"]`, HTMLSelectElement);
+    select.addEventListener('change', () => chooseDevice(kind, select.value));
+  }
+  navigator.mediaDevices?.addEventListener('devicechange', () => refreshDevices());
+  element('[data-copy-link]', HTMLButtonElement).addEventListener('click', copyLink);
+  for (const button of all('[data-retry]', HTMLButtonElement)) {
+    button.addEventListener('click', rejoin);
+  }
+  whenAutoplayBlocked(() => notify('Your browser blocked the sound.', { label: 'Turn sound on', run: unmuteBlocked }));
+  // Leaving by closing the tab: say goodbye so the others see it at once.
+  addEventListener('pagehide', () => call.signaling?.leave());
+}
+
+function toggleSettings() {
+  const open = screens.call.classList.toggle('settings-open');
+  element('[data-action="settings"]', HTMLButtonElement).setAttribute('aria-expanded', String(open));
+}
+
+async function copyLink() {
+  const link = `${location.origin}/r/${encodeURIComponent(room)}`;
+  try {
+    await navigator.clipboard.writeText(link);
+    notify('Link copied: send it to the people you want to meet.');
+  } catch {
+    notify(link);
+  }
+}
+
+/** Starts over with the same name and options (quality, ice). */
+function rejoin() {
+  const next = new URLSearchParams(location.search);
+  if (call.name) next.set('name', call.name);
+  location.search = next.toString();
+}
+
+start().catch((error) => {
+  console.error('huddle: could not start', error);
+  showEnded({ kind: 'closed', message: String(error) });
+});

@@ -21,8 +21,10 @@ pub mod close_code {
     pub const NORMAL: u16 = 1000;
     /// The server is shutting down: reconnect later.
     pub const GOING_AWAY: u16 = 1001;
-    /// Rate limit exceeded, or too slow to follow the room.
+    /// Rate limit exceeded: do not come back at once.
     pub const POLICY: u16 = 1008;
+    /// Too slow to follow the room: reconnect and join again.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
 }
 
 #[derive(Debug, Clone)]

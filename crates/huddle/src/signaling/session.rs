@@ -65,7 +65,7 @@ impl Signaling {
                 },
                 delivery = session.next_delivery() => match delivery {
                     Some(message) => Step::Reply(message),
-                    None => Step::End(End::Close(close_code::POLICY, "too slow to follow the room")),
+                    None => Step::End(End::Close(close_code::TRY_AGAIN_LATER, "too slow to follow the room")),
                 },
                 _ = keepalive.tick() => {
                     let silent = last_heard.elapsed() > self.settings.keepalive_timeout;

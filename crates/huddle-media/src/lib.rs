@@ -1,19 +1,35 @@
 //! huddle-media: the sans-IO SFU core of huddle, built on str0m.
 //!
 //! Packets and time go in, packets, events and timeouts come out; this crate opens
-//! no socket, spawns no thread and takes no lock. See [`Sfu`] for the state machine
-//! and `driver` for the thin layer that owns a UDP socket and the clock.
+//! no socket and takes no lock. See [`Sfu`] for the state machine.
 //!
-//! Imports go one way: this crate knows nothing of rooms' signaling or HTTP.
+//! Imports go one way: this crate knows nothing of signaling or HTTP.
 
+mod error;
+mod event;
+pub mod forward;
 pub mod ids;
 pub mod keyframe;
 pub mod layer;
+mod negotiate;
+mod outbox;
+mod participant;
+mod publisher;
+mod room;
+mod route;
+mod sfu;
 pub mod speaker;
+mod subscription;
+mod tick;
 
+pub use error::SfuError;
+pub use event::{Output, SfuEvent, Transmit};
 pub use ids::{MediaKind, Mid, ParticipantId, Rid, RoomId, TrackId};
 pub use keyframe::KeyframeLimiter;
 pub use layer::{select_layer, LayerInfo, SubscriptionSpec};
+pub use outbox::SfuStats;
+pub use publisher::vp8_keyframe_size;
+pub use sfu::{Sfu, SfuConfig};
 pub use speaker::{SpeakerConfig, SpeakerDetector};
 
 /// Re-exported so callers use the exact str0m version this crate is built on.

@@ -1,0 +1,130 @@
+//! SDP offer/answer with one participant.
+//!
+//! The browser offers first (its own tracks and a data channel) and the SFU answers.
+//! When tracks of others must be added to or removed from its session, the SFU makes
+//! the offer. Glare (both offering at once) is resolved in the browser's favour:
+//! accepting its offer rolls our pending one back, and ours is redone afterwards.
+//! The browser must therefore be the "polite" peer only for its *own* pending offer,
+//! which it never has while it waits for our answer.
+
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::media::Direction;
+
+use crate::error::SfuError;
+use crate::event::SfuEvent;
+use crate::outbox::{Outbox, Propagated};
+use crate::participant::Participant;
+use crate::subscription::Negotiation;
+
+/// Offer/answer state of one participant's session.
+#[derive(Debug)]
+pub enum SignalingState {
+    /// Joined; the browser's first offer has not come yet. Nothing can be negotiated.
+    AwaitingOffer,
+    /// Nothing in flight.
+    Stable,
+    /// The SFU sent an offer and waits for the answer.
+    OfferSent(SdpPendingOffer),
+}
+
+impl Participant {
+    /// Answers an offer from the browser.
+    pub fn accept_offer(&mut self, offer_sdp: &str) -> Result<String, SfuError> {
+        let offer =
+            SdpOffer::from_sdp_string(offer_sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        if matches!(self.signaling, SignalingState::OfferSent(_)) {
+            // str0m invalidates our pending offer when it accepts theirs.
+            for s in &mut self.subscriptions {
+                s.on_offer_rolled_back();
+            }
+        }
+        self.signaling = SignalingState::Stable;
+        self.needs_poll = true;
+        let answer = self.rtc.sdp_api().accept_offer(offer)?;
+        Ok(answer.to_sdp_string())
+    }
+
+    /// Applies the browser's answer to our last offer.
+    pub fn accept_answer(&mut self, answer_sdp: &str, out: &mut Outbox) -> Result<(), SfuError> {
+        let answer =
+            SdpAnswer::from_sdp_string(answer_sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        let pending = match std::mem::replace(&mut self.signaling, SignalingState::Stable) {
+            SignalingState::OfferSent(p) => p,
+            other => {
+                self.signaling = other;
+                return Err(SfuError::NoPendingOffer(self.id));
+            }
+        };
+        self.needs_poll = true;
+        self.rtc.sdp_api().accept_answer(pending, answer)?;
+        for s in &mut self.subscriptions {
+            let was_opening = matches!(s.negotiation, Negotiation::Opening(_));
+            s.on_answer();
+            if let (true, Some(mid)) = (was_opening, s.open_mid()) {
+                out.events.push_back(SfuEvent::TrackSubscribed {
+                    participant: self.id,
+                    track: s.track,
+                    mid: mid.to_string(),
+                });
+            }
+        }
+        // Stopped m-lines are done; str0m may recycle them for later tracks.
+        self.subscriptions
+            .retain(|s| !matches!(s.negotiation, Negotiation::Stopping(_)));
+        // New subscribers need a keyframe to start decoding.
+        for s in &self.subscriptions {
+            if let Some(layer) = s.layers.target() {
+                out.propagated.push_back(Propagated::KeyframeRequest {
+                    track: s.track,
+                    layer,
+                    kind: str0m::media::KeyframeRequestKind::Pli,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a renegotiation if subscriptions changed and none is in flight.
+    /// Returns the offer to send to the browser.
+    pub fn negotiate_if_needed(&mut self) -> Option<String> {
+        if !matches!(self.signaling, SignalingState::Stable) {
+            return None;
+        }
+        let needed = self
+            .subscriptions
+            .iter()
+            .any(|s| matches!(s.negotiation, Negotiation::ToOpen | Negotiation::ToStop(_)));
+        if !needed {
+            return None;
+        }
+        let mut change = self.rtc.sdp_api();
+        for s in &mut self.subscriptions {
+            match s.negotiation {
+                Negotiation::ToOpen => {
+                    // One stream per publisher so the browser groups a publisher's
+                    // camera and microphone (for lip sync); the track id names the
+                    // publisher's m-line so the client can map it to a tile.
+                    let stream_id = s.track.publisher.to_string();
+                    let track_id = s.track.to_string();
+                    let mid = change.add_media(
+                        s.kind,
+                        Direction::SendOnly,
+                        Some(stream_id),
+                        Some(track_id),
+                        None,
+                    );
+                    s.negotiation = Negotiation::Opening(mid);
+                }
+                Negotiation::ToStop(mid) => {
+                    change.stop_media(mid);
+                    s.negotiation = Negotiation::Stopping(mid);
+                }
+                _ => {}
+            }
+        }
+        let (offer, pending) = change.apply()?;
+        self.signaling = SignalingState::OfferSent(pending);
+        self.needs_poll = true;
+        Some(offer.to_sdp_string())
+    }
+}

@@ -1,0 +1,71 @@
+//! Everything one step of the SFU produces, gathered in one place so that a
+//! participant can hand effects to the worker loop without knowing the others.
+
+use std::collections::VecDeque;
+
+use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+
+use crate::event::{SfuEvent, Transmit};
+use crate::forward::LayerKey;
+use crate::ids::{ParticipantId, RoomId, TrackId};
+
+/// Effects from one participant that concern others in its room: values that the
+/// worker routes, as `Propagated` in str0m's chat example.
+///
+/// `Media` is large, but values live only until the same step routes them; boxing
+/// would cost an allocation per forwarded frame.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Propagated {
+    TrackPublished {
+        from: ParticipantId,
+        mid: Mid,
+        kind: MediaKind,
+        rids: Vec<Rid>,
+        msid_track: String,
+    },
+    /// Carries the room: the publisher may be gone already.
+    TrackUnpublished {
+        room: RoomId,
+        track: TrackId,
+    },
+    /// A complete frame (or audio packet) from a publisher.
+    Media {
+        from: ParticipantId,
+        data: MediaData,
+    },
+    /// Someone needs a keyframe of this track's layer (new subscriber, PLI, switch).
+    KeyframeRequest {
+        track: TrackId,
+        layer: LayerKey,
+        kind: KeyframeRequestKind,
+    },
+    AudioLevel {
+        from: ParticipantId,
+        level: i8,
+    },
+    ChannelData {
+        from: ParticipantId,
+        label: String,
+        binary: bool,
+        data: Vec<u8>,
+    },
+}
+
+/// Counters the core keeps as plain integers; the driver publishes them to
+/// prometheus (atomics stay out of the packet path of the core).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SfuStats {
+    pub packets_forwarded: u64,
+    pub bytes_forwarded: u64,
+    pub keyframe_requests: u64,
+    pub nacks: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Outbox {
+    pub transmits: VecDeque<Transmit>,
+    pub propagated: VecDeque<Propagated>,
+    pub events: VecDeque<SfuEvent>,
+    pub stats: SfuStats,
+}

@@ -1,0 +1,323 @@
+//! One browser connection: its str0m `Rtc`, what it publishes, what it subscribes to.
+//!
+//! A participant only talks to its own `Rtc`. Whatever concerns other participants
+//! leaves as a [`Propagated`] value in the [`Outbox`], routed by the worker.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use str0m::bwe::BweKind;
+use str0m::channel::ChannelId;
+use str0m::media::{KeyframeRequestKind, MediaAdded, MediaData, MediaKind, Mid};
+use str0m::media::{MediaTime, Rid};
+use str0m::{Event, IceConnectionState, Input, Output, Rtc};
+
+use crate::event::{SfuEvent, Transmit};
+use crate::forward::{Decision, LayerKey};
+use crate::ids::{ParticipantId, RoomId, TrackId};
+use crate::negotiate::SignalingState;
+use crate::outbox::{Outbox, Propagated};
+use crate::publisher::PublishedTrack;
+use crate::subscription::Subscription;
+
+pub struct Participant {
+    pub id: ParticipantId,
+    pub room: RoomId,
+    pub rtc: Rtc,
+    pub signaling: SignalingState,
+    pub published: Vec<PublishedTrack>,
+    pub subscriptions: Vec<Subscription>,
+    pub connected: bool,
+    /// Latest egress bandwidth estimate towards this participant, bits per second.
+    pub bwe_bps: Option<u64>,
+    pub channels: HashMap<String, ChannelId>,
+    nacks_seen: HashMap<(Mid, Option<Rid>), u64>,
+    /// The `Rtc` may have output: poll it before sleeping.
+    pub needs_poll: bool,
+    pub next_timeout: Instant,
+    /// Assumed size of a publisher's top simulcast layer until a keyframe tells.
+    top_layer: (u32, u32),
+}
+
+/// Outcome of offering one frame to a subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forwarded {
+    Nothing,
+    Written {
+        bytes: usize,
+        packets: u64,
+    },
+    /// The subscription waits for a keyframe of this layer.
+    NeedKeyframe(LayerKey),
+}
+
+impl Participant {
+    pub fn new(
+        id: ParticipantId,
+        room: RoomId,
+        rtc: Rtc,
+        now: Instant,
+        top_layer: (u32, u32),
+    ) -> Self {
+        Participant {
+            id,
+            room,
+            rtc,
+            signaling: SignalingState::AwaitingOffer,
+            published: vec![],
+            subscriptions: vec![],
+            connected: false,
+            bwe_bps: None,
+            channels: HashMap::new(),
+            nacks_seen: HashMap::new(),
+            needs_poll: true,
+            next_timeout: now,
+            top_layer,
+        }
+    }
+
+    pub fn accepts(&self, input: &Input) -> bool {
+        self.rtc.accepts(input)
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.rtc.is_alive()
+    }
+
+    /// Feeds input; a session that fails on input is closed, never panics.
+    pub fn handle_input(&mut self, input: Input) {
+        self.needs_poll = true;
+        if let Err(e) = self.rtc.handle_input(input) {
+            tracing::info!(participant = %self.id, "closing after rtc input error: {e}");
+            self.rtc.disconnect();
+        }
+    }
+
+    /// Drains the `Rtc` until it asks for a timeout.
+    pub fn poll_to_timeout(&mut self, out: &mut Outbox) {
+        self.needs_poll = false;
+        while self.rtc.is_alive() {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => {
+                    self.next_timeout = t;
+                    return;
+                }
+                Ok(Output::Transmit(t)) => out.transmits.push_back(Transmit {
+                    source: t.source,
+                    destination: t.destination,
+                    contents: t.contents.into(),
+                }),
+                Ok(Output::Event(e)) => self.on_event(e, out),
+                Err(e) => {
+                    tracing::info!(participant = %self.id, "closing after rtc error: {e}");
+                    self.rtc.disconnect();
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event, out: &mut Outbox) {
+        match event {
+            Event::Connected => {
+                self.connected = true;
+                // Anything "forwarded" before now never reached the decoder.
+                for s in &mut self.subscriptions {
+                    s.layers.restart();
+                }
+                out.events.push_back(SfuEvent::Connected {
+                    room: self.room,
+                    participant: self.id,
+                });
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                // str0m reports Disconnected once consent checks failed; without an
+                // ICE restart from the client this connection is over.
+                self.rtc.disconnect();
+            }
+            Event::MediaAdded(added) => self.on_media_added(added, out),
+            // The browser stopped sending (removeTrack, transceiver stopped). Our own
+            // subscription m-lines have other mids, so they never match a publication.
+            Event::MediaChanged(changed) if !changed.direction.is_receiving() => {
+                self.unpublish(changed.mid, out);
+            }
+            Event::MediaData(data) => self.on_media_data(data, out),
+            Event::KeyframeRequest(req) => {
+                let Some(sub) = self
+                    .subscriptions
+                    .iter()
+                    .find(|s| s.open_mid() == Some(req.mid))
+                else {
+                    return;
+                };
+                let Some(layer) = sub.layers.current().or(sub.layers.target()) else {
+                    return;
+                };
+                out.propagated.push_back(Propagated::KeyframeRequest {
+                    track: sub.track,
+                    layer,
+                    kind: req.kind,
+                });
+            }
+            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                self.bwe_bps = Some(estimate.as_u64());
+            }
+            Event::EgressBitrateEstimate(BweKind::Remb { estimate, .. }) => {
+                self.bwe_bps = Some(estimate.as_u64());
+            }
+            Event::ChannelOpen(id, label) => {
+                self.channels.insert(label, id);
+            }
+            Event::ChannelClose(id) => self.channels.retain(|_, c| *c != id),
+            Event::ChannelData(d) => {
+                let Some(label) = self.channels.iter().find(|(_, c)| **c == d.id) else {
+                    return;
+                };
+                out.propagated.push_back(Propagated::ChannelData {
+                    from: self.id,
+                    label: label.0.clone(),
+                    binary: d.binary,
+                    data: d.data,
+                });
+            }
+            Event::MediaIngressStats(s) => {
+                // str0m reports running totals per layer; the SFU counts deltas.
+                let seen = self.nacks_seen.entry((s.mid, s.rid)).or_insert(0);
+                out.stats.nacks += s.nacks.saturating_sub(*seen);
+                *seen = s.nacks;
+            }
+            _ => {}
+        }
+    }
+
+    fn on_media_added(&mut self, added: MediaAdded, out: &mut Outbox) {
+        // Our own send-only m-lines (subscriptions) never raise MediaAdded; a remote
+        // m-line we cannot receive on is not a publication.
+        if !added.direction.is_receiving() {
+            return;
+        }
+        if self.published.iter().any(|t| t.mid == added.mid) {
+            return;
+        }
+        let rids: Vec<Rid> = added
+            .simulcast
+            .map(|s| s.recv.iter().map(|l| l.rid).collect())
+            .unwrap_or_default();
+        let msid_track = self
+            .rtc
+            .media(added.mid)
+            .map(|m| m.track_id().to_string())
+            .unwrap_or_default();
+        let top = self.top_layer;
+        self.published
+            .push(PublishedTrack::new(added.mid, added.kind, &rids, top));
+        out.propagated.push_back(Propagated::TrackPublished {
+            from: self.id,
+            mid: added.mid,
+            kind: added.kind,
+            rids,
+            msid_track,
+        });
+    }
+
+    pub fn unpublish(&mut self, mid: Mid, out: &mut Outbox) {
+        let before = self.published.len();
+        self.published.retain(|t| t.mid != mid);
+        if self.published.len() != before {
+            out.propagated.push_back(Propagated::TrackUnpublished {
+                room: self.room,
+                track: TrackId {
+                    publisher: self.id,
+                    mid,
+                },
+            });
+        }
+    }
+
+    fn on_media_data(&mut self, data: MediaData, out: &mut Outbox) {
+        let Some(track) = self.published.iter_mut().find(|t| t.mid == data.mid) else {
+            return;
+        };
+        let now = data.network_time;
+        track.on_frame(LayerKey(data.rid), data.data.len(), &data.data, now);
+        if track.kind == MediaKind::Audio {
+            if let Some(level) = data.ext_vals.audio_level {
+                out.propagated.push_back(Propagated::AudioLevel {
+                    from: self.id,
+                    level,
+                });
+            }
+        } else if !data.contiguous {
+            // Lost packets the NACKs could not recover: decoders downstream are broken
+            // until the next keyframe.
+            if track.request_keyframe(
+                &mut self.rtc,
+                LayerKey(data.rid),
+                KeyframeRequestKind::Pli,
+                now,
+            ) {
+                out.stats.keyframe_requests += 1;
+            }
+        }
+        out.propagated.push_back(Propagated::Media {
+            from: self.id,
+            data,
+        });
+    }
+
+    /// Offers one frame of `track` to this participant as a subscriber.
+    pub fn forward(&mut self, track: TrackId, data: &MediaData) -> Forwarded {
+        if !self.connected {
+            return Forwarded::Nothing;
+        }
+        let Some(sub) = self.subscriptions.iter_mut().find(|s| s.track == track) else {
+            return Forwarded::Nothing;
+        };
+        let Some(mid) = sub.open_mid() else {
+            return Forwarded::Nothing;
+        };
+        let (switched, frame_ticks) = if sub.kind == MediaKind::Video {
+            match sub.layers.on_frame(LayerKey(data.rid), data.is_keyframe()) {
+                Decision::Drop => {
+                    return match sub.layers.target() {
+                        Some(t) if sub.layers.awaiting_keyframe() => Forwarded::NeedKeyframe(t),
+                        _ => Forwarded::Nothing,
+                    };
+                }
+                Decision::Forward => (false, 0),
+                // One frame at 30 fps on the 90 kHz video clock.
+                Decision::ForwardSwitched => (true, 3000),
+            }
+        } else {
+            (false, 0)
+        };
+        let time = sub.rebase.map(data.time.numer(), switched, frame_ticks);
+        let time = MediaTime::new(time, data.time.frequency());
+        let Some(writer) = self.rtc.writer(mid) else {
+            return Forwarded::Nothing;
+        };
+        let Some(pt) = writer.match_params(data.params) else {
+            return Forwarded::Nothing;
+        };
+        let writer = match data.ext_vals.audio_level {
+            Some(level) => writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(false)),
+            None => writer,
+        };
+        self.needs_poll = true;
+        match writer.write(pt, data.network_time, time, data.data.clone()) {
+            Ok(()) => Forwarded::Written {
+                bytes: data.data.len(),
+                packets: packets_in(data),
+            },
+            Err(e) => {
+                tracing::debug!(participant = %self.id, "write failed: {e}");
+                Forwarded::Nothing
+            }
+        }
+    }
+}
+
+fn packets_in(data: &MediaData) -> u64 {
+    let start: u64 = **data.seq_range.start();
+    let end: u64 = **data.seq_range.end();
+    end.saturating_sub(start) + 1
+}

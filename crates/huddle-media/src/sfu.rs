@@ -1,0 +1,367 @@
+//! The SFU worker state machine: rooms of participants, each a str0m `Rtc`.
+//!
+//! Sans-IO: datagrams and time go in through [`Sfu::handle_receive`] and
+//! [`Sfu::handle_timeout`], datagrams, events and the next timeout come out of
+//! [`Sfu::poll_output`]. Poll until it returns [`Output::Timeout`] after every input.
+//! One `Sfu` is one worker; a room lives on one worker, so nothing here is shared.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use str0m::bwe::Bitrate;
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Input, Rtc};
+
+use crate::error::SfuError;
+use crate::event::{Output, SfuEvent};
+use crate::ids::{ParticipantId, RoomId, TrackId};
+use crate::layer::SubscriptionSpec;
+use crate::outbox::{Outbox, SfuStats};
+use crate::participant::Participant;
+use crate::room::Room;
+use crate::speaker::SpeakerConfig;
+use crate::subscription::Subscription;
+
+#[derive(Debug, Clone)]
+pub struct SfuConfig {
+    /// Addresses of the UDP socket(s) every client sends to (host candidates).
+    pub local_addrs: Vec<SocketAddr>,
+    /// A server with a public address needs no ICE checks of its own.
+    pub ice_lite: bool,
+    /// Bandwidth estimate each subscriber starts with.
+    pub initial_bwe: Bitrate,
+    /// Subscribe every member to every track in the room. Without it, the signaling
+    /// layer calls [`Sfu::set_subscription`] for what each client shows.
+    pub auto_subscribe: bool,
+    /// How often layers are reselected and pending keyframe requests are retried.
+    pub tick: Duration,
+    pub speaker: SpeakerConfig,
+    /// Assumed size of a publisher's top simulcast layer until its keyframes tell.
+    pub top_layer: (u32, u32),
+}
+
+impl SfuConfig {
+    pub fn new(local_addr: SocketAddr) -> Self {
+        SfuConfig {
+            local_addrs: vec![local_addr],
+            ice_lite: true,
+            initial_bwe: Bitrate::kbps(1000),
+            auto_subscribe: true,
+            tick: Duration::from_millis(100),
+            speaker: SpeakerConfig::default(),
+            top_layer: (1280, 720),
+        }
+    }
+}
+
+pub struct Sfu {
+    pub(crate) config: SfuConfig,
+    pub(crate) now: Instant,
+    pub(crate) rooms: HashMap<RoomId, Room>,
+    pub(crate) participants: HashMap<ParticipantId, Participant>,
+    /// Which participant a remote address belongs to, learned from `Rtc::accepts`.
+    by_addr: HashMap<SocketAddr, ParticipantId>,
+    pub(crate) out: Outbox,
+    pub(crate) next_tick: Instant,
+}
+
+impl Sfu {
+    pub fn new(config: SfuConfig, now: Instant) -> Self {
+        Sfu {
+            config,
+            now,
+            rooms: HashMap::new(),
+            participants: HashMap::new(),
+            by_addr: HashMap::new(),
+            out: Outbox::default(),
+            next_tick: now,
+        }
+    }
+
+    /// Counters since start, for the driver to publish.
+    pub fn stats(&self) -> SfuStats {
+        self.out.stats
+    }
+
+    pub fn participant_ids(&self, room: RoomId) -> Vec<ParticipantId> {
+        self.rooms
+            .get(&room)
+            .map(|r| r.members.clone())
+            .unwrap_or_default()
+    }
+
+    /// Adds a participant to a room (creating the room). The browser's offer follows
+    /// through [`Sfu::accept_offer`].
+    pub fn join(&mut self, room: RoomId, participant: ParticipantId) -> Result<(), SfuError> {
+        if let Some(p) = self.participants.get(&participant) {
+            return Err(SfuError::ParticipantExists(participant, p.room));
+        }
+        let mut rtc = Rtc::builder()
+            .set_ice_lite(self.config.ice_lite)
+            .enable_bwe(Some(self.config.initial_bwe))
+            .set_stats_interval(Some(Duration::from_secs(1)))
+            .build(self.now);
+        for addr in &self.config.local_addrs {
+            let candidate = Candidate::host(*addr, "udp")
+                .map_err(|e| SfuError::BadSdp(format!("local candidate {addr}: {e}")))?;
+            rtc.add_local_candidate(candidate);
+        }
+        let mut p = Participant::new(participant, room, rtc, self.now, self.config.top_layer);
+        let speaker = self.config.speaker;
+        let room = self
+            .rooms
+            .entry(room)
+            .or_insert_with(|| Room::new(room, speaker));
+        if self.config.auto_subscribe {
+            for (track, kind) in &room.tracks {
+                p.subscriptions.push(Subscription::new(*track, *kind));
+            }
+        }
+        room.members.push(participant);
+        self.participants.insert(participant, p);
+        Ok(())
+    }
+
+    pub fn accept_offer(
+        &mut self,
+        participant: ParticipantId,
+        offer_sdp: &str,
+    ) -> Result<String, SfuError> {
+        self.participant_mut(participant)?.accept_offer(offer_sdp)
+    }
+
+    pub fn accept_answer(
+        &mut self,
+        participant: ParticipantId,
+        answer_sdp: &str,
+    ) -> Result<(), SfuError> {
+        let p = self
+            .participants
+            .get_mut(&participant)
+            .ok_or(SfuError::UnknownParticipant(participant))?;
+        p.accept_answer(answer_sdp, &mut self.out)
+    }
+
+    /// A trickled ICE candidate from the browser (`a=candidate:` line, prefix optional).
+    pub fn add_remote_candidate(
+        &mut self,
+        participant: ParticipantId,
+        candidate: &str,
+    ) -> Result<(), SfuError> {
+        let line = candidate.trim().trim_start_matches("a=");
+        let c = Candidate::from_sdp_string(line).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        let p = self.participant_mut(participant)?;
+        p.rtc.add_remote_candidate(c);
+        p.needs_poll = true;
+        Ok(())
+    }
+
+    /// What `subscriber` wants of `track`: visibility and tile size. Subscribes if
+    /// not yet subscribed (the m-line is added by renegotiation).
+    pub fn set_subscription(
+        &mut self,
+        subscriber: ParticipantId,
+        track: TrackId,
+        spec: SubscriptionSpec,
+    ) -> Result<(), SfuError> {
+        let room_id = self.participant_mut(subscriber)?.room;
+        let kind = self
+            .rooms
+            .get(&room_id)
+            .and_then(|r| r.track_kind(track))
+            .filter(|_| track.publisher != subscriber)
+            .ok_or(SfuError::UnknownTrack(track))?;
+        let p = self.participant_mut(subscriber)?;
+        if !p.subscriptions.iter().any(|s| s.track == track) {
+            p.subscriptions.push(Subscription::new(track, kind));
+        }
+        if let Some(s) = p.subscriptions.iter_mut().find(|s| s.track == track) {
+            s.spec = spec;
+        }
+        // Apply the new spec now rather than at the next tick: a tile that became
+        // visible should not wait.
+        self.next_tick = self.now;
+        Ok(())
+    }
+
+    /// Stops sending `track` to `subscriber` (the m-line is stopped by renegotiation).
+    pub fn unsubscribe(
+        &mut self,
+        subscriber: ParticipantId,
+        track: TrackId,
+    ) -> Result<(), SfuError> {
+        let p = self.participant_mut(subscriber)?;
+        p.subscriptions.retain_mut(|s| s.track != track || s.stop());
+        Ok(())
+    }
+
+    /// Removes a participant: its tracks are unpublished for the others.
+    pub fn leave(&mut self, participant: ParticipantId) {
+        self.remove_participant(participant, false);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        let now = self.now;
+        for p in self.participants.values_mut() {
+            if p.next_timeout <= now {
+                p.handle_input(Input::Timeout(now));
+            }
+        }
+        if now >= self.next_tick {
+            self.tick(now);
+        }
+    }
+
+    /// A datagram arrived on `destination` from `source`.
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) -> Result<(), SfuError> {
+        self.now = self.now.max(now);
+        let contents = contents
+            .try_into()
+            .map_err(|_| SfuError::UnrecognisedDatagram)?;
+        let input = Input::Receive(
+            self.now,
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination,
+                contents,
+            },
+        );
+        let cached = self
+            .by_addr
+            .get(&source)
+            .filter(|id| self.participants.get(id).is_some_and(|p| p.accepts(&input)))
+            .copied();
+        let id = match cached {
+            Some(id) => id,
+            None => {
+                let id = self
+                    .participants
+                    .values()
+                    .find(|p| p.accepts(&input))
+                    .map(|p| p.id)
+                    .ok_or(SfuError::NoParticipantForDatagram)?;
+                self.by_addr.insert(source, id);
+                id
+            }
+        };
+        let p = self
+            .participants
+            .get_mut(&id)
+            .expect("id was just found among participants");
+        p.handle_input(input);
+        Ok(())
+    }
+
+    pub fn poll_output(&mut self) -> Output {
+        loop {
+            if let Some(t) = self.out.transmits.pop_front() {
+                return Output::Transmit(t);
+            }
+            if let Some(e) = self.out.events.pop_front() {
+                return Output::Event(e);
+            }
+            if !self.drive() {
+                return Output::Timeout(self.next_timeout());
+            }
+        }
+    }
+
+    fn next_timeout(&self) -> Instant {
+        let rtc = self.participants.values().map(|p| p.next_timeout).min();
+        match rtc {
+            Some(t) => t.min(self.next_tick),
+            // An idle worker still wakes up now and then; nothing is due.
+            None => self.now + Duration::from_secs(1),
+        }
+    }
+
+    /// Polls participants that may have output, routes what they propagate, and starts
+    /// renegotiations. Returns false when there was nothing to do.
+    fn drive(&mut self) -> bool {
+        let mut did_something = false;
+        loop {
+            for p in self.participants.values_mut().filter(|p| p.needs_poll) {
+                p.poll_to_timeout(&mut self.out);
+                did_something = true;
+            }
+            self.reap_dead();
+            if self.out.propagated.is_empty() {
+                break;
+            }
+            while let Some(prop) = self.out.propagated.pop_front() {
+                self.route(prop);
+            }
+            did_something = true;
+        }
+        for p in self.participants.values_mut() {
+            if let Some(sdp) = p.negotiate_if_needed() {
+                self.out.events.push_back(SfuEvent::Offer {
+                    participant: p.id,
+                    sdp,
+                });
+                did_something = true;
+            }
+        }
+        did_something || !self.out.transmits.is_empty() || !self.out.events.is_empty()
+    }
+
+    fn reap_dead(&mut self) {
+        let dead: Vec<ParticipantId> = self
+            .participants
+            .values()
+            .filter(|p| !p.is_alive())
+            .map(|p| p.id)
+            .collect();
+        for id in dead {
+            self.remove_participant(id, true);
+        }
+    }
+
+    fn remove_participant(&mut self, id: ParticipantId, died: bool) {
+        let Some(mut p) = self.participants.remove(&id) else {
+            return;
+        };
+        p.rtc.disconnect();
+        self.by_addr.retain(|_, v| *v != id);
+        let mids: Vec<_> = p.published.iter().map(|t| t.mid).collect();
+        for mid in mids {
+            p.unpublish(mid, &mut self.out);
+        }
+        if let Some(room) = self.rooms.get_mut(&p.room) {
+            room.members.retain(|m| *m != id);
+            room.speaker.remove(id);
+        }
+        if died {
+            self.out.events.push_back(SfuEvent::Disconnected {
+                room: p.room,
+                participant: id,
+            });
+        }
+        // Route the unpublications now so the others renegotiate.
+        while let Some(prop) = self.out.propagated.pop_front() {
+            self.route(prop);
+        }
+        if self
+            .rooms
+            .get(&p.room)
+            .is_some_and(|r| r.members.is_empty())
+        {
+            self.rooms.remove(&p.room);
+        }
+    }
+
+    fn participant_mut(&mut self, id: ParticipantId) -> Result<&mut Participant, SfuError> {
+        self.participants
+            .get_mut(&id)
+            .ok_or(SfuError::UnknownParticipant(id))
+    }
+}

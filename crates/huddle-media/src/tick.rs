@@ -1,0 +1,80 @@
+//! Periodic work of the worker: layer selection, keyframe retries, active speaker.
+//!
+//! Done on a tick rather than per packet: bitrates and speaking levels change on the
+//! scale of hundreds of milliseconds, and the work is per subscription, not per packet.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use str0m::media::{KeyframeRequestKind, MediaKind};
+
+use crate::event::SfuEvent;
+use crate::forward::LayerKey;
+use crate::ids::TrackId;
+use crate::layer::{select_layer, video_budget_per_track, LayerInfo};
+use crate::outbox::Propagated;
+use crate::sfu::Sfu;
+
+impl Sfu {
+    pub(crate) fn tick(&mut self, now: Instant) {
+        self.next_tick = now + self.config.tick;
+        for room in self.rooms.values_mut() {
+            if let Some(participant) = room.speaker.decide(now) {
+                self.out.events.push_back(SfuEvent::ActiveSpeaker {
+                    room: room.id,
+                    participant,
+                });
+            }
+        }
+        self.select_layers(now);
+    }
+
+    fn select_layers(&mut self, now: Instant) {
+        // Publishers' layers first (read-only), then subscribers (mutable).
+        let mut published: HashMap<TrackId, (Vec<LayerInfo>, Vec<LayerKey>)> = HashMap::new();
+        for p in self.participants.values() {
+            for t in p.published.iter().filter(|t| t.kind == MediaKind::Video) {
+                let keys = t.layers.iter().map(|l| l.key).collect();
+                let track = TrackId {
+                    publisher: p.id,
+                    mid: t.mid,
+                };
+                published.insert(track, (t.layer_infos(now), keys));
+            }
+        }
+        for p in self.participants.values_mut() {
+            let audio = p
+                .subscriptions
+                .iter()
+                .filter(|s| s.kind == MediaKind::Audio)
+                .count();
+            let visible_video = p
+                .subscriptions
+                .iter()
+                .filter(|s| s.kind == MediaKind::Video && s.spec.visible)
+                .count();
+            let budget = video_budget_per_track(p.bwe_bps, audio, visible_video);
+            for s in p.subscriptions.iter_mut() {
+                if s.kind != MediaKind::Video || s.open_mid().is_none() {
+                    continue;
+                }
+                let Some((infos, keys)) = published.get(&s.track) else {
+                    continue;
+                };
+                let target = select_layer(infos, &s.spec, budget).map(|i| keys[i]);
+                if target != s.layers.target() {
+                    s.layers.set_target(target);
+                }
+                if p.connected && s.layers.awaiting_keyframe() {
+                    if let Some(layer) = target {
+                        self.out.propagated.push_back(Propagated::KeyframeRequest {
+                            track: s.track,
+                            layer,
+                            kind: KeyframeRequestKind::Pli,
+                        });
+                    }
+                }
+            }
+        }
+    }
+}

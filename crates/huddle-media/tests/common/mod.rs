@@ -1,0 +1,365 @@
+//! In-memory test bench: one `Sfu` and several str0m client `Rtc`s with fake IPs and
+//! a fake clock. No socket is opened. Packets are delivered on the next step.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use huddle_media::str0m::change::{SdpAnswer, SdpOffer};
+use huddle_media::str0m::format::Codec;
+use huddle_media::str0m::media::{Direction, Frequency, MediaData, MediaKind, MediaTime, Mid};
+use huddle_media::str0m::media::{Simulcast, SimulcastLayer};
+use huddle_media::str0m::net::{Protocol, Receive};
+use huddle_media::str0m::{Candidate, Event, Input, Output as RtcOutput, Rtc};
+use huddle_media::{Output, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent, TrackId};
+
+pub const STEP: Duration = Duration::from_millis(5);
+pub const ROOM: RoomId = RoomId(1);
+
+pub fn sfu_addr() -> SocketAddr {
+    (Ipv4Addr::new(3, 3, 3, 3), 7882).into()
+}
+
+struct Datagram {
+    source: SocketAddr,
+    destination: SocketAddr,
+    contents: Vec<u8>,
+}
+
+/// A browser stand-in: a str0m `Rtc` playing the client side.
+pub struct Client {
+    pub id: ParticipantId,
+    pub rtc: Rtc,
+    pub addr: SocketAddr,
+    pub events: Vec<Event>,
+    inbox: VecDeque<Datagram>,
+    /// Auto-answer the SFU's renegotiation offers.
+    pub auto_answer: bool,
+    /// Mids of this client's own published m-lines.
+    pub video_mid: Option<Mid>,
+    pub audio_mid: Option<Mid>,
+    pub simulcast: bool,
+    frame: u64,
+}
+
+pub struct Bench {
+    pub now: Instant,
+    pub start: Instant,
+    pub sfu: Sfu,
+    pub clients: Vec<Client>,
+    pub sfu_events: Vec<SfuEvent>,
+    sfu_inbox: VecDeque<Datagram>,
+}
+
+/// What a client publishes in its first offer.
+#[derive(Debug, Clone, Copy)]
+pub struct Publish {
+    pub video: bool,
+    pub audio: bool,
+    /// Send the video as three simulcast layers "q", "h", "f".
+    pub simulcast: bool,
+}
+
+pub const AV: Publish = Publish {
+    video: true,
+    audio: true,
+    simulcast: false,
+};
+pub const NOTHING: Publish = Publish {
+    video: false,
+    audio: false,
+    simulcast: false,
+};
+pub const SIMULCAST: Publish = Publish {
+    video: true,
+    audio: false,
+    simulcast: true,
+};
+
+impl Bench {
+    pub fn new() -> Self {
+        Self::with_config(|c| c)
+    }
+
+    pub fn with_config(f: impl FnOnce(SfuConfig) -> SfuConfig) -> Self {
+        let now = Instant::now();
+        Bench {
+            now,
+            start: now,
+            sfu: Sfu::new(f(SfuConfig::new(sfu_addr())), now),
+            clients: vec![],
+            sfu_events: vec![],
+            sfu_inbox: VecDeque::new(),
+        }
+    }
+
+    /// A client joins ROOM and negotiates what it publishes. Returns its index.
+    pub fn join(&mut self, publish: Publish) -> usize {
+        let n = self.clients.len() as u8 + 1;
+        let id = ParticipantId(n as u64);
+        let addr: SocketAddr = (Ipv4Addr::new(1, 1, 1, n), 1000 + n as u16).into();
+        let mut rtc = Rtc::builder().build(self.now);
+        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        self.sfu.join(ROOM, id).expect("join");
+
+        let mut change = rtc.sdp_api();
+        let video_mid = publish.video.then(|| {
+            let simulcast = publish.simulcast.then(|| {
+                let mut s = Simulcast::new();
+                for rid in ["q", "h", "f"] {
+                    s.add_send_layer(SimulcastLayer::new(rid));
+                }
+                s
+            });
+            change.add_media(MediaKind::Video, Direction::SendOnly, None, None, simulcast)
+        });
+        let audio_mid = publish
+            .audio
+            .then(|| change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None));
+        change.add_channel("chat".into());
+        let (offer, pending) = change.apply().expect("an offer");
+        let answer = self
+            .sfu
+            .accept_offer(id, &offer.to_sdp_string())
+            .expect("sfu answers");
+        rtc.sdp_api()
+            .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+            .expect("client accepts answer");
+
+        self.clients.push(Client {
+            id,
+            rtc,
+            addr,
+            events: vec![],
+            inbox: VecDeque::new(),
+            auto_answer: true,
+            video_mid,
+            audio_mid,
+            simulcast: publish.simulcast,
+            frame: 0,
+        });
+        self.clients.len() - 1
+    }
+
+    /// One step of the fake clock: every party handles what arrived and its timeouts.
+    pub fn progress(&mut self) {
+        self.now += STEP;
+        let now = self.now;
+        for c in &mut self.clients {
+            while let Some(d) = c.inbox.pop_front() {
+                let input = Input::Receive(
+                    now,
+                    Receive {
+                        proto: Protocol::Udp,
+                        source: d.source,
+                        destination: d.destination,
+                        contents: d.contents.as_slice().try_into().unwrap(),
+                    },
+                );
+                c.rtc.handle_input(input).expect("client input");
+            }
+            c.rtc
+                .handle_input(Input::Timeout(now))
+                .expect("client timeout");
+            loop {
+                match c.rtc.poll_output().expect("client poll") {
+                    RtcOutput::Timeout(_) => break,
+                    RtcOutput::Transmit(t) => self.sfu_inbox.push_back(Datagram {
+                        source: t.source,
+                        destination: t.destination,
+                        contents: t.contents.into(),
+                    }),
+                    RtcOutput::Event(e) => c.events.push(e),
+                }
+            }
+        }
+        while let Some(d) = self.sfu_inbox.pop_front() {
+            // A datagram for a participant that left is an error, not a panic.
+            let _ = self
+                .sfu
+                .handle_receive(now, d.source, d.destination, &d.contents);
+        }
+        self.sfu.handle_timeout(now);
+        let mut offers = vec![];
+        loop {
+            match self.sfu.poll_output() {
+                Output::Timeout(_) => break,
+                Output::Transmit(t) => {
+                    if let Some(c) = self.clients.iter_mut().find(|c| c.addr == t.destination) {
+                        c.inbox.push_back(Datagram {
+                            source: t.source,
+                            destination: t.destination,
+                            contents: t.contents,
+                        });
+                    }
+                }
+                Output::Event(e) => {
+                    if let SfuEvent::Offer { participant, sdp } = &e {
+                        offers.push((*participant, sdp.clone()));
+                    }
+                    self.sfu_events.push(e);
+                }
+            }
+        }
+        for (participant, sdp) in offers {
+            self.answer_offer(participant, &sdp);
+        }
+    }
+
+    fn answer_offer(&mut self, participant: ParticipantId, sdp: &str) {
+        let Some(c) = self.clients.iter_mut().find(|c| c.id == participant) else {
+            return;
+        };
+        if !c.auto_answer {
+            return;
+        }
+        let offer = SdpOffer::from_sdp_string(sdp).expect("sfu offer parses");
+        let answer = c.rtc.sdp_api().accept_offer(offer).expect("client answers");
+        self.sfu
+            .accept_answer(participant, &answer.to_sdp_string())
+            .expect("sfu accepts answer");
+    }
+
+    pub fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        while self.now < until {
+            self.progress();
+        }
+    }
+
+    /// Runs until every client is connected to the SFU.
+    pub fn connect_all(&mut self) {
+        let until = self.now + Duration::from_secs(10);
+        while !self.clients.iter().all(|c| c.rtc.is_connected()) {
+            assert!(self.now < until, "clients failed to connect");
+            self.progress();
+        }
+    }
+
+    /// Runs `d` of media: each publishing client sends 30 fps video (a keyframe
+    /// every `keyframe_every` frames, or only when asked by PLI) and 50 pps audio.
+    pub fn send_media(&mut self, d: Duration) {
+        let until = self.now + d;
+        let mut next_video = self.now;
+        let mut next_audio = self.now;
+        while self.now < until {
+            if self.now >= next_video {
+                for c in &mut self.clients {
+                    c.send_video_frame(self.now);
+                }
+                next_video += Duration::from_millis(33);
+            }
+            if self.now >= next_audio {
+                for c in &mut self.clients {
+                    c.send_audio(self.now, -30);
+                }
+                next_audio += Duration::from_millis(20);
+            }
+            self.progress();
+        }
+    }
+
+    pub fn track(&self, client: usize, kind: MediaKind) -> TrackId {
+        let c = &self.clients[client];
+        let mid = match kind {
+            MediaKind::Video => c.video_mid,
+            MediaKind::Audio => c.audio_mid,
+        };
+        TrackId {
+            publisher: c.id,
+            mid: mid.expect("client publishes this kind"),
+        }
+    }
+}
+
+impl Client {
+    /// Sends one VP8 frame (on every simulcast layer if simulcast). The first frame,
+    /// and any frame after a keyframe request, is a keyframe.
+    pub fn send_video_frame(&mut self, now: Instant) {
+        let Some(mid) = self.video_mid else {
+            return;
+        };
+        let asked = self
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::KeyframeRequest(r) if r.mid == mid));
+        self.events
+            .retain(|e| !matches!(e, Event::KeyframeRequest(_)));
+        let keyframe = self.frame == 0 || asked;
+        let pt = self.pt(Codec::Vp8);
+        let time = MediaTime::new(self.frame * 3000, Frequency::NINETY_KHZ);
+        let rids: Vec<Option<&str>> = if self.simulcast {
+            vec![Some("q"), Some("h"), Some("f")]
+        } else {
+            vec![None]
+        };
+        for (i, rid) in rids.into_iter().enumerate() {
+            let (w, h) = (320u16 << i, 180u16 << i);
+            let size = 200 * (1 << (2 * i));
+            let frame = vp8_frame(keyframe, w, h, size, self.frame);
+            let writer = self.rtc.writer(mid).expect("video writer");
+            let writer = match rid {
+                Some(r) => writer.rid(r.into()),
+                None => writer,
+            };
+            writer.write(pt, now, time, frame).expect("write video");
+        }
+        self.frame += 1;
+    }
+
+    pub fn send_audio(&mut self, now: Instant, level: i8) {
+        let Some(mid) = self.audio_mid else {
+            return;
+        };
+        let pt = self.pt(Codec::Opus);
+        let time = MediaTime::new(self.frame * 960, Frequency::FORTY_EIGHT_KHZ);
+        let writer = self.rtc.writer(mid).expect("audio writer");
+        writer
+            .audio_level(level, true)
+            .write(pt, now, time, vec![0xfc; 60])
+            .expect("write audio");
+    }
+
+    fn pt(&self, codec: Codec) -> huddle_media::str0m::media::Pt {
+        self.rtc
+            .codec_config()
+            .find(|p| p.spec().codec == codec)
+            .expect("codec configured")
+            .pt()
+    }
+
+    /// Media received so far, as (mid, is_keyframe, first byte) per frame.
+    pub fn received(&self) -> Vec<&MediaData> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::MediaData(d) => Some(d),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn received_kind(&self, kind: MediaKind) -> Vec<&MediaData> {
+        self.received()
+            .into_iter()
+            .filter(|d| self.rtc.media(d.mid).map(|m| m.kind()) == Some(kind))
+            .collect()
+    }
+
+    pub fn clear_events(&mut self) {
+        self.events.clear();
+    }
+}
+
+/// A VP8 frame: keyframes carry a real header with the size, so the SFU can learn it.
+/// `tag` lands in the payload so the receiver can tell frames apart.
+pub fn vp8_frame(keyframe: bool, w: u16, h: u16, size: usize, tag: u64) -> Vec<u8> {
+    let mut f = vec![0u8; size.max(16)];
+    f[0] = if keyframe { 0x10 } else { 0x11 };
+    f[3..6].copy_from_slice(&[0x9d, 0x01, 0x2a]);
+    f[6..8].copy_from_slice(&w.to_le_bytes());
+    f[8..10].copy_from_slice(&h.to_le_bytes());
+    f[10] = tag as u8;
+    f
+}

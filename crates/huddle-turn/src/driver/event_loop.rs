@@ -1,0 +1,206 @@
+//! The one loop that owns the core: every input goes in here, every output is
+//! carried out here, so the core needs no lock.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+
+use super::relay_socket::RelaySocket;
+use super::stream::{self, OUTGOING_QUEUE};
+use super::Event;
+use crate::core::{AllocationId, ClientAddr, Input, Output, Server, Transport};
+use crate::metrics::{DropReason, TurnMetrics};
+
+const EVENT_QUEUE: usize = 4096;
+/// Sleep target when the core has nothing scheduled.
+const IDLE: Duration = Duration::from_secs(3600);
+
+struct StreamClient {
+    outgoing: mpsc::Sender<Vec<u8>>,
+    task: AbortHandle,
+}
+
+pub(crate) struct EventLoop {
+    core: Server,
+    udp: UdpSocket,
+    tcp: TcpListener,
+    metrics: TurnMetrics,
+    events_tx: mpsc::Sender<Event>,
+    events_rx: mpsc::Receiver<Event>,
+    streams: HashMap<SocketAddr, StreamClient>,
+    relays: HashMap<AllocationId, RelaySocket>,
+}
+
+impl EventLoop {
+    pub fn new(core: Server, udp: UdpSocket, tcp: TcpListener, metrics: TurnMetrics) -> Self {
+        let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+        EventLoop {
+            core,
+            udp,
+            tcp,
+            metrics,
+            events_tx,
+            events_rx,
+            streams: HashMap::new(),
+            relays: HashMap::new(),
+        }
+    }
+
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        tokio::pin!(shutdown);
+        let timer = tokio::time::sleep(IDLE);
+        tokio::pin!(timer);
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            self.carry_out_outputs().await;
+            let deadline = self
+                .core
+                .poll_timeout()
+                .map(Instant::from_std)
+                .unwrap_or_else(|| Instant::now() + IDLE);
+            timer.as_mut().reset(deadline);
+            tokio::select! {
+                _ = &mut shutdown => break,
+                received = self.udp.recv_from(&mut buf) => match received {
+                    Ok((len, from)) => {
+                        let from = ClientAddr { transport: Transport::Udp, addr: from };
+                        let input = Input::Client { from, packet: &buf[..len] };
+                        self.core.handle_input(input, std::time::Instant::now());
+                    }
+                    Err(e) => tracing::debug!("udp recv error: {e}"),
+                },
+                accepted = self.tcp.accept() => match accepted {
+                    Ok((stream, addr)) => self.accept_stream(stream, addr),
+                    Err(e) => {
+                        // Usually out of file descriptors: back off instead of spinning.
+                        tracing::warn!("tcp accept error: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                Some(event) = self.events_rx.recv() => self.handle_event(event),
+                _ = &mut timer => self.core.handle_timeout(std::time::Instant::now()),
+            }
+        }
+        for (_, client) in self.streams.drain() {
+            client.task.abort();
+        }
+        self.relays.clear();
+        Ok(())
+    }
+
+    /// Accepts any stream: a TLS listener would hand its streams in the same way.
+    fn accept_stream<S>(&mut self, stream: S, addr: SocketAddr)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+    {
+        let client = ClientAddr {
+            transport: Transport::Stream,
+            addr,
+        };
+        let (outgoing, outgoing_rx) = mpsc::channel(OUTGOING_QUEUE);
+        let task = tokio::spawn(stream::serve(
+            stream,
+            client,
+            self.events_tx.clone(),
+            outgoing_rx,
+            self.metrics.clone(),
+        ));
+        let task = task.abort_handle();
+        self.streams.insert(addr, StreamClient { outgoing, task });
+    }
+
+    fn handle_event(&mut self, event: Event) {
+        let now = std::time::Instant::now();
+        match event {
+            Event::StreamFrame { client, frame } => self.core.handle_input(
+                Input::Client {
+                    from: client,
+                    packet: &frame,
+                },
+                now,
+            ),
+            Event::StreamClosed(client) => {
+                self.streams.remove(&client.addr);
+                self.core.handle_input(Input::ClientClosed(client), now);
+            }
+            Event::Peer {
+                allocation,
+                from,
+                packet,
+            } => {
+                let input = Input::Peer {
+                    allocation,
+                    from,
+                    packet: &packet,
+                };
+                self.core.handle_input(input, now);
+            }
+        }
+    }
+
+    async fn carry_out_outputs(&mut self) {
+        while let Some(output) = self.core.poll_output() {
+            match output {
+                Output::ToClient { to, packet } => self.send_to_client(to, packet).await,
+                Output::ToPeer {
+                    allocation,
+                    to,
+                    packet,
+                } => {
+                    match self.relays.get(&allocation) {
+                        Some(relay) => {
+                            if relay.socket.send_to(&packet, to).await.is_err() {
+                                self.metrics.drop_packet(DropReason::SendFailed);
+                            }
+                        }
+                        None => self.metrics.drop_packet(DropReason::SendFailed),
+                    }
+                    self.core.recycle(packet);
+                }
+                Output::BindRelay { allocation, addr } => {
+                    let bound = RelaySocket::bind(addr, allocation, self.events_tx.clone());
+                    if let Err(e) = &bound {
+                        tracing::debug!(%addr, "relay bind failed: {e}");
+                    }
+                    let ok = bound.is_ok();
+                    if let Ok(relay) = bound {
+                        self.relays.insert(allocation, relay);
+                    }
+                    let now = std::time::Instant::now();
+                    self.core
+                        .handle_input(Input::RelayBound { allocation, ok }, now);
+                }
+                Output::ReleaseRelay { allocation } => {
+                    self.relays.remove(&allocation);
+                }
+            }
+        }
+    }
+
+    async fn send_to_client(&mut self, to: ClientAddr, packet: Vec<u8>) {
+        match to.transport {
+            Transport::Udp => {
+                if self.udp.send_to(&packet, to.addr).await.is_err() {
+                    self.metrics.drop_packet(DropReason::SendFailed);
+                }
+                self.core.recycle(packet);
+            }
+            Transport::Stream => {
+                let sent = self
+                    .streams
+                    .get(&to.addr)
+                    .map(|c| c.outgoing.try_send(packet).is_ok());
+                if sent != Some(true) {
+                    self.metrics.drop_packet(DropReason::SendFailed);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The thin tokio driver: owns the sockets and the clock, and shuttles bytes
+//! between them and the sans-IO [`crate::core::Server`].
+
+mod event_loop;
+mod relay_socket;
+mod stream;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::net::{TcpListener, UdpSocket};
+
+use crate::core::{AllocationId, ClientAddr, Server};
+use crate::{TurnConfig, TurnMetrics};
+
+/// What tasks tell the event loop.
+pub(crate) enum Event {
+    StreamFrame {
+        client: ClientAddr,
+        frame: Vec<u8>,
+    },
+    StreamClosed(ClientAddr),
+    Peer {
+        allocation: AllocationId,
+        from: SocketAddr,
+        packet: Vec<u8>,
+    },
+}
+
+/// A bound TURN server, ready to [`run`](TurnServer::run).
+pub struct TurnServer {
+    config: TurnConfig,
+    metrics: Arc<TurnMetrics>,
+    udp: UdpSocket,
+    tcp: TcpListener,
+}
+
+impl TurnServer {
+    /// Binds UDP and TCP on `config.listen`. With port 0 both get the same free port.
+    pub async fn bind(mut config: TurnConfig, metrics: Arc<TurnMetrics>) -> io::Result<TurnServer> {
+        // With port 0 the UDP port is free but TCP may not be: retry a few times.
+        let mut last_error = None;
+        for _ in 0..16 {
+            let udp = UdpSocket::bind(config.listen).await?;
+            let addr = udp.local_addr()?;
+            match TcpListener::bind(addr).await {
+                Ok(tcp) => {
+                    config.listen = addr;
+                    return Ok(TurnServer {
+                        config,
+                        metrics,
+                        udp,
+                        tcp,
+                    });
+                }
+                Err(e) if config.listen.port() == 0 => last_error = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_error.expect("the loop ran at least once"))
+    }
+
+    /// The address both UDP and TCP listen on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.config.listen
+    }
+
+    /// Serves until `shutdown` completes; relay sockets and connections close then.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let now_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let core = Server::new(
+            self.config.clone(),
+            (*self.metrics).clone(),
+            rand::random(),
+            Instant::now(),
+            now_unix,
+        );
+        event_loop::EventLoop::new(core, self.udp, self.tcp, (*self.metrics).clone())
+            .run(shutdown)
+            .await
+    }
+}
+
+/// Binds and serves in one call, for callers that do not need the bound port.
+pub async fn run(
+    config: TurnConfig,
+    metrics: Arc<TurnMetrics>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    TurnServer::bind(config, metrics).await?.run(shutdown).await
+}

@@ -2,7 +2,7 @@
 //! optional TOML file (`--config`) whose keys are the flag names. Precedence: flag, environment,
 //! file, default.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,6 +11,8 @@ use anyhow::{bail, Context};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use serde::{Deserialize, Serialize};
+
+use ipnet::IpNet;
 
 use crate::protocol::IceServer;
 
@@ -40,6 +42,56 @@ pub struct Config {
     /// e.g. `stun:stun.example.org:3478` or `turn:turn.example.org:3478|alice|secret`.
     #[arg(long = "ice-server", env = "HUDDLE_ICE_SERVER", value_delimiter = ',')]
     pub ice_server: Vec<IceServerSpec>,
+
+    /// Do not run the built-in STUN/TURN server.
+    #[arg(long, env = "HUDDLE_NO_TURN")]
+    pub no_turn: bool,
+
+    /// Address of the built-in STUN/TURN server, UDP and TCP.
+    #[arg(long, env = "HUDDLE_TURN_LISTEN", default_value = "0.0.0.0:3478")]
+    pub turn_listen: SocketAddr,
+
+    /// UDP ports TURN relays use, as `FIRST-LAST`.
+    #[arg(long, env = "HUDDLE_RELAY_PORTS", default_value = "49152-65535")]
+    pub relay_ports: PortRange,
+
+    /// Shared secret of TURN credentials (coturn's `static-auth-secret`); random at each start when
+    /// not given, which voids credentials handed out before a restart.
+    #[arg(long, env = "HUDDLE_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+
+    /// TURN realm.
+    #[arg(long, env = "HUDDLE_TURN_REALM", default_value = "huddle")]
+    pub turn_realm: String,
+
+    /// Public address of this host behind a 1:1 NAT, advertised in relayed candidates and TURN URLs;
+    /// repeatable (one IPv4, one IPv6).
+    #[arg(
+        long = "external-ip",
+        env = "HUDDLE_EXTERNAL_IP",
+        value_delimiter = ','
+    )]
+    pub external_ip: Vec<IpAddr>,
+
+    /// Peer addresses TURN may relay to although they are private or loopback, as CIDRs; repeatable.
+    #[arg(
+        long = "turn-allow-peer",
+        env = "HUDDLE_TURN_ALLOW_PEER",
+        value_delimiter = ','
+    )]
+    pub turn_allow_peer: Vec<IpNet>,
+
+    /// TURN allocations one participant may hold at once.
+    #[arg(long, env = "HUDDLE_TURN_USER_QUOTA", default_value_t = 10)]
+    pub turn_user_quota: usize,
+
+    /// Longest TURN allocation lifetime granted, in seconds (clients refresh before it ends).
+    #[arg(long, env = "HUDDLE_TURN_MAX_LIFETIME", default_value_t = 3600)]
+    pub turn_max_lifetime: u64,
+
+    /// Relayed bytes per second one TURN allocation may carry; 0 is unlimited.
+    #[arg(long, env = "HUDDLE_TURN_BANDWIDTH", default_value_t = 2_000_000)]
+    pub turn_bandwidth: u64,
 
     /// Seconds between keepalive pings on an idle signaling connection.
     #[arg(long, env = "HUDDLE_KEEPALIVE_INTERVAL", default_value_t = 2.0)]
@@ -115,6 +167,41 @@ impl From<IceServerSpec> for String {
             (Some(user), Some(secret)) => format!("{}|{user}|{secret}", server.urls.join(",")),
             _ => server.urls.join(","),
         }
+    }
+}
+
+/// `--relay-ports` as written: `FIRST-LAST`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl FromStr for PortRange {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let parsed = text.split_once('-').and_then(|(first, last)| {
+            Some((first.trim().parse().ok()?, last.trim().parse().ok()?))
+        });
+        match parsed {
+            Some((first, last)) if 0 < first && first <= last => Ok(Self { first, last }),
+            _ => Err(format!("{text:?} is not a port range like 49152-65535")),
+        }
+    }
+}
+
+impl TryFrom<String> for PortRange {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<PortRange> for String {
+    fn from(range: PortRange) -> Self {
+        format!("{}-{}", range.first, range.last)
     }
 }
 
@@ -240,6 +327,36 @@ mod tests {
         std::fs::write(dir.join("bad.toml"), "mesh-limt = 6\n").unwrap();
         let bad = load(&["--config", dir.join("bad.toml").to_str().unwrap()]);
         assert!(format!("{:#}", bad.unwrap_err()).contains("unknown setting"));
+    }
+
+    #[test]
+    fn turn_settings_parse() {
+        let config = load(&[
+            "--relay-ports",
+            "50000-50100",
+            "--turn-allow-peer",
+            "127.0.0.1/32",
+            "--external-ip",
+            "203.0.113.7",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.relay_ports,
+            PortRange {
+                first: 50000,
+                last: 50100
+            }
+        );
+        assert_eq!(
+            config.turn_allow_peer,
+            vec!["127.0.0.1/32".parse().unwrap()]
+        );
+        assert_eq!(
+            config.external_ip,
+            vec!["203.0.113.7".parse::<IpAddr>().unwrap()]
+        );
+        assert!(load(&["--relay-ports", "6000-5000"]).is_err());
+        assert!(load(&["--turn-allow-peer", "10.0.0.1/33"]).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod http;
+pub mod ice;
 pub mod metrics;
 pub mod protocol;
 pub mod rooms;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use config::Config;
+use ice::IceServers;
 use metrics::Metrics;
 use rooms::LocalRegistry;
 use signaling::{RateSettings, Signaling, SignalingSettings};
@@ -26,7 +28,10 @@ pub fn signaling(config: &Config, metrics: Metrics, shutdown: CancellationToken)
         registry: Arc::new(LocalRegistry::new(usize::from(config.mesh_limit))),
         metrics: Arc::new(metrics),
         settings: SignalingSettings {
-            ice_servers: config.ice_servers(),
+            ice: IceServers {
+                operator: config.ice_servers(),
+                builtin: None,
+            },
             keepalive_interval,
             keepalive_timeout,
             rate: RateSettings {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -56,10 +56,19 @@ async fn asset(Path(path): Path<String>) -> Response {
     assets::asset(&path).unwrap_or_else(not_found)
 }
 
-async fn websocket(upgrade: WebSocketUpgrade, State(signaling): State<Arc<Signaling>>) -> Response {
+async fn websocket(
+    upgrade: WebSocketUpgrade,
+    headers: HeaderMap,
+    State(signaling): State<Arc<Signaling>>,
+) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| async move { signaling.run_session(socket).await })
+        .on_upgrade(move |socket| async move { signaling.run_session(socket, &host).await })
 }
 
 async fn metrics(State(signaling): State<Arc<Signaling>>) -> impl IntoResponse {

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::ice::IceServers;
 use crate::metrics::Metrics;
-use crate::protocol::IceServer;
 use crate::rooms::RoomRegistry;
 
 /// Close codes the server uses; clients act on them (docs/protocol.md).
@@ -29,7 +29,7 @@ pub mod close_code {
 
 #[derive(Debug, Clone)]
 pub struct SignalingSettings {
-    pub ice_servers: Vec<IceServer>,
+    pub ice: IceServers,
     /// How often the server pings an idle connection.
     pub keepalive_interval: Duration,
     /// A connection silent for this long is dead; its participant leaves the room.

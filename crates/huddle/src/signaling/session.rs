@@ -42,12 +42,14 @@ enum Step {
 
 impl Signaling {
     /// Runs one connection until it ends, then takes its participant out of the room.
-    pub async fn run_session<S, E>(&self, mut socket: S)
+    /// `host` is how the browser reached us (the `Host` header), for the ICE server URLs.
+    pub async fn run_session<S, E>(&self, mut socket: S, host: &str)
     where
         S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
     {
         let mut session = Session {
             signaling: self,
+            host,
             membership: None,
             rate: RateLimit::new(self.settings.rate, Instant::now()),
         };
@@ -102,6 +104,7 @@ impl Signaling {
 
 struct Session<'a> {
     signaling: &'a Signaling,
+    host: &'a str,
     membership: Option<Membership>,
     rate: RateLimit,
 }
@@ -190,7 +193,11 @@ impl Session<'_> {
                     you: admission.id.clone(),
                     room: room.to_string(),
                     participants: admission.others,
-                    ice_servers: self.signaling.settings.ice_servers.clone(),
+                    ice_servers: self
+                        .signaling
+                        .settings
+                        .ice
+                        .for_participant(self.host, &admission.id),
                     settings: admission.settings,
                 };
                 self.membership = Some(Membership {

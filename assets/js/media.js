@@ -77,7 +77,8 @@ export class LocalMedia {
    * @param {object} options
    * @param {Quality} options.quality
    * @param {Partial<Record<DeviceKind, string>>} options.preferred device ids remembered from last time
-   * @param {(event: MediaEvent) => void} options.listener
+   * @param {(event: MediaEvent) => void | Promise<unknown>} options.listener a `track` event's
+   *   promise is awaited before the old track is stopped, so senders never hold a stopped track
    */
   constructor({ quality, preferred, listener }) {
     this.quality = quality;
@@ -229,9 +230,9 @@ export class LocalMedia {
     this.tracks[slot] = track;
     if (slot !== 'screen' && track) this.rememberDevice(slot, track);
     if (slot !== 'screen') delete this.errors[slot];
-    this.listener({ kind: 'track', slot, track });
+    const swapped = this.listener({ kind: 'track', slot, track });
     this.listener({ kind: 'state' });
-    old?.stop();
+    Promise.resolve(swapped).finally(() => old?.stop());
   }
 
   /**

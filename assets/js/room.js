@@ -160,7 +160,7 @@ function onServerMessage(message) {
       grid.removeRemote(message.id);
       break;
     case 'signal':
-      call.mesh?.handleSignal(message.from, message.signal);
+      if (message.from !== call.selfId) call.mesh?.handleSignal(message.from, message.signal);
       break;
     case 'error':
       if (message.code === 'rate_limited') notify('Slow down: the server is limiting messages.');
@@ -175,7 +175,8 @@ function onServerMessage(message) {
  * @param {Participant} participant
  */
 function addParticipant(participant) {
-  if (!call.mesh) return;
+  // The server echoes our own updates back; our tile is drawn from local state.
+  if (!call.mesh || participant.id === call.selfId) return;
   call.participants.set(participant.id, participant);
   const peer = call.mesh.peer(participant.id);
   const tile = grid.remote(participant.id);
@@ -204,12 +205,15 @@ function onMeshEvent(event) {
 
 /** @param {MediaEvent} event */
 function onMediaEvent(event) {
+  /** @type {Promise<unknown> | undefined} */
+  let swapped;
   if (event.kind === 'track') {
-    call.mesh?.setTrack(event.slot, event.track);
+    swapped = call.mesh?.setTrack(event.slot, event.track);
     if (event.slot === 'screen') grid.setLocalScreen(event.track ? new MediaStream([event.track]) : null);
   }
   drawLocal();
   announce();
+  return swapped;
 }
 
 /** Tells the room our media state if it changed. */

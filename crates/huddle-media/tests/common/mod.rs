@@ -40,7 +40,12 @@ pub struct Client {
     pub video_mid: Option<Mid>,
     pub audio_mid: Option<Mid>,
     pub simulcast: bool,
+    /// Keyframe requests (PLI/FIR) this client got from the SFU for its video.
+    pub keyframe_requests: usize,
+    /// Audio level sent with every audio packet: -127 silence ..= 0 loudest.
+    pub audio_level: i8,
     frame: u64,
+    audio_packets: u64,
 }
 
 pub struct Bench {
@@ -137,7 +142,10 @@ impl Bench {
             video_mid,
             audio_mid,
             simulcast: publish.simulcast,
+            keyframe_requests: 0,
+            audio_level: -30,
             frame: 0,
+            audio_packets: 0,
         });
         self.clients.len() - 1
     }
@@ -252,12 +260,30 @@ impl Bench {
             }
             if self.now >= next_audio {
                 for c in &mut self.clients {
-                    c.send_audio(self.now, -30);
+                    let level = c.audio_level;
+                    c.send_audio(self.now, level);
                 }
                 next_audio += Duration::from_millis(20);
             }
             self.progress();
         }
+    }
+
+    pub fn events_since(&self, from: usize) -> &[SfuEvent] {
+        &self.sfu_events[from..]
+    }
+
+    /// The SFU's current m-line on `client` for `track`, from TrackSubscribed events.
+    pub fn subscribed_mid(&self, client: usize, track: TrackId) -> Option<String> {
+        let id = self.clients[client].id;
+        self.sfu_events.iter().rev().find_map(|e| match e {
+            SfuEvent::TrackSubscribed {
+                participant,
+                track: t,
+                mid,
+            } if *participant == id && *t == track => Some(mid.clone()),
+            _ => None,
+        })
     }
 
     pub fn track(&self, client: usize, kind: MediaKind) -> TrackId {
@@ -280,12 +306,15 @@ impl Client {
         let Some(mid) = self.video_mid else {
             return;
         };
-        let asked = self
+        let requests = self
             .events
             .iter()
-            .any(|e| matches!(e, Event::KeyframeRequest(r) if r.mid == mid));
+            .filter(|e| matches!(e, Event::KeyframeRequest(r) if r.mid == mid))
+            .count();
         self.events
             .retain(|e| !matches!(e, Event::KeyframeRequest(_)));
+        self.keyframe_requests += requests;
+        let asked = requests > 0;
         let keyframe = self.frame == 0 || asked;
         let pt = self.pt(Codec::Vp8);
         let time = MediaTime::new(self.frame * 3000, Frequency::NINETY_KHZ);
@@ -313,7 +342,8 @@ impl Client {
             return;
         };
         let pt = self.pt(Codec::Opus);
-        let time = MediaTime::new(self.frame * 960, Frequency::FORTY_EIGHT_KHZ);
+        self.audio_packets += 1;
+        let time = MediaTime::new(self.audio_packets * 960, Frequency::FORTY_EIGHT_KHZ);
         let writer = self.rtc.writer(mid).expect("audio writer");
         writer
             .audio_level(level, true)
@@ -345,6 +375,17 @@ impl Client {
             .into_iter()
             .filter(|d| self.rtc.media(d.mid).map(|m| m.kind()) == Some(kind))
             .collect()
+    }
+
+    /// The mids on which this client receives video from the SFU, in order.
+    pub fn video_mids_received(&self) -> Vec<Mid> {
+        let mut mids = vec![];
+        for d in self.received_kind(MediaKind::Video) {
+            if !mids.contains(&d.mid) {
+                mids.push(d.mid);
+            }
+        }
+        mids
     }
 
     pub fn clear_events(&mut self) {

@@ -39,6 +39,8 @@ pub struct Client {
     /// Mids of this client's own published m-lines.
     pub video_mid: Option<Mid>,
     pub audio_mid: Option<Mid>,
+    /// A second video track (screen share), added by renegotiation.
+    pub screen_mid: Option<Mid>,
     pub simulcast: bool,
     /// Keyframe requests (PLI/FIR) this client got from the SFU for its video.
     pub keyframe_requests: usize,
@@ -141,6 +143,7 @@ impl Bench {
             auto_answer: true,
             video_mid,
             audio_mid,
+            screen_mid: None,
             simulcast: publish.simulcast,
             keyframe_requests: 0,
             audio_level: -30,
@@ -300,41 +303,66 @@ impl Bench {
 }
 
 impl Client {
-    /// Sends one VP8 frame (on every simulcast layer if simulcast). The first frame,
-    /// and any frame after a keyframe request, is a keyframe.
+    /// Sends one VP8 frame on the camera (every simulcast layer if simulcast) and on
+    /// the screen share if any. The first frame, and any frame after a keyframe
+    /// request for that m-line, is a keyframe.
     pub fn send_video_frame(&mut self, now: Instant) {
-        let Some(mid) = self.video_mid else {
-            return;
-        };
-        let requests = self
+        let requested: Vec<Mid> = self
             .events
             .iter()
-            .filter(|e| matches!(e, Event::KeyframeRequest(r) if r.mid == mid))
-            .count();
+            .filter_map(|e| match e {
+                Event::KeyframeRequest(r) => Some(r.mid),
+                _ => None,
+            })
+            .collect();
         self.events
             .retain(|e| !matches!(e, Event::KeyframeRequest(_)));
-        self.keyframe_requests += requests;
-        let asked = requests > 0;
-        let keyframe = self.frame == 0 || asked;
-        let pt = self.pt(Codec::Vp8);
+        self.keyframe_requests += requested.len();
         let time = MediaTime::new(self.frame * 3000, Frequency::NINETY_KHZ);
-        let rids: Vec<Option<&str>> = if self.simulcast {
-            vec![Some("q"), Some("h"), Some("f")]
-        } else {
-            vec![None]
-        };
-        for (i, rid) in rids.into_iter().enumerate() {
-            let (w, h) = (320u16 << i, 180u16 << i);
-            let size = 200 * (1 << (2 * i));
-            let frame = vp8_frame(keyframe, w, h, size, self.frame);
-            let writer = self.rtc.writer(mid).expect("video writer");
-            let writer = match rid {
-                Some(r) => writer.rid(r.into()),
-                None => writer,
+        let pt = self.pt(Codec::Vp8);
+        for (mid, simulcast) in [(self.video_mid, self.simulcast), (self.screen_mid, false)] {
+            let Some(mid) = mid else { continue };
+            let keyframe = self.frame == 0 || requested.contains(&mid);
+            let rids: Vec<Option<&str>> = if simulcast {
+                vec![Some("q"), Some("h"), Some("f")]
+            } else {
+                vec![None]
             };
-            writer.write(pt, now, time, frame).expect("write video");
+            let top = rids.len() - 1;
+            for (i, rid) in rids.into_iter().enumerate() {
+                // Layer sizes 320x180, 640x360, 1280x720; non-simulcast is the top.
+                let shift = if simulcast { i } else { 2 };
+                let (w, h) = (320u16 << shift, 180u16 << shift);
+                let size = layer_frame_size(if simulcast { i } else { top.max(2) });
+                let frame = vp8_frame(keyframe, w, h, size, self.frame);
+                let writer = self.rtc.writer(mid).expect("video writer");
+                let writer = match rid {
+                    Some(r) => writer.rid(r.into()),
+                    None => writer,
+                };
+                writer.write(pt, now, time, frame).expect("write video");
+            }
         }
         self.frame += 1;
+    }
+
+    /// Renegotiates from the client side (e.g. to add or remove a screen share).
+    pub fn renegotiate<R>(
+        &mut self,
+        sfu: &mut Sfu,
+        f: impl FnOnce(&mut huddle_media::str0m::change::SdpApi) -> R,
+    ) -> R {
+        let mut change = self.rtc.sdp_api();
+        let r = f(&mut change);
+        let (offer, pending) = change.apply().expect("an offer");
+        let answer = sfu
+            .accept_offer(self.id, &offer.to_sdp_string())
+            .expect("sfu answers");
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+            .expect("client accepts answer");
+        r
     }
 
     pub fn send_audio(&mut self, now: Instant, level: i8) {
@@ -391,6 +419,11 @@ impl Client {
     pub fn clear_events(&mut self) {
         self.events.clear();
     }
+}
+
+/// Bytes per frame on simulcast layer `i` (0 lowest): 4x per step, like real ladders.
+pub fn layer_frame_size(i: usize) -> usize {
+    200 << (2 * i)
 }
 
 /// A VP8 frame: keyframes carry a real header with the size, so the SFU can learn it.

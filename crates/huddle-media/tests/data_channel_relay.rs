@@ -1,0 +1,54 @@
+//! Data channel messages from one participant reach the others in the room.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Bench, AV, NOTHING};
+use huddle_media::str0m::Event;
+
+fn channel_messages(b: &Bench, client: usize) -> Vec<Vec<u8>> {
+    b.clients[client]
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ChannelData(d) => Some(d.data.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn chat_message_is_relayed_to_everyone_else() {
+    let mut b = Bench::new();
+    let alice = b.join(AV);
+    let bob = b.join(NOTHING);
+    let carol = b.join(NOTHING);
+    b.connect_all();
+    // Data channels open after DTLS and SCTP.
+    b.run_for(Duration::from_secs(1));
+
+    let c = &mut b.clients[alice];
+    let id = c
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::ChannelOpen(id, _) => Some(*id),
+            _ => None,
+        })
+        .expect("alice's channel opened");
+    c.rtc
+        .channel(id)
+        .expect("channel")
+        .write(false, b"hello room")
+        .unwrap();
+    b.run_for(Duration::from_millis(300));
+
+    for who in [bob, carol] {
+        assert_eq!(channel_messages(&b, who), vec![b"hello room".to_vec()]);
+    }
+    assert!(
+        channel_messages(&b, alice).is_empty(),
+        "no echo to the sender"
+    );
+}

@@ -9,22 +9,19 @@
 const TILE_ASPECT = 16 / 9;
 
 /**
- * Columns that make `count` tiles of TILE_ASPECT largest in a `width` x `height` box.
+ * The grid that makes `count` tiles of TILE_ASPECT largest in a `width` x `height` box with `gap`
+ * between tiles: how many columns, and each tile's width.
  * @param {number} count
  * @param {number} width
  * @param {number} height
+ * @param {number} gap
  */
-export function bestColumns(count, width, height) {
-  let best = 1;
-  let bestArea = 0;
+export function bestGrid(count, width, height, gap = 0) {
+  let best = { cols: 1, tileWidth: 0 };
   for (let cols = 1; cols <= Math.max(1, count); cols += 1) {
     const rows = Math.ceil(count / cols);
-    const tileWidth = Math.min(width / cols, (height / rows) * TILE_ASPECT);
-    const area = tileWidth * (tileWidth / TILE_ASPECT);
-    if (area > bestArea) {
-      bestArea = area;
-      best = cols;
-    }
+    const tileWidth = Math.min((width - gap * (cols - 1)) / cols, ((height - gap * (rows - 1)) / rows) * TILE_ASPECT);
+    if (tileWidth > best.tileWidth) best = { cols, tileWidth: Math.floor(tileWidth) };
   }
   return best;
 }
@@ -159,7 +156,7 @@ export class TileGrid {
       tile = new Tile({ local: false, kind: 'camera' });
       tile.element.dataset.participant = id;
       this.remotes.set(id, tile);
-      this.container.append(tile.element);
+      this.container.insertBefore(tile.element, this.local.element);
       this.layout();
     }
     return tile;
@@ -232,12 +229,16 @@ export class TileGrid {
     return [...this.remotes.values()].map((tile) => tile.video);
   }
 
+  /** Sizes the tiles so that all fit the grid at 16:9, as large as possible. */
   layout() {
     const count = this.container.children.length;
-    const { width, height } = this.container.getBoundingClientRect();
-    const cols = width > 0 && height > 0 ? bestColumns(count, width, height) : 1;
+    const style = getComputedStyle(this.container);
+    const gap = parseFloat(style.columnGap) || 0;
+    const width = this.container.clientWidth - (parseFloat(style.paddingLeft) || 0) - (parseFloat(style.paddingRight) || 0);
+    const height = this.container.clientHeight - (parseFloat(style.paddingTop) || 0) - (parseFloat(style.paddingBottom) || 0);
+    const { cols, tileWidth } = bestGrid(count, width, height, gap);
     this.container.style.setProperty('--cols', String(cols));
-    this.container.style.setProperty('--rows', String(Math.ceil(count / cols)));
+    this.container.style.setProperty('--tile-width', `${Math.max(tileWidth, 80)}px`);
     this.container.dataset.count = String(count);
   }
 }

@@ -30,16 +30,21 @@ test('switching the camera keeps the call up with no new offer or answer', { tim
     // Negotiation may still be settling (candidates, a late answer): start counting from quiet.
     await h.sleep(2_000);
     const before = [h.countSignals(ada), h.countSignals(bo)];
+    assert.ok(before[0] + before[1] >= 2, `the first offer and answer were seen on the wire: ${before}`);
 
     const picker = ada.page.locator('select[data-device="videoinput"]');
     // The pickers may live in a closed settings panel.
     if (!(await picker.isVisible()) && (await ada.page.locator('[data-action="settings"]').isVisible())) {
       await ada.page.click('[data-action="settings"]');
     }
-    const cameras = await picker.locator('option').evaluateAll((options) => options.map((o) => o.value));
-    assert.ok(cameras.length >= 2, `two fake cameras offered in the picker: ${JSON.stringify(cameras)}`);
+    const cameras = await picker
+      .locator('option')
+      .evaluateAll((options) => options.map((o) => ({ id: o.value, label: o.textContent })));
+    assert.ok(cameras.length >= 2, `several fake cameras offered in the picker: ${JSON.stringify(cameras)}`);
     const current = await sendingCamera(ada.page);
-    const next = cameras.find((id) => id && id !== current);
+    // fake_device_1 is a depth camera (Y16) that WebRTC cannot send: prefer fake_device_2.
+    const others = cameras.filter((c) => c.id && c.id !== current);
+    const next = (others.find((c) => c.label.includes('fake_device_2')) || others[0] || {}).id;
     assert.ok(next, `a camera other than ${current} among ${JSON.stringify(cameras)}`);
 
     await picker.selectOption(next);

@@ -8,6 +8,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -28,7 +29,7 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
   // Two fake cameras, so switching devices can be tested.
-  '--use-fake-device-for-media-stream=device-count=2',
+  '--use-fake-device-for-media-stream=device-count=3',
   '--use-fake-ui-for-media-stream',
   // getDisplayMedia picks the (fake) screen without a picker.
   '--auto-select-desktop-capture-source=Entire screen',
@@ -190,11 +191,11 @@ function isDescription(payload) {
   }
 }
 
-/** One participant: a browser process of its own with one page. */
+/** One participant: a browser process of its own, with a fresh profile directory, and one page. */
 class Participant {
-  constructor(name, browser, context, page) {
+  constructor(name, profile, context, page) {
     this.name = name;
-    this.browser = browser;
+    this.profile = profile;
     this.context = context;
     this.page = page;
     this.console = [];
@@ -220,16 +221,33 @@ class Participant {
     await this.page.close({ runBeforeUnload: false }).catch(() => {});
   }
 
-  /** The browser process dies: no unload, no goodbye, sockets torn down by the kernel. */
+  /**
+   * The browser process dies: no unload, no goodbye, sockets torn down by the kernel. Playwright
+   * has no handle on a persistent context's process, so find it by its profile directory.
+   */
   crash() {
     this.closed = true;
-    const proc = this.browser.process();
-    if (proc) proc.kill('SIGKILL');
+    const flag = `--user-data-dir=${this.profile}`;
+    let killed = 0;
+    for (const pid of fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+      let argv;
+      try {
+        argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      } catch {
+        continue; // gone meanwhile
+      }
+      if (argv.includes(flag) && !argv.some((arg) => arg.startsWith('--type='))) {
+        process.kill(Number(pid), 'SIGKILL');
+        killed += 1;
+      }
+    }
+    if (killed === 0) throw new Error(`no browser process found with ${flag}`);
   }
 
   async close() {
     this.closed = true;
-    await this.browser.close().catch(() => {});
+    await this.context.close().catch(() => {});
+    fs.rmSync(this.profile, { recursive: true, force: true });
   }
 }
 
@@ -263,17 +281,18 @@ class Scenario {
 
   /** A new browser for `name`, not yet on any page. */
   async launch(name, { extraArgs = [] } = {}) {
-    const browser = await chromium.launch({
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), `huddle-e2e-${name}-`));
+    const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
       args: [...CHROMIUM_ARGS, ...extraArgs],
+      viewport: { width: 1280, height: 720 },
       timeout: 60_000,
     });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
     await context.addInitScript(installProbes);
-    const page = await context.newPage();
+    const page = context.pages()[0] || (await context.newPage());
     page.setDefaultTimeout(30_000);
-    const participant = new Participant(name, browser, context, page);
+    const participant = new Participant(name, profile, context, page);
     this.participants.push(participant);
     return participant;
   }

@@ -90,10 +90,11 @@ const serverKnows = (flag) => serverHelp().includes(flag);
 
 /** A running huddle server on a free loopback port; `stop()` asserts it exits on SIGTERM within 5 s. */
 class Server {
-  static async start({ args = [] } = {}) {
+  /** `port` reuses a known port (a restart); by default a free one is picked. */
+  static async start({ args = [], port } = {}) {
     const bin = serverBinary();
     if (!fs.existsSync(bin)) throw new Error(`no server binary at ${bin}: run cargo build -p huddle`);
-    const port = await freePort();
+    port = port || (await freePort());
     const argv = ['--listen', `127.0.0.1:${port}`];
     if (serverKnows('--turn-listen')) argv.push('--turn-listen', '127.0.0.1:0');
     argv.push(...args);
@@ -111,6 +112,7 @@ class Server {
     this.child = child;
     this.url = url;
     this.argv = argv;
+    this.port = Number(new URL(url).port);
     this.log = [];
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     this.exitStatus = null;
@@ -155,7 +157,13 @@ class Server {
 // Runs in every page before the client's scripts: notes when the first remote frame is decoded.
 // Media events do not bubble, but they do pass the document in the capture phase.
 function installProbes() {
-  window.__e2e = { firstRemoteFrameAt: null, peerConnections: [] };
+  window.__e2e = { firstRemoteFrameAt: null, peerConnections: [], connectionStates: [] };
+  // Every value body[data-connection] takes, in order, so a test can tell a brief "reconnecting".
+  new MutationObserver(() => {
+    const state = document.body && document.body.getAttribute('data-connection');
+    const seen = window.__e2e.connectionStates;
+    if (state && seen[seen.length - 1] !== state) seen.push(state);
+  }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-connection'] });
   // Keep a handle on every peer connection so tests can read getStats() (e.g. the relay test).
   const Native = window.RTCPeerConnection;
   if (Native) {
@@ -351,6 +359,15 @@ class Scenario {
     console.error(`artifacts of the failure: ${base}-*`);
   }
 
+  /** Stops the server and starts a new one on the same port: every session is lost. */
+  async restartServer(options = {}) {
+    const { port } = this.server;
+    await this.server.stop();
+    await sleep(options.downFor || 0);
+    this.server = await Server.start({ ...options, port });
+    return this.server;
+  }
+
   async teardown() {
     await Promise.all(this.participants.map((p) => p.close()));
     if (this.server) await this.server.stop();
@@ -476,6 +493,9 @@ function selectedCandidateTypes(page) {
   });
 }
 
+/** The values body[data-connection] has taken so far, in order. */
+const connectionStates = (page) => page.evaluate(() => window.__e2e.connectionStates);
+
 /** A room name no other test uses. */
 const roomName = (prefix) => `${prefix}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
 
@@ -486,6 +506,7 @@ export {
   ROOT,
   Scenario,
   Server,
+  connectionStates,
   countSignals,
   framesAdvancing,
   median,

@@ -171,6 +171,13 @@ export class Peer {
       .catch((error) => console.warn(`huddle: signal from ${this.id} failed`, error));
   }
 
+  /** How loud this participant's microphone is right now, 0..1 (for the speaking highlight). */
+  audioLevel() {
+    const receiver = this.transceiver('audio')?.receiver;
+    const [source] = receiver ? receiver.getSynchronizationSources() : [];
+    return source?.audioLevel ?? 0;
+  }
+
   close() {
     this.closed = true;
     this.pc.close();

@@ -348,6 +348,16 @@ function notify(text, action) {
   if (!action) setTimeout(() => show(notice, false), 5_000);
 }
 
+/** Outlines the tiles of whoever is talking. */
+function highlightSpeakers() {
+  for (const [id, tile] of grid.remotes) {
+    const participant = call.participants.get(id);
+    const level = participant?.audio ? call.mesh?.peers.get(id)?.audioLevel() ?? 0 : 0;
+    tile.element.classList.toggle('speaking', level > SPEAKING_LEVEL);
+  }
+}
+const SPEAKING_LEVEL = 0.05;
+
 // ---- Devices ----------------------------------------------------------------------------------
 
 /** Fills the device pickers; labels appear once a device has been granted. */
@@ -439,6 +449,7 @@ function wireControls() {
     button.addEventListener('click', rejoin);
   }
   whenAutoplayBlocked(() => notify('Your browser blocked the sound.', { label: 'Turn sound on', run: unmuteBlocked }));
+  setInterval(highlightSpeakers, 400);
   // Leaving by closing the tab: say goodbye so the others see it at once.
   addEventListener('pagehide', () => call.signaling?.leave());
 }

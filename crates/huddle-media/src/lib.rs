@@ -1,16 +1,19 @@
 //! huddle-media: the sans-IO SFU core of huddle, built on str0m.
 //!
 //! Packets and time go in, packets, events and timeouts come out; this crate opens
-//! no socket and takes no lock. See [`Sfu`] for the state machine.
+//! no socket and takes no lock. See [`Sfu`] for the state machine, and [`driver`]
+//! for the thin layer that owns a UDP socket, the clock and a thread.
 //!
 //! Imports go one way: this crate knows nothing of signaling or HTTP.
 
+pub mod driver;
 mod error;
 mod event;
 pub mod forward;
 pub mod ids;
 pub mod keyframe;
 pub mod layer;
+pub mod metrics;
 mod negotiate;
 mod outbox;
 mod participant;
@@ -27,6 +30,7 @@ pub use event::{Output, SfuEvent, Transmit};
 pub use ids::{MediaKind, Mid, ParticipantId, Rid, RoomId, TrackId};
 pub use keyframe::KeyframeLimiter;
 pub use layer::{select_layer, LayerInfo, SubscriptionSpec};
+pub use metrics::SfuMetrics;
 pub use outbox::SfuStats;
 pub use publisher::vp8_keyframe_size;
 pub use sfu::{Sfu, SfuConfig};

@@ -62,6 +62,22 @@ pub struct SfuStats {
     pub nacks: u64,
 }
 
+impl SfuStats {
+    /// The growth since an earlier snapshot.
+    pub fn since(&self, earlier: &SfuStats) -> SfuStats {
+        SfuStats {
+            packets_forwarded: self
+                .packets_forwarded
+                .saturating_sub(earlier.packets_forwarded),
+            bytes_forwarded: self.bytes_forwarded.saturating_sub(earlier.bytes_forwarded),
+            keyframe_requests: self
+                .keyframe_requests
+                .saturating_sub(earlier.keyframe_requests),
+            nacks: self.nacks.saturating_sub(earlier.nacks),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Outbox {
     pub transmits: VecDeque<Transmit>,

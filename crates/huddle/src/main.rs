@@ -1,12 +1,10 @@
 use std::time::Duration;
 
-use anyhow::Context;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 use huddle::config::{Config, LogFormat};
-use huddle::metrics::Metrics;
+use huddle::Huddle;
 
 /// After a shutdown signal, how long open connections get to close before the process exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
@@ -17,17 +15,17 @@ async fn main() -> anyhow::Result<()> {
     init_logging(config.log_format);
 
     let shutdown = CancellationToken::new();
-    let signaling = huddle::signaling(&config, Metrics::default(), shutdown.clone());
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
-    let address = listener.local_addr()?;
+    let huddle = Huddle::bind(&config, shutdown.clone()).await?;
+    let address = huddle.web_addr();
     tracing::info!(%address, "huddle is serving");
     println!("open http://localhost:{}", address.port());
 
-    let server = tokio::spawn(huddle::http::serve(listener, signaling));
-    wait_for_signal().await;
-    tracing::info!("shutting down");
+    let mut server = tokio::spawn(huddle.serve());
+    tokio::select! {
+        _ = wait_for_signal() => tracing::info!("shutting down"),
+        // A server that stops by itself has failed: say why.
+        result = &mut server => return result?,
+    }
     shutdown.cancel();
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
         Ok(result) => result??,

@@ -119,6 +119,9 @@ async fn pages_and_health() {
         200
     );
     assert_eq!(http_get(server.address, "/nothing-here").await.0, 404);
+    let (status, body) = http_get(server.address, "/turn-test").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("/assets/js/turn-test.js"));
     let metrics = server.metrics().await;
     assert_eq!(metric(&metrics, "huddle_rooms"), Some(0.0));
 }

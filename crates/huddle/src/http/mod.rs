@@ -10,9 +10,10 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
 use tokio::net::TcpListener;
 
+use crate::protocol::ParticipantId;
 use crate::rooms::RoomName;
 use crate::signaling::Signaling;
 
@@ -25,6 +26,8 @@ pub fn app(signaling: Arc<Signaling>) -> Router {
     Router::new()
         .route("/", get(|| page("index.html")))
         .route("/r/{room}", get(room_page))
+        .route("/turn-test", get(|| page("turn-test.html")))
+        .route("/api/ice-servers", get(ice_servers))
         .route("/assets/{*path}", get(asset))
         .route("/ws", get(websocket))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -61,14 +64,27 @@ async fn websocket(
     headers: HeaderMap,
     State(signaling): State<Arc<Signaling>>,
 ) -> Response {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let host = request_host(&headers).to_owned();
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move { signaling.run_session(socket, &host).await })
+}
+
+/// The ICE servers a participant would get, for the connectivity test page.
+async fn ice_servers(headers: HeaderMap, State(signaling): State<Arc<Signaling>>) -> Response {
+    let probe = ParticipantId(format!("turn-test-{:08x}", rand::random::<u32>()));
+    let servers = signaling
+        .settings
+        .ice
+        .for_participant(request_host(&headers), &probe);
+    Json(servers).into_response()
+}
+
+fn request_host(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_default()
 }
 
 async fn metrics(State(signaling): State<Arc<Signaling>>) -> impl IntoResponse {

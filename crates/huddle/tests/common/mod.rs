@@ -6,34 +6,43 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 use huddle::config::Config;
-use huddle::metrics::Metrics;
+use huddle::Huddle;
 
 pub const WAIT: Duration = Duration::from_secs(5);
 
 pub struct Server {
     pub address: SocketAddr,
+    pub turn: Option<SocketAddr>,
     pub shutdown: CancellationToken,
-    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl Server {
+    /// A server on free loopback ports; `flags` come after the defaults and override them.
     pub async fn start(flags: &[&str]) -> Self {
-        let args = ["huddle", "--listen", "127.0.0.1:0"].iter().chain(flags);
-        let config = Config::try_load_from(args).expect("valid test flags");
+        let defaults = [
+            "huddle",
+            "--listen",
+            "127.0.0.1:0",
+            "--turn-listen",
+            "127.0.0.1:0",
+        ];
+        let config = Config::try_load_from(defaults.iter().chain(flags)).expect("valid test flags");
         let shutdown = CancellationToken::new();
-        let signaling = huddle::signaling(&config, Metrics::default(), shutdown.clone());
-        let listener = TcpListener::bind(config.listen).await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let task = tokio::spawn(huddle::http::serve(listener, signaling));
+        let huddle = Huddle::bind(&config, shutdown.clone()).await.unwrap();
+        let address = huddle.web_addr();
+        let turn = huddle.turn_addr();
+        let task = tokio::spawn(huddle.serve());
         Self {
             address,
+            turn,
             shutdown,
             task,
         }

@@ -1,0 +1,68 @@
+//! What `joined` says about ICE servers, and that the built-in STUN server behind it answers.
+
+mod common;
+
+use common::Server;
+use tokio::net::UdpSocket;
+
+#[tokio::test]
+async fn joined_hands_out_the_builtin_stun_and_turn_with_personal_credentials() {
+    let server = Server::start(&["--turn-secret", "s3cret"]).await;
+    let turn = server.turn.expect("TURN runs by default");
+    let (_client, joined) = server.joined("r", "Ada").await;
+    let servers = joined["ice_servers"].as_array().unwrap();
+    assert_eq!(
+        servers[0]["urls"][0],
+        format!("stun:127.0.0.1:{}", turn.port())
+    );
+    let relay = &servers[1];
+    assert_eq!(
+        relay["urls"][0],
+        format!("turn:127.0.0.1:{}?transport=udp", turn.port())
+    );
+    assert_eq!(
+        relay["urls"][1],
+        format!("turn:127.0.0.1:{}?transport=tcp", turn.port())
+    );
+    let username = relay["username"].as_str().unwrap();
+    assert!(username.ends_with(&format!(":{}", joined["you"].as_str().unwrap())));
+    assert_eq!(
+        relay["credential"].as_str().unwrap(),
+        huddle_turn::rest_password(b"s3cret", username)
+    );
+}
+
+#[tokio::test]
+async fn the_advertised_stun_server_answers_binding_requests() {
+    let server = Server::start(&[]).await;
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut request = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42];
+    request.extend_from_slice(b"huddle-test!");
+    socket
+        .send_to(&request, server.turn.unwrap())
+        .await
+        .unwrap();
+    let mut response = [0u8; 512];
+    let (len, _) = tokio::time::timeout(common::WAIT, socket.recv_from(&mut response))
+        .await
+        .expect("a binding response")
+        .unwrap();
+    assert!(len > 20);
+    assert_eq!(&response[..2], &[0x01, 0x01], "Binding success response");
+    assert_eq!(&response[8..20], b"huddle-test!", "same transaction id");
+}
+
+#[tokio::test]
+async fn operator_servers_override_and_no_turn_means_none() {
+    let server = Server::start(&["--ice-server", "stun:stun.example.org:3478"]).await;
+    let (_client, joined) = server.joined("r", "Ada").await;
+    assert_eq!(
+        joined["ice_servers"],
+        serde_json::json!([{"urls": ["stun:stun.example.org:3478"]}])
+    );
+
+    let server = Server::start(&["--no-turn"]).await;
+    assert!(server.turn.is_none());
+    let (_client, joined) = server.joined("r", "Ada").await;
+    assert_eq!(joined["ice_servers"], serde_json::json!([]));
+}

@@ -46,6 +46,10 @@ impl Participant {
 
     /// Applies the browser's answer to our last offer.
     pub fn accept_answer(&mut self, answer_sdp: &str, out: &mut Outbox) -> Result<(), SfuError> {
+        if !matches!(self.signaling, SignalingState::OfferSent(_)) {
+            return Err(SfuError::NoPendingOffer(self.id));
+        }
+        // A garbled answer leaves our offer pending: the client may send a good one.
         let answer =
             SdpAnswer::from_sdp_string(answer_sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
         let pending = match std::mem::replace(&mut self.signaling, SignalingState::Stable) {

@@ -46,7 +46,7 @@ fn bad_signaling_input_is_an_error() {
     ));
     assert!(matches!(
         b.sfu.accept_answer(id, "nonsense"),
-        Err(SfuError::BadSdp(_))
+        Err(SfuError::NoPendingOffer(_))
     ));
     assert!(b.sfu.add_remote_candidate(id, "candidate:garbage").is_err());
     assert!(matches!(

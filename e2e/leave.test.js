@@ -16,6 +16,7 @@ test('leave removes the tile from the others within 2 s', { timeout: 240_000 }, 
     const gone = goneEverywhere([bo, cy], adaId, 2_000);
     await ada.page.click('[data-action="leave"]');
     await gone;
+    await ada.page.waitForSelector('body[data-connection="closed"]', { state: 'attached', timeout: 5_000 });
     // Those who stay keep their call.
     await h.waitForRemoteVideos(bo.page, 1, { timeout: 20_000 });
     await h.waitForRemoteVideos(cy.page, 1, { timeout: 20_000 });

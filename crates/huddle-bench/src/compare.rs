@@ -1,0 +1,210 @@
+//! The two modes: each run starts one server, loads it, stops it, then does
+//! the same for the next, so both see the same machine state in turn.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::relay_load::{find_zero_loss_rate, Ramp, RelayRig, TrialLoad};
+use crate::report::{Metric, Report};
+use crate::server::{RunningServer, ServerKind, ServerSpec};
+use crate::stun_load::{self, StunLoad};
+use crate::{memory, sys, StunArgs, TurnArgs};
+
+const BINDING: Metric = Metric {
+    name: "binding_responses_per_sec",
+    unit: "responses/s",
+    headline: true,
+    target_ratio: Some(2.0),
+};
+const RELAY: Metric = Metric {
+    name: "relayed_packets_per_sec_0_loss",
+    unit: "packets/s",
+    headline: true,
+    target_ratio: Some(1.5),
+};
+const MEMORY: Metric = Metric {
+    name: "memory_per_allocation",
+    unit: "bytes",
+    headline: true,
+    target_ratio: None,
+};
+const SERVER_CPU: Metric = Metric {
+    name: "server_cpu",
+    unit: "cores",
+    headline: false,
+    target_ratio: None,
+};
+const GENERATOR_CPU: Metric = Metric {
+    name: "generator_cpu",
+    unit: "cores",
+    headline: false,
+    target_ratio: None,
+};
+
+type Runs = BTreeMap<(&'static str, ServerKind), Vec<f64>>;
+
+fn specs(common: &crate::Common) -> anyhow::Result<Vec<ServerSpec>> {
+    let (server_cpus, _) = common.cpus();
+    Ok(common
+        .kinds()?
+        .into_iter()
+        .map(|kind| ServerSpec {
+            kind,
+            bin: match kind {
+                ServerKind::Huddle => common.huddle_bin.clone(),
+                ServerKind::Coturn => common.coturn_bin.clone(),
+            },
+            cpus: server_cpus.clone(),
+        })
+        .collect())
+}
+
+fn settings(common: &crate::Common, extra: serde_json::Value) -> serde_json::Value {
+    let (server_cpus, client_cpus) = common.cpus();
+    json!({
+        "runs": common.runs,
+        "server_cpus": server_cpus,
+        "client_cpus": client_cpus,
+        "mode": extra,
+    })
+}
+
+pub fn stun(args: &StunArgs) -> anyhow::Result<Report> {
+    let (_, client_cpus) = args.common.cpus();
+    let load = StunLoad {
+        threads: args.threads.unwrap_or(client_cpus.len().max(1)),
+        sockets_per_thread: args.sockets_per_thread,
+        in_flight: args.in_flight,
+        warmup: Duration::from_millis(args.warmup_ms),
+        duration: Duration::from_millis(args.duration_ms),
+        cpus: client_cpus,
+    };
+    let extra = json!({
+        "threads": load.threads, "sockets_per_thread": load.sockets_per_thread,
+        "in_flight": load.in_flight, "duration_ms": args.duration_ms,
+    });
+    let mut report = Report::new("stun", settings(&args.common, extra));
+    let specs = specs(&args.common)?;
+    let mut runs = Runs::new();
+    for run in 0..args.common.runs {
+        for spec in &specs {
+            let server = RunningServer::start(spec)?;
+            let cpu_before = server.cpu_time()?;
+            let drops_before = sys::udp_rcvbuf_errors();
+            let started = Instant::now();
+            let sample = stun_load::run(server.turn_addr, &load)?;
+            let drops = sys::udp_rcvbuf_errors() - drops_before;
+            let server_cores =
+                (server.cpu_time()? - cpu_before).as_secs_f64() / started.elapsed().as_secs_f64();
+            eprintln!(
+                "stun run {run} {}: {:.0} responses/s, generator {:.2} cores, server {:.2} cores, {drops} UDP drops",
+                spec.kind, sample.responses_per_sec, sample.generator_cores, server_cores
+            );
+            push(&mut runs, BINDING, spec.kind, sample.responses_per_sec);
+            push(&mut runs, SERVER_CPU, spec.kind, server_cores);
+            push(&mut runs, GENERATOR_CPU, spec.kind, sample.generator_cores);
+        }
+    }
+    fill(
+        &mut report,
+        &specs,
+        &runs,
+        &[BINDING, SERVER_CPU, GENERATOR_CPU],
+    );
+    Ok(report)
+}
+
+pub fn turn(args: &TurnArgs) -> anyhow::Result<Report> {
+    let (_, client_cpus) = args.common.cpus();
+    let load = TrialLoad {
+        duration: Duration::from_millis(args.trial_ms),
+        payload: args.payload,
+        cpus: client_cpus,
+    };
+    let ramp = Ramp {
+        start_pps: args.start_pps,
+        max_pps: args.max_pps,
+        bisect_steps: args.bisect_steps,
+    };
+    let extra = json!({
+        "allocations": args.allocations, "peers": args.peers, "payload": args.payload,
+        "trial_ms": args.trial_ms, "bisect_steps": args.bisect_steps,
+        "memory_allocations": args.memory_allocations, "memory_runs": args.memory_runs,
+    });
+    let mut report = Report::new("turn", settings(&args.common, extra));
+    let specs = specs(&args.common)?;
+    let mut runs = Runs::new();
+    for run in 0..if args.skip_relay { 0 } else { args.common.runs } {
+        for spec in &specs {
+            let server = RunningServer::start(spec)?;
+            let rig = RelayRig::setup(&server, args.allocations, args.peers)?;
+            let result = find_zero_loss_rate(&rig, &server, &ramp, &load)?;
+            let best = result.best;
+            eprintln!(
+                "turn run {run} {}: {:.0} packets/s at 0 loss, generator {:.2} cores, server {:.2} cores{}",
+                spec.kind,
+                result.zero_loss_pps,
+                best.map_or(0.0, |t| t.generator_cores),
+                best.map_or(0.0, |t| t.server_cores),
+                if result.generator_limited { " (generator-limited)" } else { "" }
+            );
+            if result.generator_limited {
+                report.notes.push(format!(
+                    "run {run} {}: the generator could not send faster; the figure is a lower bound",
+                    spec.kind
+                ));
+            }
+            push(&mut runs, RELAY, spec.kind, result.zero_loss_pps);
+            push(
+                &mut runs,
+                SERVER_CPU,
+                spec.kind,
+                best.map_or(0.0, |t| t.server_cores),
+            );
+            push(
+                &mut runs,
+                GENERATOR_CPU,
+                spec.kind,
+                best.map_or(0.0, |t| t.generator_cores),
+            );
+        }
+    }
+    for run in 0..if args.skip_memory {
+        0
+    } else {
+        args.memory_runs
+    } {
+        for spec in &specs {
+            let server = RunningServer::start(spec)?;
+            let m = memory::measure(&server, args.memory_allocations)?;
+            eprintln!(
+                "memory run {run} {}: RSS {} -> {} bytes, {:.0} bytes/allocation",
+                spec.kind, m.rss_before, m.rss_after, m.bytes_per_allocation
+            );
+            push(&mut runs, MEMORY, spec.kind, m.bytes_per_allocation);
+        }
+    }
+    fill(
+        &mut report,
+        &specs,
+        &runs,
+        &[RELAY, MEMORY, SERVER_CPU, GENERATOR_CPU],
+    );
+    Ok(report)
+}
+
+fn push(runs: &mut Runs, metric: Metric, kind: ServerKind, value: f64) {
+    runs.entry((metric.name, kind)).or_default().push(value);
+}
+
+fn fill(report: &mut Report, specs: &[ServerSpec], runs: &Runs, metrics: &[Metric]) {
+    for metric in metrics {
+        for spec in specs {
+            if let Some(values) = runs.get(&(metric.name, spec.kind)) {
+                report.add(spec.kind, *metric, values.clone());
+            }
+        }
+    }
+}

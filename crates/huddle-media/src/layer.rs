@@ -104,6 +104,33 @@ fn covers(layer: &LayerInfo, spec: &SubscriptionSpec) -> bool {
         && layer.height as f32 >= spec.height as f32 * SIZE_SLACK
 }
 
+/// Budget needed to move up to a layer, as a percentage of its bitrate.
+pub const UP_HEADROOM_PERCENT: u64 = 115;
+
+/// Damps upward switches: moving up a layer needs `UP_HEADROOM` more budget than the
+/// layer's bitrate, so an estimate hovering at a layer's rate does not flap between
+/// two layers (each switch costs a keyframe). Downward moves are never delayed.
+pub fn damp_upswitch(
+    previous: Option<usize>,
+    next: Option<usize>,
+    layers: &[LayerInfo],
+    budget_bps: Option<u64>,
+) -> Option<usize> {
+    match (previous, next, budget_bps) {
+        (Some(prev), Some(n), Some(budget))
+            if n > prev && layers.get(prev).is_some_and(|l| l.active) =>
+        {
+            let needed = layers[n].bitrate_bps.saturating_mul(UP_HEADROOM_PERCENT) / 100;
+            if needed > budget {
+                Some(prev)
+            } else {
+                Some(n)
+            }
+        }
+        _ => next,
+    }
+}
+
 /// Splits a subscriber's bandwidth estimate between its visible video tracks.
 ///
 /// Audio is reserved first (it is small and matters most); the rest is split evenly.
@@ -211,6 +238,28 @@ mod tests {
         let layers = [layer(640, 480, 800_000)];
         let spec = SubscriptionSpec::visible(100, 100);
         assert_eq!(select_layer(&layers, &spec, Some(1)), Some(0));
+    }
+
+    #[test]
+    fn upswitch_needs_headroom_but_downswitch_is_immediate() {
+        let layers = ladder();
+        // 1.5 Mbit/s top layer needs 1.725 Mbit/s to switch up.
+        assert_eq!(
+            damp_upswitch(Some(1), Some(2), &layers, Some(1_600_000)),
+            Some(1)
+        );
+        assert_eq!(
+            damp_upswitch(Some(1), Some(2), &layers, Some(1_800_000)),
+            Some(2)
+        );
+        assert_eq!(
+            damp_upswitch(Some(2), Some(0), &layers, Some(100_000)),
+            Some(0)
+        );
+        // Without a budget, or from nothing, size alone decides.
+        assert_eq!(damp_upswitch(Some(0), Some(2), &layers, None), Some(2));
+        assert_eq!(damp_upswitch(None, Some(2), &layers, Some(1)), Some(2));
+        assert_eq!(damp_upswitch(Some(1), None, &layers, Some(1)), None);
     }
 
     #[test]

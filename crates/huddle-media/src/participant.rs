@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use str0m::bwe::BweKind;
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::channel::ChannelId;
 use str0m::media::{KeyframeRequestKind, MediaAdded, MediaData, MediaKind, Mid};
 use str0m::media::{MediaTime, Rid};
@@ -30,6 +30,8 @@ pub struct Participant {
     pub connected: bool,
     /// Latest egress bandwidth estimate towards this participant, bits per second.
     pub bwe_bps: Option<u64>,
+    /// Last (minimum, desired) handed to str0m's estimator.
+    bwe_goal: Option<(u64, u64)>,
     pub channels: HashMap<String, ChannelId>,
     nacks_seen: HashMap<(Mid, Option<Rid>), u64>,
     /// The `Rtc` may have output: poll it before sleeping.
@@ -68,6 +70,7 @@ impl Participant {
             subscriptions: vec![],
             connected: false,
             bwe_bps: None,
+            bwe_goal: None,
             channels: HashMap::new(),
             nacks_seen: HashMap::new(),
             needs_poll: true,
@@ -262,6 +265,29 @@ impl Participant {
             from: self.id,
             data,
         });
+    }
+
+    /// Asks str0m's estimator to probe up to what the tiles would take, when that is
+    /// above the current estimate. Never lowers it: with a desired rate below the
+    /// estimate, str0m's estimate sinks towards it while the sender is app-limited,
+    /// and a later raise did not probe it back up in our tests.
+    /// Only on a >10% change: each call may start a probe.
+    pub fn set_bwe_goal(&mut self, minimum_bps: u64, desired_bps: u64) {
+        let desired_bps = desired_bps.max(minimum_bps);
+        if desired_bps == 0 || self.bwe_bps.is_some_and(|e| desired_bps <= e) {
+            return;
+        }
+        let changed = self
+            .bwe_goal
+            .is_none_or(|(_, d)| d.abs_diff(desired_bps) * 10 > d);
+        if !changed {
+            return;
+        }
+        self.bwe_goal = Some((minimum_bps, desired_bps));
+        self.rtc
+            .bwe()
+            .set_bitrate(Bitrate::bps(minimum_bps), Bitrate::bps(desired_bps));
+        self.needs_poll = true;
     }
 
     /// Offers one frame of `track` to this participant as a subscriber.

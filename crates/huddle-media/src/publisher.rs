@@ -84,7 +84,12 @@ impl PublishedTrack {
             .map(|l| LayerInfo {
                 width: l.width,
                 height: l.height,
-                bitrate_bps: l.meter.bps(now),
+                bitrate_bps: match l.meter.bps(now) {
+                    // Not measured yet: assume a generous 0.1 bit per pixel at 30 fps,
+                    // so that a new subscriber starts low and moves up once measured.
+                    0 => u64::from(l.width) * u64::from(l.height) * 3,
+                    bps => bps,
+                },
                 active: l
                     .last_frame
                     .is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE),

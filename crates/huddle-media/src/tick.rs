@@ -11,7 +11,9 @@ use str0m::media::{KeyframeRequestKind, MediaKind};
 use crate::event::SfuEvent;
 use crate::forward::LayerKey;
 use crate::ids::TrackId;
-use crate::layer::{select_layer, video_budget_per_track, LayerInfo};
+use crate::layer::{
+    damp_upswitch, select_layer, video_budget_per_track, LayerInfo, UP_HEADROOM_PERCENT,
+};
 use crate::outbox::Propagated;
 use crate::sfu::Sfu;
 
@@ -54,6 +56,11 @@ impl Sfu {
                 .filter(|s| s.kind == MediaKind::Video && s.spec.visible)
                 .count();
             let budget = video_budget_per_track(p.bwe_bps, audio, visible_video);
+            // What the chosen layers cost now, and what the tiles would want with
+            // unlimited bandwidth: the estimator keeps the first and probes for the second.
+            let mut sending_bps = AUDIO_BPS * audio as u64;
+            let mut wanted_bps = sending_bps;
+            let connected = p.connected;
             for s in p.subscriptions.iter_mut() {
                 if s.kind != MediaKind::Video || s.open_mid().is_none() {
                     continue;
@@ -61,11 +68,20 @@ impl Sfu {
                 let Some((infos, keys)) = published.get(&s.track) else {
                     continue;
                 };
-                let target = select_layer(infos, &s.spec, budget).map(|i| keys[i]);
+                let previous = s
+                    .layers
+                    .target()
+                    .and_then(|t| keys.iter().position(|k| *k == t));
+                let next = select_layer(infos, &s.spec, budget);
+                let chosen = damp_upswitch(previous, next, infos, budget);
+                sending_bps += chosen.map_or(0, |i| infos[i].bitrate_bps);
+                wanted_bps +=
+                    select_layer(infos, &s.spec, None).map_or(0, |i| infos[i].bitrate_bps);
+                let target = chosen.map(|i| keys[i]);
                 if target != s.layers.target() {
                     s.layers.set_target(target);
                 }
-                if p.connected && s.layers.awaiting_keyframe() {
+                if connected && s.layers.awaiting_keyframe() {
                     if let Some(layer) = target {
                         self.out.propagated.push_back(Propagated::KeyframeRequest {
                             track: s.track,
@@ -75,6 +91,14 @@ impl Sfu {
                     }
                 }
             }
+            // Ask for the up-switch headroom too, or the damping would never let go.
+            p.set_bwe_goal(
+                sending_bps,
+                wanted_bps.saturating_mul(UP_HEADROOM_PERCENT) / 100,
+            );
         }
     }
 }
+
+/// Rough bitrate of one Opus stream, reserved before video.
+const AUDIO_BPS: u64 = 64_000;

@@ -134,6 +134,7 @@ impl TurnMetrics {
     }
 
     pub fn drop_packet(&self, reason: DropReason) {
+        tracing::trace!(?reason, "packet dropped");
         self.dropped[reason.index()].inc();
     }
 

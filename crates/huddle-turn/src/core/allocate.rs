@@ -3,12 +3,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use stun_codec::rfc5389::attributes::{ErrorCode, XorMappedAddress};
 use stun_codec::rfc5389::errors::BadRequest;
-use stun_codec::rfc5766::attributes::{
-    EvenPort, Lifetime, RequestedTransport, ReservationToken, XorRelayAddress,
-};
+use stun_codec::rfc5766::attributes::{EvenPort, Lifetime, RequestedTransport, XorRelayAddress};
 use stun_codec::rfc5766::errors::{
     AllocationMismatch, AllocationQuotaReached, InsufficientCapacity, UnsupportedTransportProtocol,
     WrongCredentials,
@@ -19,6 +16,7 @@ use stun_codec::MessageClass;
 
 use super::allocation::{Allocation, AllocationId, AllocationState, Owner};
 use super::bandwidth::TokenBucket;
+use super::reservation::PortChoice;
 use super::stun::{self, Signer, StunMessage};
 use super::{next_id, ClientAddr, Output, Server};
 
@@ -44,17 +42,21 @@ impl Server {
             }
             if existing.is_active() {
                 // A retransmission whose first answer got lost: answer again.
-                let reply = self.allocate_success(request, existing, existing.remaining(now));
-                self.send_to_client(from, reply);
+                let reply = self.allocate_reply(request, existing, existing.remaining(now));
+                let bytes = self.signed(reply, &existing.owner);
+                self.send_to_client(from, bytes);
             }
             return;
         }
         if let Err(code) = self.check_allocate(request, &owner) {
             return self.reply_error(from, request, code, &owner);
         }
-        let even_port = request.get_attribute::<EvenPort>().is_some();
-        let Some(port) = self.pick_port(even_port) else {
-            return self.reply_error(from, request, InsufficientCapacity, &owner);
+        let PortChoice {
+            port,
+            reserves_next,
+        } = match self.choose_relay_port(request, now) {
+            Ok(choice) => choice,
+            Err(code) => return self.reply_error(from, request, code, &owner),
         };
         let lifetime =
             self.granted_lifetime(request.get_attribute::<Lifetime>().map(|l| l.lifetime()));
@@ -70,6 +72,7 @@ impl Server {
                 request: Box::new(request.clone()),
                 attempts: 1,
                 lifetime,
+                reserves_next,
             },
             // If the driver never answers, the allocation simply times out.
             expires: now + lifetime,
@@ -93,10 +96,6 @@ impl Server {
             Some(t) if t.protocol() != UDP => return Err(UnsupportedTransportProtocol.into()),
             Some(_) => {}
         }
-        if request.get_attribute::<ReservationToken>().is_some() {
-            // We do not keep reserved ports around for a second allocation.
-            return Err(InsufficientCapacity.into());
-        }
         let relay_is_v4 = self.config.relay_bind_ip.is_ipv4();
         if let Some(family) = request.get_attribute::<RequestedAddressFamily>() {
             if (family.address_family() == AddressFamily::V4) != relay_is_v4 {
@@ -118,29 +117,35 @@ impl Server {
             request,
             attempts,
             lifetime,
+            reserves_next,
         } = &allocation.state
         else {
             return;
         };
-        let (request, attempts, lifetime) = (request.clone(), *attempts, *lifetime);
+        let (request, attempts, lifetime, reserves_next) =
+            (request.clone(), *attempts, *lifetime, *reserves_next);
         let client = allocation.client;
+        let port = allocation.relay.port();
         if ok {
             allocation.state = AllocationState::Active;
             allocation.expires = now + lifetime;
             self.metrics.allocations.inc();
             self.metrics.allocations_created.inc();
-            let allocation = &self.allocations[&id];
-            let reply = self.allocate_success(&request, allocation, lifetime);
-            self.send_to_client(client, reply);
+            let token = reserves_next.then(|| self.grant_reservation(port + 1, now));
+            let mut reply = self.allocate_reply(&request, &self.allocations[&id], lifetime);
+            if let Some(token) = token {
+                reply.add_attribute(token);
+            }
+            let bytes = self.signed(reply, &self.allocations[&id].owner);
+            self.send_to_client(client, bytes);
             return self.schedule(id, now + lifetime);
         }
-        let old_port = allocation.relay.port();
+        // Pick before releasing, so the port that just failed is not picked again.
         let even = request.get_attribute::<EvenPort>().is_some();
         let next_port = (attempts < MAX_BIND_ATTEMPTS)
-            .then(|| self.pick_port(even))
+            .then(|| self.pick_port(even, reserves_next))
             .flatten();
-        // Keep the failed port marked used while picking, so we do not retry it.
-        self.used_ports.remove(&old_port);
+        self.release_port(port, reserves_next);
         let allocation = self.allocations.get_mut(&id).expect("looked up above");
         match next_port {
             Some(port) => {
@@ -150,6 +155,7 @@ impl Server {
                     request,
                     attempts: attempts + 1,
                     lifetime,
+                    reserves_next,
                 };
                 let addr = allocation.relay;
                 self.outputs.push_back(Output::BindRelay {
@@ -158,6 +164,14 @@ impl Server {
                 });
             }
             None => {
+                // Nothing is held any more: forget the flag so deletion does
+                // not release a port that now belongs to someone else.
+                allocation.state = AllocationState::Binding {
+                    request: request.clone(),
+                    attempts,
+                    lifetime,
+                    reserves_next: false,
+                };
                 let owner = allocation.owner.clone();
                 self.delete_allocation(id);
                 self.reply_error(client, &request, InsufficientCapacity, &owner);
@@ -198,37 +212,17 @@ impl Server {
         self.send_to_client(from, bytes);
     }
 
-    fn allocate_success(
+    fn allocate_reply(
         &self,
         request: &StunMessage,
         allocation: &Allocation,
         lifetime: Duration,
-    ) -> Vec<u8> {
+    ) -> StunMessage {
         let mut reply = stun::response(request, MessageClass::SuccessResponse);
         reply.add_attribute(XorRelayAddress::new(allocation.advertised));
         reply.add_attribute(lifetime_attribute(lifetime));
         reply.add_attribute(XorMappedAddress::new(allocation.client.addr));
-        self.signed(reply, &allocation.owner)
-    }
-
-    /// A random free port of the range (RFC 8656 recommends unpredictable ports).
-    fn pick_port(&mut self, even: bool) -> Option<u16> {
-        let (lo, hi) = (
-            *self.config.relay_ports.start(),
-            *self.config.relay_ports.end(),
-        );
-        if lo > hi {
-            return None;
-        }
-        let span = u32::from(hi - lo) + 1;
-        let start = self.rng.random_range(0..span);
-        // A random start then a linear walk: uniform enough, and it always
-        // finds the last free port of a nearly full range.
-        let port = (0..span)
-            .map(|i| lo + ((start + i) % span) as u16)
-            .find(|p| !self.used_ports.contains(p) && (!even || p % 2 == 0))?;
-        self.used_ports.insert(port);
-        Some(port)
+        reply
     }
 
     pub(super) fn signed(&self, reply: StunMessage, owner: &Owner) -> Vec<u8> {

@@ -24,6 +24,8 @@ pub enum AllocationState {
         request: Box<StunMessage>,
         attempts: u8,
         lifetime: Duration,
+        /// The next port is held for a RESERVATION-TOKEN (EVEN-PORT with R).
+        reserves_next: bool,
     },
     Active,
 }

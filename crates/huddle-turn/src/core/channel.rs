@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 pub const CHANNEL_LIFETIME: Duration = Duration::from_secs(600);
 const REBIND_GUARD: Duration = Duration::from_secs(300);
 pub const MIN_CHANNEL: u16 = 0x4000;
-pub const MAX_CHANNEL: u16 = 0x4FFF;
+/// RFC 8656 says 0x4FFF, but RFC 5766 clients (coturn's among them) still pick
+/// up to 0x7FFF, and ChannelData framing covers the whole range anyway.
+pub const MAX_CHANNEL: u16 = 0x7FFF;
 
 #[derive(Debug, Clone, Copy)]
 struct Binding {
@@ -20,7 +22,7 @@ struct Binding {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum BindError {
-    /// Number outside 0x4000..=0x4FFF.
+    /// Number outside 0x4000..=0x7FFF.
     BadNumber,
     /// The number is bound to another peer, or the peer to another number.
     Conflict,
@@ -105,6 +107,7 @@ mod tests {
         let b: SocketAddr = "203.0.113.2:1000".parse().unwrap();
         let mut ch = Channels::default();
         assert_eq!(ch.bind(0x3FFF, a, t0), Err(BindError::BadNumber));
+        assert_eq!(ch.bind(0x8000, a, t0), Err(BindError::BadNumber));
         assert!(ch.bind(0x4000, a, t0).is_ok());
         assert_eq!(ch.bind(0x4000, b, t0), Err(BindError::Conflict));
         assert_eq!(ch.bind(0x4001, a, t0), Err(BindError::Conflict));

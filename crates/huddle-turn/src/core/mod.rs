@@ -11,10 +11,12 @@ mod allocation;
 mod authenticate;
 mod bandwidth;
 mod channel;
+mod channel_number;
 pub(crate) mod indication;
 mod peers;
 mod permission;
 mod relay;
+mod reservation;
 pub mod stun;
 
 use std::cmp::Reverse;
@@ -29,8 +31,8 @@ use stun_codec::rfc5389::methods::BINDING;
 use stun_codec::rfc5766::methods::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, REFRESH};
 use stun_codec::MessageClass;
 
-use self::allocation::Allocation;
 pub use self::allocation::AllocationId;
+use self::allocation::{Allocation, AllocationState};
 pub use self::channel::CHANNEL_LIFETIME;
 pub use self::permission::PERMISSION_LIFETIME;
 use crate::framing::{self, PacketKind};
@@ -107,6 +109,7 @@ pub struct Server {
     allocations: HashMap<AllocationId, Allocation>,
     by_client: HashMap<ClientAddr, AllocationId>,
     used_ports: HashSet<u16>,
+    reservations: reservation::Reservations,
     per_user: HashMap<String, usize>,
     /// "Look at this allocation then"; stale entries are skipped when popped.
     deadlines: BinaryHeap<Reverse<(Instant, AllocationId)>>,
@@ -138,6 +141,7 @@ impl Server {
             allocations: HashMap::new(),
             by_client: HashMap::new(),
             used_ports: HashSet::new(),
+            reservations: Default::default(),
             per_user: HashMap::new(),
             deadlines: BinaryHeap::new(),
             outputs: VecDeque::new(),
@@ -254,6 +258,7 @@ impl Server {
             ));
             return self.send_to_client(from, stun::finish(reply, None));
         }
+        tracing::trace!(?from, ?method, "request");
         let Some(owner) = self.authenticate(from, &request, now) else {
             return;
         };
@@ -297,7 +302,14 @@ impl Server {
             return;
         };
         self.by_client.remove(&allocation.client);
-        self.used_ports.remove(&allocation.relay.port());
+        let held_next = matches!(
+            allocation.state,
+            AllocationState::Binding {
+                reserves_next: true,
+                ..
+            }
+        );
+        self.release_port(allocation.relay.port(), held_next);
         if let Some(count) = self.per_user.get_mut(&allocation.owner.user_id) {
             *count = count.saturating_sub(1);
             if *count == 0 {

@@ -7,14 +7,14 @@ use std::time::Instant;
 
 use stun_codec::rfc5389::attributes::ErrorCode;
 use stun_codec::rfc5389::errors::BadRequest;
-use stun_codec::rfc5766::attributes::{ChannelNumber, XorPeerAddress};
+use stun_codec::rfc5766::attributes::XorPeerAddress;
 use stun_codec::rfc5766::errors::{AllocationMismatch, Forbidden, WrongCredentials};
 use stun_codec::rfc8656::errors::PeerAddressFamilyMismatch;
 use stun_codec::MessageClass;
 
 use super::allocation::{AllocationId, Owner};
 use super::channel::BindError;
-use super::stun::{self, StunMessage};
+use super::stun::{self, ChannelNumber, StunMessage};
 use super::{ClientAddr, Server};
 
 impl Server {

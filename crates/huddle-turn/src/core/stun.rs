@@ -6,14 +6,15 @@
 
 use std::net::SocketAddr;
 
+pub use super::channel_number::ChannelNumber;
 use bytecodec::{DecodeExt, EncodeExt};
 use stun_codec::rfc5389::attributes::{
     ErrorCode, Fingerprint, MappedAddress, MessageIntegrity, Nonce, Realm, Software,
     UnknownAttributes, Username, XorMappedAddress,
 };
 use stun_codec::rfc5766::attributes::{
-    ChannelNumber, Data, DontFragment, EvenPort, Lifetime, RequestedTransport, ReservationToken,
-    XorPeerAddress, XorRelayAddress,
+    Data, DontFragment, EvenPort, Lifetime, RequestedTransport, ReservationToken, XorPeerAddress,
+    XorRelayAddress,
 };
 use stun_codec::rfc8656::attributes::{AdditionalAddressFamily, RequestedAddressFamily};
 use stun_codec::{
@@ -57,7 +58,17 @@ const SOFTWARE: &str = "huddle";
 /// FINGERPRINT (stun_codec verifies it while decoding).
 pub fn decode(bytes: &[u8]) -> Option<StunMessage> {
     let mut decoder = MessageDecoder::<Attribute>::new();
-    decoder.decode_from_bytes(bytes).ok()?.ok()
+    match decoder.decode_from_bytes(bytes) {
+        Ok(Ok(msg)) => Some(msg),
+        Ok(Err(broken)) => {
+            tracing::debug!("broken STUN message: {:?}", broken.error());
+            None
+        }
+        Err(e) => {
+            tracing::debug!("undecodable STUN message: {e}");
+            None
+        }
+    }
 }
 
 /// The key material a response is signed with: the requester's long-term credential.

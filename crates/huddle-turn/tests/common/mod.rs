@@ -272,3 +272,27 @@ impl Client {
         XorPeerAddress::new(addr(peer)).into()
     }
 }
+
+/// A Send indication built with stun_codec (so the hand-written parser is
+/// checked against an independent encoder).
+pub fn send_indication(peer: SocketAddr, payload: &[u8]) -> Vec<u8> {
+    let mut msg: StunMessage = Message::new(
+        MessageClass::Indication,
+        stun_codec::rfc5766::methods::SEND,
+        fresh_txid(),
+    );
+    msg.add_attribute(XorPeerAddress::new(peer));
+    msg.add_attribute(stun_codec::rfc5766::attributes::Data::new(payload.to_vec()).unwrap());
+    encode(msg)
+}
+
+pub fn channel_data(number: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = number.to_be_bytes().to_vec();
+    out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+pub fn channel_attr(number: u16) -> Attribute {
+    stun::ChannelNumber(number).into()
+}

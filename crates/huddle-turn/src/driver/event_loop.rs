@@ -19,6 +19,8 @@ use crate::core::{AllocationId, ClientAddr, Input, Output, Server, Transport};
 use crate::metrics::{DropReason, TurnMetrics};
 
 const EVENT_QUEUE: usize = 4096;
+/// Datagrams read from one relay socket per wake-up.
+const RELAY_BATCH: usize = 64;
 /// Sleep target when the core has nothing scheduled.
 const IDLE: Duration = Duration::from_secs(3600);
 
@@ -84,7 +86,7 @@ impl EventLoop {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 },
-                Some(event) = self.events_rx.recv() => self.handle_event(event),
+                Some(event) = self.events_rx.recv() => self.handle_event(event, &mut buf).await,
                 _ = &mut timer => self.core.handle_timeout(std::time::Instant::now()),
             }
         }
@@ -116,7 +118,7 @@ impl EventLoop {
         self.streams.insert(addr, StreamClient { outgoing, task });
     }
 
-    fn handle_event(&mut self, event: Event) {
+    async fn handle_event(&mut self, event: Event, buf: &mut [u8]) {
         let now = std::time::Instant::now();
         match event {
             Event::StreamFrame { client, frame } => self.core.handle_input(
@@ -130,19 +132,34 @@ impl EventLoop {
                 self.streams.remove(&client.addr);
                 self.core.handle_input(Input::ClientClosed(client), now);
             }
-            Event::Peer {
-                allocation,
-                from,
-                packet,
-            } => {
-                let input = Input::Peer {
-                    allocation,
-                    from,
-                    packet: &packet,
-                };
-                self.core.handle_input(input, now);
+            Event::PeerReadable(allocation) => self.drain_relay(allocation, buf).await,
+        }
+    }
+
+    /// Reads what waits on a relay socket, a bounded batch at a time so one
+    /// busy peer cannot starve everyone else; the watcher reports the rest.
+    async fn drain_relay(&mut self, allocation: AllocationId, buf: &mut [u8]) {
+        let Some(relay) = self.relays.get(&allocation) else {
+            return;
+        };
+        let (socket, drained) = (relay.socket.clone(), relay.drained.clone());
+        for _ in 0..RELAY_BATCH {
+            match socket.try_recv_from(buf) {
+                Ok((len, from)) => {
+                    let input = Input::Peer {
+                        allocation,
+                        from,
+                        packet: &buf[..len],
+                    };
+                    self.core.handle_input(input, std::time::Instant::now());
+                    self.carry_out_outputs().await;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                // ICMP errors from earlier sends surface here; the socket is fine.
+                Err(e) => tracing::debug!(?allocation, "relay recv error: {e}"),
             }
         }
+        drained.notify_one();
     }
 
     async fn carry_out_outputs(&mut self) {

@@ -23,11 +23,8 @@ pub(crate) enum Event {
         frame: Vec<u8>,
     },
     StreamClosed(ClientAddr),
-    Peer {
-        allocation: AllocationId,
-        from: SocketAddr,
-        packet: Vec<u8>,
-    },
+    /// Datagrams wait on this allocation's relay socket.
+    PeerReadable(AllocationId),
 }
 
 /// A bound TURN server, ready to [`run`](TurnServer::run).

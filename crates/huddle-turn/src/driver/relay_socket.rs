@@ -1,11 +1,16 @@
 //! A relay socket: the UDP socket of one allocation, facing the peers.
+//!
+//! A small task waits for the socket to become readable and tells the event
+//! loop, which then drains the socket itself into its one receive buffer. So a
+//! relayed datagram is never copied into a fresh allocation on its way to the
+//! core, and one wake-up carries as many datagrams as arrived meanwhile.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
 use super::Event;
@@ -13,7 +18,10 @@ use crate::core::AllocationId;
 
 pub(crate) struct RelaySocket {
     pub socket: Arc<UdpSocket>,
-    reader: JoinHandle<()>,
+    /// The loop signals here once it drained the socket, so the watcher does
+    /// not report the same readiness twice.
+    pub drained: Arc<Notify>,
+    watcher: JoinHandle<()>,
 }
 
 impl RelaySocket {
@@ -27,34 +35,35 @@ impl RelaySocket {
         let std_socket = std::net::UdpSocket::bind(addr)?;
         std_socket.set_nonblocking(true)?;
         let socket = Arc::new(UdpSocket::from_std(std_socket)?);
-        let reader = tokio::spawn(read_peers(socket.clone(), allocation, events));
-        Ok(RelaySocket { socket, reader })
+        let drained = Arc::new(Notify::new());
+        let watcher = tokio::spawn(watch(socket.clone(), drained.clone(), allocation, events));
+        Ok(RelaySocket {
+            socket,
+            drained,
+            watcher,
+        })
     }
 }
 
 impl Drop for RelaySocket {
     fn drop(&mut self) {
-        self.reader.abort();
+        self.watcher.abort();
     }
 }
 
-async fn read_peers(socket: Arc<UdpSocket>, allocation: AllocationId, events: mpsc::Sender<Event>) {
-    let mut buf = vec![0u8; 65_536];
+async fn watch(
+    socket: Arc<UdpSocket>,
+    drained: Arc<Notify>,
+    allocation: AllocationId,
+    events: mpsc::Sender<Event>,
+) {
     loop {
-        match socket.recv_from(&mut buf).await {
-            Ok((len, from)) => {
-                let packet = buf[..len].to_vec();
-                let event = Event::Peer {
-                    allocation,
-                    from,
-                    packet,
-                };
-                if events.send(event).await.is_err() {
-                    return;
-                }
-            }
-            // ICMP errors from earlier sends surface here; the socket is fine.
-            Err(e) => tracing::debug!(?allocation, "relay recv error: {e}"),
+        if socket.readable().await.is_err() {
+            return;
         }
+        if events.send(Event::PeerReadable(allocation)).await.is_err() {
+            return;
+        }
+        drained.notified().await;
     }
 }

@@ -15,31 +15,45 @@ use crate::{memory, sys, StunArgs, TurnArgs};
 const BINDING: Metric = Metric {
     name: "binding_responses_per_sec",
     unit: "responses/s",
-    headline: true,
+    compared: true,
     target_ratio: Some(2.0),
 };
 const RELAY: Metric = Metric {
     name: "relayed_packets_per_sec_0_loss",
     unit: "packets/s",
-    headline: true,
+    compared: true,
     target_ratio: Some(1.5),
 };
 const MEMORY: Metric = Metric {
     name: "memory_per_allocation",
     unit: "bytes",
-    headline: true,
+    compared: true,
+    target_ratio: None,
+};
+/// Throughput per CPU-second the server got: on a shared machine the server
+/// may get less than its core, and this figure does not depend on how much.
+const BINDING_PER_CPU: Metric = Metric {
+    name: "binding_responses_per_cpu_sec",
+    unit: "responses/CPU-s",
+    compared: true,
+    target_ratio: None,
+};
+const RELAY_PER_CPU: Metric = Metric {
+    name: "relayed_packets_per_cpu_sec",
+    unit: "packets/CPU-s",
+    compared: true,
     target_ratio: None,
 };
 const SERVER_CPU: Metric = Metric {
     name: "server_cpu",
     unit: "cores",
-    headline: false,
+    compared: false,
     target_ratio: None,
 };
 const GENERATOR_CPU: Metric = Metric {
     name: "generator_cpu",
     unit: "cores",
-    headline: false,
+    compared: false,
     target_ratio: None,
 };
 
@@ -103,6 +117,8 @@ pub fn stun(args: &StunArgs) -> anyhow::Result<Report> {
                 spec.kind, sample.responses_per_sec, sample.generator_cores, server_cores
             );
             push(&mut runs, BINDING, spec.kind, sample.responses_per_sec);
+            let per_cpu = sample.responses_per_sec / server_cores.max(1e-9);
+            push(&mut runs, BINDING_PER_CPU, spec.kind, per_cpu);
             push(&mut runs, SERVER_CPU, spec.kind, server_cores);
             push(&mut runs, GENERATOR_CPU, spec.kind, sample.generator_cores);
         }
@@ -111,7 +127,7 @@ pub fn stun(args: &StunArgs) -> anyhow::Result<Report> {
         &mut report,
         &specs,
         &runs,
-        &[BINDING, SERVER_CPU, GENERATOR_CPU],
+        &[BINDING, BINDING_PER_CPU, SERVER_CPU, GENERATOR_CPU],
     );
     Ok(report)
 }
@@ -156,7 +172,17 @@ pub fn turn(args: &TurnArgs) -> anyhow::Result<Report> {
                     spec.kind
                 ));
             }
+            if let Some(t) = result.first_loss {
+                eprintln!(
+                    "  first loss at {:.0} packets/s: {} sent, {} relayed, {} dropped by the kernel, server {:.2} cores",
+                    t.target_pps, t.sent, t.received, t.kernel_drops, t.server_cores
+                );
+            }
             push(&mut runs, RELAY, spec.kind, result.zero_loss_pps);
+            if let Some(t) = best {
+                let per_cpu = t.received as f64 / t.secs / t.server_cores.max(1e-9);
+                push(&mut runs, RELAY_PER_CPU, spec.kind, per_cpu);
+            }
             push(
                 &mut runs,
                 SERVER_CPU,
@@ -190,7 +216,7 @@ pub fn turn(args: &TurnArgs) -> anyhow::Result<Report> {
         &mut report,
         &specs,
         &runs,
-        &[RELAY, MEMORY, SERVER_CPU, GENERATOR_CPU],
+        &[RELAY, RELAY_PER_CPU, MEMORY, SERVER_CPU, GENERATOR_CPU],
     );
     Ok(report)
 }

@@ -55,6 +55,8 @@ pub struct Trial {
     pub generator_cores: f64,
     /// Server CPU over the same time, in cores.
     pub server_cores: f64,
+    /// Datagrams the kernel dropped for full receive buffers (server or peers).
+    pub kernel_drops: u64,
 }
 
 impl Trial {
@@ -85,6 +87,7 @@ pub fn trial(
     let sent = AtomicU64::new(0);
     let done = AtomicBool::new(false);
     let server_cpu_before = server.cpu_time()?;
+    let drops_before = sys::udp_rcvbuf_errors();
     let start = Instant::now();
     let (send_cpu, (received, recv_cpu)) = std::thread::scope(|scope| {
         let sender = scope.spawn(|| send_paced(rig, rate, load, &sent, &done));
@@ -102,6 +105,7 @@ pub fn trial(
         secs,
         generator_cores: (send_cpu + recv_cpu).as_secs_f64() / secs,
         server_cores: server_cpu.as_secs_f64() / start.elapsed().as_secs_f64(),
+        kernel_drops: sys::udp_rcvbuf_errors() - drops_before,
     })
 }
 
@@ -131,6 +135,9 @@ fn send_paced(
         let start = Instant::now();
         let mut count = 0u64;
         let mut next = 0usize;
+        // Wake about every 16 packets: smooth enough for the server's
+        // receive buffer, rare enough that sleeping costs little CPU.
+        let pause = Duration::from_secs_f64((16.0 / rate).clamp(20e-6, 1e-3));
         loop {
             let elapsed = start.elapsed();
             if elapsed >= load.duration {
@@ -147,7 +154,7 @@ fn send_paced(
                     break; // kernel buffers full: try again after the sleep
                 }
             }
-            std::thread::sleep(Duration::from_micros(20));
+            std::thread::sleep(pause);
         }
         sent.store(count, Ordering::Release);
         Ok(sys::thread_cpu_time() - cpu_start)
@@ -214,6 +221,8 @@ pub struct RampResult {
     pub zero_loss_pps: f64,
     /// The trial at that rate.
     pub best: Option<Trial>,
+    /// The lossy trial at the lowest rate, to tell where packets were lost.
+    pub first_loss: Option<Trial>,
     /// The generator could not send faster than the server relayed.
     pub generator_limited: bool,
 }
@@ -227,22 +236,24 @@ pub fn find_zero_loss_rate(
     load: &TrialLoad,
 ) -> anyhow::Result<RampResult> {
     let mut best: Option<Trial> = None;
+    let mut first_loss: Option<Trial> = None;
     let mut lossy = None;
     let mut rate = ramp.start_pps;
     while rate <= ramp.max_pps {
         let t = trial(rig, server, rate, load)?;
         if !t.lossless() {
             lossy = Some(rate);
+            first_loss = Some(t);
             break;
         }
         best = Some(t);
         if !t.generator_kept_up() {
-            return Ok(result(best, true));
+            return Ok(result(best, None, true));
         }
         rate *= 2.0;
     }
     let Some(mut bad) = lossy else {
-        return Ok(result(best, false));
+        return Ok(result(best, None, false));
     };
     let mut good = best.map_or(0.0, |t| t.target_pps);
     for _ in 0..ramp.bisect_steps {
@@ -253,15 +264,17 @@ pub fn find_zero_loss_rate(
             best = Some(t);
         } else {
             bad = mid;
+            first_loss = Some(t);
         }
     }
-    Ok(result(best, false))
+    Ok(result(best, first_loss, false))
 }
 
-fn result(best: Option<Trial>, generator_limited: bool) -> RampResult {
+fn result(best: Option<Trial>, first_loss: Option<Trial>, generator_limited: bool) -> RampResult {
     RampResult {
         zero_loss_pps: best.map_or(0.0, |t| t.target_pps),
         best,
+        first_loss,
         generator_limited,
     }
 }

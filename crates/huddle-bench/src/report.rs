@@ -13,8 +13,9 @@ use crate::stats::median;
 pub struct Metric {
     pub name: &'static str,
     pub unit: &'static str,
-    /// Headline metrics get a huddle/coturn ratio; the others explain them.
-    pub headline: bool,
+    /// Whether the table shows the ratio huddle/coturn (not for the CPU
+    /// figures that only explain the others).
+    pub compared: bool,
     /// The least huddle/coturn ratio the figure is judged against.
     pub target_ratio: Option<f64>,
 }
@@ -82,7 +83,7 @@ impl Report {
         let (Some(h), Some(c)) = (value(ServerKind::Huddle), value(ServerKind::Coturn)) else {
             return;
         };
-        if !metric.headline || c == 0.0 {
+        if !metric.compared || c == 0.0 {
             return;
         }
         let ratio = h / c;
@@ -160,7 +161,7 @@ mod tests {
     const RATE: Metric = Metric {
         name: "rate",
         unit: "1/s",
-        headline: true,
+        compared: true,
         target_ratio: Some(2.0),
     };
 

@@ -38,7 +38,7 @@ pub struct TurnConfig {
 impl TurnConfig {
     /// Safe defaults: port 3478 on all IPv4 addresses, relay ports 49152-65535,
     /// 10 allocations per user, 600 s default / 3600 s maximum lifetime,
-    /// 1 MB/s per allocation, no private peers.
+    /// 2 MB/s per allocation, no private peers.
     pub fn new(realm: impl Into<String>, secret: impl Into<Vec<u8>>) -> Self {
         TurnConfig {
             listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 3478)),
@@ -52,7 +52,7 @@ impl TurnConfig {
             default_lifetime: Duration::from_secs(600),
             max_lifetime: Duration::from_secs(3600),
             nonce_lifetime: Duration::from_secs(600),
-            bandwidth_bytes_per_sec: 1_000_000,
+            bandwidth_bytes_per_sec: 2_000_000,
         }
     }
 

@@ -46,6 +46,12 @@ impl TurnServer {
             match TcpListener::bind(addr).await {
                 Ok(tcp) => {
                     config.listen = addr;
+                    if config.advertised_relay_ip().is_unspecified() {
+                        tracing::warn!(
+                            "TURN relayed addresses would be advertised as unspecified: \
+                             set external_ips or relay_bind_ip"
+                        );
+                    }
                     return Ok(TurnServer {
                         config,
                         metrics,

@@ -44,6 +44,12 @@ const RELAY_PER_CPU: Metric = Metric {
     compared: true,
     target_ratio: None,
 };
+const GENERATOR_BUSY: Metric = Metric {
+    name: "generator_busy",
+    unit: "share of time running or runnable",
+    compared: false,
+    target_ratio: None,
+};
 const SERVER_CPU: Metric = Metric {
     name: "server_cpu",
     unit: "cores",
@@ -113,21 +119,28 @@ pub fn stun(args: &StunArgs) -> anyhow::Result<Report> {
             let server_cores =
                 (server.cpu_time()? - cpu_before).as_secs_f64() / started.elapsed().as_secs_f64();
             eprintln!(
-                "stun run {run} {}: {:.0} responses/s, generator {:.2} cores, server {:.2} cores, {drops} UDP drops",
-                spec.kind, sample.responses_per_sec, sample.generator_cores, server_cores
+                "stun run {run} {}: {:.0} responses/s, server {:.2} cores, generator {:.2} cores and busy {:.0}% of the time, {drops} UDP drops",
+                spec.kind, sample.responses_per_sec, server_cores, sample.generator_cores, sample.generator_busy * 100.0
             );
             push(&mut runs, BINDING, spec.kind, sample.responses_per_sec);
             let per_cpu = sample.responses_per_sec / server_cores.max(1e-9);
             push(&mut runs, BINDING_PER_CPU, spec.kind, per_cpu);
             push(&mut runs, SERVER_CPU, spec.kind, server_cores);
             push(&mut runs, GENERATOR_CPU, spec.kind, sample.generator_cores);
+            push(&mut runs, GENERATOR_BUSY, spec.kind, sample.generator_busy);
         }
     }
     fill(
         &mut report,
         &specs,
         &runs,
-        &[BINDING, BINDING_PER_CPU, SERVER_CPU, GENERATOR_CPU],
+        &[
+            BINDING,
+            BINDING_PER_CPU,
+            SERVER_CPU,
+            GENERATOR_CPU,
+            GENERATOR_BUSY,
+        ],
     );
     Ok(report)
 }
@@ -159,11 +172,12 @@ pub fn turn(args: &TurnArgs) -> anyhow::Result<Report> {
             let result = find_zero_loss_rate(&rig, &server, &ramp, &load)?;
             let best = result.best;
             eprintln!(
-                "turn run {run} {}: {:.0} packets/s at 0 loss, generator {:.2} cores, server {:.2} cores{}",
+                "turn run {run} {}: {:.0} packets/s at 0 loss, server {:.2} cores, generator {:.2} cores, sender busy {:.0}%{}",
                 spec.kind,
                 result.zero_loss_pps,
-                best.map_or(0.0, |t| t.generator_cores),
                 best.map_or(0.0, |t| t.server_cores),
+                best.map_or(0.0, |t| t.generator_cores),
+                best.map_or(0.0, |t| t.sender_busy * 100.0),
                 if result.generator_limited { " (generator-limited)" } else { "" }
             );
             if result.generator_limited {
@@ -174,8 +188,8 @@ pub fn turn(args: &TurnArgs) -> anyhow::Result<Report> {
             }
             if let Some(t) = result.first_loss {
                 eprintln!(
-                    "  first loss at {:.0} packets/s: {} sent, {} relayed, {} dropped by the kernel, server {:.2} cores",
-                    t.target_pps, t.sent, t.received, t.kernel_drops, t.server_cores
+                    "  first loss at {:.0} packets/s: {} sent, {} relayed, {} dropped by the kernel ({} at the server's socket), server {:.2} cores",
+                    t.target_pps, t.sent, t.received, t.kernel_drops, t.server_socket_drops, t.server_cores
                 );
             }
             push(&mut runs, RELAY, spec.kind, result.zero_loss_pps);
@@ -216,7 +230,14 @@ pub fn turn(args: &TurnArgs) -> anyhow::Result<Report> {
         &mut report,
         &specs,
         &runs,
-        &[RELAY, RELAY_PER_CPU, MEMORY, SERVER_CPU, GENERATOR_CPU],
+        &[
+            RELAY,
+            RELAY_PER_CPU,
+            MEMORY,
+            SERVER_CPU,
+            GENERATOR_CPU,
+            GENERATOR_BUSY,
+        ],
     );
     Ok(report)
 }

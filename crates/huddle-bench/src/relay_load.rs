@@ -53,10 +53,15 @@ pub struct Trial {
     pub secs: f64,
     /// Generator CPU (sender plus receiver threads), in cores.
     pub generator_cores: f64,
+    /// Share of the trial the sender was running or runnable (not sleeping
+    /// between paced batches): its headroom is the rest.
+    pub sender_busy: f64,
     /// Server CPU over the same time, in cores.
     pub server_cores: f64,
-    /// Datagrams the kernel dropped for full receive buffers (server or peers).
+    /// Datagrams dropped for a full receive buffer, anywhere in the namespace.
     pub kernel_drops: u64,
+    /// Of those, the ones dropped at the server's listening socket.
+    pub server_socket_drops: u64,
 }
 
 impl Trial {
@@ -88,8 +93,9 @@ pub fn trial(
     let done = AtomicBool::new(false);
     let server_cpu_before = server.cpu_time()?;
     let drops_before = sys::udp_rcvbuf_errors();
+    let server_drops_before = sys::udp_port_drops(server.turn_addr.port());
     let start = Instant::now();
-    let (send_cpu, (received, recv_cpu)) = std::thread::scope(|scope| {
+    let ((send_cpu, send_busy), (received, recv_cpu)) = std::thread::scope(|scope| {
         let sender = scope.spawn(|| send_paced(rig, rate, load, &sent, &done));
         let receiver = scope.spawn(|| receive(rig, load, &sent, &done));
         let send_cpu = sender.join().expect("sender panicked");
@@ -104,8 +110,10 @@ pub fn trial(
         received,
         secs,
         generator_cores: (send_cpu + recv_cpu).as_secs_f64() / secs,
+        sender_busy: send_busy.as_secs_f64() / secs,
         server_cores: server_cpu.as_secs_f64() / start.elapsed().as_secs_f64(),
         kernel_drops: sys::udp_rcvbuf_errors() - drops_before,
+        server_socket_drops: sys::udp_port_drops(server.turn_addr.port()) - server_drops_before,
     })
 }
 
@@ -118,20 +126,21 @@ fn drain(peers: &[UdpSocket]) -> anyhow::Result<()> {
 }
 
 /// Sends `rate` packets/s for the trial's duration, topping up to what is due
-/// every few microseconds; returns the thread's CPU time.
+/// every few microseconds; returns the thread's CPU and busy time.
 fn send_paced(
     rig: &RelayRig,
     rate: f64,
     load: &TrialLoad,
     sent: &AtomicU64,
     done: &AtomicBool,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<(Duration, Duration)> {
     let result = (|| {
         pin_first(&load.cpus)?;
         sys::tighten_timer_slack();
         let packet = stun::channel_data(CHANNEL, load.payload);
         let packets = [&packet[..]; CHUNK];
         let cpu_start = sys::thread_cpu_time();
+        let busy_start = sys::thread_busy_time();
         let start = Instant::now();
         let mut count = 0u64;
         let mut next = 0usize;
@@ -157,7 +166,10 @@ fn send_paced(
             std::thread::sleep(pause);
         }
         sent.store(count, Ordering::Release);
-        Ok(sys::thread_cpu_time() - cpu_start)
+        Ok((
+            sys::thread_cpu_time() - cpu_start,
+            sys::thread_busy_time() - busy_start,
+        ))
     })();
     done.store(true, Ordering::Release);
     result

@@ -141,7 +141,15 @@ impl RunningServer {
 }
 
 impl Drop for RunningServer {
+    /// SIGTERM first, so a wrapper such as `strace -c` can write its summary;
+    /// SIGKILL if the server has not exited within two seconds.
     fn drop(&mut self) {
+        // SAFETY: kill with our own child's pid and a valid signal.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);

@@ -24,6 +24,9 @@ pub struct StunSample {
     pub responses_per_sec: f64,
     /// CPU the generator used, in cores (1.0 = one core busy all the time).
     pub generator_cores: f64,
+    /// Share of the window the generator's threads were running or waiting
+    /// for a CPU; the rest they were blocked waiting for the server.
+    pub generator_busy: f64,
 }
 
 /// A request unanswered for this long is taken as lost and sent again, so
@@ -39,25 +42,33 @@ pub fn run(server: SocketAddr, load: &StunLoad) -> anyhow::Result<StunSample> {
         handles
             .into_iter()
             .map(|h| h.join().expect("load thread panicked"))
-            .collect::<anyhow::Result<Vec<(u64, Duration)>>>()
+            .collect::<anyhow::Result<Vec<ThreadTally>>>()
     })?;
     let secs = load.duration.as_secs_f64();
-    let responses: u64 = results.iter().map(|r| r.0).sum();
-    let cpu: Duration = results.iter().map(|r| r.1).sum();
+    let responses: u64 = results.iter().map(|r| r.responses).sum();
+    let cpu: Duration = results.iter().map(|r| r.cpu).sum();
+    let busy: Duration = results.iter().map(|r| r.busy).sum();
     Ok(StunSample {
         responses_per_sec: responses as f64 / secs,
         generator_cores: cpu.as_secs_f64() / secs,
+        generator_busy: busy.as_secs_f64() / secs / results.len().max(1) as f64,
     })
 }
 
-/// One thread's sockets; returns responses counted in the window and the
-/// thread's CPU time over it.
+/// What one generator thread counted over the window.
+struct ThreadTally {
+    responses: u64,
+    cpu: Duration,
+    busy: Duration,
+}
+
+/// One thread's sockets, loaded for the warm-up and the window.
 fn worker(
     server: SocketAddr,
     load: &StunLoad,
     index: usize,
     start: Instant,
-) -> anyhow::Result<(u64, Duration)> {
+) -> anyhow::Result<ThreadTally> {
     if !load.cpus.is_empty() {
         sys::pin_to(&[load.cpus[index % load.cpus.len()]])?;
     }
@@ -80,7 +91,7 @@ fn worker(
     let window_start = start + load.warmup;
     let window_end = window_start + load.duration;
     let mut counted = 0u64;
-    let mut cpu_at_start = None;
+    let mut at_start = None;
     let mut batch = RecvBatch::default();
     let mut ready = Vec::new();
     let mut answered = Vec::with_capacity(BATCH);
@@ -91,8 +102,8 @@ fn worker(
             break;
         }
         let in_window = now >= window_start;
-        if in_window && cpu_at_start.is_none() {
-            cpu_at_start = Some(sys::thread_cpu_time());
+        if in_window && at_start.is_none() {
+            at_start = Some((sys::thread_cpu_time(), sys::thread_busy_time()));
         }
         sys::poll_readable(&socket_refs, Duration::from_millis(10), &mut ready)?;
         for &i in &ready {
@@ -112,8 +123,12 @@ fn worker(
             }
         }
     }
-    let cpu = sys::thread_cpu_time() - cpu_at_start.unwrap_or_default();
-    Ok((counted, cpu))
+    let (cpu, busy) = at_start.unwrap_or_default();
+    Ok(ThreadTally {
+        responses: counted,
+        cpu: sys::thread_cpu_time() - cpu,
+        busy: sys::thread_busy_time() - busy,
+    })
 }
 
 /// The requests outstanding on one socket: slot `k` always has one request

@@ -58,6 +58,19 @@ pub fn thread_cpu_time() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
+/// Time the calling thread has been running or runnable (waiting in the run
+/// queue for a CPU), from `/proc/thread-self/schedstat`. Wall time minus this
+/// is time it was blocked, e.g. waiting for the server's answers.
+pub fn thread_busy_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let ns: u64 = stat
+        .split_whitespace()
+        .take(2)
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
+}
+
 /// Sleeps with 1 µs timer slack instead of the default 50 µs, so the paced
 /// sender's short sleeps are short.
 pub fn tighten_timer_slack() {
@@ -131,4 +144,36 @@ pub fn udp_rcvbuf_errors() -> u64 {
         .find(|(n, _)| *n == "RcvbufErrors")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// Datagrams dropped so far by the UDP sockets bound to local `port`
+/// (the last column of `/proc/net/udp`), to tell whose buffer overflowed.
+pub fn udp_port_drops(port: u16) -> u64 {
+    let table = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| parse_udp_line(l, port))
+        .sum()
+}
+
+fn parse_udp_line(line: &str, port: u16) -> Option<u64> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let local_port = fields.get(1)?.rsplit_once(':')?.1;
+    if u16::from_str_radix(local_port, 16).ok()? != port {
+        return None;
+    }
+    fields.last()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_drops_of_a_port_from_proc_net_udp() {
+        let line = "  12: 0100007F:0D96 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 12345 2 0000000000000000 42";
+        assert_eq!(parse_udp_line(line, 3478), Some(42));
+        assert_eq!(parse_udp_line(line, 3479), None);
+    }
 }

@@ -190,8 +190,11 @@ export class LocalMedia {
       delete this.errors.screen;
       this.setTrack('screen', track);
     } catch (error) {
-      this.errors.screen = describe(error);
-      this.listener({ kind: 'state' });
+      // Cancelling the browser's picker is a choice, not a failure.
+      if (!(error instanceof DOMException && error.name === 'NotAllowedError')) {
+        this.errors.screen = describe(error);
+        this.listener({ kind: 'state' });
+      }
     }
   }
 

@@ -111,7 +111,7 @@ function enterCall(name) {
   call.name = name;
   showScreen('call');
   element('[data-settings]', HTMLElement).append(devicePickers);
-  grid.local.setName(`${name} (you)`);
+  grid.local.setName(`${name} (you)`, name);
   drawLocal();
   grid.layout();
   call.announced = media.state;
@@ -245,9 +245,11 @@ function drawLocal() {
   setPressed('[data-action="toggle-audio"], [data-prejoin-toggle="audio"]', state.audio, 'Microphone');
   setPressed('[data-action="toggle-video"], [data-prejoin-toggle="video"]', state.video, 'Camera');
   setPressed('[data-action="share-screen"]', state.screen, 'Screen sharing');
-  const errors = Object.entries(media.errors).map(([what, message]) => `${label(what)}: ${message}`);
+  const errors = Object.entries(media.errors).map(([what, message]) => `${label(what)}: ${message}`).join(' · ');
   const mediaError = element('[data-media-error]', HTMLElement);
-  mediaError.textContent = errors.join(' · ');
+  // In the call, a new device problem is said once in the notice bar.
+  if (errors && errors !== mediaError.textContent && call.signaling) notify(errors);
+  mediaError.textContent = errors;
   show(mediaError, errors.length > 0);
 }
 
@@ -406,6 +408,7 @@ async function chooseDevice(kind, deviceId) {
     for (const video of grid.remoteVideos()) setSpeaker(video, deviceId);
   }
   drawLocal();
+  await refreshDevices();
 }
 
 // ---- Controls ---------------------------------------------------------------------------------

@@ -96,10 +96,13 @@ export class Tile {
     this.element.append(this.video, this.avatar, this.label);
   }
 
-  /** @param {string} text */
-  setName(text) {
+  /**
+   * @param {string} text the label
+   * @param {string} [name] whose initials stand in for a camera that is off, if not the label's
+   */
+  setName(text, name = text) {
     this.nameText.textContent = text;
-    this.avatar.textContent = initials(text);
+    this.avatar.textContent = initials(name);
     this.element.title = text;
   }
 
@@ -189,7 +192,7 @@ export class TileGrid {
       this.container.prepend(tile.element);
       this.layout();
     }
-    tile.setName(`${name} (screen)`);
+    tile.setName(`${name} (screen)`, name);
     tile.setMedia({ audio: false, video: true });
     tile.attach(stream);
   }

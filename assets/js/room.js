@@ -1,6 +1,17 @@
 // The room page, /r/<room>: pre-join screen, the call, and the screens that end it.
 // Wires three UI-free parts together: `Signaling` (protocol.js), `Mesh` (mesh.js) and
 // `LocalMedia` (media.js); everything on screen is drawn from their events.
+//
+// Query options: ?name=<n> joins at once (no pre-join), ?quality=low asks for 320x180 @ 15 fps,
+// ?ice=relay forces TURN (iceTransportPolicy 'relay').
+//
+// Stable hooks for tests (keep them when changing the markup):
+//   body[data-connection="connecting|connected|reconnecting|closed"]
+//   [data-prejoin] with [data-name-input] and [data-join]; [data-room-full]; [data-join-error="<code>"];
+//   [data-left] after leaving
+//   tiles: see tiles.js ([data-participant], [data-local], [data-audio], [data-video], [data-screen])
+//   controls: [data-action="toggle-audio|toggle-video|share-screen|leave"]
+//   pickers: select[data-device="videoinput|audioinput|audiooutput"] (one of each in the page)
 
 import { Signaling } from './protocol.js';
 import { Mesh, SLOTS } from './mesh.js';

@@ -14,7 +14,10 @@ use huddle_media::str0m::net::{Protocol, Receive};
 use huddle_media::str0m::{Candidate, Event, Input, Output as RtcOutput, Rtc};
 use huddle_media::{Output, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent, TrackId};
 
-pub const STEP: Duration = Duration::from_millis(5);
+/// Fake clock step. Keep it small: with coarse steps every packet of a step is sent
+/// and received at the same instant, and str0m's delay-based bandwidth estimator
+/// reads the bunching as congestion (5 ms steps collapsed a 3 Mbit/s estimate to 300k).
+pub const STEP: Duration = Duration::from_millis(1);
 pub const ROOM: RoomId = RoomId(1);
 
 pub fn sfu_addr() -> SocketAddr {
@@ -57,6 +60,9 @@ pub struct Bench {
     pub clients: Vec<Client>,
     pub sfu_events: Vec<SfuEvent>,
     sfu_inbox: VecDeque<Datagram>,
+    /// Drop every n-th RTP datagram from clients to the SFU (0 = no loss).
+    pub uplink_loss_every: usize,
+    uplink_count: usize,
 }
 
 /// What a client publishes in its first offer.
@@ -90,6 +96,7 @@ impl Bench {
     }
 
     pub fn with_config(f: impl FnOnce(SfuConfig) -> SfuConfig) -> Self {
+        init_log();
         let now = Instant::now();
         Bench {
             now,
@@ -98,6 +105,8 @@ impl Bench {
             clients: vec![],
             sfu_events: vec![],
             sfu_inbox: VecDeque::new(),
+            uplink_loss_every: 0,
+            uplink_count: 0,
         }
     }
 
@@ -158,6 +167,8 @@ impl Bench {
         self.now += STEP;
         let now = self.now;
         for c in &mut self.clients {
+            let span = tracing::info_span!("client", id = c.id.0);
+            let _entered = span.enter();
             while let Some(d) = c.inbox.pop_front() {
                 let input = Input::Receive(
                     now,
@@ -186,6 +197,16 @@ impl Bench {
             }
         }
         while let Some(d) = self.sfu_inbox.pop_front() {
+            // SRTP packets start with version 2 and a payload type past RTCP's range.
+            let is_rtp = d.contents.len() > 12
+                && d.contents[0] >> 6 == 2
+                && !(192..=223).contains(&d.contents[1]);
+            if is_rtp && self.uplink_loss_every > 0 {
+                self.uplink_count += 1;
+                if self.uplink_count % self.uplink_loss_every == 0 {
+                    continue;
+                }
+            }
             // A datagram for a participant that left is an error, not a panic.
             let _ = self
                 .sfu
@@ -419,6 +440,21 @@ impl Client {
     pub fn clear_events(&mut self) {
         self.events.clear();
     }
+}
+
+/// Logs for debugging a test: `HUDDLE_MEDIA_LOG=str0m=trace cargo test ...`.
+/// Client-side str0m lines are inside a `client{id=N}` span.
+fn init_log() {
+    use std::sync::Once;
+    static START: Once = Once::new();
+    START.call_once(|| {
+        if let Ok(filter) = std::env::var("HUDDLE_MEDIA_LOG") {
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .init();
+        }
+    });
 }
 
 /// Bytes per frame on simulcast layer `i` (0 lowest): 4x per step, like real ladders.

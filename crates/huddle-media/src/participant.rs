@@ -336,7 +336,7 @@ impl Participant {
             },
             Err(e) => {
                 tracing::debug!(participant = %self.id, "write failed: {e}");
-                eprintln!("WRITE FAIL {e}");
+
                 Forwarded::Nothing
             }
         }

@@ -91,6 +91,13 @@ impl Sfu {
             .unwrap_or_default()
     }
 
+    /// The local ICE ufrag of a participant: the STUN USERNAME prefix that tells a
+    /// shared socket's reader which worker a client's packets belong to.
+    pub fn ice_ufrag(&mut self, participant: ParticipantId) -> Option<String> {
+        let p = self.participants.get_mut(&participant)?;
+        Some(p.rtc.direct_api().local_ice_credentials().ufrag)
+    }
+
     /// Adds a participant to a room (creating the room). The browser's offer follows
     /// through [`Sfu::accept_offer`].
     pub fn join(&mut self, room: RoomId, participant: ParticipantId) -> Result<(), SfuError> {

@@ -314,8 +314,17 @@ export class Signaling {
   /** @private */
   startWatchdog() {
     clearInterval(this.watchdog);
+    let lastTick = Date.now();
     this.watchdog = setInterval(() => {
-      if (Date.now() - this.lastHeard > SILENCE_TIMEOUT_MS) {
+      const now = Date.now();
+      const late = now - lastTick > 3_000;
+      lastTick = now;
+      if (late) {
+        // A background tab's timers were throttled, our pings with them: the silence is ours, so
+        // ping now and give the server a fresh chance to answer.
+        this.send({ type: 'ping' });
+        this.lastHeard = now;
+      } else if (now - this.lastHeard > SILENCE_TIMEOUT_MS) {
         console.warn('huddle: signaling silent for too long, reconnecting');
         this.scheduleReconnect();
       }

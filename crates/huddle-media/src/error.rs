@@ -22,6 +22,8 @@ pub enum SfuError {
     NoParticipantForDatagram,
     /// SDP or candidate text that does not parse.
     BadSdp(String),
+    /// The SFU driver was shut down.
+    Stopped,
     /// str0m refused an operation (bad offer, bad candidate, broken session).
     Rtc(str0m::RtcError),
 }
@@ -36,6 +38,7 @@ impl fmt::Display for SfuError {
             SfuError::UnrecognisedDatagram => write!(f, "unrecognised datagram"),
             SfuError::NoParticipantForDatagram => write!(f, "no participant for datagram"),
             SfuError::BadSdp(e) => write!(f, "bad sdp: {e}"),
+            SfuError::Stopped => write!(f, "sfu stopped"),
             SfuError::Rtc(e) => write!(f, "rtc: {e}"),
         }
     }

@@ -1,5 +1,6 @@
-//! The driver runs the SFU on a real UDP socket on loopback: two str0m clients
-//! connect through it and video flows from one to the other. Bounded in time.
+//! The driver runs the SFU on a real UDP socket on loopback, with two workers
+//! behind one port: two rooms, each with two str0m clients, and video flows
+//! within each room. Bounded in time.
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -70,14 +71,14 @@ impl Peer {
 
 fn call<T>(h: &SfuHandle, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> T {
     let (tx, rx) = oneshot::channel();
-    h.commands.send(make(tx)).unwrap();
+    h.send(make(tx)).unwrap();
     rx.blocking_recv().unwrap()
 }
 
-fn join(h: &SfuHandle, p: &mut Peer, publish: bool) -> Option<huddle_media::Mid> {
+fn join(h: &SfuHandle, room: RoomId, p: &mut Peer, publish: bool) -> Option<huddle_media::Mid> {
     let id = p.id;
     call(h, |reply| Command::Join {
-        room: RoomId(7),
+        room,
         participant: id,
         reply,
     })
@@ -88,6 +89,7 @@ fn join(h: &SfuHandle, p: &mut Peer, publish: bool) -> Option<huddle_media::Mid>
     change.add_channel("chat".into());
     let (offer, pending) = change.apply().unwrap();
     let answer = call(h, |reply| Command::AcceptOffer {
+        room,
         participant: id,
         sdp: offer.to_sdp_string(),
         reply,
@@ -100,68 +102,122 @@ fn join(h: &SfuHandle, p: &mut Peer, publish: bool) -> Option<huddle_media::Mid>
     mid
 }
 
+/// A room of a publisher and a viewer, driven by the test thread.
+struct Call {
+    room: RoomId,
+    publisher: Peer,
+    viewer: Peer,
+    mid: huddle_media::Mid,
+    frame: u64,
+}
+
+impl Call {
+    fn new(h: &SfuHandle, room: u64, first_id: u64) -> Call {
+        let room = RoomId(room);
+        let mut publisher = Peer::new(first_id);
+        let mut viewer = Peer::new(first_id + 1);
+        let mid = join(h, room, &mut publisher, true).unwrap();
+        join(h, room, &mut viewer, false);
+        Call {
+            room,
+            publisher,
+            viewer,
+            mid,
+            frame: 0,
+        }
+    }
+
+    fn peer(&mut self, id: ParticipantId) -> Option<&mut Peer> {
+        if id == self.viewer.id {
+            Some(&mut self.viewer)
+        } else if id == self.publisher.id {
+            Some(&mut self.publisher)
+        } else {
+            None
+        }
+    }
+
+    fn send_frame(&mut self) {
+        if !self.publisher.rtc.is_connected() {
+            return;
+        }
+        let pt = self
+            .publisher
+            .rtc
+            .codec_config()
+            .find(|p| p.spec().codec == Codec::Vp8)
+            .unwrap()
+            .pt();
+        // Every frame a keyframe: keeps the test independent of PLI timing.
+        let mut data = vec![0u8; 300];
+        data[0] = 0x10;
+        let time = MediaTime::new(self.frame * 3000, Frequency::NINETY_KHZ);
+        if let Some(w) = self.publisher.rtc.writer(self.mid) {
+            w.write(pt, Instant::now(), time, data).unwrap();
+        }
+        self.frame += 1;
+    }
+}
+
 #[test]
-fn video_flows_between_two_clients_over_loopback() {
+fn video_flows_in_two_rooms_on_two_workers_behind_one_port() {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let config = SfuConfig::new(socket.local_addr().unwrap());
     let metrics = SfuMetrics::default();
-    let mut h = spawn(socket, config, Some(metrics)).unwrap();
+    let (h, mut events) = spawn(socket, config, 2, Some(metrics)).unwrap();
 
-    let mut publisher = Peer::new(1);
-    let mut viewer = Peer::new(2);
-    let mid = join(&h, &mut publisher, true).unwrap();
-    join(&h, &mut viewer, false);
-
-    let pt = publisher
-        .rtc
-        .codec_config()
-        .find(|p| p.spec().codec == Codec::Vp8)
-        .unwrap()
-        .pt();
+    // Rooms 7 and 8 land on different workers (room id modulo 2).
+    let mut calls = [Call::new(&h, 7, 1), Call::new(&h, 8, 11)];
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut frame = 0u64;
     let mut next_frame = Instant::now();
-    while viewer.media < 10 {
+    while calls.iter().any(|c| c.viewer.media < 10) {
         assert!(
             Instant::now() < deadline,
             "no video through the driver in 10 s"
         );
-        while let Ok(e) = h.events.try_recv() {
-            if let SfuEvent::Offer { participant, sdp } = e {
-                let peer = if participant == viewer.id {
-                    &mut viewer
-                } else {
-                    &mut publisher
-                };
-                let offer = SdpOffer::from_sdp_string(&sdp).unwrap();
-                let answer = peer.rtc.sdp_api().accept_offer(offer).unwrap();
-                call(&h, |reply| Command::AcceptAnswer {
-                    participant,
-                    sdp: answer.to_sdp_string(),
-                    reply,
-                })
-                .unwrap();
-            }
+        while let Ok(e) = events.try_recv() {
+            let SfuEvent::Offer { participant, sdp } = e else {
+                continue;
+            };
+            let Some(call) = calls
+                .iter_mut()
+                .find(|c| c.viewer.id == participant || c.publisher.id == participant)
+            else {
+                continue;
+            };
+            let room = call.room;
+            let peer = call.peer(participant).unwrap();
+            let offer = SdpOffer::from_sdp_string(&sdp).unwrap();
+            let answer = peer.rtc.sdp_api().accept_offer(offer).unwrap();
+            call_answer(&h, room, participant, answer.to_sdp_string());
         }
-        if publisher.rtc.is_connected() && Instant::now() >= next_frame {
-            // Every frame a keyframe: keeps the test independent of PLI timing.
-            let mut data = vec![0u8; 300];
-            data[0] = 0x10;
-            let time = MediaTime::new(frame * 3000, Frequency::NINETY_KHZ);
-            if let Some(w) = publisher.rtc.writer(mid) {
-                w.write(pt, Instant::now(), time, data).unwrap();
+        if Instant::now() >= next_frame {
+            for c in &mut calls {
+                c.send_frame();
             }
-            frame += 1;
             next_frame += Duration::from_millis(33);
         }
-        publisher.step();
-        viewer.step();
+        for c in &mut calls {
+            c.publisher.step();
+            c.viewer.step();
+        }
         std::thread::sleep(Duration::from_millis(2));
     }
-    h.commands
-        .send(Command::Leave {
-            participant: viewer.id,
-        })
-        .unwrap();
+    let viewer = calls[0].viewer.id;
+    h.send(Command::Leave {
+        room: RoomId(7),
+        participant: viewer,
+    })
+    .unwrap();
     h.shutdown();
+}
+
+fn call_answer(h: &SfuHandle, room: RoomId, participant: ParticipantId, sdp: String) {
+    call(h, |reply| Command::AcceptAnswer {
+        room,
+        participant,
+        sdp,
+        reply,
+    })
+    .unwrap();
 }

@@ -1,0 +1,210 @@
+//! One worker thread: owns an [`Sfu`] (its rooms and their `Rtc`s) and the clock.
+//! Sleeps on its input channel until a datagram, a command or its next timeout.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc as tokio_mpsc;
+
+use super::router::RouteUpdate;
+use super::Command;
+use crate::demux::WorkerId;
+use crate::event::{Output, SfuEvent};
+use crate::ids::ParticipantId;
+use crate::metrics::SfuMetrics;
+use crate::outbox::SfuStats;
+use crate::sfu::{Sfu, SfuConfig};
+
+/// How often counters are published to prometheus.
+const METRICS_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+pub enum WorkerInput {
+    Datagram {
+        at: Instant,
+        source: SocketAddr,
+        contents: Vec<u8>,
+    },
+    Command(Command),
+    Shutdown,
+}
+
+pub struct Worker {
+    id: WorkerId,
+    sfu: Sfu,
+    socket: UdpSocket,
+    local_addr: SocketAddr,
+    inputs: mpsc::Receiver<WorkerInput>,
+    events: tokio_mpsc::UnboundedSender<SfuEvent>,
+    routes: mpsc::Sender<RouteUpdate>,
+    ufrags: HashMap<ParticipantId, String>,
+    metrics: Option<SfuMetrics>,
+    published: SfuStats,
+    next_metrics: Instant,
+}
+
+impl Worker {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: WorkerId,
+        config: SfuConfig,
+        socket: UdpSocket,
+        local_addr: SocketAddr,
+        inputs: mpsc::Receiver<WorkerInput>,
+        events: tokio_mpsc::UnboundedSender<SfuEvent>,
+        routes: mpsc::Sender<RouteUpdate>,
+        metrics: Option<SfuMetrics>,
+    ) -> Self {
+        let now = Instant::now();
+        Worker {
+            id,
+            sfu: Sfu::new(config, now),
+            socket,
+            local_addr,
+            inputs,
+            events,
+            routes,
+            ufrags: HashMap::new(),
+            metrics,
+            published: SfuStats::default(),
+            next_metrics: now,
+        }
+    }
+
+    pub fn run(mut self) {
+        loop {
+            let timeout = self.flush();
+            self.publish_metrics();
+            let wait = timeout.saturating_duration_since(Instant::now());
+            match self.inputs.recv_timeout(wait) {
+                Ok(WorkerInput::Shutdown) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Ok(input) => self.handle(input),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            self.sfu.handle_timeout(Instant::now());
+        }
+    }
+
+    fn handle(&mut self, input: WorkerInput) {
+        match input {
+            WorkerInput::Datagram {
+                at,
+                source,
+                contents,
+            } => {
+                let r = self
+                    .sfu
+                    .handle_receive(at, source, self.local_addr, &contents);
+                if let Err(e) = r {
+                    tracing::trace!(%source, "datagram dropped: {e}");
+                }
+            }
+            WorkerInput::Command(c) => self.apply(c),
+            WorkerInput::Shutdown => {}
+        }
+    }
+
+    /// Sends everything the SFU has to send; returns when it next needs time.
+    fn flush(&mut self) -> Instant {
+        loop {
+            match self.sfu.poll_output() {
+                Output::Transmit(t) => {
+                    if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
+                        tracing::debug!(destination = %t.destination, "send_to: {e}");
+                    }
+                }
+                Output::Event(e) => {
+                    if let SfuEvent::Disconnected { participant, .. } = &e {
+                        self.forget(*participant);
+                    }
+                    // A closed channel means the server is going away; the
+                    // Shutdown that follows ends this loop.
+                    let _ = self.events.send(e);
+                }
+                Output::Timeout(t) => return t,
+            }
+        }
+    }
+
+    fn apply(&mut self, cmd: Command) {
+        match cmd {
+            Command::Join {
+                room,
+                participant,
+                reply,
+            } => {
+                let r = self.sfu.join(room, participant);
+                if r.is_ok() {
+                    if let Some(ufrag) = self.sfu.ice_ufrag(participant) {
+                        let _ = self.routes.send(RouteUpdate::Add {
+                            ufrag: ufrag.clone(),
+                            worker: self.id,
+                        });
+                        self.ufrags.insert(participant, ufrag);
+                    }
+                }
+                let _ = reply.send(r);
+            }
+            Command::AcceptOffer {
+                participant,
+                sdp,
+                reply,
+                ..
+            } => {
+                let _ = reply.send(self.sfu.accept_offer(participant, &sdp));
+            }
+            Command::AcceptAnswer {
+                participant,
+                sdp,
+                reply,
+                ..
+            } => {
+                let _ = reply.send(self.sfu.accept_answer(participant, &sdp));
+            }
+            Command::AddRemoteCandidate {
+                participant,
+                candidate,
+                ..
+            } => {
+                if let Err(e) = self.sfu.add_remote_candidate(participant, &candidate) {
+                    tracing::debug!(%participant, "candidate refused: {e}");
+                }
+            }
+            Command::SetSubscription {
+                subscriber,
+                track,
+                spec,
+                ..
+            } => {
+                if let Err(e) = self.sfu.set_subscription(subscriber, track, spec) {
+                    tracing::debug!(%subscriber, "subscription refused: {e}");
+                }
+            }
+            Command::Leave { participant, .. } => {
+                self.sfu.leave(participant);
+                self.forget(participant);
+            }
+        }
+    }
+
+    fn forget(&mut self, participant: ParticipantId) {
+        if let Some(ufrag) = self.ufrags.remove(&participant) {
+            let _ = self.routes.send(RouteUpdate::Remove { ufrag });
+        }
+    }
+
+    fn publish_metrics(&mut self) {
+        let now = Instant::now();
+        if now < self.next_metrics {
+            return;
+        }
+        self.next_metrics = now + METRICS_INTERVAL;
+        if let Some(m) = &self.metrics {
+            let stats = self.sfu.stats();
+            m.add(stats.since(&self.published));
+            self.published = stats;
+        }
+    }
+}

@@ -97,6 +97,8 @@ class Server {
     port = port || (await freePort());
     const argv = ['--listen', `127.0.0.1:${port}`];
     if (serverKnows('--turn-listen')) argv.push('--turn-listen', '127.0.0.1:0');
+    // Everything here is on loopback, which TURN refuses to relay to unless told otherwise.
+    if (serverKnows('--turn-allow-peer')) argv.push('--turn-allow-peer', '127.0.0.0/8');
     argv.push(...args);
     const child = spawn(bin, argv, {
       cwd: ROOT,
@@ -218,6 +220,12 @@ class Participant {
       ws.on('framesent', ({ payload }) => {
         const kind = isDescription(payload);
         if (kind) this.sentDescriptions.push({ at: Date.now(), kind });
+      });
+      ws.on('framereceived', ({ payload }) => {
+        // The ICE servers handed out are the first thing to check when media does not flow.
+        if (typeof payload === 'string' && payload.includes('"joined"')) {
+          this.console.push(`[websocket] joined, ice_servers: ${JSON.stringify(JSON.parse(payload).ice_servers)}`);
+        }
       });
       ws.on('close', () => this.console.push(`[websocket] closed ${ws.url()}`));
     });

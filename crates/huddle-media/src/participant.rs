@@ -346,5 +346,5 @@ impl Participant {
 fn packets_in(data: &MediaData) -> u64 {
     let start: u64 = **data.seq_range.start();
     let end: u64 = **data.seq_range.end();
-    end.saturating_sub(start) + 1
+    end.saturating_sub(start).saturating_add(1)
 }

@@ -50,11 +50,12 @@ impl PublishedTrack {
             .into_iter()
             .enumerate()
             .map(|(i, key)| {
+                // The rid list comes from the client's SDP: any length must be safe.
                 let shift = n - 1 - i as u32;
                 PublishedLayer {
                     key,
-                    width: top.0 >> shift,
-                    height: top.1 >> shift,
+                    width: top.0.checked_shr(shift).unwrap_or(0),
+                    height: top.1.checked_shr(shift).unwrap_or(0),
                     meter: BitrateMeter::default(),
                     last_frame: None,
                     limiter: KeyframeLimiter::default(),
@@ -175,6 +176,14 @@ mod tests {
         let t = PublishedTrack::new(Mid::from("0"), MediaKind::Video, &rids, (1280, 720));
         let sizes: Vec<(u32, u32)> = t.layers.iter().map(|l| (l.width, l.height)).collect();
         assert_eq!(sizes, vec![(320, 180), (640, 360), (1280, 720)]);
+    }
+
+    #[test]
+    fn absurd_rid_count_does_not_panic() {
+        let rids: Vec<Rid> = (0..64).map(|i| Rid::from(i.to_string().as_str())).collect();
+        let t = PublishedTrack::new(Mid::from("0"), MediaKind::Video, &rids, (1280, 720));
+        assert_eq!(t.layers.len(), 64);
+        assert_eq!((t.layers[0].width, t.layers[63].width), (0, 1280));
     }
 
     #[test]

@@ -74,9 +74,16 @@ impl Sfu {
                     .and_then(|t| keys.iter().position(|k| *k == t));
                 let next = select_layer(infos, &s.spec, budget);
                 let chosen = damp_upswitch(previous, next, infos, budget);
-                sending_bps += chosen.map_or(0, |i| infos[i].bitrate_bps);
-                wanted_bps +=
-                    select_layer(infos, &s.spec, None).map_or(0, |i| infos[i].bitrate_bps);
+                let chosen_bps = chosen.map_or(0, |i| infos[i].bitrate_bps);
+                sending_bps += chosen_bps;
+                // Probe only where more bandwidth would buy a higher layer: probing
+                // for a single-layer track gains nothing, and in our tests a probe
+                // towards a never-measured layer's nominal rate made str0m's
+                // estimate collapse instead of grow.
+                wanted_bps += match select_layer(infos, &s.spec, None) {
+                    Some(w) if Some(w) > chosen => infos[w].bitrate_bps,
+                    _ => chosen_bps,
+                };
                 let target = chosen.map(|i| keys[i]);
                 if target != s.layers.target() {
                     s.layers.set_target(target);
@@ -92,10 +99,12 @@ impl Sfu {
                 }
             }
             // Ask for the up-switch headroom too, or the damping would never let go.
-            p.set_bwe_goal(
-                sending_bps,
-                wanted_bps.saturating_mul(UP_HEADROOM_PERCENT) / 100,
-            );
+            if wanted_bps > sending_bps {
+                p.set_bwe_goal(
+                    sending_bps,
+                    wanted_bps.saturating_mul(UP_HEADROOM_PERCENT) / 100,
+                );
+            }
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct Client {
     /// A second video track (screen share), added by renegotiation.
     pub screen_mid: Option<Mid>,
     pub simulcast: bool,
+    /// Video codec this client sends: VP8 (default) or H.264.
+    pub codec: Codec,
     /// Keyframe requests (PLI/FIR) this client got from the SFU for its video.
     pub keyframe_requests: usize,
     /// Audio level sent with every audio packet: -127 silence ..= 0 loudest.
@@ -52,7 +54,7 @@ impl Client {
             .retain(|e| !matches!(e, Event::KeyframeRequest(_)));
         self.keyframe_requests += requested.len();
         let time = MediaTime::new(self.frame * 3000, Frequency::NINETY_KHZ);
-        let pt = self.pt(Codec::Vp8);
+        let pt = self.pt(self.codec);
         for (mid, simulcast) in [(self.video_mid, self.simulcast), (self.screen_mid, false)] {
             let Some(mid) = mid else { continue };
             let keyframe = self.frame == 0 || requested.contains(&mid);
@@ -67,7 +69,10 @@ impl Client {
                 let shift = if simulcast { i } else { 2 };
                 let (w, h) = (320u16 << shift, 180u16 << shift);
                 let size = layer_frame_size(if simulcast { i } else { top.max(2) });
-                let frame = vp8_frame(keyframe, w, h, size, self.frame);
+                let frame = match self.codec {
+                    Codec::H264 => h264_frame(keyframe, size, self.frame),
+                    _ => vp8_frame(keyframe, w, h, size, self.frame),
+                };
                 let writer = self.rtc.writer(mid).expect("video writer");
                 let writer = match rid {
                     Some(r) => writer.rid(r.into()),
@@ -168,5 +173,23 @@ pub fn vp8_frame(keyframe: bool, w: u16, h: u16, size: usize, tag: u64) -> Vec<u
     f[6..8].copy_from_slice(&w.to_le_bytes());
     f[8..10].copy_from_slice(&h.to_le_bytes());
     f[10] = tag as u8;
+    f
+}
+
+/// An H.264 access unit in Annex B: SPS, PPS and an IDR slice for a keyframe, one
+/// non-IDR slice otherwise. The SFU never decodes it; str0m only reads NAL types.
+pub fn h264_frame(keyframe: bool, size: usize, tag: u64) -> Vec<u8> {
+    let mut f = vec![];
+    if keyframe {
+        f.extend([0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0xda]);
+        f.extend([0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80]);
+        f.extend([0, 0, 0, 1, 0x65]);
+    } else {
+        f.extend([0, 0, 0, 1, 0x41]);
+    }
+    let body = size.saturating_sub(f.len()).max(8);
+    f.push(tag as u8);
+    // 0x55 never forms a start code, so the slice stays one NAL.
+    f.extend(std::iter::repeat_n(0x55, body - 1));
     f
 }

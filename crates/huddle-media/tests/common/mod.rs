@@ -5,7 +5,7 @@
 mod client;
 // Not every test file uses every helper.
 #[allow(unused_imports)]
-pub use client::{layer_frame_size, vp8_frame, Client};
+pub use client::{h264_frame, layer_frame_size, vp8_frame, Client};
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -135,6 +135,7 @@ impl Bench {
             audio_mid,
             screen_mid: None,
             simulcast: publish.simulcast,
+            codec: huddle_media::str0m::format::Codec::Vp8,
             keyframe_requests: 0,
             audio_level: -30,
             frame: 0,

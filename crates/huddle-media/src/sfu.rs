@@ -99,7 +99,8 @@ impl Sfu {
     }
 
     /// Adds a participant to a room (creating the room). The browser's offer follows
-    /// through [`Sfu::accept_offer`].
+    /// through [`Sfu::accept_offer`]. The participant's `Rtc` starts at the time of the
+    /// last input, so call [`Sfu::handle_timeout`] first after a long idle spell.
     pub fn join(&mut self, room: RoomId, participant: ParticipantId) -> Result<(), SfuError> {
         if let Some(p) = self.participants.get(&participant) {
             return Err(SfuError::ParticipantExists(participant, p.room));

@@ -101,7 +101,11 @@ impl Worker {
                     tracing::trace!(%source, "datagram dropped: {e}");
                 }
             }
-            WorkerInput::Command(c) => self.apply(c),
+            WorkerInput::Command(c) => {
+                // `join` builds its Rtc at the SFU's last known time: make it now.
+                self.sfu.handle_timeout(Instant::now());
+                self.apply(c)
+            }
             WorkerInput::Shutdown => {}
         }
     }

@@ -36,8 +36,11 @@ pub enum Frame {
 
 /// Length of the first frame in a stream buffer.
 pub fn frame(buf: &[u8]) -> Frame {
-    if buf.len() < CHANNEL_DATA_HEADER_LEN {
-        return Frame::Incomplete;
+    // The first byte alone can already tell garbage: hang up without waiting.
+    match buf.first() {
+        Some(b) if b >> 6 > 0b01 => return Frame::Invalid,
+        _ if buf.len() < CHANNEL_DATA_HEADER_LEN => return Frame::Incomplete,
+        _ => {}
     }
     let declared = u16::from_be_bytes([buf[2], buf[3]]) as usize;
     let total = match buf[0] >> 6 {
@@ -68,6 +71,8 @@ mod tests {
         assert_eq!(kind(&cd), PacketKind::ChannelData);
         assert_eq!(frame(&cd), Frame::Complete(8));
         assert_eq!(frame(&[0xff, 0, 0, 0]), Frame::Invalid);
+        assert_eq!(frame(&[0xff]), Frame::Invalid);
+        assert_eq!(frame(&[0x40]), Frame::Incomplete);
         assert_eq!(frame(&[0, 1, 0, 3]), Frame::Invalid);
     }
 }

@@ -25,7 +25,7 @@ pub enum DropReason {
     UnknownChannel,
     /// Relaying to/from a peer without a permission.
     NoPermission,
-    /// Send indication towards a peer the policy refuses.
+    /// Send indication or ChannelData towards a peer the policy refuses.
     PeerDenied,
     /// Beyond the allocation's bandwidth cap.
     BandwidthExceeded,

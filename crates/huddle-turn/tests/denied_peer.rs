@@ -45,7 +45,7 @@ fn special_peers_are_forbidden() {
 
     h.input(alice.addr, &send_indication(addr("10.0.0.1:80"), b"x"));
     assert!(h.take_to_peer().is_empty());
-    assert_eq!(h.metrics.dropped(DropReason::NoPermission), 1);
+    assert_eq!(h.metrics.dropped(DropReason::PeerDenied), 1);
 }
 
 #[test]

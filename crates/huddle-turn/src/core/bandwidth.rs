@@ -28,7 +28,7 @@ impl TokenBucket {
         let elapsed = now.saturating_duration_since(self.last);
         let refill = (elapsed.as_nanos() * self.bytes_per_sec as u128 / 1_000_000_000) as u64;
         if refill > 0 {
-            self.tokens = (self.tokens + refill).min(self.bytes_per_sec);
+            self.tokens = self.tokens.saturating_add(refill).min(self.bytes_per_sec);
             self.last = now;
         }
         match self.tokens.checked_sub(bytes as u64) {

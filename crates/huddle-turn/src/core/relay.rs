@@ -48,6 +48,13 @@ impl Server {
     fn relay_to_peer(&mut self, id: AllocationId, peer: SocketAddr, payload: &[u8], now: Instant) {
         let allocation = self.allocations.get_mut(&id).expect("caller looked it up");
         if let Err(reason) = admit(allocation, peer, payload.len(), now) {
+            // Only on the drop path: tell "never allowed" from "not yet permitted".
+            let reason = match reason {
+                DropReason::NoPermission if !self.policy.permits(peer.ip()) => {
+                    DropReason::PeerDenied
+                }
+                other => other,
+            };
             return self.metrics.drop_packet(reason);
         }
         let mut packet = self.take_buffer();

@@ -62,3 +62,56 @@ pub(crate) async fn serve<S>(
     }
     let _ = events.send(Event::StreamClosed(client)).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Transport;
+
+    /// Frames split across reads and glued together in one read both come out
+    /// whole; a byte that is neither STUN nor ChannelData hangs up.
+    #[tokio::test]
+    async fn cuts_a_byte_stream_into_frames() {
+        let (mut client_side, server_side) = tokio::io::duplex(64);
+        let (events_tx, mut events) = mpsc::channel(16);
+        let (_outgoing_tx, outgoing_rx) = mpsc::channel(16);
+        let client = ClientAddr {
+            transport: Transport::Stream,
+            addr: "192.0.2.1:1000".parse().unwrap(),
+        };
+        let metrics = TurnMetrics::new();
+        let task = tokio::spawn(serve(
+            server_side,
+            client,
+            events_tx,
+            outgoing_rx,
+            metrics.clone(),
+        ));
+
+        let mut stun = vec![0x00, 0x01, 0x00, 0x04, 0x21, 0x12, 0xA4, 0x42];
+        stun.resize(24, 7);
+        let channel_data = [0x40, 0x00, 0x00, 0x02, 0xAA, 0xBB, 0x00, 0x00];
+        for byte in &stun[..10] {
+            client_side.write_all(&[*byte]).await.unwrap();
+        }
+        let mut rest = stun[10..].to_vec();
+        rest.extend_from_slice(&channel_data);
+        rest.push(0xFF);
+        client_side.write_all(&rest).await.unwrap();
+
+        let mut frames = Vec::new();
+        while let Some(event) = events.recv().await {
+            match event {
+                Event::StreamFrame { frame, .. } => frames.push(frame),
+                Event::StreamClosed(closed) => {
+                    assert_eq!(closed, client);
+                    break;
+                }
+                Event::PeerReadable(_) => unreachable!("no relay here"),
+            }
+        }
+        assert_eq!(frames, vec![stun, channel_data.to_vec()]);
+        assert_eq!(metrics.dropped(DropReason::Malformed), 1);
+        task.await.unwrap();
+    }
+}

@@ -1,4 +1,4 @@
-//! The thin driver: owns the UDP socket and the clock, runs [`Sfu`] workers on
+//! The thin driver: owns the UDP socket and the clock, runs [`crate::Sfu`] workers on
 //! their own threads, and talks to the server through channels of values.
 //!
 //! One socket (one port) serves every client. A router thread reads it and hands

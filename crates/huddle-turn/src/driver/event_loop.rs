@@ -19,6 +19,8 @@ use crate::core::{AllocationId, ClientAddr, Input, Output, Server, Transport};
 use crate::metrics::{DropReason, TurnMetrics};
 
 const EVENT_QUEUE: usize = 4096;
+/// Stream (TCP, later TLS) clients served at once.
+const MAX_STREAMS: usize = 10_000;
 /// Datagrams read from one relay socket per wake-up.
 const RELAY_BATCH: usize = 64;
 /// Sleep target when the core has nothing scheduled.
@@ -102,6 +104,11 @@ impl EventLoop {
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
     {
+        if self.streams.len() >= MAX_STREAMS {
+            // Dropping the stream closes it; file descriptors are finite.
+            tracing::warn!(%addr, "too many TURN stream clients, refusing one");
+            return;
+        }
         let client = ClientAddr {
             transport: Transport::Stream,
             addr,

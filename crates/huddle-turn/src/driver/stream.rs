@@ -3,6 +3,8 @@
 //! Generic over `AsyncRead + AsyncWrite`, so a TLS listener only has to hand its
 //! accepted `TlsStream`s to [`serve`].
 
+use std::time::Duration;
+
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
@@ -14,6 +16,11 @@ use crate::metrics::{DropReason, TurnMetrics};
 /// Outgoing frames queued per connection before we start dropping: a client
 /// that does not read should not make the server buffer without bound.
 pub(crate) const OUTGOING_QUEUE: usize = 256;
+/// Longest silence between frames: an allocation must be refreshed within its
+/// lifetime (at most an hour), and a client without one has no business idling.
+const IDLE_LIMIT: Duration = Duration::from_secs(3600);
+/// Longest wait for the first frame, and to finish a frame once it started.
+const FRAME_LIMIT: Duration = Duration::from_secs(10);
 
 pub(crate) async fn serve<S>(
     stream: S,
@@ -34,9 +41,11 @@ pub(crate) async fn serve<S>(
     };
     let read = async {
         let mut buf: Vec<u8> = Vec::with_capacity(4096);
+        let mut seen_frame = false;
         loop {
             match framing::frame(&buf) {
                 Frame::Complete(len) => {
+                    seen_frame = true;
                     let frame = buf[..len].to_vec();
                     buf.drain(..len);
                     let event = Event::StreamFrame { client, frame };
@@ -44,10 +53,19 @@ pub(crate) async fn serve<S>(
                         break;
                     }
                 }
-                Frame::Incomplete => match reader.read_buf(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                },
+                Frame::Incomplete => {
+                    // Until a whole frame arrives, a connection costs us without
+                    // doing anything: do not let it linger (slowloris).
+                    let limit = if seen_frame && buf.is_empty() {
+                        IDLE_LIMIT
+                    } else {
+                        FRAME_LIMIT
+                    };
+                    match tokio::time::timeout(limit, reader.read_buf(&mut buf)).await {
+                        Ok(Ok(0) | Err(_)) | Err(_) => break,
+                        Ok(Ok(_)) => {}
+                    }
+                }
                 Frame::Invalid => {
                     // No way to resynchronise a stream: hang up.
                     metrics.drop_packet(DropReason::Malformed);

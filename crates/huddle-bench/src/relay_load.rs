@@ -252,7 +252,7 @@ pub fn find_zero_loss_rate(
     let mut lossy = None;
     let mut rate = ramp.start_pps;
     while rate <= ramp.max_pps {
-        let t = trial(rig, server, rate, load)?;
+        let t = retried_trial(rig, server, rate, load)?;
         if !t.lossless() {
             lossy = Some(rate);
             first_loss = Some(t);
@@ -270,7 +270,7 @@ pub fn find_zero_loss_rate(
     let mut good = best.map_or(0.0, |t| t.target_pps);
     for _ in 0..ramp.bisect_steps {
         let mid = (good + bad) / 2.0;
-        let t = trial(rig, server, mid, load)?;
+        let t = retried_trial(rig, server, mid, load)?;
         if t.lossless() {
             good = mid;
             best = Some(t);
@@ -280,6 +280,24 @@ pub fn find_zero_loss_rate(
         }
     }
     Ok(result(best, first_loss, false))
+}
+
+/// A trial in which the sender fell behind says nothing about the server (on
+/// a shared machine the generator's core was taken for a moment): try again.
+fn retried_trial(
+    rig: &RelayRig,
+    server: &RunningServer,
+    rate: f64,
+    load: &TrialLoad,
+) -> anyhow::Result<Trial> {
+    let mut t = trial(rig, server, rate, load)?;
+    for _ in 0..2 {
+        if t.generator_kept_up() {
+            break;
+        }
+        t = trial(rig, server, rate, load)?;
+    }
+    Ok(t)
 }
 
 fn result(best: Option<Trial>, first_loss: Option<Trial>, generator_limited: bool) -> RampResult {

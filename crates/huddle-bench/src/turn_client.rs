@@ -150,8 +150,10 @@ impl Pending {
         let Some(msg) = stun::decode(datagram) else {
             return Ok(());
         };
-        if msg.transaction_id() != self.transaction {
-            return Ok(()); // an answer to an earlier retransmission
+        // Answers to earlier transactions, and the second answer to a
+        // retransmitted last one, change nothing.
+        if msg.transaction_id() != self.transaction || matches!(self.step, Step::Done) {
+            return Ok(());
         }
         let error = msg.get_attribute::<ErrorCode>().map(|e| e.code());
         let fresh_nonce = msg.get_attribute::<Nonce>().cloned();

@@ -16,6 +16,8 @@ async fn main() -> std::io::Result<()> {
     config.listen = "127.0.0.1:3478".parse().expect("valid address");
     config.relay_bind_ip = "127.0.0.1".parse().expect("valid address");
     config.allow_peers = vec!["127.0.0.1/32".parse().expect("valid CIDR")];
+    // Load tools run many clients under one user name.
+    config.user_quota = 1000;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("after 1970")

@@ -12,7 +12,9 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use super::relay_socket::RelaySocket;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+use super::relay_socket::{Readiness, RelaySocket};
 use super::stream::{self, OUTGOING_QUEUE};
 use super::Event;
 use crate::core::{AllocationId, ClientAddr, Input, Output, Server, Transport};
@@ -40,6 +42,7 @@ pub(crate) struct EventLoop {
     events_rx: mpsc::Receiver<Event>,
     streams: HashMap<SocketAddr, StreamClient>,
     relays: HashMap<AllocationId, RelaySocket>,
+    readable: FuturesUnordered<Readiness>,
 }
 
 impl EventLoop {
@@ -54,6 +57,7 @@ impl EventLoop {
             events_rx,
             streams: HashMap::new(),
             relays: HashMap::new(),
+            readable: FuturesUnordered::new(),
         }
     }
 
@@ -88,7 +92,13 @@ impl EventLoop {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 },
-                Some(event) = self.events_rx.recv() => self.handle_event(event, &mut buf).await,
+                Some(event) = self.events_rx.recv() => self.handle_event(event),
+                Some(ready) = self.readable.next() => {
+                    // Aborted: the relay was released while waiting.
+                    if let Ok(allocation) = ready {
+                        self.drain_relay(allocation, &mut buf).await;
+                    }
+                }
                 _ = &mut timer => self.core.handle_timeout(std::time::Instant::now()),
             }
         }
@@ -125,7 +135,7 @@ impl EventLoop {
         self.streams.insert(addr, StreamClient { outgoing, task });
     }
 
-    async fn handle_event(&mut self, event: Event, buf: &mut [u8]) {
+    fn handle_event(&mut self, event: Event) {
         let now = std::time::Instant::now();
         match event {
             Event::StreamFrame { client, frame } => self.core.handle_input(
@@ -139,17 +149,17 @@ impl EventLoop {
                 self.streams.remove(&client.addr);
                 self.core.handle_input(Input::ClientClosed(client), now);
             }
-            Event::PeerReadable(allocation) => self.drain_relay(allocation, buf).await,
         }
     }
 
     /// Reads what waits on a relay socket, a bounded batch at a time so one
-    /// busy peer cannot starve everyone else; the watcher reports the rest.
+    /// busy peer cannot starve everyone else; then waits for readiness again
+    /// (at once, if datagrams are left).
     async fn drain_relay(&mut self, allocation: AllocationId, buf: &mut [u8]) {
         let Some(relay) = self.relays.get(&allocation) else {
             return;
         };
-        let (socket, drained) = (relay.socket.clone(), relay.drained.clone());
+        let socket = relay.socket.clone();
         for _ in 0..RELAY_BATCH {
             match socket.try_recv_from(buf) {
                 Ok((len, from)) => {
@@ -166,7 +176,10 @@ impl EventLoop {
                 Err(e) => tracing::debug!(?allocation, "relay recv error: {e}"),
             }
         }
-        drained.notify_one();
+        // Outputs carried out above may have released this very relay.
+        if let Some(relay) = self.relays.get_mut(&allocation) {
+            self.readable.push(relay.wait_readable(allocation));
+        }
     }
 
     async fn carry_out_outputs(&mut self) {
@@ -189,12 +202,13 @@ impl EventLoop {
                     self.core.recycle(packet);
                 }
                 Output::BindRelay { allocation, addr } => {
-                    let bound = RelaySocket::bind(addr, allocation, self.events_tx.clone());
+                    let bound = RelaySocket::bind(addr);
                     if let Err(e) = &bound {
                         tracing::debug!(%addr, "relay bind failed: {e}");
                     }
                     let ok = bound.is_ok();
-                    if let Ok(relay) = bound {
+                    if let Ok(mut relay) = bound {
+                        self.readable.push(relay.wait_readable(allocation));
                         self.relays.insert(allocation, relay);
                     }
                     let now = std::time::Instant::now();

@@ -13,18 +13,13 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::net::{TcpListener, UdpSocket};
 
-use crate::core::{AllocationId, ClientAddr, Server};
+use crate::core::{ClientAddr, Server};
 use crate::{TurnConfig, TurnMetrics};
 
 /// What tasks tell the event loop.
 pub(crate) enum Event {
-    StreamFrame {
-        client: ClientAddr,
-        frame: Vec<u8>,
-    },
+    StreamFrame { client: ClientAddr, frame: Vec<u8> },
     StreamClosed(ClientAddr),
-    /// Datagrams wait on this allocation's relay socket.
-    PeerReadable(AllocationId),
 }
 
 /// A bound TURN server, ready to [`run`](TurnServer::run).

@@ -1,69 +1,64 @@
 //! A relay socket: the UDP socket of one allocation, facing the peers.
 //!
-//! A small task waits for the socket to become readable and tells the event
-//! loop, which then drains the socket itself into its one receive buffer. So a
-//! relayed datagram is never copied into a fresh allocation on its way to the
-//! core, and one wake-up carries as many datagrams as arrived meanwhile.
+//! The event loop waits on the readiness of all relay sockets at once (a
+//! `FuturesUnordered` only polls the ones that were woken) and then drains a
+//! ready socket itself into its one receive buffer. So a relayed datagram
+//! crosses no task boundary and is never copied into a fresh allocation on its
+//! way to the core, and one wake-up carries every datagram that arrived meanwhile.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use futures_util::future::{AbortHandle, Abortable, Aborted, BoxFuture};
+use futures_util::FutureExt;
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, Notify};
-use tokio::task::JoinHandle;
 
-use super::Event;
 use crate::core::AllocationId;
+
+/// Resolves when the relay socket of an allocation has datagrams waiting.
+pub(crate) type Readiness = BoxFuture<'static, Result<AllocationId, Aborted>>;
 
 pub(crate) struct RelaySocket {
     pub socket: Arc<UdpSocket>,
-    /// The loop signals here once it drained the socket, so the watcher does
-    /// not report the same readiness twice.
-    pub drained: Arc<Notify>,
-    watcher: JoinHandle<()>,
+    /// Cancels the pending readiness future, which holds the socket open.
+    waiting: Option<AbortHandle>,
 }
 
 impl RelaySocket {
     /// Binds synchronously (a bind never waits) so the event loop can answer
     /// the core at once.
-    pub fn bind(
-        addr: SocketAddr,
-        allocation: AllocationId,
-        events: mpsc::Sender<Event>,
-    ) -> io::Result<Self> {
+    pub fn bind(addr: SocketAddr) -> io::Result<Self> {
         let std_socket = std::net::UdpSocket::bind(addr)?;
         std_socket.set_nonblocking(true)?;
         let socket = Arc::new(UdpSocket::from_std(std_socket)?);
-        let drained = Arc::new(Notify::new());
-        let watcher = tokio::spawn(watch(socket.clone(), drained.clone(), allocation, events));
         Ok(RelaySocket {
             socket,
-            drained,
-            watcher,
+            waiting: None,
         })
+    }
+
+    /// A future for the next readiness; the previous one must have resolved.
+    pub fn wait_readable(&mut self, allocation: AllocationId) -> Readiness {
+        let (handle, registration) = AbortHandle::new_pair();
+        self.waiting = Some(handle);
+        let socket = self.socket.clone();
+        let readable = async move {
+            // An error here (socket gone) reports readiness; the read that
+            // follows then sees the error and the loop simply moves on.
+            let _ = socket.readable().await;
+            allocation
+        };
+        Abortable::new(readable, registration).boxed()
     }
 }
 
 impl Drop for RelaySocket {
     fn drop(&mut self) {
-        self.watcher.abort();
-    }
-}
-
-async fn watch(
-    socket: Arc<UdpSocket>,
-    drained: Arc<Notify>,
-    allocation: AllocationId,
-    events: mpsc::Sender<Event>,
-) {
-    loop {
-        if socket.readable().await.is_err() {
-            return;
+        // Without this the readiness future would keep the port bound until
+        // some peer happened to send to it.
+        if let Some(waiting) = self.waiting.take() {
+            waiting.abort();
         }
-        if events.send(Event::PeerReadable(allocation)).await.is_err() {
-            return;
-        }
-        drained.notified().await;
     }
 }

@@ -20,6 +20,8 @@ for (const size of [2, 4]) {
         for (const tile of stats) {
           assert.equal(tile.videoState, 'on', `${p.name} sees ${tile.id} with data-video=on`);
           assert.equal(tile.audio, 'on', `${p.name} sees ${tile.id} with data-audio=on`);
+          // ?quality=low asks for 320x180; the encoder may go lower, never higher.
+          assert.ok(tile.width <= 320 && tile.height <= 180, `${p.name} gets ${tile.id} at low quality: ${tile.width}x${tile.height}`);
         }
         assert.equal(await p.page.locator('[data-participant][data-local] video').count(), 1, 'own tile has a video');
       }

@@ -25,5 +25,9 @@ test('a screen share reaches the other pages as its own tile', { timeout: 240_00
       // The cameras keep flowing next to the screen.
       await h.waitForRemoteVideos(p.page, 2, { timeout: 20_000 });
     }
+
+    // Stopping the share removes the tile everywhere.
+    await ada.page.click('[data-action="share-screen"]');
+    for (const p of [bo, cy]) await p.page.waitForSelector('[data-screen]', { state: 'detached', timeout: 5_000 });
   }),
 );

@@ -139,3 +139,26 @@ fn relay_port_taken_is_retried_then_508() {
     assert_eq!(error_code(&reply), Some(508));
     assert_eq!(h.server.allocation_count(), 1);
 }
+
+#[test]
+fn many_refreshes_keep_one_wake_up_per_allocation() {
+    let mut h = Harness::new();
+    let mut alice = Client::new("203.0.113.10:5000", "alice");
+    alice.allocate(&mut h, None);
+    for minute in 1..=100 {
+        h.at(secs(minute * 60));
+        alice.request(&mut h, REFRESH, vec![]);
+        alice.request(
+            &mut h,
+            stun_codec::rfc5766::methods::CREATE_PERMISSION,
+            vec![Client::peer_attr("203.0.113.77:9000")],
+        );
+    }
+    assert_eq!(h.server.allocation_count(), 1);
+    // Last refresh at 6000 s: alive until 6600 s, gone after.
+    h.at(secs(6599));
+    assert_eq!(h.server.allocation_count(), 1);
+    h.at(secs(6600));
+    assert_eq!(h.server.allocation_count(), 0);
+    assert_eq!(h.server.pending_wake_ups(), 0);
+}

@@ -76,6 +76,7 @@ impl Server {
             },
             // If the driver never answers, the allocation simply times out.
             expires: now + lifetime,
+            wake_at: None,
             allocate_txid: request.transaction_id(),
             permissions: Default::default(),
             channels: Default::default(),

@@ -50,6 +50,8 @@ pub struct Allocation {
     pub advertised: SocketAddr,
     pub state: AllocationState,
     pub expires: Instant,
+    /// The wake-up queued for this allocation in the server's deadline heap.
+    pub wake_at: Option<Instant>,
     /// The Allocate transaction, to recognise a retransmission (answered again
     /// with success) from a second Allocate (answered 437).
     pub allocate_txid: TransactionId,

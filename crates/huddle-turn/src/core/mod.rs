@@ -111,7 +111,8 @@ pub struct Server {
     used_ports: HashSet<u16>,
     reservations: reservation::Reservations,
     per_user: HashMap<String, usize>,
-    /// "Look at this allocation then"; stale entries are skipped when popped.
+    /// "Look at this allocation then"; entries that no longer match the
+    /// allocation's `wake_at` are skipped when popped.
     deadlines: BinaryHeap<Reverse<(Instant, AllocationId)>>,
     outputs: VecDeque<Output>,
     buffers: Vec<Vec<u8>>,
@@ -187,6 +188,10 @@ impl Server {
             let Some(allocation) = self.allocations.get_mut(&id) else {
                 continue;
             };
+            if allocation.wake_at != Some(at) {
+                continue; // superseded by an earlier wake-up
+            }
+            allocation.wake_at = None;
             if allocation.expires <= now {
                 tracing::debug!(?id, "allocation expired");
                 self.delete_allocation(id);
@@ -195,7 +200,7 @@ impl Server {
             allocation.permissions.remove_expired(now);
             allocation.channels.remove_expired(now);
             let next = allocation.next_deadline(now);
-            self.deadlines.push(Reverse((next, id)));
+            self.schedule(id, next);
         }
     }
 
@@ -211,6 +216,11 @@ impl Server {
     /// Live allocations (for tests and logs).
     pub fn allocation_count(&self) -> usize {
         self.allocations.len()
+    }
+
+    /// Entries in the deadline heap (for tests: it must not grow with refreshes).
+    pub fn pending_wake_ups(&self) -> usize {
+        self.deadlines.len()
     }
 
     pub fn metrics(&self) -> &TurnMetrics {
@@ -280,7 +290,17 @@ impl Server {
             .unwrap_or_else(|| Vec::with_capacity(BUFFER_CAPACITY))
     }
 
+    /// Asks to look at allocation `id` at `at`. One wake-up per allocation is
+    /// queued at a time (the earliest): later deadlines are found again when
+    /// it fires, so refreshes do not pile up entries in the heap.
     fn schedule(&mut self, id: AllocationId, at: Instant) {
+        let Some(allocation) = self.allocations.get_mut(&id) else {
+            return;
+        };
+        if allocation.wake_at.is_some_and(|queued| queued <= at) {
+            return;
+        }
+        allocation.wake_at = Some(at);
         self.deadlines.push(Reverse((at, id)));
     }
 

@@ -5,14 +5,16 @@
 //! fetched from their `Family` once, up front, because `Family::get_or_create`
 //! takes a read lock we do not want on the hot path.
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use std::fmt::Write as _;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 /// Why a packet was dropped without an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DropReason {
     /// Neither a STUN message nor ChannelData, or a STUN message that does not decode.
@@ -45,11 +47,31 @@ impl DropReason {
         DropReason::SendFailed,
     ];
 
+    /// The `reason` label value (snake_case, as Prometheus labels usually are).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Malformed => "malformed",
+            DropReason::Unexpected => "unexpected",
+            DropReason::NoAllocation => "no_allocation",
+            DropReason::UnknownChannel => "unknown_channel",
+            DropReason::NoPermission => "no_permission",
+            DropReason::PeerDenied => "peer_denied",
+            DropReason::BandwidthExceeded => "bandwidth_exceeded",
+            DropReason::SendFailed => "send_failed",
+        }
+    }
+
     fn index(self) -> usize {
         Self::ALL
             .iter()
             .position(|r| *r == self)
             .expect("every reason is listed in ALL")
+    }
+}
+
+impl EncodeLabelValue for DropReason {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
     }
 }
 
@@ -161,7 +183,7 @@ mod tests {
         metrics.register(&mut registry);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-        assert!(text.contains("huddle_turn_dropped_packets_total{reason=\"Malformed\"} 1"));
+        assert!(text.contains("huddle_turn_dropped_packets_total{reason=\"malformed\"} 1"));
         assert!(text.contains("huddle_turn_allocations 0"));
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 
 use super::Event;
@@ -31,10 +31,17 @@ pub(crate) async fn serve<S>(
 ) where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let (mut reader, mut writer) = tokio::io::split(stream);
+    let (mut reader, writer) = tokio::io::split(stream);
     let write = async {
+        // Everything queued meanwhile goes out in one write: under load that is
+        // one syscall for many frames instead of one each.
+        let mut writer = BufWriter::new(writer);
         while let Some(frame) = outgoing.recv().await {
-            if writer.write_all(&frame).await.is_err() {
+            let mut written = writer.write_all(&frame).await;
+            while let (Ok(()), Ok(more)) = (&written, outgoing.try_recv()) {
+                written = writer.write_all(&more).await;
+            }
+            if written.is_err() || writer.flush().await.is_err() {
                 break;
             }
         }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::reflector::Reflector;
 use crate::relay_load::{find_zero_loss_rate, Ramp, RelayRig, TrialLoad};
 use crate::report::{Metric, Report};
 use crate::server::{RunningServer, ServerKind, ServerSpec};
@@ -74,7 +75,7 @@ fn specs(common: &crate::Common) -> anyhow::Result<Vec<ServerSpec>> {
             kind,
             bin: match kind {
                 ServerKind::Huddle => common.huddle_bin.clone(),
-                ServerKind::Coturn => common.coturn_bin.clone(),
+                ServerKind::Coturn | ServerKind::Reflector => common.coturn_bin.clone(),
             },
             cpus: server_cpus.clone(),
         })
@@ -91,21 +92,29 @@ fn settings(common: &crate::Common, extra: serde_json::Value) -> serde_json::Val
     })
 }
 
-pub fn stun(args: &StunArgs) -> anyhow::Result<Report> {
+fn stun_load(args: &StunArgs) -> StunLoad {
     let (_, client_cpus) = args.common.cpus();
-    let load = StunLoad {
+    StunLoad {
         threads: args.threads.unwrap_or(client_cpus.len().max(1)),
         sockets_per_thread: args.sockets_per_thread,
         in_flight: args.in_flight,
         warmup: Duration::from_millis(args.warmup_ms),
         duration: Duration::from_millis(args.duration_ms),
         cpus: client_cpus,
-    };
+    }
+}
+
+fn stun_settings(args: &StunArgs, load: &StunLoad) -> serde_json::Value {
     let extra = json!({
         "threads": load.threads, "sockets_per_thread": load.sockets_per_thread,
         "in_flight": load.in_flight, "duration_ms": args.duration_ms,
     });
-    let mut report = Report::new("stun", settings(&args.common, extra));
+    settings(&args.common, extra)
+}
+
+pub fn stun(args: &StunArgs) -> anyhow::Result<Report> {
+    let load = stun_load(args);
+    let mut report = Report::new("stun", stun_settings(args, &load));
     let specs = specs(&args.common)?;
     let mut runs = Runs::new();
     for run in 0..args.common.runs {
@@ -142,6 +151,29 @@ pub fn stun(args: &StunArgs) -> anyhow::Result<Report> {
             GENERATOR_BUSY,
         ],
     );
+    Ok(report)
+}
+
+/// The STUN load against [`Reflector`]: if the generator drives it well past
+/// the servers' figures, the generator was not what limited them.
+pub fn calibrate(args: &StunArgs) -> anyhow::Result<Report> {
+    let load = stun_load(args);
+    let (server_cpus, _) = args.common.cpus();
+    let mut report = Report::new("calibrate", stun_settings(args, &load));
+    let mut rates = Vec::new();
+    for run in 0..args.common.runs {
+        let reflector = Reflector::start(server_cpus.clone())?;
+        let sample = stun_load::run(reflector.addr, &load)?;
+        let cpu = reflector.stop()?;
+        eprintln!(
+            "calibrate run {run}: {:.0} responses/s, generator {:.2} cores, reflector {:.2} CPU-s",
+            sample.responses_per_sec,
+            sample.generator_cores,
+            cpu.as_secs_f64()
+        );
+        rates.push(sample.responses_per_sec);
+    }
+    report.add(ServerKind::Reflector, BINDING, rates);
     Ok(report)
 }
 

@@ -5,6 +5,7 @@ mod batch;
 mod compare;
 mod credentials;
 mod memory;
+mod reflector;
 mod relay_load;
 mod report;
 mod server;
@@ -33,6 +34,9 @@ enum Mode {
     Stun(StunArgs),
     /// TURN relaying: highest ChannelData rate with zero loss, and memory per allocation.
     Turn(TurnArgs),
+    /// The STUN load against the bench's own batched reflector on the server
+    /// CPUs: the most the generator can drive.
+    Calibrate(StunArgs),
 }
 
 #[derive(Args, Clone)]
@@ -145,6 +149,7 @@ fn main() -> anyhow::Result<()> {
     let (report, json) = match cli.mode {
         Mode::Stun(args) => (compare::stun(&args)?, args.common.json),
         Mode::Turn(args) => (compare::turn(&args)?, args.common.json),
+        Mode::Calibrate(args) => (compare::calibrate(&args)?, args.common.json),
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -98,12 +98,12 @@ impl Report {
     pub fn table(&self) -> String {
         let mut out = format!("huddle-bench {} ({} UTC)\n", self.mode, self.date_utc);
         out += &format!(
-            "{:<8} {:<32} {:>14}  {}\n",
+            "{:<9} {:<32} {:>14}  {}\n",
             "server", "metric", "value", "unit"
         );
         for f in &self.figures {
             out += &format!(
-                "{:<8} {:<32} {:>14}  {}\n",
+                "{:<9} {:<32} {:>14}  {}\n",
                 f.server.to_string(),
                 f.metric.name,
                 format_value(f.value),
@@ -117,7 +117,7 @@ impl Report {
                 _ => "reported".to_owned(),
             };
             out += &format!(
-                "{:<8} {:<32} {:>14}  huddle/coturn, {verdict}\n",
+                "{:<9} {:<32} {:>14}  huddle/coturn, {verdict}\n",
                 "ratio",
                 r.metric,
                 format!("{:.2}", r.huddle_over_coturn)

@@ -25,6 +25,8 @@ pub const RELAY_PORTS: (u16, u16) = (10000, 31999);
 pub enum ServerKind {
     Huddle,
     Coturn,
+    /// The bench's own calibration target (`huddle-bench calibrate`).
+    Reflector,
 }
 
 impl fmt::Display for ServerKind {
@@ -32,6 +34,7 @@ impl fmt::Display for ServerKind {
         f.write_str(match self {
             ServerKind::Huddle => "huddle",
             ServerKind::Coturn => "coturn",
+            ServerKind::Reflector => "reflector",
         })
     }
 }
@@ -66,6 +69,7 @@ impl RunningServer {
         match spec.kind {
             ServerKind::Huddle => huddle_args(&mut cmd, turn_addr)?,
             ServerKind::Coturn => coturn_args(&mut cmd, turn_addr, spec.cpus.len().max(1)),
+            ServerKind::Reflector => bail!("the reflector runs in process"),
         }
         cmd.stdin(Stdio::null())
             .stdout(log_file.try_clone()?)

@@ -5,7 +5,7 @@
 // abruptly". Tests are written against the client's stable hooks (data-participant, data-action, ...),
 // never against its CSS or markup.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -73,20 +73,6 @@ function serverBinary() {
   return process.env.HUDDLE_BIN || path.join(ROOT, 'target', 'debug', 'huddle');
 }
 
-let helpText;
-/** `huddle --help`, read once, to pass only flags this build knows. */
-function serverHelp() {
-  if (helpText === undefined) {
-    try {
-      helpText = execFileSync(serverBinary(), ['--help'], { encoding: 'utf8', timeout: 10_000 });
-    } catch (err) {
-      helpText = `${err.stdout || ''}${err.stderr || ''}`;
-    }
-  }
-  return helpText;
-}
-
-const serverKnows = (flag) => serverHelp().includes(flag);
 
 /** A running huddle server on a free loopback port; `stop()` asserts it exits on SIGTERM within 5 s. */
 class Server {
@@ -96,9 +82,8 @@ class Server {
     if (!fs.existsSync(bin)) throw new Error(`no server binary at ${bin}: run cargo build -p huddle`);
     port = port || (await freePort());
     const argv = ['--listen', `127.0.0.1:${port}`];
-    if (serverKnows('--turn-listen')) argv.push('--turn-listen', '127.0.0.1:0');
     // Everything here is on loopback, which TURN refuses to relay to unless told otherwise.
-    if (serverKnows('--turn-allow-peer')) argv.push('--turn-allow-peer', '127.0.0.0/8');
+    argv.push('--turn-listen', '127.0.0.1:0', '--turn-allow-peer', '127.0.0.0/8');
     argv.push(...args);
     const child = spawn(bin, argv, {
       cwd: ROOT,
@@ -523,7 +508,6 @@ export {
   roomName,
   selectedCandidateTypes,
   scenario,
-  serverKnows,
   sleep,
   tileOf,
   waitConnected,

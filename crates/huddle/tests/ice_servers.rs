@@ -50,6 +50,12 @@ async fn the_advertised_stun_server_answers_binding_requests() {
     assert!(len > 20);
     assert_eq!(&response[..2], &[0x01, 0x01], "Binding success response");
     assert_eq!(&response[8..20], b"huddle-test!", "same transaction id");
+    let metrics = server.metrics().await;
+    assert_eq!(
+        common::metric(&metrics, "huddle_turn_binding_requests_total"),
+        Some(1.0),
+        "TURN metrics are served at /metrics:\n{metrics}"
+    );
 }
 
 #[tokio::test]

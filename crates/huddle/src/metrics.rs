@@ -22,28 +22,29 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::with_prefix("huddle");
+        // No registry prefix: the TURN and SFU crates register their own `huddle_*` names here.
+        let mut registry = Registry::default();
         let rooms = Gauge::default();
         let participants = Gauge::default();
         let messages = Family::<Labels, Counter>::default();
         let errors = Family::<Labels, Counter>::default();
         registry.register(
-            "rooms",
+            "huddle_rooms",
             "Rooms with at least one participant",
             rooms.clone(),
         );
         registry.register(
-            "participants",
+            "huddle_participants",
             "Participants in all rooms",
             participants.clone(),
         );
         registry.register(
-            "signaling_messages",
+            "huddle_signaling_messages",
             "Signaling messages received, by type",
             messages.clone(),
         );
         registry.register(
-            "signaling_errors",
+            "huddle_signaling_errors",
             "Signaling errors sent to clients, by code",
             errors.clone(),
         );

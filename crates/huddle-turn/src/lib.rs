@@ -64,7 +64,7 @@ mod auth;
 mod config;
 pub mod core;
 mod driver;
-mod framing;
+pub mod framing;
 mod metrics;
 mod nonce;
 mod peer_policy;

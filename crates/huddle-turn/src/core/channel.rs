@@ -3,7 +3,7 @@
 //! number and the peer stay reserved to each other for 5 more minutes so a late
 //! packet is never delivered to a different peer.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -30,8 +30,8 @@ pub enum BindError {
 
 #[derive(Debug, Default)]
 pub struct Channels {
-    by_number: HashMap<u16, Binding>,
-    by_peer: HashMap<SocketAddr, u16>,
+    by_number: FxHashMap<u16, Binding>,
+    by_peer: FxHashMap<SocketAddr, u16>,
 }
 
 impl Channels {

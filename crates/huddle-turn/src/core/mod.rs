@@ -10,6 +10,7 @@ mod allocate;
 mod allocation;
 mod authenticate;
 mod bandwidth;
+mod binding;
 mod channel;
 mod channel_number;
 pub(crate) mod indication;
@@ -21,6 +22,8 @@ pub mod stun;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+
+use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -106,8 +109,10 @@ pub struct Server {
     policy: PeerPolicy,
     metrics: TurnMetrics,
     epoch: (Instant, u64),
-    allocations: HashMap<AllocationId, Allocation>,
-    by_client: HashMap<ClientAddr, AllocationId>,
+    // Looked up per relayed packet: a fast hasher. Keys are our own ids and the
+    // addresses of authenticated clients, so hash flooding needs credentials.
+    allocations: FxHashMap<AllocationId, Allocation>,
+    by_client: FxHashMap<ClientAddr, AllocationId>,
     used_ports: HashSet<u16>,
     reservations: reservation::Reservations,
     per_user: HashMap<String, usize>,
@@ -139,8 +144,8 @@ impl Server {
             policy,
             metrics,
             epoch: (now, now_unix),
-            allocations: HashMap::new(),
-            by_client: HashMap::new(),
+            allocations: FxHashMap::default(),
+            by_client: FxHashMap::default(),
             used_ports: HashSet::new(),
             reservations: Default::default(),
             per_user: HashMap::new(),
@@ -241,6 +246,12 @@ impl Server {
     }
 
     fn stun_request(&mut self, from: ClientAddr, packet: &[u8], now: Instant) {
+        if let Some(txid) = binding::plain_request(packet) {
+            self.metrics.binding_requests.inc();
+            let mut reply = self.take_buffer();
+            binding::write_success(&mut reply, &txid, from.addr);
+            return self.send_to_client(from, reply);
+        }
         let Some(request) = stun::decode(packet) else {
             self.metrics.drop_packet(DropReason::Malformed);
             return;

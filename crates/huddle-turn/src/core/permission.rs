@@ -1,7 +1,7 @@
 //! Permissions: which peer IPs may talk through an allocation (RFC 8656 section 9).
 //! Keyed by IP only, the port is ignored, and each lasts 300 s unless refreshed.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ pub const PERMISSION_LIFETIME: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Default)]
 pub struct Permissions {
-    expires: HashMap<IpAddr, Instant>,
+    expires: FxHashMap<IpAddr, Instant>,
 }
 
 impl Permissions {

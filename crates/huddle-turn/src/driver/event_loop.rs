@@ -16,6 +16,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::relay_socket::{Readiness, RelaySocket};
 use super::stream::{self, OUTGOING_QUEUE};
+use super::udp_batch::{self, Datagrams, BATCH};
 use super::Event;
 use crate::core::{AllocationId, ClientAddr, Input, Output, Server, Transport};
 use crate::metrics::{DropReason, TurnMetrics};
@@ -23,8 +24,9 @@ use crate::metrics::{DropReason, TurnMetrics};
 const EVENT_QUEUE: usize = 4096;
 /// Stream (TCP, later TLS) clients served at once.
 const MAX_STREAMS: usize = 10_000;
-/// Datagrams read from one relay socket per wake-up.
-const RELAY_BATCH: usize = 64;
+/// Batches taken from the listening socket per wake-up, so a flood of
+/// clients cannot starve relay sockets, streams and timers.
+const LISTEN_ROUNDS: usize = 8;
 /// Sleep target when the core has nothing scheduled.
 const IDLE: Duration = Duration::from_secs(3600);
 
@@ -43,6 +45,10 @@ pub(crate) struct EventLoop {
     streams: HashMap<SocketAddr, StreamClient>,
     relays: HashMap<AllocationId, RelaySocket>,
     readable: FuturesUnordered<Readiness>,
+    /// Receive slots shared by the listening and the relay sockets.
+    datagrams: Datagrams,
+    /// Datagrams for clients, sent together in one `sendmmsg`.
+    to_clients: Vec<(SocketAddr, Vec<u8>)>,
 }
 
 impl EventLoop {
@@ -58,6 +64,8 @@ impl EventLoop {
             streams: HashMap::new(),
             relays: HashMap::new(),
             readable: FuturesUnordered::new(),
+            datagrams: Datagrams::new(),
+            to_clients: Vec::with_capacity(BATCH),
         }
     }
 
@@ -65,7 +73,6 @@ impl EventLoop {
         tokio::pin!(shutdown);
         let timer = tokio::time::sleep(IDLE);
         tokio::pin!(timer);
-        let mut buf = vec![0u8; 65_536];
         loop {
             self.carry_out_outputs().await;
             let deadline = self
@@ -76,13 +83,9 @@ impl EventLoop {
             timer.as_mut().reset(deadline);
             tokio::select! {
                 _ = &mut shutdown => break,
-                received = self.udp.recv_from(&mut buf) => match received {
-                    Ok((len, from)) => {
-                        let from = ClientAddr { transport: Transport::Udp, addr: from };
-                        let input = Input::Client { from, packet: &buf[..len] };
-                        self.core.handle_input(input, std::time::Instant::now());
-                    }
-                    Err(e) => tracing::debug!("udp recv error: {e}"),
+                readable = self.udp.readable() => match readable {
+                    Ok(()) => self.drain_listening().await,
+                    Err(e) => tracing::debug!("udp readiness error: {e}"),
                 },
                 accepted = self.tcp.accept() => match accepted {
                     Ok((stream, addr)) => self.accept_stream(stream, addr),
@@ -96,7 +99,7 @@ impl EventLoop {
                 Some(ready) = self.readable.next() => {
                     // Aborted: the relay was released while waiting.
                     if let Ok(allocation) = ready {
-                        self.drain_relay(allocation, &mut buf).await;
+                        self.drain_relay(allocation).await;
                     }
                 }
                 _ = &mut timer => self.core.handle_timeout(std::time::Instant::now()),
@@ -152,29 +155,62 @@ impl EventLoop {
         }
     }
 
-    /// Reads what waits on a relay socket, a bounded batch at a time so one
-    /// busy peer cannot starve everyone else; then waits for readiness again
-    /// (at once, if datagrams are left).
-    async fn drain_relay(&mut self, allocation: AllocationId, buf: &mut [u8]) {
+    /// Feeds the core what waits on the listening socket, a batch at a time,
+    /// and sends each batch's answers and relayed packets before the next.
+    async fn drain_listening(&mut self) {
+        for _ in 0..LISTEN_ROUNDS {
+            let count = match self.datagrams.recv(&self.udp) {
+                Ok(count) => count,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    tracing::debug!("udp recv error: {e}");
+                    return;
+                }
+            };
+            let now = std::time::Instant::now();
+            for i in 0..count {
+                let (Some(addr), packet) = self.datagrams.get(i) else {
+                    continue;
+                };
+                let from = ClientAddr {
+                    transport: Transport::Udp,
+                    addr,
+                };
+                self.core.handle_input(Input::Client { from, packet }, now);
+            }
+            self.carry_out_outputs().await;
+            if count < BATCH {
+                return;
+            }
+        }
+    }
+
+    /// Reads one batch from a relay socket, so one busy peer cannot starve
+    /// everyone else; then waits for readiness again (at once, if datagrams
+    /// are left).
+    async fn drain_relay(&mut self, allocation: AllocationId) {
         let Some(relay) = self.relays.get(&allocation) else {
             return;
         };
-        let socket = relay.socket.clone();
-        for _ in 0..RELAY_BATCH {
-            match socket.try_recv_from(buf) {
-                Ok((len, from)) => {
+        match self.datagrams.recv(&relay.socket) {
+            Ok(count) => {
+                let now = std::time::Instant::now();
+                for i in 0..count {
+                    let (Some(from), packet) = self.datagrams.get(i) else {
+                        continue;
+                    };
                     let input = Input::Peer {
                         allocation,
                         from,
-                        packet: &buf[..len],
+                        packet,
                     };
-                    self.core.handle_input(input, std::time::Instant::now());
-                    self.carry_out_outputs().await;
+                    self.core.handle_input(input, now);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                // ICMP errors from earlier sends surface here; the socket is fine.
-                Err(e) => tracing::debug!(?allocation, "relay recv error: {e}"),
+                self.carry_out_outputs().await;
             }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            // ICMP errors from earlier sends surface here; the socket is fine.
+            Err(e) => tracing::debug!(?allocation, "relay recv error: {e}"),
         }
         // Outputs carried out above may have released this very relay.
         if let Some(relay) = self.relays.get_mut(&allocation) {
@@ -191,14 +227,7 @@ impl EventLoop {
                     to,
                     packet,
                 } => {
-                    match self.relays.get(&allocation) {
-                        Some(relay) => {
-                            if relay.socket.send_to(&packet, to).await.is_err() {
-                                self.metrics.drop_packet(DropReason::SendFailed);
-                            }
-                        }
-                        None => self.metrics.drop_packet(DropReason::SendFailed),
-                    }
+                    self.send_to_peer(allocation, to, &packet).await;
                     self.core.recycle(packet);
                 }
                 Output::BindRelay { allocation, addr } => {
@@ -220,15 +249,59 @@ impl EventLoop {
                 }
             }
         }
+        self.flush_to_clients().await;
+    }
+
+    /// Sends at once when the socket takes it, which it nearly always does:
+    /// no future, no waker.
+    async fn send_to_peer(&mut self, allocation: AllocationId, to: SocketAddr, packet: &[u8]) {
+        let Some(relay) = self.relays.get(&allocation) else {
+            return self.metrics.drop_packet(DropReason::SendFailed);
+        };
+        let sent = match relay.socket.try_send_to(packet, to) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                relay.socket.send_to(packet, to).await
+            }
+            other => other,
+        };
+        if sent.is_err() {
+            self.metrics.drop_packet(DropReason::SendFailed);
+        }
+    }
+
+    /// Sends the queued client datagrams, a `sendmmsg` per [`BATCH`].
+    async fn flush_to_clients(&mut self) {
+        let mut sent = 0;
+        while sent < self.to_clients.len() {
+            match udp_batch::send(&self.udp, &self.to_clients[sent..]) {
+                Ok(n) => sent += n.max(1),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if self.udp.writable().await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(to = %self.to_clients[sent].0, "udp send error: {e}");
+                    self.metrics.drop_packet(DropReason::SendFailed);
+                    sent += 1;
+                }
+            }
+        }
+        for _ in sent..self.to_clients.len() {
+            self.metrics.drop_packet(DropReason::SendFailed);
+        }
+        for (_, packet) in self.to_clients.drain(..) {
+            self.core.recycle(packet);
+        }
     }
 
     async fn send_to_client(&mut self, to: ClientAddr, packet: Vec<u8>) {
         match to.transport {
             Transport::Udp => {
-                if self.udp.send_to(&packet, to.addr).await.is_err() {
-                    self.metrics.drop_packet(DropReason::SendFailed);
+                self.to_clients.push((to.addr, packet));
+                if self.to_clients.len() >= BATCH {
+                    self.flush_to_clients().await;
                 }
-                self.core.recycle(packet);
             }
             Transport::Stream => {
                 let sent = self

@@ -4,6 +4,7 @@
 mod event_loop;
 mod relay_socket;
 mod stream;
+mod udp_batch;
 
 use std::future::Future;
 use std::io;
@@ -38,6 +39,10 @@ impl TurnServer {
         for _ in 0..16 {
             let udp = UdpSocket::bind(config.listen).await?;
             let addr = udp.local_addr()?;
+            match udp_batch::set_buffers(&udp, udp_batch::LISTEN_BUFFER) {
+                Ok(granted) => tracing::debug!(%addr, granted, "TURN UDP receive buffer"),
+                Err(e) => tracing::warn!(%addr, "could not size TURN UDP buffers: {e}"),
+            }
             match TcpListener::bind(addr).await {
                 Ok(tcp) => {
                     config.listen = addr;

@@ -31,6 +31,10 @@ impl RelaySocket {
     pub fn bind(addr: SocketAddr) -> io::Result<Self> {
         let std_socket = std::net::UdpSocket::bind(addr)?;
         std_socket.set_nonblocking(true)?;
+        // Best effort: the default buffers still work, with less slack.
+        if let Err(e) = super::udp_batch::set_buffers(&std_socket, super::udp_batch::RELAY_BUFFER) {
+            tracing::debug!(%addr, "could not size relay buffers: {e}");
+        }
         let socket = Arc::new(UdpSocket::from_std(std_socket)?);
         Ok(RelaySocket {
             socket,

@@ -1,0 +1,236 @@
+//! Batched UDP I/O for the event loop: one `recvmmsg` takes up to [`BATCH`]
+//! datagrams and one `sendmmsg` sends up to [`BATCH`], so a burst costs a few
+//! system calls instead of two per packet. The core stays unaware: the loop
+//! feeds it a batch, then flushes everything the batch produced.
+//!
+//! Also sizes socket buffers: a single loop that pauses for a few milliseconds
+//! (another process on the core, a burst of control messages) must not lose
+//! what arrives meanwhile.
+
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+
+/// Datagrams moved per system call.
+pub(crate) const BATCH: usize = 32;
+/// Any UDP datagram fits, so nothing is truncated.
+const SLOT: usize = 65_536;
+/// Asked for on the listening socket; the kernel caps it at `net.core.rmem_max`.
+pub(crate) const LISTEN_BUFFER: usize = 4 << 20;
+/// Asked for on each relay socket (there may be thousands).
+pub(crate) const RELAY_BUFFER: usize = 1 << 20;
+
+/// Raises the receive and send buffers of `socket` towards `bytes` and
+/// returns the receive buffer granted.
+pub(crate) fn set_buffers<S: std::os::fd::AsFd>(socket: &S, bytes: usize) -> io::Result<usize> {
+    let socket = socket2::SockRef::from(socket);
+    socket.set_recv_buffer_size(bytes)?;
+    socket.set_send_buffer_size(bytes)?;
+    socket.recv_buffer_size()
+}
+
+/// Receive slots reused for every batch.
+pub(crate) struct Datagrams {
+    storage: Vec<u8>,
+    lens: [usize; BATCH],
+    from: [Option<SocketAddr>; BATCH],
+}
+
+impl Datagrams {
+    pub fn new() -> Self {
+        Datagrams {
+            // Zeroed lazily by the allocator: only the pages datagrams touch are resident.
+            storage: vec![0; BATCH * SLOT],
+            lens: [0; BATCH],
+            from: [None; BATCH],
+        }
+    }
+
+    /// Takes what is queued on `socket` without waiting: the number of
+    /// datagrams, or `WouldBlock` (which also clears tokio's readiness).
+    pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        socket.try_io(Interest::READABLE, || sys::recv(socket, self))
+    }
+
+    /// The `i`th datagram of the last [`recv`](Self::recv) and its sender
+    /// (`None` for an address family we do not speak).
+    pub fn get(&self, i: usize) -> (Option<SocketAddr>, &[u8]) {
+        (
+            self.from[i],
+            &self.storage[i * SLOT..i * SLOT + self.lens[i]],
+        )
+    }
+}
+
+/// Sends the first (up to [`BATCH`]) of `packets` without waiting; how many
+/// went out, or `WouldBlock` when the send buffer is full. An error other than
+/// that concerns the first packet, which the caller should then skip.
+pub(crate) fn send(socket: &UdpSocket, packets: &[(SocketAddr, Vec<u8>)]) -> io::Result<usize> {
+    socket.try_io(Interest::WRITABLE, || sys::send(socket, packets))
+}
+
+#[cfg(target_os = "linux")]
+mod sys {
+    use std::io;
+    use std::mem::{size_of, zeroed};
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+    use std::os::fd::AsRawFd;
+
+    use tokio::net::UdpSocket;
+
+    use super::{Datagrams, BATCH, SLOT};
+
+    pub fn recv(socket: &UdpSocket, into: &mut Datagrams) -> io::Result<usize> {
+        // SAFETY: iovec, mmsghdr and sockaddr_storage are plain C structs for
+        // which all-zero is a valid value.
+        let mut iovs: [libc::iovec; BATCH] = unsafe { zeroed() };
+        let mut msgs: [libc::mmsghdr; BATCH] = unsafe { zeroed() };
+        let mut names: [libc::sockaddr_storage; BATCH] = unsafe { zeroed() };
+        let slots = into.storage.chunks_exact_mut(SLOT);
+        for (((iov, msg), name), slot) in iovs.iter_mut().zip(&mut msgs).zip(&mut names).zip(slots)
+        {
+            iov.iov_base = slot.as_mut_ptr().cast();
+            iov.iov_len = SLOT;
+            msg.msg_hdr.msg_iov = iov;
+            msg.msg_hdr.msg_iovlen = 1;
+            msg.msg_hdr.msg_name = (name as *mut libc::sockaddr_storage).cast();
+            msg.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        }
+        let fd = socket.as_raw_fd();
+        // SAFETY: every pointer in `msgs` points into `iovs`, `names` or
+        // `into.storage`, all alive and exclusively borrowed for the call.
+        let got = unsafe {
+            libc::recvmmsg(
+                fd,
+                msgs.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if got < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let got = got as usize;
+        for i in 0..got {
+            into.lens[i] = (msgs[i].msg_len as usize).min(SLOT);
+            into.from[i] = socket_addr(&names[i]);
+        }
+        Ok(got)
+    }
+
+    pub fn send(socket: &UdpSocket, packets: &[(SocketAddr, Vec<u8>)]) -> io::Result<usize> {
+        let n = packets.len().min(BATCH);
+        // SAFETY: as in `recv`.
+        let mut iovs: [libc::iovec; BATCH] = unsafe { zeroed() };
+        let mut msgs: [libc::mmsghdr; BATCH] = unsafe { zeroed() };
+        let mut names: [libc::sockaddr_storage; BATCH] = unsafe { zeroed() };
+        for (i, (to, packet)) in packets[..n].iter().enumerate() {
+            iovs[i].iov_base = packet.as_ptr() as *mut libc::c_void;
+            iovs[i].iov_len = packet.len();
+            msgs[i].msg_hdr.msg_iov = &mut iovs[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
+            msgs[i].msg_hdr.msg_namelen = write_socket_addr(*to, &mut names[i]);
+        }
+        // SAFETY: every pointer in `msgs` points into `iovs`, `names` or
+        // `packets`, all alive for the call; the kernel only reads them.
+        let sent = unsafe { libc::sendmmsg(socket.as_raw_fd(), msgs.as_mut_ptr(), n as u32, 0) };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(sent as usize)
+    }
+
+    fn socket_addr(name: &libc::sockaddr_storage) -> Option<SocketAddr> {
+        match name.ss_family as libc::c_int {
+            libc::AF_INET => {
+                // SAFETY: the kernel wrote a sockaddr_in, which fits in the storage.
+                let a = unsafe {
+                    &*(name as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+                };
+                let ip = Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+                Some(SocketAddrV4::new(ip, u16::from_be(a.sin_port)).into())
+            }
+            libc::AF_INET6 => {
+                // SAFETY: the kernel wrote a sockaddr_in6, which fits in the storage.
+                let a = unsafe {
+                    &*(name as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+                };
+                let ip = Ipv6Addr::from(a.sin6_addr.s6_addr);
+                let port = u16::from_be(a.sin6_port);
+                Some(SocketAddrV6::new(ip, port, a.sin6_flowinfo, a.sin6_scope_id).into())
+            }
+            _ => None,
+        }
+    }
+
+    fn write_socket_addr(addr: SocketAddr, name: &mut libc::sockaddr_storage) -> libc::socklen_t {
+        match addr {
+            SocketAddr::V4(a) => {
+                // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+                let out = unsafe {
+                    &mut *(name as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+                };
+                out.sin_family = libc::AF_INET as libc::sa_family_t;
+                out.sin_port = a.port().to_be();
+                out.sin_addr.s_addr = u32::from(*a.ip()).to_be();
+                size_of::<libc::sockaddr_in>() as libc::socklen_t
+            }
+            SocketAddr::V6(a) => {
+                // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
+                let out = unsafe {
+                    &mut *(name as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+                };
+                out.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                out.sin6_port = a.port().to_be();
+                out.sin6_flowinfo = a.flowinfo();
+                out.sin6_addr.s6_addr = a.ip().octets();
+                out.sin6_scope_id = a.scope_id();
+                size_of::<libc::sockaddr_in6>() as libc::socklen_t
+            }
+        }
+    }
+}
+
+/// Elsewhere: one system call per datagram, same interface.
+#[cfg(not(target_os = "linux"))]
+mod sys {
+    use std::io;
+    use std::net::SocketAddr;
+
+    use tokio::net::UdpSocket;
+
+    use super::{Datagrams, BATCH, SLOT};
+
+    pub fn recv(socket: &UdpSocket, into: &mut Datagrams) -> io::Result<usize> {
+        let mut got = 0;
+        while got < BATCH {
+            let slot = &mut into.storage[got * SLOT..(got + 1) * SLOT];
+            match socket.try_recv_from(slot) {
+                Ok((len, from)) => {
+                    into.lens[got] = len;
+                    into.from[got] = Some(from);
+                    got += 1;
+                }
+                Err(e) if got == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(got)
+    }
+
+    pub fn send(socket: &UdpSocket, packets: &[(SocketAddr, Vec<u8>)]) -> io::Result<usize> {
+        let mut sent = 0;
+        for (to, packet) in packets.iter().take(BATCH) {
+            match socket.try_send_to(packet, *to) {
+                Ok(_) => sent += 1,
+                Err(e) if sent == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(sent)
+    }
+}

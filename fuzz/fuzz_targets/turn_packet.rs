@@ -1,6 +1,6 @@
 //! Raw bytes into the TURN core, the ways a network can deliver them: as one
 //! UDP datagram, as a TCP byte stream cut the way the stream driver cuts it
-//! (`huddle_fuzz::framing`, a mirror of the private `huddle_turn::framing`), and each
+//! (`huddle_turn::framing`), and each
 //! frame of that stream again as a datagram from a second client. Then as a
 //! datagram from a peer to every allocation that came out of it, and finally
 //! time runs out for everything. Nothing may panic, and every output must be
@@ -8,7 +8,7 @@
 #![no_main]
 
 use huddle_fuzz::turn::{addr, stream, udp, Turn, PAST_EVERYTHING};
-use huddle_fuzz::framing::{self, Frame};
+use huddle_turn::framing::{self, Frame};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,5 +8,5 @@
 //! committed seed corpus carry correctly signed requests.
 
 pub mod client;
-pub mod framing;
+
 pub mod turn;

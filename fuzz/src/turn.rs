@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use huddle_turn::core::stun;
 use huddle_turn::core::{AllocationId, ClientAddr, Input, Output, Server, Transport};
-use crate::framing::{self, Frame, PacketKind};
+use huddle_turn::framing::{self, Frame, PacketKind};
 use huddle_turn::{TurnConfig, TurnMetrics};
 
 pub const SECRET: &[u8] = b"fuzz-secret";

@@ -12,6 +12,9 @@
 // camera, mic or screen on and off is `replaceTrack` on these senders: no renegotiation.
 
 /** @import { Signal, IceServer } from './protocol.js' */
+/** @import { MediaConnection } from './connection.js' */
+
+import { Negotiation } from './negotiation.js';
 
 /** @typedef {'audio' | 'video' | 'screen'} Slot */
 /** The transceiver order, shared by both ends. */
@@ -36,6 +39,7 @@ export function isPolite(selfId, remoteId) {
   return selfId < remoteId;
 }
 
+/** @implements {MediaConnection} */
 export class Mesh {
   /** @param {MeshOptions} options */
   constructor(options) {
@@ -60,6 +64,22 @@ export class Mesh {
       this.peers.set(id, peer);
     }
     return peer;
+  }
+
+  /**
+   * What `id` sends us (MediaConnection).
+   * @param {string} id
+   */
+  remote(id) {
+    return this.peer(id);
+  }
+
+  /**
+   * How loud `id`'s microphone is right now, 0..1.
+   * @param {string} id
+   */
+  audioLevel(id) {
+    return this.peers.get(id)?.audioLevel() ?? 0;
   }
 
   /** @param {string} id */
@@ -92,16 +112,6 @@ export class Mesh {
   }
 }
 
-/**
- * The wire form of a local candidate.
- * @param {RTCIceCandidate} candidate
- * @returns {import('./protocol.js').IceCandidate}
- */
-function candidateInit(candidate) {
-  const { sdpMid, sdpMLineIndex, usernameFragment } = candidate;
-  return { candidate: candidate.candidate, sdpMid, sdpMLineIndex, ...(usernameFragment ? { usernameFragment } : {}) };
-}
-
 /** One remote participant's connection. */
 export class Peer {
   /**
@@ -117,21 +127,18 @@ export class Peer {
     this.screen = new MediaStream();
     /** @type {WeakSet<RTCRtpTransceiver>} transceivers already set up to send */
     this.adopted = new WeakSet();
-    this.makingOffer = false;
-    this.ignoreOffer = false;
-    this.settingRemoteAnswer = false;
     this.closed = false;
-    /** Signals are handled one at a time, in order, so a candidate never overtakes its description. */
-    this.queue = Promise.resolve();
 
     const { iceServers, iceTransportPolicy } = mesh.options;
     this.pc = new RTCPeerConnection({
       iceServers: iceServers.map(({ urls, username, credential }) => ({ urls, username, credential })),
       iceTransportPolicy: iceTransportPolicy ?? 'all',
     });
-    this.pc.addEventListener('negotiationneeded', () => this.negotiate());
-    this.pc.addEventListener('icecandidate', ({ candidate }) => {
-      this.send({ kind: 'candidate', candidate: candidate ? candidateInit(candidate) : null });
+    this.negotiation = new Negotiation(this.pc, {
+      polite: this.polite,
+      label: id,
+      send: (signal) => this.send(signal),
+      beforeAnswer: () => this.adoptRemoteTransceivers(),
     });
     this.pc.addEventListener('track', ({ transceiver, track }) => this.received(transceiver, track));
     this.pc.addEventListener('connectionstatechange', () => {
@@ -166,9 +173,7 @@ export class Peer {
    * @param {Signal} signal
    */
   handleSignal(signal) {
-    this.queue = this.queue
-      .then(() => this.apply(signal))
-      .catch((error) => console.warn(`huddle: signal from ${this.id} failed`, error));
+    this.negotiation.handleSignal(signal);
   }
 
   /** How loud this participant's microphone is right now, 0..1 (for the speaking highlight). */
@@ -180,58 +185,9 @@ export class Peer {
 
   close() {
     this.closed = true;
+    this.negotiation.close();
     this.pc.close();
     for (const track of [...this.camera.getTracks(), ...this.screen.getTracks()]) track.stop();
-  }
-
-  /** @private */
-  async negotiate() {
-    if (this.closed) return;
-    try {
-      this.makingOffer = true;
-      await this.pc.setLocalDescription();
-      this.sendDescription();
-    } catch (error) {
-      console.warn(`huddle: offer to ${this.id} failed`, error);
-    } finally {
-      this.makingOffer = false;
-    }
-  }
-
-  /**
-   * Perfect negotiation, as in the WebRTC spec's example.
-   * @private
-   * @param {Signal} signal
-   */
-  async apply(signal) {
-    if (this.closed) return;
-    const pc = this.pc;
-    if (signal.kind === 'description') {
-      const description = signal.description;
-      const readyForOffer = !this.makingOffer
-        && (pc.signalingState === 'stable' || this.settingRemoteAnswer);
-      const collision = description.type === 'offer' && !readyForOffer;
-      this.ignoreOffer = !this.polite && collision;
-      if (this.ignoreOffer) return;
-      this.settingRemoteAnswer = description.type === 'answer';
-      try {
-        await pc.setRemoteDescription(description);
-      } finally {
-        this.settingRemoteAnswer = false;
-      }
-      if (description.type === 'offer') {
-        this.adoptRemoteTransceivers();
-        await pc.setLocalDescription();
-        this.sendDescription();
-      }
-    } else {
-      try {
-        // `null` marks the end of candidates; addIceCandidate() without argument says the same.
-        await (signal.candidate ? pc.addIceCandidate(signal.candidate) : pc.addIceCandidate());
-      } catch (error) {
-        if (!this.ignoreOffer) throw error;
-      }
-    }
   }
 
   /**
@@ -290,14 +246,6 @@ export class Peer {
    */
   streamFor(slot) {
     return slot === 'screen' ? this.mesh.screenStream : this.mesh.cameraStream;
-  }
-
-  /** @private */
-  sendDescription() {
-    const description = this.pc.localDescription;
-    if (!description) return;
-    const { type, sdp } = description;
-    this.send({ kind: 'description', description: { type, sdp } });
   }
 
   /**

@@ -18,7 +18,8 @@ const MAX_REJOIN_REFUSALS = 5;
  * @typedef {{ audio: boolean, video: boolean, screen: boolean }} MediaState
  * @typedef {{ id: string, name: string } & MediaState} Participant
  * @typedef {{ urls: string[], username?: string, credential?: string }} IceServer
- * @typedef {{ media_mode: 'mesh', capacity: number }} RoomSettings
+ * @typedef {'mesh' | 'sfu'} MediaMode
+ * @typedef {{ media_mode: MediaMode, capacity: number }} RoomSettings
  * @typedef {{ type: 'offer' | 'answer' | 'pranswer' | 'rollback', sdp: string }} SessionDescription
  * @typedef {{ candidate: string, sdpMid?: string | null, sdpMLineIndex?: number | null,
  *             usernameFragment?: string | null }} IceCandidate
@@ -27,10 +28,18 @@ const MAX_REJOIN_REFUSALS = 5;
  */
 
 /**
+ * How a remote participant's camera is shown: its tile's size in device pixels, and whether it is
+ * on screen at all (the SFU picks a simulcast layer from this and pauses hidden ones).
+ * @typedef {{ participant: string, visible: boolean, width: number, height: number }} TileView
+ */
+
+/**
  * Messages the client sends.
  * @typedef {{ type: 'join', room: string, name: string, version: number, media: MediaState }
  *         | { type: 'update', media: MediaState, name?: string }
  *         | { type: 'signal', to: string, signal: Signal }
+ *         | { type: 'sfu_signal', signal: Signal }
+ *         | { type: 'view', tiles: TileView[] }
  *         | { type: 'ping' }
  *         | { type: 'leave' }} ClientMessage
  */
@@ -38,7 +47,8 @@ const MAX_REJOIN_REFUSALS = 5;
 /**
  * @typedef {'malformed_message' | 'message_too_large' | 'unknown_type' | 'unsupported_version'
  *         | 'not_joined' | 'already_joined' | 'invalid_room' | 'invalid_name' | 'room_full'
- *         | 'unknown_participant' | 'rate_limited'} ErrorCode
+ *         | 'unknown_participant' | 'rate_limited' | 'wrong_media_mode' | 'sfu_rejected'
+ *         | 'sfu_unavailable'} ErrorCode
  */
 
 /**
@@ -50,6 +60,9 @@ const MAX_REJOIN_REFUSALS = 5;
  *         | { type: 'participant_updated', participant: Participant }
  *         | { type: 'participant_left', id: string, reason: 'left' | 'disconnected' }
  *         | { type: 'signal', from: string, signal: Signal }
+ *         | { type: 'sfu_signal', signal: Signal }
+ *         | { type: 'sfu_track', participant: string, source: 'audio' | 'video' | 'screen', mid: string }
+ *         | { type: 'active_speaker', participant: string }
  *         | { type: 'pong' }
  *         | { type: 'error', code: ErrorCode, message: string }} ServerMessage
  */
@@ -166,6 +179,22 @@ export class Signaling {
    */
   signal(to, signal) {
     if (this.phase === 'joined') this.send({ type: 'signal', to, signal });
+  }
+
+  /**
+   * Our side of the connection to the room's SFU (sfu rooms only).
+   * @param {Signal} signal
+   */
+  sfuSignal(signal) {
+    if (this.phase === 'joined') this.send({ type: 'sfu_signal', signal });
+  }
+
+  /**
+   * How we show the others' cameras (sfu rooms only).
+   * @param {TileView[]} tiles
+   */
+  view(tiles) {
+    if (this.phase === 'joined') this.send({ type: 'view', tiles });
   }
 
   /** Leaves the room and closes for good. */

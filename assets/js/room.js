@@ -1,12 +1,15 @@
 // The room page, /r/<room>: pre-join screen, the call, and the screens that end it.
-// Wires three UI-free parts together: `Signaling` (protocol.js), `Mesh` (mesh.js) and
-// `LocalMedia` (media.js); everything on screen is drawn from their events.
+// Wires UI-free parts together: `Signaling` (protocol.js), a `MediaConnection` (connection.js) that
+// is `Mesh` (mesh.js) or `SfuConnection` (sfu.js) as `joined.settings.media_mode` says, and
+// `LocalMedia` (media.js); everything on screen is drawn from their events. Both kinds of
+// connection feed the same tiles; sfu rooms also report tile sizes (`view`, views.js) and take the
+// speaking highlight from the server (`active_speaker`) instead of measuring audio levels.
 //
 // Query options: ?name=<n> joins at once (no pre-join), ?quality=low asks for 320x180 @ 15 fps,
 // ?ice=relay forces TURN (iceTransportPolicy 'relay').
 //
 // Stable hooks for tests (keep them when changing the markup):
-//   body[data-connection="connecting|connected|reconnecting|closed"]
+//   body[data-connection="connecting|connected|reconnecting|closed"], body[data-media-mode="mesh|sfu"]
 //   [data-prejoin] with [data-name-input] and [data-join]; [data-room-full]; [data-join-error="<code>"];
 //   [data-left] after leaving
 //   tiles: see tiles.js ([data-participant], [data-local], [data-audio], [data-video], [data-screen])
@@ -15,6 +18,8 @@
 
 import { Signaling } from './protocol.js';
 import { Mesh, SLOTS } from './mesh.js';
+import { SfuConnection } from './sfu.js';
+import { ViewReporter } from './views.js';
 import { LocalMedia, listDevices, canChooseSpeaker, canShareScreen, setSpeaker } from './media.js';
 import { TileGrid, play, unmuteBlocked, whenAutoplayBlocked } from './tiles.js';
 import { cleanDisplayName, isValidRoomName } from './names.js';
@@ -22,6 +27,8 @@ import { element, all, show } from './dom.js';
 
 /** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState } from './protocol.js' */
 /** @import { MeshEvent } from './mesh.js' */
+/** @import { SfuEvent } from './sfu.js' */
+/** @import { MediaConnection } from './connection.js' */
 /** @import { MediaEvent, DeviceKind } from './media.js' */
 
 const params = new URLSearchParams(location.search);
@@ -49,9 +56,12 @@ const preview = element('[data-preview]', HTMLElement);
 const previewVideo = element('[data-preview] video', HTMLVideoElement);
 const nameInput = element('[data-name-input]', HTMLInputElement);
 const grid = new TileGrid(element('[data-grid]', HTMLElement));
+/** Tile sizes and visibility for the SFU; only fed in sfu rooms. */
+const views = new ViewReporter((tiles) => call.signaling?.view(tiles));
 
+const quality = params.get('quality') === 'low' ? 'low' : 'default';
 const media = new LocalMedia({
-  quality: params.get('quality') === 'low' ? 'low' : 'default',
+  quality,
   preferred: Object.fromEntries(DEVICE_KINDS.map((kind) => [kind, saved.get(kind)])),
   listener: onMediaEvent,
 });
@@ -61,8 +71,10 @@ const call = {
   name: '',
   /** @type {Signaling | null} */
   signaling: null,
-  /** @type {Mesh | null} */
-  mesh: null,
+  /** @type {MediaConnection | null} the mesh or the SFU connection, as the room's media mode says */
+  connection: null,
+  /** The participant the SFU says is speaking (sfu rooms). */
+  activeSpeaker: '',
   selfId: '',
   /** @type {Map<string, Participant>} */
   participants: new Map(),
@@ -142,18 +154,18 @@ function onServerMessage(message) {
   switch (message.type) {
     case 'joined': {
       // A fresh start, also after a reconnect: the server gave us a new id and the others new peers.
-      call.mesh?.close();
+      call.connection?.close();
+      views.clear();
       grid.removeAllRemotes();
       call.participants.clear();
+      call.activeSpeaker = '';
       call.selfId = message.you;
       grid.local.element.dataset.participant = message.you;
-      call.mesh = new Mesh({
-        selfId: message.you,
-        iceServers: message.ice_servers,
-        iceTransportPolicy,
-        listener: onMeshEvent,
-      });
-      for (const slot of SLOTS) call.mesh.setTrack(slot, media.tracks[slot]);
+      document.body.dataset.mediaMode = message.settings?.media_mode === 'sfu' ? 'sfu' : 'mesh';
+      call.connection = message.settings?.media_mode === 'sfu'
+        ? new SfuConnection({ iceServers: message.ice_servers, iceTransportPolicy, quality, listener: onConnectionEvent })
+        : new Mesh({ selfId: message.you, iceServers: message.ice_servers, iceTransportPolicy, listener: onConnectionEvent });
+      for (const slot of SLOTS) call.connection.setTrack(slot, media.tracks[slot]);
       call.announced = media.state;
       announce();
       for (const participant of message.participants) {
@@ -167,14 +179,31 @@ function onServerMessage(message) {
       break;
     case 'participant_left':
       call.participants.delete(message.id);
-      call.mesh?.remove(message.id);
+      call.connection?.remove(message.id);
+      views.unwatch(message.id);
       grid.removeRemote(message.id);
       break;
     case 'signal':
-      if (message.from !== call.selfId) call.mesh?.handleSignal(message.from, message.signal);
+      if (message.from !== call.selfId && call.connection instanceof Mesh) {
+        call.connection.handleSignal(message.from, message.signal);
+      }
+      break;
+    case 'sfu_signal':
+      if (call.connection instanceof SfuConnection) call.connection.handleSignal(message.signal);
+      break;
+    case 'sfu_track':
+      if (call.connection instanceof SfuConnection) {
+        call.connection.mapTrack(message.participant, message.source, message.mid);
+      }
+      break;
+    case 'active_speaker':
+      call.activeSpeaker = message.participant;
+      highlightSpeakers();
       break;
     case 'error':
       if (message.code === 'rate_limited') notify('Slow down: the server is limiting messages.');
+      if (message.code === 'sfu_rejected' && call.connection instanceof SfuConnection) call.connection.rejected();
+      if (message.code === 'sfu_unavailable') notify('The media server is not available right now.');
       break;
     case 'pong':
       break;
@@ -187,30 +216,40 @@ function onServerMessage(message) {
  */
 function addParticipant(participant) {
   // The server echoes our own updates back; our tile is drawn from local state.
-  if (!call.mesh || participant.id === call.selfId) return;
+  if (!call.connection || participant.id === call.selfId) return;
   call.participants.set(participant.id, participant);
-  const peer = call.mesh.peer(participant.id);
+  const remote = call.connection.remote(participant.id);
   const tile = grid.remote(participant.id);
   tile.setName(participant.name);
   tile.setMedia(participant);
-  tile.attach(peer.camera);
+  tile.attach(remote.camera);
   setSpeaker(tile.video, media.devices.audiooutput);
-  if (participant.screen) grid.showScreen(participant.id, participant.name, peer.screen);
+  if (call.connection instanceof SfuConnection) {
+    views.watch(participant.id, tile.element, tile.video);
+    const state = call.connection.pc.connectionState;
+    tile.setPeerState(state);
+  }
+  if (participant.screen) grid.showScreen(participant.id, participant.name, remote.screen);
   else grid.removeScreen(participant.id);
 }
 
-/** @param {MeshEvent} event */
-function onMeshEvent(event) {
+/** @param {MeshEvent | SfuEvent} event */
+function onConnectionEvent(event) {
   if (event.kind === 'signal') {
     call.signaling?.signal(event.to, event.signal);
+  } else if (event.kind === 'sfu_signal') {
+    call.signaling?.sfuSignal(event.signal);
   } else if (event.kind === 'tracks') {
-    const peer = call.mesh?.peers.get(event.id);
     const participant = call.participants.get(event.id);
-    if (!peer || !participant) return;
-    grid.remote(event.id).attach(peer.camera);
-    if (participant.screen) grid.showScreen(event.id, participant.name, peer.screen);
-  } else {
+    if (!call.connection || !participant) return;
+    const remote = call.connection.remote(event.id);
+    grid.remote(event.id).attach(remote.camera);
+    if (participant.screen) grid.showScreen(event.id, participant.name, remote.screen);
+  } else if ('id' in event) {
     grid.remotes.get(event.id)?.setPeerState(event.state);
+  } else {
+    // One connection carries everyone: its state is every remote tile's.
+    for (const tile of grid.remotes.values()) tile.setPeerState(event.state);
   }
 }
 
@@ -219,7 +258,7 @@ function onMediaEvent(event) {
   /** @type {Promise<unknown> | undefined} */
   let swapped;
   if (event.kind === 'track') {
-    swapped = call.mesh?.setTrack(event.slot, event.track);
+    swapped = call.connection?.setTrack(event.slot, event.track);
     if (event.slot === 'screen') grid.setLocalScreen(event.track ? new MediaStream([event.track]) : null);
   }
   drawLocal();
@@ -293,8 +332,9 @@ function showConnection(state) {
  * @param {EndReason} reason
  */
 function showEnded(reason) {
-  call.mesh?.close();
-  call.mesh = null;
+  call.connection?.close();
+  call.connection = null;
+  views.clear();
   grid.removeAllRemotes();
   grid.setLocalScreen(null);
   media.stop();
@@ -365,7 +405,11 @@ function notify(text, action) {
 function highlightSpeakers() {
   for (const [id, tile] of grid.remotes) {
     const participant = call.participants.get(id);
-    const level = participant?.audio ? call.mesh?.peers.get(id)?.audioLevel() ?? 0 : 0;
+    if (call.connection instanceof SfuConnection) {
+      tile.element.classList.toggle('speaking', Boolean(participant?.audio) && id === call.activeSpeaker);
+      continue;
+    }
+    const level = participant?.audio ? call.connection?.audioLevel(id) ?? 0 : 0;
     tile.element.classList.toggle('speaking', level > SPEAKING_LEVEL);
   }
 }

@@ -1,0 +1,24 @@
+// What the room page needs from its media layer, whichever the room's `media_mode` is:
+// `Mesh` (mesh.js, one RTCPeerConnection per remote participant) and `SfuConnection` (sfu.js, one
+// RTCPeerConnection to the server's SFU) both implement `MediaConnection`, so room.js draws the
+// same tiles from either. No DOM here.
+
+/** @import { Slot } from './mesh.js' */
+
+/**
+ * What one remote participant sends us: camera + mic in one stream, the screen in another. The
+ * streams stay the same objects for as long as the participant is in the call; tracks come and go.
+ * @typedef {{ camera: MediaStream, screen: MediaStream }} RemoteMedia
+ */
+
+/**
+ * @typedef {object} MediaConnection
+ * @property {(slot: Slot, track: MediaStreamTrack | null) => Promise<unknown>} setTrack sends `track`
+ *   (or nothing) in `slot`, with replaceTrack: no renegotiation
+ * @property {(id: string) => RemoteMedia} remote what `id` sends us, created on first use
+ * @property {(id: string) => void} remove `id` left
+ * @property {(id: string) => number} audioLevel how loud `id` is right now, 0..1 (0 if unknown)
+ * @property {() => void} close
+ */
+
+export {};

@@ -1,0 +1,210 @@
+// The connection to the room's SFU (rooms whose `joined.settings.media_mode` is "sfu"): ONE
+// RTCPeerConnection for the whole call, whatever the number of participants. No DOM here: the UI
+// gets each participant's incoming streams through `SfuEvent`s, as it does from the mesh.
+//
+// What we publish sits in a fixed order that the server relies on (it maps our mids to sources):
+//   mid "0": microphone audio, sendonly (Opus with in-band FEC and DTX)
+//   mid "1": camera video, sendonly, simulcast rids q/h/f declared lowest first (one layer with
+//            ?quality=low, whose 320x180 leaves nothing worth scaling down)
+//   mid "2": screen-share video, sendonly, one layer
+//   then a data channel.
+// We offer first, right after `joined`. The SFU then offers to add and remove the others' tracks,
+// one m-line each; `sfu_track` says which participant and source each of those mids carries. If
+// both offer at once we win (we are the impolite side) and the SFU offers again later.
+// Turning camera, mic or screen on and off is `replaceTrack` on our senders, as in the mesh.
+
+/** @import { Signal, IceServer } from './protocol.js' */
+/** @import { Slot } from './mesh.js' */
+/** @import { Quality } from './media.js' */
+/** @import { MediaConnection, RemoteMedia } from './connection.js' */
+
+import { SLOTS } from './mesh.js';
+import { Negotiation } from './negotiation.js';
+
+/**
+ * @typedef {{ kind: 'sfu_signal', signal: Signal }
+ *         | { kind: 'tracks', id: string }
+ *         | { kind: 'connection', state: RTCPeerConnectionState }} SfuEvent
+ */
+
+/**
+ * @typedef {object} SfuOptions
+ * @property {IceServer[]} iceServers
+ * @property {RTCIceTransportPolicy} [iceTransportPolicy]
+ * @property {Quality} quality 'low' publishes one camera layer instead of three
+ * @property {(event: SfuEvent) => void} listener
+ */
+
+/** Camera simulcast layers, lowest first as the SFU expects. */
+export const SIMULCAST_LAYERS = /** @type {const} */ ([
+  { rid: 'q', scaleResolutionDownBy: 4 },
+  { rid: 'h', scaleResolutionDownBy: 2 },
+  { rid: 'f', scaleResolutionDownBy: 1 },
+]);
+
+/**
+ * Our offer's SDP with `useinbandfec=1;usedtx=1` on every Opus format: loss is repaired without
+ * retransmission and silence costs next to nothing, which matters when one server fans out many mics.
+ * @param {string} sdp
+ */
+export function withOpusOptions(sdp) {
+  const opus = new Set([...sdp.matchAll(/^a=rtpmap:(\d+) opus\/48000/gim)].map((match) => match[1]));
+  return sdp.replace(/^a=fmtp:(\d+) (.*)$/gm, (/** @type {string} */ line, /** @type {string} */ payloadType, /** @type {string} */ params) => {
+    if (!opus.has(payloadType)) return line;
+    const trimmed = params.replace(/\r$/, '');
+    const eol = params.endsWith('\r') ? '\r' : '';
+    const set = trimmed.split(';').filter(Boolean);
+    for (const wanted of ['useinbandfec=1', 'usedtx=1']) {
+      const key = wanted.split('=')[0];
+      const at = set.findIndex((param) => param.split('=')[0] === key);
+      if (at >= 0) set[at] = wanted;
+      else set.push(wanted);
+    }
+    return `a=fmtp:${payloadType} ${set.join(';')}${eol}`;
+  });
+}
+
+/** @implements {MediaConnection} */
+export class SfuConnection {
+  /** @param {SfuOptions} options */
+  constructor(options) {
+    this.options = options;
+    this.closed = false;
+    /** @type {Record<Slot, MediaStreamTrack | null>} */
+    this.tracks = { audio: null, video: null, screen: null };
+    /** @type {Map<string, RemoteMedia>} by participant id */
+    this.remotes = new Map();
+    /** @type {Map<string, { participant: string, source: Slot }>} what each received mid carries */
+    this.mids = new Map();
+
+    const { iceServers, iceTransportPolicy } = options;
+    this.pc = new RTCPeerConnection({
+      iceServers: iceServers.map(({ urls, username, credential }) => ({ urls, username, credential })),
+      iceTransportPolicy: iceTransportPolicy ?? 'all',
+      bundlePolicy: 'max-bundle',
+    });
+    this.negotiation = new Negotiation(this.pc, {
+      polite: false,
+      label: 'the SFU',
+      send: (signal) => this.emit({ kind: 'sfu_signal', signal }),
+      prepareOffer: withOpusOptions,
+    });
+    this.pc.addEventListener('track', ({ transceiver }) => {
+      if (transceiver.mid !== null) this.bind(transceiver.mid);
+    });
+    this.pc.addEventListener('connectionstatechange', () => {
+      const state = this.pc.connectionState;
+      if (state === 'failed') this.pc.restartIce();
+      this.emit({ kind: 'connection', state });
+    });
+
+    // The msids the SFU sees: camera and mic share one stream, the screen has its own.
+    const camera = new MediaStream();
+    const screen = new MediaStream();
+    const layers = options.quality === 'low' ? [{}] : SIMULCAST_LAYERS.map((layer) => ({ ...layer }));
+    /** @type {Record<Slot, RTCRtpTransceiver>} */
+    this.senders = {
+      audio: this.pc.addTransceiver('audio', { direction: 'sendonly', streams: [camera] }),
+      video: this.pc.addTransceiver('video', { direction: 'sendonly', streams: [camera], sendEncodings: layers }),
+      screen: this.pc.addTransceiver('video', { direction: 'sendonly', streams: [screen] }),
+    };
+    this.channel = this.pc.createDataChannel('huddle');
+  }
+
+  /**
+   * Sends `track` (or nothing) in `slot`.
+   * @param {Slot} slot
+   * @param {MediaStreamTrack | null} track
+   */
+  async setTrack(slot, track) {
+    this.tracks[slot] = track;
+    if (this.closed) return;
+    try {
+      await this.senders[slot].sender.replaceTrack(track);
+    } catch (error) {
+      console.warn(`huddle: replaceTrack(${slot}) to the SFU failed`, error);
+    }
+  }
+
+  /** @param {string} id */
+  remote(id) {
+    let remote = this.remotes.get(id);
+    if (!remote) {
+      remote = { camera: new MediaStream(), screen: new MediaStream() };
+      this.remotes.set(id, remote);
+    }
+    return remote;
+  }
+
+  /** @param {string} id */
+  remove(id) {
+    this.remotes.delete(id);
+    for (const [mid, source] of this.mids) {
+      if (source.participant === id) this.mids.delete(mid);
+    }
+  }
+
+  /** The SFU says who is loudest (`active_speaker`); we do not measure levels ourselves. */
+  audioLevel() {
+    return 0;
+  }
+
+  /** @param {Signal} signal the SFU's side (`sfu_signal`) */
+  handleSignal(signal) {
+    this.negotiation.handleSignal(signal);
+  }
+
+  /**
+   * `sfu_track`: the transceiver `mid` carries `participant`'s `source`.
+   * @param {string} participant
+   * @param {Slot} source
+   * @param {string} mid
+   */
+  mapTrack(participant, source, mid) {
+    if (!SLOTS.includes(source)) return;
+    this.mids.set(mid, { participant, source });
+    this.bind(mid);
+  }
+
+  /** The SFU could not take our offer (`sfu_rejected`): back to stable, ready for the next one. */
+  rejected() {
+    this.negotiation.rollback();
+  }
+
+  close() {
+    this.closed = true;
+    this.negotiation.close();
+    this.pc.close();
+    this.remotes.clear();
+    this.mids.clear();
+  }
+
+  /**
+   * Puts the track received on `mid` into its participant's stream, once both the transceiver
+   * (from the SFU's offer) and its meaning (from `sfu_track`) are known, in whichever order.
+   * @private
+   * @param {string} mid
+   */
+  bind(mid) {
+    const source = this.mids.get(mid);
+    if (!source || this.closed) return;
+    const transceiver = this.pc.getTransceivers().find((t) => t.mid === mid && t.currentDirection !== 'stopped');
+    if (!transceiver) return;
+    const track = transceiver.receiver.track;
+    const remote = this.remote(source.participant);
+    const stream = source.source === 'screen' ? remote.screen : remote.camera;
+    for (const old of stream.getTracks()) {
+      if (old.kind === track.kind && old !== track) stream.removeTrack(old);
+    }
+    if (!stream.getTracks().includes(track)) stream.addTrack(track);
+    this.emit({ kind: 'tracks', id: source.participant });
+  }
+
+  /**
+   * @private
+   * @param {SfuEvent} event
+   */
+  emit(event) {
+    if (!this.closed) this.options.listener(event);
+  }
+}

@@ -7,6 +7,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use tokio::io::Interest;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -159,7 +160,9 @@ impl EventLoop {
     /// and sends each batch's answers and relayed packets before the next.
     async fn drain_listening(&mut self) {
         for _ in 0..LISTEN_ROUNDS {
-            let count = match self.datagrams.recv(&self.udp) {
+            let datagrams = &mut self.datagrams;
+            let udp = &self.udp;
+            let count = match udp.try_io(Interest::READABLE, || datagrams.recv(udp)) {
                 Ok(count) => count,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) => {
@@ -192,7 +195,11 @@ impl EventLoop {
         let Some(relay) = self.relays.get(&allocation) else {
             return;
         };
-        match self.datagrams.recv(&relay.socket) {
+        let datagrams = &mut self.datagrams;
+        match relay
+            .socket
+            .try_io(Interest::READABLE, |socket| datagrams.recv(socket))
+        {
             Ok(count) => {
                 let now = std::time::Instant::now();
                 for i in 0..count {
@@ -227,7 +234,7 @@ impl EventLoop {
                     to,
                     packet,
                 } => {
-                    self.send_to_peer(allocation, to, &packet).await;
+                    self.send_to_peer(allocation, to, &packet);
                     self.core.recycle(packet);
                 }
                 Output::BindRelay { allocation, addr } => {
@@ -252,19 +259,14 @@ impl EventLoop {
         self.flush_to_clients().await;
     }
 
-    /// Sends at once when the socket takes it, which it nearly always does:
-    /// no future, no waker.
-    async fn send_to_peer(&mut self, allocation: AllocationId, to: SocketAddr, packet: &[u8]) {
-        let Some(relay) = self.relays.get(&allocation) else {
-            return self.metrics.drop_packet(DropReason::SendFailed);
+    /// Sends at once or not at all: a relay socket whose send buffer is full
+    /// drops the datagram (counted), as a congested router would.
+    fn send_to_peer(&mut self, allocation: AllocationId, to: SocketAddr, packet: &[u8]) {
+        let sent = match self.relays.get(&allocation) {
+            Some(relay) => relay.socket.get_ref().send_to(packet, to).is_ok(),
+            None => false,
         };
-        let sent = match relay.socket.try_send_to(packet, to) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                relay.socket.send_to(packet, to).await
-            }
-            other => other,
-        };
-        if sent.is_err() {
+        if !sent {
             self.metrics.drop_packet(DropReason::SendFailed);
         }
     }
@@ -273,7 +275,9 @@ impl EventLoop {
     async fn flush_to_clients(&mut self) {
         let mut sent = 0;
         while sent < self.to_clients.len() {
-            match udp_batch::send(&self.udp, &self.to_clients[sent..]) {
+            let pending = &self.to_clients[sent..];
+            let udp = &self.udp;
+            match udp.try_io(Interest::WRITABLE, || udp_batch::send(udp, pending)) {
                 Ok(n) => sent += n.max(1),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if self.udp.writable().await.is_err() {

@@ -7,12 +7,13 @@
 //! way to the core, and one wake-up carries every datagram that arrived meanwhile.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 
 use futures_util::future::{AbortHandle, Abortable, Aborted, BoxFuture};
 use futures_util::FutureExt;
-use tokio::net::UdpSocket;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 
 use crate::core::AllocationId;
 
@@ -20,7 +21,10 @@ use crate::core::AllocationId;
 pub(crate) type Readiness = BoxFuture<'static, Result<AllocationId, Aborted>>;
 
 pub(crate) struct RelaySocket {
-    pub socket: Arc<UdpSocket>,
+    /// Registered for readability only: sends never wait (a full send buffer
+    /// drops the datagram, as a router would), and a socket registered for
+    /// writability too would post an epoll event after every datagram sent.
+    pub socket: Arc<AsyncFd<UdpSocket>>,
     /// Cancels the pending readiness future, which holds the socket open.
     waiting: Option<AbortHandle>,
 }
@@ -35,7 +39,10 @@ impl RelaySocket {
         if let Err(e) = super::udp_batch::set_buffers(&std_socket, super::udp_batch::RELAY_BUFFER) {
             tracing::debug!(%addr, "could not size relay buffers: {e}");
         }
-        let socket = Arc::new(UdpSocket::from_std(std_socket)?);
+        // SAFETY: a std UdpSocket owns its descriptor and always returns the
+        // same one; the AsyncFd owns the socket until it is dropped.
+        let registered = unsafe { AsyncFd::register_with_interest(std_socket, Interest::READABLE) };
+        let socket = Arc::new(registered.map_err(|e| e.into_parts().1)?);
         Ok(RelaySocket {
             socket,
             waiting: None,
@@ -50,6 +57,8 @@ impl RelaySocket {
         let readable = async move {
             // An error here (socket gone) reports readiness; the read that
             // follows then sees the error and the loop simply moves on.
+            // The guard is dropped without clearing: the read that follows
+            // clears the readiness when it finds the socket empty.
             let _ = socket.readable().await;
             allocation
         };

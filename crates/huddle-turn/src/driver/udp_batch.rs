@@ -9,9 +9,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-
-use tokio::io::Interest;
-use tokio::net::UdpSocket;
+use std::os::fd::AsRawFd;
 
 /// Datagrams moved per system call.
 pub(crate) const BATCH: usize = 32;
@@ -48,10 +46,11 @@ impl Datagrams {
         }
     }
 
-    /// Takes what is queued on `socket` without waiting: the number of
-    /// datagrams, or `WouldBlock` (which also clears tokio's readiness).
-    pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
-        socket.try_io(Interest::READABLE, || sys::recv(socket, self))
+    /// Takes what is queued on the non-blocking `socket`: the number of
+    /// datagrams, or `WouldBlock`. Call it inside tokio's `try_io`, so that
+    /// `WouldBlock` clears the readiness.
+    pub fn recv(&mut self, socket: &impl AsRawFd) -> io::Result<usize> {
+        sys::recv(socket.as_raw_fd(), self)
     }
 
     /// The `i`th datagram of the last [`recv`](Self::recv) and its sender
@@ -64,11 +63,12 @@ impl Datagrams {
     }
 }
 
-/// Sends the first (up to [`BATCH`]) of `packets` without waiting; how many
-/// went out, or `WouldBlock` when the send buffer is full. An error other than
-/// that concerns the first packet, which the caller should then skip.
-pub(crate) fn send(socket: &UdpSocket, packets: &[(SocketAddr, Vec<u8>)]) -> io::Result<usize> {
-    socket.try_io(Interest::WRITABLE, || sys::send(socket, packets))
+/// Sends the first (up to [`BATCH`]) of `packets` on the non-blocking
+/// `socket`; how many went out, or `WouldBlock` when the send buffer is full
+/// (call it inside tokio's `try_io`). An error other than that concerns the
+/// first packet, which the caller should then skip.
+pub(crate) fn send(socket: &impl AsRawFd, packets: &[(SocketAddr, Vec<u8>)]) -> io::Result<usize> {
+    sys::send(socket.as_raw_fd(), packets)
 }
 
 #[cfg(target_os = "linux")]
@@ -76,13 +76,11 @@ mod sys {
     use std::io;
     use std::mem::{size_of, zeroed};
     use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-    use std::os::fd::AsRawFd;
-
-    use tokio::net::UdpSocket;
+    use std::os::fd::RawFd;
 
     use super::{Datagrams, BATCH, SLOT};
 
-    pub fn recv(socket: &UdpSocket, into: &mut Datagrams) -> io::Result<usize> {
+    pub fn recv(fd: RawFd, into: &mut Datagrams) -> io::Result<usize> {
         // SAFETY: iovec, mmsghdr and sockaddr_storage are plain C structs for
         // which all-zero is a valid value.
         let mut iovs: [libc::iovec; BATCH] = unsafe { zeroed() };
@@ -98,7 +96,6 @@ mod sys {
             msg.msg_hdr.msg_name = (name as *mut libc::sockaddr_storage).cast();
             msg.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
         }
-        let fd = socket.as_raw_fd();
         // SAFETY: every pointer in `msgs` points into `iovs`, `names` or
         // `into.storage`, all alive and exclusively borrowed for the call.
         let got = unsafe {
@@ -121,7 +118,7 @@ mod sys {
         Ok(got)
     }
 
-    pub fn send(socket: &UdpSocket, packets: &[(SocketAddr, Vec<u8>)]) -> io::Result<usize> {
+    pub fn send(fd: RawFd, packets: &[(SocketAddr, Vec<u8>)]) -> io::Result<usize> {
         let n = packets.len().min(BATCH);
         // SAFETY: as in `recv`.
         let mut iovs: [libc::iovec; BATCH] = unsafe { zeroed() };
@@ -137,7 +134,7 @@ mod sys {
         }
         // SAFETY: every pointer in `msgs` points into `iovs`, `names` or
         // `packets`, all alive for the call; the kernel only reads them.
-        let sent = unsafe { libc::sendmmsg(socket.as_raw_fd(), msgs.as_mut_ptr(), n as u32, 0) };
+        let sent = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as u32, 0) };
         if sent < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -195,21 +192,29 @@ mod sys {
     }
 }
 
-/// Elsewhere: one system call per datagram, same interface.
+/// Other Unix systems: one system call per datagram, same interface.
 #[cfg(not(target_os = "linux"))]
 mod sys {
     use std::io;
-    use std::net::SocketAddr;
-
-    use tokio::net::UdpSocket;
+    use std::mem::ManuallyDrop;
+    use std::net::{SocketAddr, UdpSocket};
+    use std::os::fd::{FromRawFd, RawFd};
 
     use super::{Datagrams, BATCH, SLOT};
 
-    pub fn recv(socket: &UdpSocket, into: &mut Datagrams) -> io::Result<usize> {
+    /// A borrowed view of the socket behind `fd`; never closes it.
+    fn borrow(fd: RawFd) -> ManuallyDrop<UdpSocket> {
+        // SAFETY: `fd` is an open UDP socket owned by the caller for the whole
+        // call, and ManuallyDrop keeps this view from closing it.
+        ManuallyDrop::new(unsafe { UdpSocket::from_raw_fd(fd) })
+    }
+
+    pub fn recv(fd: RawFd, into: &mut Datagrams) -> io::Result<usize> {
+        let socket = borrow(fd);
         let mut got = 0;
         while got < BATCH {
             let slot = &mut into.storage[got * SLOT..(got + 1) * SLOT];
-            match socket.try_recv_from(slot) {
+            match socket.recv_from(slot) {
                 Ok((len, from)) => {
                     into.lens[got] = len;
                     into.from[got] = Some(from);
@@ -222,10 +227,11 @@ mod sys {
         Ok(got)
     }
 
-    pub fn send(socket: &UdpSocket, packets: &[(SocketAddr, Vec<u8>)]) -> io::Result<usize> {
+    pub fn send(fd: RawFd, packets: &[(SocketAddr, Vec<u8>)]) -> io::Result<usize> {
+        let socket = borrow(fd);
         let mut sent = 0;
         for (to, packet) in packets.iter().take(BATCH) {
-            match socket.try_send_to(packet, *to) {
+            match socket.send_to(packet, *to) {
                 Ok(_) => sent += 1,
                 Err(e) if sent == 0 => return Err(e),
                 Err(_) => break,

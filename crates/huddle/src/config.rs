@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use ipnet::IpNet;
 
-use crate::protocol::IceServer;
+use crate::protocol::{IceServer, MediaMode};
 
 #[derive(Debug, Clone, Parser, Serialize, Deserialize)]
 #[command(
@@ -37,6 +37,24 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_MESH_LIMIT", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(2..=16))]
     pub mesh_limit: u16,
+
+    /// How rooms carry media: `mesh` (peer to peer) or `sfu` (through the built-in SFU).
+    #[arg(long, env = "HUDDLE_MEDIA_MODE", value_enum, default_value_t = MediaMode::Mesh)]
+    pub media_mode: MediaMode,
+
+    /// Participants an sfu room holds.
+    #[arg(long, env = "HUDDLE_MAX_PARTICIPANTS", default_value_t = 100,
+          value_parser = clap::value_parser!(u16).range(2..))]
+    pub max_participants: u16,
+
+    /// UDP address of the SFU, one port for every client (`--media-mode sfu`).
+    #[arg(long, env = "HUDDLE_SFU_LISTEN", default_value = "0.0.0.0:7882")]
+    pub sfu_listen: SocketAddr,
+
+    /// SFU worker threads; each room lives on one. Default: the number of CPUs.
+    #[arg(long, env = "HUDDLE_SFU_WORKERS",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub sfu_workers: Option<u16>,
 
     /// ICE server handed to browsers, repeatable: `URL` or `URL|username|credential`,
     /// e.g. `stun:stun.example.org:3478` or `turn:turn.example.org:3478|alice|secret`.
@@ -119,6 +137,16 @@ pub struct Config {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+impl ValueEnum for MediaMode {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::Mesh, Self::Sfu]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
 }
 
 /// `--ice-server` as written: a URL, optionally with `|username|credential`.
@@ -264,6 +292,14 @@ impl Config {
         self.ice_server.iter().map(|spec| spec.0.clone()).collect()
     }
 
+    /// SFU worker threads: as configured, else one per CPU.
+    pub fn sfu_workers(&self) -> usize {
+        match self.sfu_workers {
+            Some(workers) => usize::from(workers),
+            None => std::thread::available_parallelism().map_or(1, usize::from),
+        }
+    }
+
     pub fn keepalive(&self) -> (Duration, Duration) {
         (
             Duration::from_secs_f64(self.keepalive_interval),
@@ -362,5 +398,64 @@ mod tests {
     #[test]
     fn mesh_limit_is_bounded() {
         assert!(load(&["--mesh-limit", "1"]).is_err());
+    }
+
+    #[test]
+    fn sfu_settings_parse_from_flags_and_file() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.media_mode, MediaMode::Mesh);
+        assert_eq!(config.max_participants, 100);
+        assert_eq!(config.sfu_listen, "0.0.0.0:7882".parse().unwrap());
+        assert!(config.sfu_workers() >= 1);
+
+        let config = load(&[
+            "--media-mode",
+            "sfu",
+            "--sfu-listen",
+            "127.0.0.1:9000",
+            "--sfu-workers",
+            "3",
+            "--max-participants",
+            "20",
+        ])
+        .unwrap();
+        assert_eq!(config.media_mode, MediaMode::Sfu);
+        assert_eq!(config.sfu_listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(config.sfu_workers(), 3);
+        assert_eq!(config.max_participants, 20);
+        assert!(load(&["--media-mode", "star"]).is_err());
+        assert!(load(&["--sfu-workers", "0"]).is_err());
+        assert!(load(&["--max-participants", "1"]).is_err());
+
+        let dir = std::env::temp_dir().join(format!("huddle-sfu-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("huddle.toml");
+        std::fs::write(
+            &path,
+            "media-mode = \"sfu\"\nsfu-workers = 2\nmax-participants = 50\n",
+        )
+        .unwrap();
+        let config = load(&["--config", path.to_str().unwrap()]).unwrap();
+        assert_eq!(config.media_mode, MediaMode::Sfu);
+        assert_eq!(config.sfu_workers(), 2);
+        assert_eq!(config.max_participants, 50);
+    }
+
+    #[test]
+    fn sfu_settings_have_environment_variables() {
+        // Read from the command rather than by setting variables: tests run in parallel.
+        let command = Config::command();
+        for (id, env) in [
+            ("media_mode", "HUDDLE_MEDIA_MODE"),
+            ("sfu_listen", "HUDDLE_SFU_LISTEN"),
+            ("sfu_workers", "HUDDLE_SFU_WORKERS"),
+            ("max_participants", "HUDDLE_MAX_PARTICIPANTS"),
+        ] {
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_id() == id)
+                .unwrap();
+            assert_eq!(arg.get_env(), Some(std::ffi::OsStr::new(env)), "{id}");
+        }
     }
 }

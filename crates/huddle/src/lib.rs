@@ -2,7 +2,8 @@
 //!
 //! Layers import one way: `rooms` (membership, no I/O) <- `signaling` (WebSocket sessions) <-
 //! `http` (the web edge). `protocol` and `metrics` are leaves every layer may use; `turn` wires the
-//! built-in STUN/TURN server (crate `huddle-turn`) to the configuration.
+//! built-in STUN/TURN server (crate `huddle-turn`) to the configuration; `sfu` bridges signaling
+//! and the SFU (crate `huddle-media`, which knows nothing of this crate).
 
 pub mod config;
 pub mod http;
@@ -10,6 +11,7 @@ pub mod ice;
 pub mod metrics;
 pub mod protocol;
 pub mod rooms;
+pub mod sfu;
 pub mod signaling;
 mod turn;
 
@@ -24,7 +26,9 @@ use tokio_util::sync::CancellationToken;
 use config::Config;
 use ice::IceServers;
 use metrics::Metrics;
-use rooms::LocalRegistry;
+use protocol::MediaMode;
+use rooms::{LocalRegistry, RoomPolicy};
+use sfu::SfuRouter;
 use signaling::{RateSettings, Signaling, SignalingSettings};
 
 /// A huddle node with its sockets bound, ready to serve.
@@ -32,11 +36,12 @@ pub struct Huddle {
     pub signaling: Arc<Signaling>,
     web: TcpListener,
     turn: Option<TurnServer>,
+    sfu: Option<SfuRouter>,
 }
 
 impl Huddle {
-    /// Binds the web server and, unless disabled, STUN/TURN. Serving stops when `shutdown` is
-    /// cancelled.
+    /// Binds the web server, unless disabled STUN/TURN, and the SFU when rooms are sfu rooms.
+    /// Serving stops when `shutdown` is cancelled.
     pub async fn bind(config: &Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
         let mut metrics = Metrics::default();
         let (turn, builtin) = if config.no_turn {
@@ -47,6 +52,13 @@ impl Huddle {
                 .with_context(|| format!("starting STUN/TURN on {}", config.turn_listen))?;
             (Some(server), Some(builtin))
         };
+        let (sfu, sfu_router) = match config.media_mode {
+            MediaMode::Sfu => {
+                let (bridge, router) = sfu::bind(config, metrics.registry_mut())?;
+                (Some(bridge), Some(router))
+            }
+            MediaMode::Mesh => (None, None),
+        };
         let web = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -55,15 +67,17 @@ impl Huddle {
             builtin,
         };
         let signaling = Arc::new(Signaling {
-            registry: Arc::new(LocalRegistry::new(usize::from(config.mesh_limit))),
+            registry: Arc::new(LocalRegistry::new(room_policy(config))),
             metrics: Arc::new(metrics),
             settings: signaling_settings(config, ice),
+            sfu,
             shutdown,
         });
         Ok(Self {
             signaling,
             web,
             turn,
+            sfu: sfu_router,
         })
     }
 
@@ -78,18 +92,38 @@ impl Huddle {
         self.turn.as_ref().map(TurnServer::local_addr)
     }
 
-    /// Serves until shutdown; an error of either server stops both.
+    /// Where the SFU receives UDP (its advertised candidate), when it runs.
+    pub fn sfu_addr(&self) -> Option<SocketAddr> {
+        self.signaling.sfu.as_ref().map(|sfu| sfu.local_addr)
+    }
+
+    /// Serves until shutdown, then stops the SFU.
     pub async fn serve(self) -> anyhow::Result<()> {
         let shutdown = self.signaling.shutdown.clone();
         let web = http::serve(self.web, self.signaling);
-        let Some(turn) = self.turn else {
-            return Ok(web.await?);
+        let turn = async {
+            match self.turn {
+                Some(turn) => turn.run(shutdown.clone().cancelled_owned()).await,
+                None => Ok(()),
+            }
         };
-        let turn = turn.run(shutdown.clone().cancelled_owned());
-        let (web, turn) = tokio::join!(web, turn);
+        let sfu = async {
+            if let Some(router) = self.sfu {
+                router.run(shutdown.clone()).await;
+            }
+        };
+        let (web, turn, ()) = tokio::join!(web, turn, sfu);
         web.context("web server")?;
         turn.context("STUN/TURN server")?;
         Ok(())
+    }
+}
+
+fn room_policy(config: &Config) -> RoomPolicy {
+    RoomPolicy {
+        media_mode: config.media_mode,
+        mesh_limit: usize::from(config.mesh_limit),
+        max_participants: usize::from(config.max_participants),
     }
 }
 

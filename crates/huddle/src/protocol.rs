@@ -51,11 +51,43 @@ pub struct IceServer {
     pub credential: Option<String>,
 }
 
-/// How a room carries media; only the mesh exists in v1.
+/// How a room carries media: peer to peer between every pair (`mesh`), or through the server's
+/// SFU, one connection per participant (`sfu`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaMode {
     Mesh,
+    Sfu,
+}
+
+impl MediaMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mesh => "mesh",
+            Self::Sfu => "sfu",
+        }
+    }
+}
+
+/// What a track of a publisher carries, as the tiles show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackSource {
+    Audio,
+    Video,
+    Screen,
+}
+
+/// How one remote participant's camera is shown (`view`): size in device pixels, and whether it
+/// is on screen at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tile {
+    pub participant: ParticipantId,
+    pub visible: bool,
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default)]
+    pub height: u32,
 }
 
 /// Room-wide settings every participant needs to know.
@@ -129,6 +161,14 @@ pub enum ClientMessage {
         to: ParticipantId,
         signal: Signal,
     },
+    /// The client's side of its one connection to the SFU (sfu rooms).
+    SfuSignal {
+        signal: Signal,
+    },
+    /// How the client shows the others' cameras, so the SFU can pick layers (sfu rooms).
+    View {
+        tiles: Vec<Tile>,
+    },
     Ping,
     Leave,
 }
@@ -140,6 +180,8 @@ impl ClientMessage {
             Self::Join { .. } => "join",
             Self::Update { .. } => "update",
             Self::Signal { .. } => "signal",
+            Self::SfuSignal { .. } => "sfu_signal",
+            Self::View { .. } => "view",
             Self::Ping => "ping",
             Self::Leave => "leave",
         }
@@ -171,6 +213,19 @@ pub enum ServerMessage {
     Signal {
         from: ParticipantId,
         signal: Signal,
+    },
+    /// The SFU's side of the client's connection: answers and the SFU's own offers.
+    SfuSignal {
+        signal: Signal,
+    },
+    /// The transceiver `mid` of the receiving client's connection carries this publisher's source.
+    SfuTrack {
+        participant: ParticipantId,
+        source: TrackSource,
+        mid: String,
+    },
+    ActiveSpeaker {
+        participant: ParticipantId,
     },
     Pong,
     Error {
@@ -211,6 +266,12 @@ pub enum ErrorCode {
     RoomFull,
     UnknownParticipant,
     RateLimited,
+    /// A message of the other media mode: `sfu_signal`/`view` in a mesh room, `signal` in an sfu room.
+    WrongMediaMode,
+    /// The SFU could not accept the SDP or candidate.
+    SfuRejected,
+    /// The SFU is not running or stopped.
+    SfuUnavailable,
 }
 
 impl ErrorCode {
@@ -227,6 +288,9 @@ impl ErrorCode {
             Self::RoomFull => "room_full",
             Self::UnknownParticipant => "unknown_participant",
             Self::RateLimited => "rate_limited",
+            Self::WrongMediaMode => "wrong_media_mode",
+            Self::SfuRejected => "sfu_rejected",
+            Self::SfuUnavailable => "sfu_unavailable",
         }
     }
 }
@@ -252,7 +316,15 @@ impl DecodeError {
     }
 }
 
-const CLIENT_TYPES: &[&str] = &["join", "update", "signal", "ping", "leave"];
+const CLIENT_TYPES: &[&str] = &[
+    "join",
+    "update",
+    "signal",
+    "sfu_signal",
+    "view",
+    "ping",
+    "leave",
+];
 
 /// Decodes one text frame, telling an unknown `type` apart from a malformed known one.
 pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
@@ -406,5 +478,76 @@ mod tests {
         let json = serde_json::to_value(&participant).unwrap();
         assert_eq!(json["audio"], true);
         assert_eq!(json["video"], false);
+    }
+
+    #[test]
+    fn sfu_signal_and_view_decode() {
+        let text = r#"{"type":"sfu_signal","signal":{"kind":"description",
+            "description":{"type":"offer","sdp":"v=0"}}}"#;
+        let ClientMessage::SfuSignal { signal } = decode_client(text).unwrap() else {
+            panic!("expected sfu_signal");
+        };
+        assert!(matches!(
+            signal,
+            Signal::Description { description } if description.kind == SdpKind::Offer
+        ));
+        let text = r#"{"type":"view","tiles":[{"participant":"00000000000000ab",
+            "visible":true,"width":320,"height":180},{"participant":"p2","visible":false}]}"#;
+        let ClientMessage::View { tiles } = decode_client(text).unwrap() else {
+            panic!("expected view");
+        };
+        assert_eq!(
+            tiles[0].participant,
+            ParticipantId("00000000000000ab".into())
+        );
+        assert_eq!((tiles[0].width, tiles[0].height), (320, 180));
+        assert!(!tiles[1].visible);
+        assert_eq!(
+            decode_client(r#"{"type":"view"}"#).unwrap_err().code(),
+            ErrorCode::MalformedMessage
+        );
+    }
+
+    #[test]
+    fn sfu_server_messages_are_tagged() {
+        let track = ServerMessage::SfuTrack {
+            participant: ParticipantId("p1".into()),
+            source: TrackSource::Screen,
+            mid: "3".into(),
+        };
+        assert_eq!(
+            encode_server(&track),
+            r#"{"type":"sfu_track","participant":"p1","source":"screen","mid":"3"}"#
+        );
+        let speaker = ServerMessage::ActiveSpeaker {
+            participant: ParticipantId("p1".into()),
+        };
+        assert_eq!(
+            encode_server(&speaker),
+            r#"{"type":"active_speaker","participant":"p1"}"#
+        );
+        let answer = ServerMessage::SfuSignal {
+            signal: Signal::Candidate { candidate: None },
+        };
+        let json = serde_json::to_value(&answer).unwrap();
+        assert_eq!(json["type"], "sfu_signal");
+        assert_eq!(json["signal"]["kind"], "candidate");
+        let settings = RoomSettings {
+            media_mode: MediaMode::Sfu,
+            capacity: 100,
+        };
+        assert_eq!(serde_json::to_value(settings).unwrap()["media_mode"], "sfu");
+    }
+
+    #[test]
+    fn sfu_error_codes_are_snake_case() {
+        for code in [
+            ErrorCode::WrongMediaMode,
+            ErrorCode::SfuRejected,
+            ErrorCode::SfuUnavailable,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+        assert_eq!(ErrorCode::WrongMediaMode.as_str(), "wrong_media_mode");
     }
 }

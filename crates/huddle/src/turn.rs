@@ -65,7 +65,7 @@ fn relay_bind_ip(config: &Config) -> IpAddr {
 }
 
 /// The local address of the default route; connecting a UDP socket sends nothing.
-fn outbound_ip() -> Option<IpAddr> {
+pub(crate) fn outbound_ip() -> Option<IpAddr> {
     let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
     socket.connect((Ipv4Addr::new(192, 0, 2, 1), 9)).ok()?;
     let ip = socket.local_addr().ok()?.ip();

@@ -118,6 +118,37 @@ async fn full_room_refuses_the_next_joiner() {
 }
 
 #[tokio::test]
+async fn sfu_rooms_hold_max_participants_not_the_mesh_limit() {
+    let server = Server::start(&[
+        "--media-mode",
+        "sfu",
+        "--sfu-workers",
+        "1",
+        "--mesh-limit",
+        "2",
+        "--max-participants",
+        "3",
+    ])
+    .await;
+    let mut clients = vec![];
+    for name in ["Ada", "Bob", "Cleo"] {
+        let (client, joined) = server.joined("big", name).await;
+        assert_eq!(joined["settings"]["media_mode"], "sfu");
+        assert_eq!(joined["settings"]["capacity"], 3);
+        clients.push(client);
+    }
+    let mut dan = server.client().await;
+    dan.join("big", "Dan").await;
+    let error = dan.expect_error("room_full").await;
+    assert!(error["message"].as_str().unwrap().contains('3'));
+    // A place frees up when somebody leaves.
+    clients[0].send(json!({"type": "leave"})).await;
+    clients[1].expect("participant_left").await;
+    dan.join("big", "Dan").await;
+    dan.expect("joined").await;
+}
+
+#[tokio::test]
 async fn shutdown_tells_clients_to_come_back() {
     let server = Server::start(&[]).await;
     let (mut ada, _) = server.joined("r", "Ada").await;

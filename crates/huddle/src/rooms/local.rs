@@ -6,25 +6,24 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    Admission, Census, JoinError, Outbox, Profile, RelayError, Room, RoomName, RoomRegistry,
+    Admission, Census, JoinError, Outbox, Profile, RelayError, Room, RoomName, RoomPolicy,
+    RoomRegistry,
 };
-use crate::protocol::{
-    LeaveReason, MediaMode, MediaState, Participant, ParticipantId, RoomSettings, Signal,
-};
+use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, Signal};
 
 /// Rooms of this process. One short lock per signaling message: signaling is rare next to media,
 /// and each operation only moves a few messages into channels.
 pub struct LocalRegistry {
     rooms: Mutex<HashMap<RoomName, Room>>,
-    capacity: usize,
+    policy: RoomPolicy,
 }
 
 impl LocalRegistry {
-    /// `capacity` bounds every room; it is the mesh limit while rooms are meshes.
-    pub fn new(capacity: usize) -> Self {
+    /// Every room follows `policy`: its media mode and its capacity.
+    pub fn new(policy: RoomPolicy) -> Self {
         Self {
             rooms: Mutex::default(),
-            capacity,
+            policy,
         }
     }
 
@@ -34,13 +33,6 @@ impl LocalRegistry {
             .lock()
             .expect("no panic while holding the rooms lock");
         f(&mut rooms)
-    }
-
-    fn settings(&self) -> RoomSettings {
-        RoomSettings {
-            media_mode: MediaMode::Mesh,
-            capacity: self.capacity,
-        }
     }
 }
 
@@ -62,13 +54,14 @@ impl RoomRegistry for LocalRegistry {
             name: profile.name,
             media: profile.media,
         };
+        let settings = self.policy.settings();
         self.with_rooms(|rooms| {
             let members = rooms.entry(room.clone()).or_default();
-            let others = members.admit(participant, outbox, self.capacity)?;
+            let others = members.admit(participant, outbox, settings.capacity)?;
             Ok(Admission {
                 id,
                 others,
-                settings: self.settings(),
+                settings,
             })
         })
     }
@@ -126,7 +119,7 @@ impl RoomRegistry for LocalRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ServerMessage;
+    use crate::protocol::{MediaMode, ServerMessage};
     use tokio::sync::mpsc;
 
     fn profile(name: &str) -> Profile {
@@ -142,7 +135,7 @@ mod tests {
 
     #[tokio::test]
     async fn rooms_are_created_on_join_and_removed_when_empty() {
-        let registry = LocalRegistry::new(4);
+        let registry = LocalRegistry::new(RoomPolicy::mesh(4));
         let (tx, _rx) = mpsc::channel(8);
         let admission = registry.join(&room("r"), profile("Ada"), tx).await.unwrap();
         assert!(admission.others.is_empty());
@@ -161,7 +154,7 @@ mod tests {
 
     #[tokio::test]
     async fn ids_are_unique_and_rooms_apart() {
-        let registry = LocalRegistry::new(4);
+        let registry = LocalRegistry::new(RoomPolicy::mesh(4));
         let (tx, _rx) = mpsc::channel(8);
         let a = registry
             .join(&room("r1"), profile("A"), tx.clone())
@@ -181,7 +174,7 @@ mod tests {
 
     #[tokio::test]
     async fn relay_across_rooms_is_refused() {
-        let registry = LocalRegistry::new(4);
+        let registry = LocalRegistry::new(RoomPolicy::mesh(4));
         let (tx, mut rx) = mpsc::channel(8);
         let a = registry
             .join(&room("r1"), profile("A"), tx.clone())
@@ -198,7 +191,7 @@ mod tests {
 
     #[tokio::test]
     async fn full_room_refuses_and_is_not_left_behind_empty() {
-        let registry = LocalRegistry::new(1);
+        let registry = LocalRegistry::new(RoomPolicy::mesh(1));
         let (tx, mut rx) = mpsc::channel(8);
         registry
             .join(&room("r"), profile("A"), tx.clone())
@@ -217,5 +210,25 @@ mod tests {
             rx.try_recv(),
             Ok(ServerMessage::ParticipantJoined { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn sfu_rooms_hold_max_participants() {
+        let registry = LocalRegistry::new(RoomPolicy {
+            media_mode: MediaMode::Sfu,
+            mesh_limit: 2,
+            max_participants: 3,
+        });
+        let (tx, _rx) = mpsc::channel(8);
+        for name in ["A", "B", "C"] {
+            let admission = registry
+                .join(&room("r"), profile(name), tx.clone())
+                .await
+                .unwrap();
+            assert_eq!(admission.settings.media_mode, MediaMode::Sfu);
+            assert_eq!(admission.settings.capacity, 3);
+        }
+        let refused = registry.join(&room("r"), profile("D"), tx).await;
+        assert!(matches!(refused, Err(JoinError::Full(_))));
     }
 }

@@ -11,7 +11,42 @@ pub use room::{Outbox, Room, RoomFull};
 
 use async_trait::async_trait;
 
-use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, RoomSettings, Signal};
+use crate::protocol::{
+    LeaveReason, MediaMode, MediaState, Participant, ParticipantId, RoomSettings, Signal,
+};
+
+/// What the rooms of a registry are like: how they carry media, and so how many they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomPolicy {
+    pub media_mode: MediaMode,
+    /// Capacity of mesh rooms: every pair has its own peer connection.
+    pub mesh_limit: usize,
+    /// Capacity of sfu rooms.
+    pub max_participants: usize,
+}
+
+impl RoomPolicy {
+    /// Mesh rooms of `limit` participants.
+    pub fn mesh(limit: usize) -> Self {
+        Self {
+            media_mode: MediaMode::Mesh,
+            mesh_limit: limit,
+            max_participants: limit,
+        }
+    }
+
+    /// The settings of a room under this policy; `capacity` is what [`Room::admit`] enforces.
+    pub fn settings(&self) -> RoomSettings {
+        let capacity = match self.media_mode {
+            MediaMode::Mesh => self.mesh_limit,
+            MediaMode::Sfu => self.max_participants,
+        };
+        RoomSettings {
+            media_mode: self.media_mode,
+            capacity,
+        }
+    }
+}
 
 /// What a newcomer learns when admitted.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::ice::IceServers;
 use crate::metrics::Metrics;
 use crate::rooms::RoomRegistry;
+use crate::sfu::SfuBridge;
 
 /// Close codes the server uses; clients act on them (docs/protocol.md).
 pub mod close_code {
@@ -42,6 +43,8 @@ pub struct Signaling {
     pub registry: Arc<dyn RoomRegistry>,
     pub metrics: Arc<Metrics>,
     pub settings: SignalingSettings,
+    /// The SFU, when rooms may be sfu rooms.
+    pub sfu: Option<SfuBridge>,
     /// Cancelled when the server shuts down: sessions tell their clients and close.
     pub shutdown: CancellationToken,
 }

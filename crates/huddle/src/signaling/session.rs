@@ -10,10 +10,11 @@ use tokio::time::{interval, MissedTickBehavior};
 
 use super::{close_code, RateLimit, Signaling, Verdict};
 use crate::protocol::{
-    decode_client, encode_server, ClientMessage, ErrorCode, LeaveReason, MediaState, ParticipantId,
-    ServerMessage, Signal, PROTOCOL_VERSION,
+    decode_client, encode_server, ClientMessage, ErrorCode, LeaveReason, MediaMode, MediaState,
+    ParticipantId, ServerMessage, Signal, Tile, PROTOCOL_VERSION,
 };
 use crate::rooms::{clean_display_name, JoinError, Profile, RoomName};
+use crate::sfu::{SfuBridge, SfuFailure};
 
 /// Messages queued for one participant before it counts as too slow and is dropped.
 const OUTBOX_CAPACITY: usize = 256;
@@ -22,6 +23,7 @@ const OUTBOX_CAPACITY: usize = 256;
 struct Membership {
     room: RoomName,
     id: ParticipantId,
+    media_mode: MediaMode,
     inbox: mpsc::Receiver<ServerMessage>,
 }
 
@@ -154,6 +156,8 @@ impl Session<'_> {
             } => self.join(&room, &name, version, media).await,
             ClientMessage::Update { media, name } => self.update(media, name).await,
             ClientMessage::Signal { to, signal } => self.relay(to, signal).await,
+            ClientMessage::SfuSignal { signal } => self.sfu_signal(signal).await,
+            ClientMessage::View { tiles } => self.view(tiles).await,
             ClientMessage::Ping => Step::Reply(ServerMessage::Pong),
             ClientMessage::Leave => {
                 self.leave(LeaveReason::Left).await;
@@ -185,8 +189,18 @@ impl Session<'_> {
         };
         let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
         let registry = &self.signaling.registry;
+        let sfu_outbox = outbox.clone();
         match registry.join(&room, Profile { name, media }, outbox).await {
             Ok(admission) => {
+                let media_mode = admission.settings.media_mode;
+                if media_mode == MediaMode::Sfu {
+                    if let Err(failure) = self.join_sfu(&room, &admission.id, sfu_outbox).await {
+                        registry
+                            .leave(&room, &admission.id, LeaveReason::Disconnected)
+                            .await;
+                        return self.error(failure.code(), failure.to_string());
+                    }
+                }
                 tracing::info!(room = %room, participant = %admission.id, "joined");
                 let joined = ServerMessage::Joined {
                     version: PROTOCOL_VERSION,
@@ -203,6 +217,7 @@ impl Session<'_> {
                 self.membership = Some(Membership {
                     room,
                     id: admission.id,
+                    media_mode,
                     inbox,
                 });
                 Step::Reply(joined)
@@ -226,10 +241,23 @@ impl Session<'_> {
         Step::Quiet
     }
 
+    async fn join_sfu(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        outbox: mpsc::Sender<ServerMessage>,
+    ) -> Result<(), SfuFailure> {
+        let sfu = self.sfu().ok_or(SfuFailure::Unavailable)?;
+        sfu.join(room, id, outbox).await
+    }
+
     async fn relay(&mut self, to: ParticipantId, signal: Signal) -> Step {
         let Some(membership) = &self.membership else {
             return self.not_joined();
         };
+        if membership.media_mode != MediaMode::Mesh {
+            return self.wrong_media_mode("signal", membership.media_mode);
+        }
         let registry = &self.signaling.registry;
         match registry
             .relay(&membership.room, &membership.id, &to, signal)
@@ -240,14 +268,65 @@ impl Session<'_> {
         }
     }
 
+    async fn sfu_signal(&mut self, signal: Signal) -> Step {
+        let Some(membership) = &self.membership else {
+            return self.not_joined();
+        };
+        if membership.media_mode != MediaMode::Sfu {
+            return self.wrong_media_mode("sfu_signal", membership.media_mode);
+        }
+        let Some(sfu) = self.sfu() else {
+            return self.sfu_failure(SfuFailure::Unavailable);
+        };
+        match sfu.signal(&membership.room, &membership.id, signal).await {
+            Ok(Some(signal)) => Step::Reply(ServerMessage::SfuSignal { signal }),
+            Ok(None) => Step::Quiet,
+            Err(failure) => self.sfu_failure(failure),
+        }
+    }
+
+    async fn view(&mut self, tiles: Vec<Tile>) -> Step {
+        let Some(membership) = &self.membership else {
+            return self.not_joined();
+        };
+        if membership.media_mode != MediaMode::Sfu {
+            return self.wrong_media_mode("view", membership.media_mode);
+        }
+        let Some(sfu) = self.sfu() else {
+            return self.sfu_failure(SfuFailure::Unavailable);
+        };
+        match sfu.view(&membership.room, &membership.id, tiles).await {
+            Ok(()) => Step::Quiet,
+            Err(failure) => self.sfu_failure(failure),
+        }
+    }
+
     async fn leave(&mut self, reason: LeaveReason) {
         if let Some(membership) = self.membership.take() {
+            if membership.media_mode == MediaMode::Sfu {
+                if let Some(sfu) = self.sfu() {
+                    sfu.leave(&membership.room, &membership.id).await;
+                }
+            }
             let registry = &self.signaling.registry;
             registry
                 .leave(&membership.room, &membership.id, reason)
                 .await;
             tracing::info!(room = %membership.room, participant = %membership.id, ?reason, "left");
         }
+    }
+
+    fn sfu(&self) -> Option<&SfuBridge> {
+        self.signaling.sfu.as_ref()
+    }
+
+    fn wrong_media_mode(&self, kind: &str, mode: MediaMode) -> Step {
+        let message = format!("{kind} is not used in a {} room", mode.as_str());
+        self.error(ErrorCode::WrongMediaMode, message)
+    }
+
+    fn sfu_failure(&self, failure: SfuFailure) -> Step {
+        self.error(failure.code(), failure.to_string())
     }
 
     fn not_joined(&self) -> Step {

@@ -20,6 +20,8 @@ pub const WAIT: Duration = Duration::from_secs(5);
 pub struct Server {
     pub address: SocketAddr,
     pub turn: Option<SocketAddr>,
+    /// Where the SFU receives UDP, in sfu mode.
+    pub sfu: Option<SocketAddr>,
     pub shutdown: CancellationToken,
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -33,16 +35,20 @@ impl Server {
             "127.0.0.1:0",
             "--turn-listen",
             "127.0.0.1:0",
+            "--sfu-listen",
+            "127.0.0.1:0",
         ];
         let config = Config::try_load_from(defaults.iter().chain(flags)).expect("valid test flags");
         let shutdown = CancellationToken::new();
         let huddle = Huddle::bind(&config, shutdown.clone()).await.unwrap();
         let address = huddle.web_addr();
         let turn = huddle.turn_addr();
+        let sfu = huddle.sfu_addr();
         let task = tokio::spawn(huddle.serve());
         Self {
             address,
             turn,
+            sfu,
             shutdown,
             task,
         }
@@ -100,6 +106,18 @@ impl Client {
                 .expect("a frame");
             match frame {
                 Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+                Message::Close(frame) => panic!("closed: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next protocol message if one arrives within `wait`.
+    pub async fn try_next(&mut self, wait: Duration) -> Option<Value> {
+        loop {
+            let frame = tokio::time::timeout(wait, self.socket.next()).await.ok()?;
+            match frame.expect("connection open").expect("a frame") {
+                Message::Text(text) => return Some(serde_json::from_str(&text).unwrap()),
                 Message::Close(frame) => panic!("closed: {frame:?}"),
                 _ => continue,
             }

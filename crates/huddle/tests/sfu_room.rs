@@ -1,0 +1,277 @@
+//! An sfu room end to end: WebSocket clients for signaling and str0m `Rtc`s on real UDP on
+//! 127.0.0.1 for media. A publisher's offer gets the SFU's answer, its video reaches a second
+//! participant on the mid `sfu_track` names, and stops when the publisher leaves.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use common::{Client, Server};
+use huddle_media::str0m::change::{SdpAnswer, SdpOffer};
+use huddle_media::str0m::format::Codec;
+use huddle_media::str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use huddle_media::str0m::net::{Protocol, Receive};
+use huddle_media::str0m::{Candidate, Event, Input, Output, Rtc};
+use serde_json::{json, Value};
+
+const SFU_FLAGS: &[&str] = &["--media-mode", "sfu", "--sfu-workers", "1", "--no-turn"];
+
+/// A browser stand-in: one `Rtc` and its UDP socket.
+struct Peer {
+    rtc: Rtc,
+    socket: UdpSocket,
+    /// Media frames received, by the mid they came on.
+    received: Vec<Mid>,
+    frame: u64,
+}
+
+impl Peer {
+    fn new() -> Peer {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let mut rtc = Rtc::builder().build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
+        Peer {
+            rtc,
+            socket,
+            received: vec![],
+            frame: 0,
+        }
+    }
+
+    /// Offers through `sfu_signal` (a camera if `camera`, and a data channel) and applies the answer.
+    async fn connect(&mut self, client: &mut Client, camera: bool) -> Option<Mid> {
+        let mut change = self.rtc.sdp_api();
+        let mid = camera
+            .then(|| change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+        change.add_channel("chat".into());
+        let (offer, pending) = change.apply().unwrap();
+        client
+            .send(sfu_description("offer", &offer.to_sdp_string()))
+            .await;
+        let answer = client.expect("sfu_signal").await;
+        assert_eq!(
+            answer["signal"]["description"]["type"], "answer",
+            "{answer}"
+        );
+        let sdp = answer["signal"]["description"]["sdp"].as_str().unwrap();
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, SdpAnswer::from_sdp_string(sdp).unwrap())
+            .unwrap();
+        mid
+    }
+
+    /// Answers an SFU offer through `sfu_signal`.
+    async fn answer(&mut self, client: &mut Client, offer: &Value) {
+        let sdp = offer["signal"]["description"]["sdp"].as_str().unwrap();
+        let offer = SdpOffer::from_sdp_string(sdp).unwrap();
+        let answer = self.rtc.sdp_api().accept_offer(offer).unwrap();
+        client
+            .send(sfu_description("answer", &answer.to_sdp_string()))
+            .await;
+    }
+
+    /// Handles what arrived and what is due; never blocks.
+    fn step(&mut self) {
+        let mut buf = [0u8; 2000];
+        let destination = self.socket.local_addr().unwrap();
+        while let Ok((n, source)) = self.socket.recv_from(&mut buf) {
+            let Ok(contents) = buf[..n].try_into() else {
+                continue;
+            };
+            let receive = Receive {
+                proto: Protocol::Udp,
+                source,
+                destination,
+                contents,
+            };
+            self.rtc
+                .handle_input(Input::Receive(Instant::now(), receive))
+                .unwrap();
+        }
+        self.rtc
+            .handle_input(Input::Timeout(Instant::now()))
+            .unwrap();
+        loop {
+            match self.rtc.poll_output().unwrap() {
+                Output::Timeout(_) => break,
+                Output::Transmit(t) => {
+                    let _ = self.socket.send_to(&t.contents, t.destination);
+                }
+                Output::Event(Event::MediaData(data)) => self.received.push(data.mid),
+                Output::Event(_) => {}
+            }
+        }
+    }
+
+    /// One VP8 keyframe on `mid` (every frame a keyframe keeps the test free of PLI timing).
+    fn send_frame(&mut self, mid: Mid) {
+        if !self.rtc.is_connected() {
+            return;
+        }
+        let pt = self
+            .rtc
+            .codec_config()
+            .find(|p| p.spec().codec == Codec::Vp8)
+            .unwrap()
+            .pt();
+        let mut data = vec![0u8; 300];
+        data[0] = 0x10;
+        let time = MediaTime::new(self.frame * 3000, Frequency::NINETY_KHZ);
+        if let Some(writer) = self.rtc.writer(mid) {
+            writer.write(pt, Instant::now(), time, data).unwrap();
+        }
+        self.frame += 1;
+    }
+
+    fn received_on(&self, mid: &str) -> usize {
+        self.received
+            .iter()
+            .filter(|m| **m == Mid::from(mid))
+            .count()
+    }
+}
+
+fn sfu_description(kind: &str, sdp: &str) -> Value {
+    json!({"type": "sfu_signal", "signal": {"kind": "description",
+        "description": {"type": kind, "sdp": sdp}}})
+}
+
+/// Both sides: media, the clients' SFU messages (offers are answered), a frame every 33 ms.
+struct Call {
+    publisher: (Client, Peer, Mid),
+    viewer: (Client, Peer),
+    /// `sfu_track` messages the viewer got.
+    tracks: Vec<Value>,
+    next_frame: Instant,
+}
+
+impl Call {
+    async fn run_for(&mut self, time: Duration, publishing: bool) {
+        let end = Instant::now() + time;
+        while Instant::now() < end {
+            self.step(publishing).await;
+        }
+    }
+
+    async fn run_until(&mut self, done: impl Fn(&Call) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done(self) {
+            assert!(
+                Instant::now() < deadline,
+                "no video through the SFU in 10 s"
+            );
+            self.step(true).await;
+        }
+    }
+
+    async fn step(&mut self, publishing: bool) {
+        let wait = Duration::from_millis(1);
+        let (client, peer, mid) = &mut self.publisher;
+        if publishing {
+            while let Some(message) = client.try_next(wait).await {
+                if message["type"] == "sfu_signal" {
+                    peer.answer(client, &message).await;
+                }
+            }
+            if Instant::now() >= self.next_frame {
+                peer.send_frame(*mid);
+                self.next_frame += Duration::from_millis(33);
+            }
+        }
+        peer.step();
+        let (client, peer) = &mut self.viewer;
+        while let Some(message) = client.try_next(wait).await {
+            match message["type"].as_str() {
+                Some("sfu_signal") => peer.answer(client, &message).await,
+                Some("sfu_track") => self.tracks.push(message),
+                _ => {}
+            }
+        }
+        peer.step();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+#[tokio::test]
+async fn video_reaches_the_viewer_on_its_mid_until_the_publisher_leaves() {
+    let server = Server::start(SFU_FLAGS).await;
+    assert!(server.sfu.is_some());
+    let (mut ada, joined) = server.joined("sfu-call", "Ada").await;
+    assert_eq!(joined["settings"]["media_mode"], "sfu");
+    assert_eq!(joined["settings"]["capacity"], 100);
+    let ada_id = joined["you"].clone();
+    let mut ada_peer = Peer::new();
+    let camera = ada_peer.connect(&mut ada, true).await.unwrap();
+
+    let (mut bob, _) = server.joined("sfu-call", "Bob").await;
+    let mut bob_peer = Peer::new();
+    bob_peer.connect(&mut bob, false).await;
+
+    let mut call = Call {
+        publisher: (ada, ada_peer, camera),
+        viewer: (bob, bob_peer),
+        tracks: vec![],
+        next_frame: Instant::now(),
+    };
+    call.run_until(|call| {
+        let Some(track) = call.tracks.first() else {
+            return false;
+        };
+        call.viewer.1.received_on(track["mid"].as_str().unwrap()) >= 10
+    })
+    .await;
+    let track = call.tracks[0].clone();
+    assert_eq!(track["participant"], ada_id, "{track}");
+    assert_eq!(track["source"], "video", "{track}");
+
+    // Ada leaves; her browser keeps sending, but nothing reaches Bob any more.
+    call.publisher.0.send(json!({"type": "leave"})).await;
+    call.viewer.0.expect("participant_left").await;
+    call.run_for(Duration::from_millis(300), false).await;
+    let mid = track["mid"].as_str().unwrap().to_owned();
+    let before = call.viewer.1.received_on(&mid);
+    let (_, ada_peer, camera) = &mut call.publisher;
+    for _ in 0..20 {
+        ada_peer.send_frame(*camera);
+        ada_peer.step();
+        call.viewer.1.step();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(call.viewer.1.received_on(&mid), before);
+    assert!(server
+        .metrics()
+        .await
+        .contains("huddle_sfu_packets_forwarded_total"));
+}
+
+#[tokio::test]
+async fn messages_of_the_other_media_mode_are_refused() {
+    let mesh = Server::start(&[]).await;
+    assert!(mesh.sfu.is_none());
+    let (mut ada, _) = mesh.joined("mesh-room", "Ada").await;
+    ada.send(sfu_description("offer", "v=0")).await;
+    ada.expect_error("wrong_media_mode").await;
+    ada.send(json!({"type": "view", "tiles": []})).await;
+    ada.expect_error("wrong_media_mode").await;
+
+    let sfu = Server::start(SFU_FLAGS).await;
+    let (mut bob, _) = sfu.joined("sfu-room", "Bob").await;
+    let (_cleo, joined) = sfu.joined("sfu-room", "Cleo").await;
+    let signal = json!({"kind": "candidate", "candidate": null});
+    bob.send(json!({"type": "signal", "to": joined["you"], "signal": signal}))
+        .await;
+    bob.expect_error("wrong_media_mode").await;
+    // SDP the SFU cannot read is refused with the reason.
+    bob.send(sfu_description("offer", "not sdp")).await;
+    bob.expect_error("sfu_rejected").await;
+    // The end of candidates needs nothing from an ICE-lite SFU; a view is taken quietly.
+    bob.send(json!({"type": "sfu_signal", "signal": signal}))
+        .await;
+    let tiles = json!([{"participant": joined["you"], "visible": false}]);
+    bob.send(json!({"type": "view", "tiles": tiles})).await;
+    bob.send(json!({"type": "ping"})).await;
+    assert_eq!(bob.next().await["type"], "pong");
+}

@@ -282,7 +282,8 @@ pub fn source_of(publisher_mid: &str, kind: Option<MediaKind>) -> TrackSource {
 /// Where one participant's SFU messages go.
 struct Route {
     room: RoomId,
-    outbox: Outbox,
+    /// Weak, so that a session the room drops as too slow still sees its inbox close.
+    outbox: mpsc::WeakSender<ServerMessage>,
     /// False after the SFU dropped the participant (ICE died): its next offer joins again.
     in_sfu: bool,
 }
@@ -405,7 +406,7 @@ impl SfuRouter {
             } => {
                 let route = Route {
                     room,
-                    outbox,
+                    outbox: outbox.downgrade(),
                     in_sfu: true,
                 };
                 self.routes.participants.insert(participant, route);
@@ -461,9 +462,13 @@ impl SfuRouter {
             let Some(route) = self.routes.participants.get(&participant) else {
                 continue;
             };
-            // A full outbox means a session too slow to follow: the room drops it on its next
-            // broadcast, so dropping this message loses nothing that would have arrived.
-            if route.outbox.try_send(message).is_err() {
+            // No outbox: the session is gone or was dropped by its room. A full outbox means a
+            // session too slow to follow, which the room drops on its next broadcast.
+            let delivered = route
+                .outbox
+                .upgrade()
+                .is_some_and(|outbox| outbox.try_send(message).is_ok());
+            if !delivered {
                 tracing::debug!(participant = %protocol_participant(participant), "SFU message not delivered");
             }
         }
@@ -517,14 +522,15 @@ fn advertised_ip(config: &Config) -> IpAddr {
 mod tests {
     use super::*;
 
-    fn route(room: u64) -> (Route, mpsc::Receiver<ServerMessage>) {
+    fn route(room: u64) -> (Route, (Outbox, mpsc::Receiver<ServerMessage>)) {
         let (outbox, inbox) = mpsc::channel(8);
+        let keep = outbox.clone();
         let route = Route {
             room: RoomId(room),
-            outbox,
+            outbox: outbox.downgrade(),
             in_sfu: true,
         };
-        (route, inbox)
+        (route, (keep, inbox))
     }
 
     #[test]

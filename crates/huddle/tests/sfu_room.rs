@@ -258,6 +258,9 @@ async fn messages_of_the_other_media_mode_are_refused() {
     ada.expect_error("wrong_media_mode").await;
 
     let sfu = Server::start(SFU_FLAGS).await;
+    let mut early = sfu.client().await;
+    early.send(sfu_description("offer", "v=0")).await;
+    early.expect_error("not_joined").await;
     let (mut bob, _) = sfu.joined("sfu-room", "Bob").await;
     let (_cleo, joined) = sfu.joined("sfu-room", "Cleo").await;
     let signal = json!({"kind": "candidate", "candidate": null});

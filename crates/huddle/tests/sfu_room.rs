@@ -1,6 +1,7 @@
 //! An sfu room end to end: WebSocket clients for signaling and str0m `Rtc`s on real UDP on
 //! 127.0.0.1 for media. A publisher's offer gets the SFU's answer, its video reaches a second
-//! participant on the mid `sfu_track` names, and stops when the publisher leaves.
+//! participant on the mid `sfu_track` names, its voice makes it the active speaker, and its media
+//! stops when it leaves.
 
 mod common;
 
@@ -24,6 +25,7 @@ struct Peer {
     /// Media frames received, by the mid they came on.
     received: Vec<Mid>,
     frame: u64,
+    audio_packets: u64,
 }
 
 impl Peer {
@@ -37,14 +39,20 @@ impl Peer {
             socket,
             received: vec![],
             frame: 0,
+            audio_packets: 0,
         }
     }
 
-    /// Offers through `sfu_signal` (a camera if `camera`, and a data channel) and applies the answer.
-    async fn connect(&mut self, client: &mut Client, camera: bool) -> Option<Mid> {
+    /// Offers through `sfu_signal` (a microphone and a camera if `publish`, and a data channel)
+    /// and applies the answer. Returns the microphone's and the camera's mids.
+    async fn connect(&mut self, client: &mut Client, publish: bool) -> Option<(Mid, Mid)> {
         let mut change = self.rtc.sdp_api();
-        let mid = camera
-            .then(|| change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+        let mid = publish.then(|| {
+            let send = Direction::SendOnly;
+            let microphone = change.add_media(MediaKind::Audio, send, None, None, None);
+            let camera = change.add_media(MediaKind::Video, send, None, None, None);
+            (microphone, camera)
+        });
         change.add_channel("chat".into());
         let (offer, pending) = change.apply().unwrap();
         client
@@ -126,6 +134,27 @@ impl Peer {
         self.frame += 1;
     }
 
+    /// One loud Opus packet on `mid`, with its level in the audio-level header extension.
+    fn send_audio(&mut self, mid: Mid) {
+        if !self.rtc.is_connected() {
+            return;
+        }
+        let pt = self
+            .rtc
+            .codec_config()
+            .find(|p| p.spec().codec == Codec::Opus)
+            .unwrap()
+            .pt();
+        self.audio_packets += 1;
+        let time = MediaTime::new(self.audio_packets * 960, Frequency::FORTY_EIGHT_KHZ);
+        if let Some(writer) = self.rtc.writer(mid) {
+            let writer = writer.audio_level(-20, true);
+            writer
+                .write(pt, Instant::now(), time, vec![0xfc; 60])
+                .unwrap();
+        }
+    }
+
     fn received_on(&self, mid: &str) -> usize {
         self.received
             .iter()
@@ -139,13 +168,18 @@ fn sfu_description(kind: &str, sdp: &str) -> Value {
         "description": {"type": kind, "sdp": sdp}}})
 }
 
-/// Both sides: media, the clients' SFU messages (offers are answered), a frame every 33 ms.
+/// Both sides: media, the clients' SFU messages (offers are answered), a video frame every
+/// 33 ms and an audio packet every 20 ms.
 struct Call {
-    publisher: (Client, Peer, Mid),
+    /// The publisher's client, peer, and microphone and camera mids.
+    publisher: (Client, Peer, (Mid, Mid)),
     viewer: (Client, Peer),
     /// `sfu_track` messages the viewer got.
     tracks: Vec<Value>,
+    /// Who `active_speaker` named, as the publisher and the viewer heard it.
+    speakers: (Vec<Value>, Vec<Value>),
     next_frame: Instant,
+    next_audio: Instant,
 }
 
 impl Call {
@@ -169,16 +203,22 @@ impl Call {
 
     async fn step(&mut self, publishing: bool) {
         let wait = Duration::from_millis(1);
-        let (client, peer, mid) = &mut self.publisher;
+        let (client, peer, (microphone, camera)) = &mut self.publisher;
         if publishing {
             while let Some(message) = client.try_next(wait).await {
-                if message["type"] == "sfu_signal" {
-                    peer.answer(client, &message).await;
+                match message["type"].as_str() {
+                    Some("sfu_signal") => peer.answer(client, &message).await,
+                    Some("active_speaker") => self.speakers.0.push(message["participant"].clone()),
+                    _ => {}
                 }
             }
             if Instant::now() >= self.next_frame {
-                peer.send_frame(*mid);
+                peer.send_frame(*camera);
                 self.next_frame += Duration::from_millis(33);
+            }
+            while Instant::now() >= self.next_audio {
+                peer.send_audio(*microphone);
+                self.next_audio += Duration::from_millis(20);
             }
         }
         peer.step();
@@ -187,6 +227,7 @@ impl Call {
             match message["type"].as_str() {
                 Some("sfu_signal") => peer.answer(client, &message).await,
                 Some("sfu_track") => self.tracks.push(message),
+                Some("active_speaker") => self.speakers.1.push(message["participant"].clone()),
                 _ => {}
             }
         }
@@ -204,28 +245,37 @@ async fn video_reaches_the_viewer_on_its_mid_until_the_publisher_leaves() {
     assert_eq!(joined["settings"]["capacity"], 100);
     let ada_id = joined["you"].clone();
     let mut ada_peer = Peer::new();
-    let camera = ada_peer.connect(&mut ada, true).await.unwrap();
+    let mids = ada_peer.connect(&mut ada, true).await.unwrap();
 
     let (mut bob, _) = server.joined("sfu-call", "Bob").await;
     let mut bob_peer = Peer::new();
     bob_peer.connect(&mut bob, false).await;
 
     let mut call = Call {
-        publisher: (ada, ada_peer, camera),
+        publisher: (ada, ada_peer, mids),
         viewer: (bob, bob_peer),
         tracks: vec![],
+        speakers: (vec![], vec![]),
         next_frame: Instant::now(),
+        next_audio: Instant::now(),
     };
+    let video = |call: &Call| call.tracks.iter().find(|t| t["source"] == "video").cloned();
     call.run_until(|call| {
-        let Some(track) = call.tracks.first() else {
+        let Some(track) = video(call) else {
             return false;
         };
+        let speakers = &call.speakers;
         call.viewer.1.received_on(track["mid"].as_str().unwrap()) >= 10
+            && !speakers.0.is_empty()
+            && !speakers.1.is_empty()
     })
     .await;
-    let track = call.tracks[0].clone();
+    let track = video(&call).unwrap();
     assert_eq!(track["participant"], ada_id, "{track}");
-    assert_eq!(track["source"], "video", "{track}");
+    let audio = call.tracks.iter().find(|t| t["source"] == "audio");
+    assert_eq!(audio.expect("an audio track")["participant"], ada_id);
+    assert_eq!(call.speakers.0[0], ada_id);
+    assert_eq!(call.speakers.1[0], ada_id);
 
     // Ada leaves; her browser keeps sending, but nothing reaches Bob any more.
     call.publisher.0.send(json!({"type": "leave"})).await;
@@ -233,7 +283,7 @@ async fn video_reaches_the_viewer_on_its_mid_until_the_publisher_leaves() {
     call.run_for(Duration::from_millis(300), false).await;
     let mid = track["mid"].as_str().unwrap().to_owned();
     let before = call.viewer.1.received_on(&mid);
-    let (_, ada_peer, camera) = &mut call.publisher;
+    let (_, ada_peer, (_, camera)) = &mut call.publisher;
     for _ in 0..20 {
         ada_peer.send_frame(*camera);
         ada_peer.step();

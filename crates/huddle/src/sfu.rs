@@ -105,14 +105,20 @@ impl SfuBridge {
         outbox: Outbox,
     ) -> Result<(), SfuFailure> {
         let participant = media_id(id)?;
-        let room = room_id(room);
-        self.call(|reply| Request::Join {
-            room,
-            participant,
-            outbox,
-            reply,
-        })
-        .await
+        let room_id = room_id(room);
+        let joined = self
+            .call(|reply| Request::Join {
+                room: room_id,
+                participant,
+                outbox,
+                reply,
+            })
+            .await;
+        if joined.is_err() {
+            // Drops the route the request put in place.
+            self.leave(room, id).await;
+        }
+        joined
     }
 
     pub async fn leave(&self, room: &RoomName, id: &ParticipantId) {

@@ -1,0 +1,207 @@
+//! The sessions' end of the SFU: requests as values to the router, replies on the SFU's oneshots.
+
+use huddle_media::driver::{self, Command};
+use huddle_media::ParticipantId as MediaParticipant;
+use huddle_media::{Mid, RoomId, SfuError, SubscriptionSpec, TrackId};
+use std::net::SocketAddr;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{media_participant, room_id, SfuFailure, CAMERA_MID, SCREEN_MID};
+use crate::protocol::{ParticipantId, SdpKind, SessionDescription, Signal, Tile};
+use crate::rooms::{Outbox, RoomName};
+
+/// What sessions ask of the router.
+pub(super) enum Request {
+    Join {
+        room: RoomId,
+        participant: MediaParticipant,
+        outbox: Outbox,
+        reply: driver::Reply<()>,
+    },
+    Leave {
+        room: RoomId,
+        participant: MediaParticipant,
+    },
+    Forward(Command),
+}
+
+/// The sessions' end of the SFU; cheap to clone.
+#[derive(Clone)]
+pub struct SfuBridge {
+    pub(super) requests: mpsc::Sender<Request>,
+    /// The UDP address clients reach the SFU at (its ICE candidate).
+    pub local_addr: SocketAddr,
+}
+
+impl SfuBridge {
+    /// Adds a participant of an sfu room; its outbox receives what the SFU has to say to it.
+    pub async fn join(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        outbox: Outbox,
+    ) -> Result<(), SfuFailure> {
+        let participant = media_id(id)?;
+        let room_id = room_id(room);
+        let joined = self
+            .call(|reply| Request::Join {
+                room: room_id,
+                participant,
+                outbox,
+                reply,
+            })
+            .await;
+        if joined.is_err() {
+            // Drops the route the request put in place.
+            self.leave(room, id).await;
+        }
+        joined
+    }
+
+    pub async fn leave(&self, room: &RoomName, id: &ParticipantId) {
+        let Ok(participant) = media_id(id) else {
+            return;
+        };
+        let room = room_id(room);
+        // After shutdown there is nothing left to leave.
+        let _ = self
+            .requests
+            .send(Request::Leave { room, participant })
+            .await;
+    }
+
+    /// Hands the client's `sfu_signal` to the SFU; an offer gets the SFU's answer back.
+    pub async fn signal(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        signal: Signal,
+    ) -> Result<Option<Signal>, SfuFailure> {
+        let participant = media_id(id)?;
+        let room = room_id(room);
+        match signal {
+            Signal::Description { description } => match description.kind {
+                SdpKind::Offer => {
+                    let sdp = description.sdp;
+                    let answer = self
+                        .call(|reply| {
+                            Request::Forward(Command::AcceptOffer {
+                                room,
+                                participant,
+                                sdp,
+                                reply,
+                            })
+                        })
+                        .await?;
+                    Ok(Some(Signal::Description {
+                        description: SessionDescription {
+                            kind: SdpKind::Answer,
+                            sdp: answer,
+                        },
+                    }))
+                }
+                SdpKind::Answer => {
+                    let sdp = description.sdp;
+                    let accepted = self
+                        .ask(|reply| {
+                            Request::Forward(Command::AcceptAnswer {
+                                room,
+                                participant,
+                                sdp,
+                                reply,
+                            })
+                        })
+                        .await?;
+                    match accepted {
+                        // An answer to an offer the SFU rolled back in glare: nothing to do.
+                        Err(SfuError::NoPendingOffer(_)) => {
+                            tracing::debug!(participant = %id, "answer to a rolled-back offer");
+                            Ok(None)
+                        }
+                        other => other.map(|()| None).map_err(SfuFailure::from_sfu),
+                    }
+                }
+                SdpKind::Pranswer | SdpKind::Rollback => Err(SfuFailure::Rejected(
+                    "the SFU takes offers and answers only".into(),
+                )),
+            },
+            Signal::Candidate {
+                candidate: Some(candidate),
+            } if !candidate.candidate.is_empty() => {
+                let command = Command::AddRemoteCandidate {
+                    room,
+                    participant,
+                    candidate: candidate.candidate,
+                };
+                self.forward(command).await?;
+                Ok(None)
+            }
+            // End of candidates: the SFU is ICE-lite and needs no such mark.
+            Signal::Candidate { .. } => Ok(None),
+        }
+    }
+
+    /// The subscriber's tiles: each publisher's video tracks follow its tile's size and visibility.
+    pub async fn view(
+        &self,
+        room: &RoomName,
+        subscriber: &ParticipantId,
+        tiles: Vec<Tile>,
+    ) -> Result<(), SfuFailure> {
+        let subscriber = media_id(subscriber)?;
+        let room = room_id(room);
+        for tile in tiles {
+            let publisher = media_id(&tile.participant)?;
+            let spec = if tile.visible {
+                SubscriptionSpec::visible(tile.width, tile.height)
+            } else {
+                SubscriptionSpec::hidden()
+            };
+            for mid in [CAMERA_MID, SCREEN_MID] {
+                let track = TrackId {
+                    publisher,
+                    mid: Mid::from(mid),
+                };
+                self.forward(Command::SetSubscription {
+                    room,
+                    subscriber,
+                    track,
+                    spec,
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn forward(&self, command: Command) -> Result<(), SfuFailure> {
+        self.requests
+            .send(Request::Forward(command))
+            .await
+            .map_err(|_| SfuFailure::Unavailable)
+    }
+
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(driver::Reply<T>) -> Request,
+    ) -> Result<T, SfuFailure> {
+        self.ask(make).await?.map_err(SfuFailure::from_sfu)
+    }
+
+    /// Sends a request and waits for the SFU's own result.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(driver::Reply<T>) -> Request,
+    ) -> Result<Result<T, SfuError>, SfuFailure> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(make(reply))
+            .await
+            .map_err(|_| SfuFailure::Unavailable)?;
+        answer.await.map_err(|_| SfuFailure::Unavailable)
+    }
+}
+
+fn media_id(id: &ParticipantId) -> Result<MediaParticipant, SfuFailure> {
+    media_participant(id).ok_or_else(|| SfuFailure::UnknownParticipant(id.clone()))
+}

@@ -1,0 +1,160 @@
+//! The bridge between signaling and the SFU (crate `huddle-media`, which knows nothing of this
+//! server): room names become [`RoomId`]s, participant ids (16 hex digits) become the SFU's
+//! `ParticipantId(u64)`, and [`SfuEvent`]s become protocol messages in participants' outboxes.
+//!
+//! One task, [`SfuRouter`], owns the SFU handle, the event receiver and the table of outboxes.
+//! Sessions talk to it through [`SfuBridge`] with `Request` values; answers that sessions wait
+//! for travel on the SFU's own oneshots. Media never passes here: it stays on the SFU's threads.
+//!
+//! `bridge` is the sessions' side, `router` the task's; this file binds the SFU and names things.
+
+mod bridge;
+mod router;
+
+pub use bridge::SfuBridge;
+pub use router::SfuRouter;
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+
+use anyhow::Context;
+use huddle_media::driver;
+use huddle_media::ParticipantId as MediaParticipant;
+use huddle_media::{MediaKind, RoomId, SfuConfig, SfuError, SfuMetrics};
+use prometheus_client::registry::Registry;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::protocol::{ErrorCode, ParticipantId, TrackSource};
+use crate::rooms::RoomName;
+
+/// Requests queued for the router before sessions wait.
+const REQUEST_QUEUE: usize = 1024;
+
+/// Why the SFU did not do what a session asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SfuFailure {
+    #[error("the SFU is not running")]
+    Unavailable,
+    #[error("the SFU refused: {0}")]
+    Rejected(String),
+    #[error("no participant {0} in this room")]
+    UnknownParticipant(ParticipantId),
+}
+
+impl SfuFailure {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unavailable => ErrorCode::SfuUnavailable,
+            Self::Rejected(_) => ErrorCode::SfuRejected,
+            Self::UnknownParticipant(_) => ErrorCode::UnknownParticipant,
+        }
+    }
+
+    fn from_sfu(err: SfuError) -> Self {
+        match err {
+            SfuError::Stopped => Self::Unavailable,
+            other => Self::Rejected(other.to_string()),
+        }
+    }
+}
+
+/// The SFU's number for a room name; the same name gives the same number in this process.
+pub fn room_id(room: &RoomName) -> RoomId {
+    let mut hasher = DefaultHasher::new();
+    room.as_str().hash(&mut hasher);
+    RoomId(hasher.finish())
+}
+
+/// Server participant ids are a u64 in hex, so they map 1:1 onto the SFU's.
+pub fn media_participant(id: &ParticipantId) -> Option<MediaParticipant> {
+    u64::from_str_radix(&id.0, 16).ok().map(MediaParticipant)
+}
+
+pub fn protocol_participant(id: MediaParticipant) -> ParticipantId {
+    ParticipantId(format!("{:016x}", id.0))
+}
+
+/// Publisher mids of the fixed transceiver order (docs/protocol.md).
+pub(crate) const AUDIO_MID: &str = "0";
+pub(crate) const CAMERA_MID: &str = "1";
+pub(crate) const SCREEN_MID: &str = "2";
+
+/// What a publisher's track carries: by its mid in the fixed order, else by its kind.
+pub fn source_of(publisher_mid: &str, kind: Option<MediaKind>) -> TrackSource {
+    match (publisher_mid, kind) {
+        (AUDIO_MID, _) => TrackSource::Audio,
+        (CAMERA_MID, _) => TrackSource::Video,
+        (SCREEN_MID, _) => TrackSource::Screen,
+        (_, Some(MediaKind::Audio)) => TrackSource::Audio,
+        _ => TrackSource::Video,
+    }
+}
+
+/// Binds the SFU's UDP port, starts its workers and registers its metrics.
+pub fn bind(config: &Config, registry: &mut Registry) -> anyhow::Result<(SfuBridge, SfuRouter)> {
+    let socket = UdpSocket::bind(config.sfu_listen)
+        .with_context(|| format!("binding the SFU to UDP {}", config.sfu_listen))?;
+    let port = socket.local_addr()?.port();
+    let advertised = SocketAddr::new(advertised_ip(config), port);
+    let metrics = SfuMetrics::default();
+    metrics.register(registry);
+    let (handle, events) = driver::spawn(
+        socket,
+        SfuConfig::new(advertised),
+        config.sfu_workers(),
+        Some(metrics),
+    )
+    .context("starting the SFU workers")?;
+    let (requests_tx, requests) = mpsc::channel(REQUEST_QUEUE);
+    tracing::info!(address = %advertised, workers = config.sfu_workers(), "SFU is serving");
+    let bridge = SfuBridge {
+        requests: requests_tx,
+        local_addr: handle.local_addr,
+    };
+    let router = SfuRouter::new(handle, events, requests);
+    Ok((bridge, router))
+}
+
+/// The address in the SFU's candidate: the external IP behind a 1:1 NAT, else the listen IP if
+/// specific, else the address this host reaches the outside with (as TURN relays do).
+fn advertised_ip(config: &Config) -> IpAddr {
+    if let Some(external) = config.external_ip.first() {
+        return *external;
+    }
+    let listen = config.sfu_listen.ip();
+    if !listen.is_unspecified() {
+        return listen;
+    }
+    crate::turn::outbound_ip().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn participant_ids_map_both_ways() {
+        let id = ParticipantId("00000000000000ff".into());
+        assert_eq!(media_participant(&id), Some(MediaParticipant(255)));
+        assert_eq!(protocol_participant(MediaParticipant(255)), id);
+        assert_eq!(media_participant(&ParticipantId("zz".into())), None);
+    }
+
+    #[test]
+    fn room_ids_are_stable_per_name() {
+        let a = RoomName::parse("a").unwrap();
+        let b = RoomName::parse("b").unwrap();
+        assert_eq!(room_id(&a), room_id(&a.clone()));
+        assert_ne!(room_id(&a), room_id(&b));
+    }
+
+    #[test]
+    fn sources_follow_the_fixed_mid_order_then_the_kind() {
+        assert_eq!(source_of("0", None), TrackSource::Audio);
+        assert_eq!(source_of("1", Some(MediaKind::Audio)), TrackSource::Video);
+        assert_eq!(source_of("2", None), TrackSource::Screen);
+        assert_eq!(source_of("x", Some(MediaKind::Audio)), TrackSource::Audio);
+        assert_eq!(source_of("x", Some(MediaKind::Video)), TrackSource::Video);
+    }
+}

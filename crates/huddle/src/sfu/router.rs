@@ -1,0 +1,311 @@
+//! The one task between the SFU and the sessions: it owns the driver handle, the event receiver
+//! and the table of outboxes, and turns `SfuEvent`s into protocol messages.
+
+use std::collections::HashMap;
+
+use huddle_media::driver::{Command, SfuHandle};
+use huddle_media::ParticipantId as MediaParticipant;
+use huddle_media::{MediaKind, RoomId, SfuEvent, TrackId};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::bridge::Request;
+use super::{protocol_participant, source_of};
+use crate::protocol::{SdpKind, ServerMessage, SessionDescription, Signal};
+
+/// Where one participant's SFU messages go.
+struct Route {
+    room: RoomId,
+    /// Weak, so that a session the room drops as too slow still sees its inbox close.
+    outbox: mpsc::WeakSender<ServerMessage>,
+    /// False after the SFU dropped the participant (ICE died): its next offer joins again.
+    in_sfu: bool,
+}
+
+/// The router's state, apart from its channels: who is where, and what each track is.
+#[derive(Default)]
+struct Routes {
+    participants: HashMap<MediaParticipant, Route>,
+    kinds: HashMap<TrackId, MediaKind>,
+}
+
+impl Routes {
+    /// The messages an SFU event sends, to whom. Pure but for remembering track kinds.
+    fn deliveries(&mut self, event: SfuEvent) -> Vec<(MediaParticipant, ServerMessage)> {
+        match event {
+            SfuEvent::Offer { participant, sdp } => {
+                let signal = Signal::Description {
+                    description: SessionDescription {
+                        kind: SdpKind::Offer,
+                        sdp,
+                    },
+                };
+                vec![(participant, ServerMessage::SfuSignal { signal })]
+            }
+            SfuEvent::TrackSubscribed {
+                participant,
+                track,
+                mid,
+            } => {
+                let source = source_of(&track.mid.to_string(), self.kinds.get(&track).copied());
+                let message = ServerMessage::SfuTrack {
+                    participant: protocol_participant(track.publisher),
+                    source,
+                    mid,
+                };
+                vec![(participant, message)]
+            }
+            SfuEvent::ActiveSpeaker { room, participant } => {
+                let speaker = protocol_participant(participant);
+                self.participants
+                    .iter()
+                    .filter(|(_, route)| route.room == room)
+                    .map(|(id, _)| {
+                        let message = ServerMessage::ActiveSpeaker {
+                            participant: speaker.clone(),
+                        };
+                        (*id, message)
+                    })
+                    .collect()
+            }
+            SfuEvent::TrackPublished { track, kind, .. } => {
+                self.kinds.insert(track, kind);
+                vec![]
+            }
+            SfuEvent::TrackUnpublished { track, .. } => {
+                self.kinds.remove(&track);
+                vec![]
+            }
+            SfuEvent::Disconnected { participant, .. } => {
+                tracing::info!(participant = %protocol_participant(participant), "SFU connection lost");
+                if let Some(route) = self.participants.get_mut(&participant) {
+                    route.in_sfu = false;
+                }
+                vec![]
+            }
+            SfuEvent::Connected { participant, .. } => {
+                tracing::debug!(participant = %protocol_participant(participant), "SFU connected");
+                vec![]
+            }
+            other => {
+                tracing::debug!(event = ?other, "SFU event not routed");
+                vec![]
+            }
+        }
+    }
+}
+
+/// The one task between the SFU and the sessions; run it with [`SfuRouter::run`].
+pub struct SfuRouter {
+    handle: SfuHandle,
+    events: mpsc::UnboundedReceiver<SfuEvent>,
+    requests: mpsc::Receiver<Request>,
+    routes: Routes,
+}
+
+impl SfuRouter {
+    pub(super) fn new(
+        handle: SfuHandle,
+        events: mpsc::UnboundedReceiver<SfuEvent>,
+        requests: mpsc::Receiver<Request>,
+    ) -> Self {
+        Self {
+            handle,
+            events,
+            requests,
+            routes: Routes::default(),
+        }
+    }
+
+    /// Routes until shutdown (or until every bridge is gone), then stops the SFU's threads.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        loop {
+            // Requests first: a participant's route is in place before any event about it.
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                request = self.requests.recv() => match request {
+                    Some(request) => self.on_request(request),
+                    None => break,
+                },
+                event = self.events.recv() => match event {
+                    Some(event) => self.on_event(event),
+                    None => break,
+                },
+            }
+        }
+        let handle = self.handle;
+        if tokio::task::spawn_blocking(move || handle.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the SFU did not stop cleanly");
+        }
+    }
+
+    fn on_request(&mut self, request: Request) {
+        match request {
+            Request::Join {
+                room,
+                participant,
+                outbox,
+                reply,
+            } => {
+                let route = Route {
+                    room,
+                    outbox: outbox.downgrade(),
+                    in_sfu: true,
+                };
+                self.routes.participants.insert(participant, route);
+                self.send(Command::Join {
+                    room,
+                    participant,
+                    reply,
+                });
+            }
+            Request::Leave { room, participant } => {
+                self.routes.participants.remove(&participant);
+                self.send(Command::Leave { room, participant });
+            }
+            Request::Forward(command) => {
+                if let Command::AcceptOffer {
+                    room, participant, ..
+                } = &command
+                {
+                    self.rejoin_if_dropped(*room, *participant);
+                }
+                self.send(command);
+            }
+        }
+    }
+
+    /// A participant whose connection died offers again to reconnect: it joins the SFU anew first.
+    /// Commands of one room go to one worker in order, so the join lands before the offer.
+    fn rejoin_if_dropped(&mut self, room: RoomId, participant: MediaParticipant) {
+        let Some(route) = self.routes.participants.get_mut(&participant) else {
+            return;
+        };
+        if route.in_sfu {
+            return;
+        }
+        route.in_sfu = true;
+        let (reply, _) = oneshot::channel();
+        self.send(Command::Join {
+            room,
+            participant,
+            reply,
+        });
+    }
+
+    fn send(&self, command: Command) {
+        // Fails only once the SFU stopped; a waiting session then sees its reply dropped.
+        if let Err(err) = self.handle.send(command) {
+            tracing::debug!("SFU command not sent: {err}");
+        }
+    }
+
+    fn on_event(&mut self, event: SfuEvent) {
+        for (participant, message) in self.routes.deliveries(event) {
+            let Some(route) = self.routes.participants.get(&participant) else {
+                continue;
+            };
+            // No outbox: the session is gone or was dropped by its room. A full outbox means a
+            // session too slow to follow, which the room drops on its next broadcast.
+            let delivered = route
+                .outbox
+                .upgrade()
+                .is_some_and(|outbox| outbox.try_send(message).is_ok());
+            if !delivered {
+                tracing::debug!(participant = %protocol_participant(participant), "SFU message not delivered");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::TrackSource;
+    use crate::rooms::Outbox;
+    use huddle_media::Mid;
+
+    fn route(room: u64) -> (Route, (Outbox, mpsc::Receiver<ServerMessage>)) {
+        let (outbox, inbox) = mpsc::channel(8);
+        let keep = outbox.clone();
+        let route = Route {
+            room: RoomId(room),
+            outbox: outbox.downgrade(),
+            in_sfu: true,
+        };
+        (route, (keep, inbox))
+    }
+
+    #[test]
+    fn events_become_messages_for_the_right_participants() {
+        let mut routes = Routes::default();
+        let (a, _a) = route(1);
+        let (b, _b) = route(1);
+        let (c, _c) = route(2);
+        routes.participants.insert(MediaParticipant(1), a);
+        routes.participants.insert(MediaParticipant(2), b);
+        routes.participants.insert(MediaParticipant(3), c);
+
+        let offer = routes.deliveries(SfuEvent::Offer {
+            participant: MediaParticipant(2),
+            sdp: "v=0".into(),
+        });
+        assert!(matches!(
+            &offer[..],
+            [(MediaParticipant(2), ServerMessage::SfuSignal { signal: Signal::Description { description } })]
+                if description.kind == SdpKind::Offer && description.sdp == "v=0"
+        ));
+
+        let track = TrackId {
+            publisher: MediaParticipant(1),
+            mid: Mid::from("abc"),
+        };
+        routes.deliveries(SfuEvent::TrackPublished {
+            room: RoomId(1),
+            track,
+            kind: MediaKind::Audio,
+            rids: vec![],
+            msid_track: String::new(),
+        });
+        let subscribed = routes.deliveries(SfuEvent::TrackSubscribed {
+            participant: MediaParticipant(2),
+            track,
+            mid: "5".into(),
+        });
+        assert_eq!(
+            subscribed,
+            vec![(
+                MediaParticipant(2),
+                ServerMessage::SfuTrack {
+                    participant: protocol_participant(MediaParticipant(1)),
+                    source: TrackSource::Audio,
+                    mid: "5".into(),
+                }
+            )]
+        );
+
+        let mut speaker = routes.deliveries(SfuEvent::ActiveSpeaker {
+            room: RoomId(1),
+            participant: MediaParticipant(1),
+        });
+        speaker.sort_by_key(|(id, _)| *id);
+        let to: Vec<_> = speaker.iter().map(|(id, _)| *id).collect();
+        assert_eq!(to, vec![MediaParticipant(1), MediaParticipant(2)]);
+    }
+
+    #[test]
+    fn a_lost_connection_is_remembered_for_the_next_offer() {
+        let mut routes = Routes::default();
+        let (a, _a) = route(1);
+        routes.participants.insert(MediaParticipant(1), a);
+        routes.deliveries(SfuEvent::Disconnected {
+            room: RoomId(1),
+            participant: MediaParticipant(1),
+        });
+        assert!(!routes.participants[&MediaParticipant(1)].in_sfu);
+    }
+}

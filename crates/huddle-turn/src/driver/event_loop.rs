@@ -50,6 +50,11 @@ pub(crate) struct EventLoop {
     datagrams: Datagrams,
     /// Datagrams for clients, sent together in one `sendmmsg`.
     to_clients: Vec<(SocketAddr, Vec<u8>)>,
+    /// Datagrams for peers, gathered over a whole wake-up so that each relay
+    /// socket sends its share in one `sendmmsg`.
+    to_peers: Vec<(AllocationId, SocketAddr, Vec<u8>)>,
+    /// One relay socket's share of `to_peers` while it is sent.
+    peer_batch: Vec<(SocketAddr, Vec<u8>)>,
 }
 
 impl EventLoop {
@@ -67,6 +72,8 @@ impl EventLoop {
             readable: FuturesUnordered::new(),
             datagrams: Datagrams::new(),
             to_clients: Vec::with_capacity(BATCH),
+            to_peers: Vec::new(),
+            peer_batch: Vec::with_capacity(BATCH),
         }
     }
 
@@ -164,10 +171,10 @@ impl EventLoop {
             let udp = &self.udp;
             let count = match udp.try_io(Interest::READABLE, || datagrams.recv(udp)) {
                 Ok(count) => count,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => {
                     tracing::debug!("udp recv error: {e}");
-                    return;
+                    break;
                 }
             };
             let now = std::time::Instant::now();
@@ -181,11 +188,11 @@ impl EventLoop {
                 };
                 self.core.handle_input(Input::Client { from, packet }, now);
             }
-            self.carry_out_outputs().await;
             if count < BATCH {
-                return;
+                break;
             }
         }
+        self.carry_out_outputs().await;
     }
 
     /// Reads one batch from a relay socket, so one busy peer cannot starve
@@ -234,8 +241,7 @@ impl EventLoop {
                     to,
                     packet,
                 } => {
-                    self.send_to_peer(allocation, to, &packet);
-                    self.core.recycle(packet);
+                    self.to_peers.push((allocation, to, packet));
                 }
                 Output::BindRelay { allocation, addr } => {
                     let bound = RelaySocket::bind(addr);
@@ -252,22 +258,60 @@ impl EventLoop {
                         .handle_input(Input::RelayBound { allocation, ok }, now);
                 }
                 Output::ReleaseRelay { allocation } => {
+                    self.flush_to_peers();
                     self.relays.remove(&allocation);
                 }
             }
         }
+        self.flush_to_peers();
         self.flush_to_clients().await;
     }
 
-    /// Sends at once or not at all: a relay socket whose send buffer is full
-    /// drops the datagram (counted), as a congested router would.
-    fn send_to_peer(&mut self, allocation: AllocationId, to: SocketAddr, packet: &[u8]) {
-        let sent = match self.relays.get(&allocation) {
-            Some(relay) => relay.socket.get_ref().send_to(packet, to).is_ok(),
-            None => false,
-        };
-        if !sent {
+    /// Sends the gathered peer datagrams, one `sendmmsg` per relay socket
+    /// and [`BATCH`], in order per allocation. Sends never wait: a relay socket
+    /// whose send buffer is full drops the datagram (counted), as a congested
+    /// router would.
+    fn flush_to_peers(&mut self) {
+        // Stable: datagrams of one allocation keep their order.
+        self.to_peers.sort_by_key(|(allocation, _, _)| *allocation);
+        let mut to_peers = std::mem::take(&mut self.to_peers);
+        let mut peers = to_peers.drain(..).peekable();
+        while let Some((allocation, to, packet)) = peers.next() {
+            self.peer_batch.push((to, packet));
+            while self.peer_batch.len() < BATCH {
+                match peers.next_if(|(next, _, _)| *next == allocation) {
+                    Some((_, to, packet)) => self.peer_batch.push((to, packet)),
+                    None => break,
+                }
+            }
+            self.send_peer_batch(allocation);
+        }
+        drop(peers);
+        // Keep the (now empty) vector's capacity for the next wake-up.
+        self.to_peers = to_peers;
+    }
+
+    fn send_peer_batch(&mut self, allocation: AllocationId) {
+        let mut sent = 0;
+        if let Some(relay) = self.relays.get(&allocation) {
+            let socket = relay.socket.get_ref();
+            while sent < self.peer_batch.len() {
+                match udp_batch::send(socket, &self.peer_batch[sent..]) {
+                    Ok(n) => sent += n.max(1),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        tracing::debug!(?allocation, "relay send error: {e}");
+                        self.metrics.drop_packet(DropReason::SendFailed);
+                        sent += 1;
+                    }
+                }
+            }
+        }
+        for _ in sent.min(self.peer_batch.len())..self.peer_batch.len() {
             self.metrics.drop_packet(DropReason::SendFailed);
+        }
+        for (_, packet) in self.peer_batch.drain(..) {
+            self.core.recycle(packet);
         }
     }
 

@@ -248,7 +248,8 @@ class Participant {
   async close() {
     this.closed = true;
     await this.context.close().catch(() => {});
-    fs.rmSync(this.profile, { recursive: true, force: true });
+    // A crashed browser's children may still be writing into the profile for a moment.
+    fs.rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 }
 
@@ -362,8 +363,12 @@ class Scenario {
   }
 
   async teardown() {
-    await Promise.all(this.participants.map((p) => p.close()));
+    // The server is stopped even if a browser's cleanup fails: a live child would keep the test
+    // process from ever exiting.
+    const closed = await Promise.allSettled(this.participants.map((p) => p.close()));
     if (this.server) await this.server.stop();
+    const failed = closed.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
 

@@ -94,7 +94,7 @@ const MAX_REJOIN_REFUSALS = 5;
 /** Error codes that answer a `join` and mean "you are not in the room". */
 const JOIN_REFUSALS = new Set([
   'unsupported_version', 'invalid_room', 'invalid_name', 'room_full', 'already_joined',
-  'malformed_message', 'rate_limited', 'message_too_large',
+  'malformed_message', 'rate_limited', 'message_too_large', 'sfu_unavailable',
 ]);
 
 /** The `/ws` URL of the page's own origin. */

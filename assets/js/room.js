@@ -375,6 +375,8 @@ function describeEnd(reason) {
           return ['Please reload the page', 'This page is older than the server. Reload to get the new version.'];
         case 'rate_limited':
           return ['Too many attempts', 'Please wait a little before joining again.'];
+        case 'sfu_unavailable':
+          return ['The media server is not available', 'Please try again in a moment.'];
         default:
           return ['Could not join', reason.message || reason.code];
       }

@@ -11,6 +11,8 @@
  * @typedef {{ camera: MediaStream, screen: MediaStream }} RemoteMedia
  */
 
+/** @typedef {{ report: RTCStatsReport, mids: Set<string> | null }} ReceivedStats */
+
 /**
  * @typedef {object} MediaConnection
  * @property {(slot: Slot, track: MediaStreamTrack | null) => Promise<unknown>} setTrack sends `track`
@@ -18,6 +20,8 @@
  * @property {(id: string) => RemoteMedia} remote what `id` sends us, created on first use
  * @property {(id: string) => void} remove `id` left
  * @property {(id: string) => number} audioLevel how loud `id` is right now, 0..1 (0 if unknown)
+ * @property {(id: string) => Promise<ReceivedStats | null>} receivedStats the stats of the connection
+ *   that carries `id`'s media to us, and which of its transceivers are `id`'s (null: all of them)
  * @property {() => void} close
  */
 

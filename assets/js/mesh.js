@@ -8,21 +8,28 @@
 //   2: screen-share video (local stream "screen", its own MediaStream)
 // Only the impolite end (the larger id) creates them, so the first offer never collides; the polite
 // end adopts them from that offer and turns them sendrecv before answering. Later negotiations
-// (ICE restarts) may start from either end and perfect negotiation settles collisions. Turning
+// (ICE restarts) may start from either end and perfect negotiation settles collisions.
+// Each connection also carries the "files" data channel (files.js), negotiated out of band with a
+// fixed stream id so neither end waits for the other to announce it; the polite end creates its
+// side while adopting the first offer, which already holds the data m-line, so no second round. Turning
 // camera, mic or screen on and off is `replaceTrack` on these senders: no renegotiation.
 
 /** @import { Signal, IceServer } from './protocol.js' */
 /** @import { MediaConnection } from './connection.js' */
 
 import { Negotiation } from './negotiation.js';
+import { FILES_LABEL } from './files.js';
 
 /** @typedef {'audio' | 'video' | 'screen'} Slot */
 /** The transceiver order, shared by both ends. */
 export const SLOTS = /** @type {const} */ (['audio', 'video', 'screen']);
+/** The "files" channel's SCTP stream id, the same at both ends. */
+const FILES_CHANNEL_ID = 0;
 
 /**
  * @typedef {{ kind: 'signal', to: string, signal: Signal }
  *         | { kind: 'tracks', id: string }
+ *         | { kind: 'data_channel', id: string, channel: RTCDataChannel }
  *         | { kind: 'connection', id: string, state: RTCPeerConnectionState }} MeshEvent
  */
 
@@ -82,6 +89,15 @@ export class Mesh {
     return this.peers.get(id)?.audioLevel() ?? 0;
   }
 
+  /**
+   * Each peer has its own connection: all of its stats are about `id`.
+   * @param {string} id
+   */
+  async receivedStats(id) {
+    const peer = this.peers.get(id);
+    return peer ? { report: await peer.pc.getStats(), mids: null } : null;
+  }
+
   /** @param {string} id */
   remove(id) {
     this.peers.get(id)?.close();
@@ -127,6 +143,8 @@ export class Peer {
     this.screen = new MediaStream();
     /** @type {WeakSet<RTCRtpTransceiver>} transceivers already set up to send */
     this.adopted = new WeakSet();
+    /** @type {RTCDataChannel | null} */
+    this.files = null;
     this.closed = false;
 
     const { iceServers, iceTransportPolicy } = mesh.options;
@@ -152,7 +170,15 @@ export class Peer {
         const kind = slot === 'audio' ? 'audio' : 'video';
         this.adopt(this.pc.addTransceiver(kind, { direction: 'sendrecv', streams: [this.streamFor(slot)] }), slot);
       }
+      this.openFilesChannel();
     }
+  }
+
+  /** @private */
+  openFilesChannel() {
+    if (this.files) return;
+    this.files = this.pc.createDataChannel(FILES_LABEL, { negotiated: true, id: FILES_CHANNEL_ID });
+    this.emit({ kind: 'data_channel', id: this.id, channel: this.files });
   }
 
   /**
@@ -203,6 +229,7 @@ export class Peer {
       transceiver.sender.setStreams(this.streamFor(slot));
       this.adopt(transceiver, slot);
     });
+    this.openFilesChannel();
   }
 
   /**

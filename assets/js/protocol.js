@@ -34,27 +34,62 @@ const MAX_REJOIN_REFUSALS = 5;
  */
 
 /**
+ * The collaboration part (issue 5). Times are Unix milliseconds, UTC; whiteboard points are board
+ * coordinates, 0..1 on both axes of a 16:9 board, so a drawing scales with the canvas.
+ * @typedef {'user' | 'scheduled' | 'bot'} ChatKind
+ * @typedef {{ id: number, kind: ChatKind, author_name: string, author: string | null, text: string,
+ *             sent_at: number, late: boolean, mine: boolean }} ChatMessage
+ * @typedef {{ id: number, author_name: string, text: string, at: number, mine: boolean }} Scheduled
+ * @typedef {'pen' | 'eraser' | 'line' | 'rect' | 'ellipse' | 'text'} ShapeKind
+ * @typedef {[number, number]} BoardPoint
+ * @typedef {{ id: string, kind: ShapeKind, color: string, width: number, points: BoardPoint[],
+ *             text?: string, mine?: boolean }} WhiteboardItem
+ */
+
+/** The reactions the server accepts (`react`). */
+export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️', '🎉', '😮', '🤔', '👋']);
+
+/**
+ * What a participant does in the room besides media: sent with `Signaling.act` while joined.
+ * @typedef {{ type: 'chat_send', text: string }
+ *         | { type: 'chat_history', before: number, limit?: number }
+ *         | { type: 'schedule_message', text: string, at: number }
+ *         | { type: 'cancel_scheduled', id: number }
+ *         | { type: 'set_title', title: string }
+ *         | { type: 'whiteboard_add', item: WhiteboardItem }
+ *         | { type: 'whiteboard_extend', id: string, points: BoardPoint[] }
+ *         | { type: 'whiteboard_undo' }
+ *         | { type: 'whiteboard_clear' }
+ *         | { type: 'raise_hand', raised: boolean }
+ *         | { type: 'react', emoji: string }} RoomAction
+ */
+
+/**
  * Messages the client sends.
- * @typedef {{ type: 'join', room: string, name: string, version: number, media: MediaState }
+ * @typedef {{ type: 'join', room: string, name: string, version: number, media: MediaState, identity?: string }
  *         | { type: 'update', media: MediaState, name?: string }
  *         | { type: 'signal', to: string, signal: Signal }
  *         | { type: 'sfu_signal', signal: Signal }
  *         | { type: 'view', tiles: TileView[] }
  *         | { type: 'ping' }
- *         | { type: 'leave' }} ClientMessage
+ *         | { type: 'leave' }
+         | RoomAction} ClientMessage
  */
 
 /**
  * @typedef {'malformed_message' | 'message_too_large' | 'unknown_type' | 'unsupported_version'
  *         | 'not_joined' | 'already_joined' | 'invalid_room' | 'invalid_name' | 'room_full'
  *         | 'unknown_participant' | 'rate_limited' | 'wrong_media_mode' | 'sfu_rejected'
- *         | 'sfu_unavailable'} ErrorCode
+ *         | 'sfu_unavailable' | 'chat_too_long' | 'empty_message' | 'invalid_schedule_time'
+ *         | 'unknown_scheduled' | 'not_author' | 'title_too_long' | 'whiteboard_full'
+ *         | 'invalid_whiteboard_item' | 'invalid_reaction' | 'bot_unavailable' | 'storage_failed'} ErrorCode
  */
 
 /**
  * Messages the server sends.
  * @typedef {{ type: 'joined', version: number, you: string, room: string, participants: Participant[],
- *             ice_servers: IceServer[], settings: RoomSettings }} JoinedMessage
+ *             ice_servers: IceServer[], settings: RoomSettings, title?: string | null,
+ *             hands?: string[] }} JoinedMessage
  * @typedef {JoinedMessage
  *         | { type: 'participant_joined', participant: Participant }
  *         | { type: 'participant_updated', participant: Participant }
@@ -64,7 +99,26 @@ const MAX_REJOIN_REFUSALS = 5;
  *         | { type: 'sfu_track', participant: string, source: 'audio' | 'video' | 'screen', mid: string }
  *         | { type: 'active_speaker', participant: string }
  *         | { type: 'pong' }
- *         | { type: 'error', code: ErrorCode, message: string }} ServerMessage
+ *         | { type: 'error', code: ErrorCode, message: string }
+ *         | RoomEvent} ServerMessage
+ */
+
+/**
+ * What happens in the room besides media. Right after `joined` come `chat_history`,
+ * `scheduled_list` and `whiteboard_state`, in that order.
+ * @typedef {{ type: 'chat_history', messages: ChatMessage[], has_more: boolean }
+ *         | { type: 'chat_message', message: ChatMessage }
+ *         | { type: 'scheduled_list', scheduled: Scheduled[] }
+ *         | { type: 'scheduled_added', scheduled: Scheduled }
+ *         | { type: 'scheduled_removed', id: number, reason: 'cancelled' | 'posted' }
+ *         | { type: 'title_changed', title: string | null, by: string }
+ *         | { type: 'whiteboard_state', items: WhiteboardItem[] }
+ *         | { type: 'whiteboard_added', item: WhiteboardItem, by: string }
+ *         | { type: 'whiteboard_extended', id: string, points: BoardPoint[] }
+ *         | { type: 'whiteboard_removed', id: string }
+ *         | { type: 'whiteboard_cleared', by: string }
+ *         | { type: 'hands', queue: string[] }
+ *         | { type: 'reaction', from: string, emoji: string }} RoomEvent
  */
 
 /**
@@ -129,7 +183,7 @@ export class Signaling {
     this.url = url;
     /** @type {WebSocket | null} */
     this.socket = null;
-    /** @type {{ room: string, name: string, media: MediaState } | null} */
+    /** @type {{ room: string, name: string, media: MediaState, identity?: string } | null} */
     this.joinRequest = null;
     /** @type {ConnectionState} */
     this.state = 'closed';
@@ -153,9 +207,11 @@ export class Signaling {
    * @param {string} room
    * @param {string} name
    * @param {MediaState} media
+   * @param {string} [identity] the secret that makes our scheduled messages and drawings ours
+   *   after a reload (16..128 characters; the server keeps only its hash)
    */
-  join(room, name, media) {
-    this.joinRequest = { room, name, media: { ...media } };
+  join(room, name, media, identity) {
+    this.joinRequest = { room, name, media: { ...media }, identity };
     this.phase = 'idle';
     this.attempt = 0;
     this.refusalsInRow = 0;
@@ -197,6 +253,15 @@ export class Signaling {
     if (this.phase === 'joined') this.send({ type: 'view', tiles });
   }
 
+  /**
+   * Chat, whiteboard, hands, title, reactions. Dropped while not joined: the state they would
+   * change arrives whole after the re-join.
+   * @param {RoomAction} action
+   */
+  act(action) {
+    if (this.phase === 'joined') this.send(action);
+  }
+
   /** Leaves the room and closes for good. */
   leave() {
     if (this.phase === 'joined') this.send({ type: 'leave' });
@@ -224,8 +289,8 @@ export class Signaling {
       if (socket !== this.socket || !this.joinRequest) return;
       this.lastHeard = Date.now();
       this.startWatchdog();
-      const { room, name, media } = this.joinRequest;
-      this.send({ type: 'join', room, name, version: PROTOCOL_VERSION, media });
+      const { room, name, media, identity } = this.joinRequest;
+      this.send({ type: 'join', room, name, version: PROTOCOL_VERSION, media, ...(identity ? { identity } : {}) });
     });
     socket.addEventListener('message', (event) => {
       if (socket !== this.socket) return;

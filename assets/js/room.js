@@ -4,6 +4,7 @@
 // `LocalMedia` (media.js); everything on screen is drawn from their events. Both kinds of
 // connection feed the same tiles; sfu rooms also report tile sizes (`view`, views.js) and take the
 // speaking highlight from the server (`active_speaker`) instead of measuring audio levels.
+// Chat, whiteboard, title, hands, reactions and files are collab.js's: the room events go there.
 //
 // Query options: ?name=<n> joins at once (no pre-join), ?quality=low asks for 320x180 @ 15 fps,
 // ?ice=relay forces TURN (iceTransportPolicy 'relay').
@@ -15,6 +16,7 @@
 //   tiles: see tiles.js ([data-participant], [data-local], [data-audio], [data-video], [data-screen])
 //   controls: [data-action="toggle-audio|toggle-video|share-screen|leave"]
 //   pickers: select[data-device="videoinput|audioinput|audiooutput"] (one of each in the page)
+//   the room's name on the pre-join screen: [data-room-name]; the rest: see collab.js's modules
 
 import { Signaling } from './protocol.js';
 import { Mesh, SLOTS } from './mesh.js';
@@ -24,8 +26,9 @@ import { LocalMedia, listDevices, canChooseSpeaker, canShareScreen, setSpeaker }
 import { TileGrid, play, unmuteBlocked, whenAutoplayBlocked } from './tiles.js';
 import { cleanDisplayName, isValidRoomName } from './names.js';
 import { element, all, show } from './dom.js';
+import { Collaboration } from './collab.js';
 
-/** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState } from './protocol.js' */
+/** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState, RoomEvent } from './protocol.js' */
 /** @import { MeshEvent } from './mesh.js' */
 /** @import { SfuEvent } from './sfu.js' */
 /** @import { MediaConnection } from './connection.js' */
@@ -82,6 +85,31 @@ const call = {
   announced: null,
 };
 
+const collab = new Collaboration({
+  room,
+  grid,
+  act: (action) => call.signaling?.act(action),
+  people: () => [
+    { id: call.selfId, name: call.name, self: true, ...media.state },
+    ...[...call.participants.values()].map((participant) => ({ ...participant, self: false })),
+  ],
+  connection: () => call.connection,
+  notify: (text) => notify(text),
+});
+
+/**
+ * The secret that makes our scheduled messages and drawings still ours after a reload; the server
+ * keeps only its hash.
+ */
+function identity() {
+  let secret = saved.get('identity');
+  if (secret.length < 16) {
+    secret = [...crypto.getRandomValues(new Uint8Array(24))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    saved.set('identity', secret);
+  }
+  return secret;
+}
+
 /** @param {keyof typeof screens} which */
 function showScreen(which) {
   for (const [key, section] of Object.entries(screens)) show(section, key === which);
@@ -90,7 +118,7 @@ function showScreen(which) {
 // ---- Pre-join ---------------------------------------------------------------------------------
 
 async function start() {
-  for (const title of all('[data-room-title]', HTMLElement)) title.textContent = room;
+  element('[data-room-name]', HTMLElement).textContent = room;
   document.title = `${room} · huddle`;
   if (!isValidRoomName(room)) {
     showEnded({ kind: 'refused', code: 'invalid_room', message: '' });
@@ -139,7 +167,7 @@ function enterCall(name) {
   grid.layout();
   call.announced = media.state;
   call.signaling = new Signaling(onSignalingEvent);
-  call.signaling.join(room, name, media.state);
+  call.signaling.join(room, name, media.state, identity());
 }
 
 /** @param {SignalingEvent} event */
@@ -171,17 +199,20 @@ function onServerMessage(message) {
       for (const participant of message.participants) {
         if (participant.id !== message.you) addParticipant(participant);
       }
+      collab.joined(message);
       break;
     }
     case 'participant_joined':
     case 'participant_updated':
       addParticipant(message.participant);
+      collab.peopleChanged();
       break;
     case 'participant_left':
       call.participants.delete(message.id);
       call.connection?.remove(message.id);
       views.unwatch(message.id);
       grid.removeRemote(message.id);
+      collab.peopleChanged();
       break;
     case 'signal':
       if (message.from !== call.selfId && call.connection instanceof Mesh) {
@@ -201,12 +232,15 @@ function onServerMessage(message) {
       highlightSpeakers();
       break;
     case 'error':
+      if (collab.error(message.code, message.message)) break;
       if (message.code === 'rate_limited') notify('Slow down: the server is limiting messages.');
       if (message.code === 'sfu_rejected' && call.connection instanceof SfuConnection) call.connection.rejected();
       if (message.code === 'sfu_unavailable') notify('The media server is not available right now.');
       break;
     case 'pong':
       break;
+    default:
+      collab.handle(/** @type {RoomEvent} */ (message));
   }
 }
 
@@ -239,6 +273,8 @@ function onConnectionEvent(event) {
     call.signaling?.signal(event.to, event.signal);
   } else if (event.kind === 'sfu_signal') {
     call.signaling?.sfuSignal(event.signal);
+  } else if (event.kind === 'data_channel') {
+    collab.addFileChannel(event.channel);
   } else if (event.kind === 'tracks') {
     const participant = call.participants.get(event.id);
     if (!call.connection || !participant) return;
@@ -301,6 +337,7 @@ function drawLocal() {
   if (errors && errors !== mediaError.textContent && call.signaling) notify(errors);
   mediaError.textContent = errors;
   show(mediaError, errors.length > 0);
+  collab.peopleChanged();
 }
 
 /** @param {string} what */

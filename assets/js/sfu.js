@@ -7,7 +7,7 @@
 //   mid "1": camera video, sendonly, simulcast rids q/h/f declared lowest first (one layer with
 //            ?quality=low, whose 320x180 leaves nothing worth scaling down)
 //   mid "2": screen-share video, sendonly, one layer
-//   then a data channel.
+//   then a data channel: ours is "files" (files.js), which the SFU forwards to the others'.
 // We offer first, right after `joined`. The SFU then offers to add and remove the others' tracks,
 // one m-line each; `sfu_track` says which participant and source each of those mids carries. If
 // both offer at once we win (we are the impolite side) and the SFU offers again later.
@@ -20,10 +20,12 @@
 
 import { SLOTS } from './mesh.js';
 import { Negotiation } from './negotiation.js';
+import { FILES_LABEL } from './files.js';
 
 /**
  * @typedef {{ kind: 'sfu_signal', signal: Signal }
  *         | { kind: 'tracks', id: string }
+ *         | { kind: 'data_channel', channel: RTCDataChannel }
  *         | { kind: 'connection', state: RTCPeerConnectionState }} SfuEvent
  */
 
@@ -108,7 +110,8 @@ export class SfuConnection {
       video: this.pc.addTransceiver('video', { direction: 'sendonly', streams: [camera], sendEncodings: layers }),
       screen: this.pc.addTransceiver('video', { direction: 'sendonly', streams: [screen] }),
     };
-    this.channel = this.pc.createDataChannel('huddle');
+    this.files = this.pc.createDataChannel(FILES_LABEL);
+    this.emit({ kind: 'data_channel', channel: this.files });
   }
 
   /**
@@ -142,6 +145,17 @@ export class SfuConnection {
     for (const [mid, source] of this.mids) {
       if (source.participant === id) this.mids.delete(mid);
     }
+  }
+
+  /**
+   * The one connection carries everyone: `id`'s part of it is the mids `sfu_track` gave them. The
+   * round trip is to the SFU, the loss and jitter are of `id`'s streams.
+   * @param {string} id
+   */
+  async receivedStats(id) {
+    if (this.closed) return null;
+    const mids = new Set([...this.mids].filter(([, source]) => source.participant === id).map(([mid]) => mid));
+    return { report: await this.pc.getStats(), mids };
   }
 
   /** The SFU says who is loudest (`active_speaker`); we do not measure levels ourselves. */

@@ -1,6 +1,9 @@
 // The grid of video tiles. Tiles carry the stable test hooks:
 //   participant tile: [data-participant="<id>"][data-audio="on|off"][data-video="on|off"] > video
 //   own tile:         the same plus [data-local] (data-participant once joined)
+//   on a tile:        [data-hand="<place in line, from 1>"] while the hand is up,
+//                     [data-quality="good|fair|poor"] on remote tiles (title: the figures),
+//                     [data-pinned] on the spotlighted tile, [data-reaction] while a reaction floats
 //   remote screen:    [data-screen="<id>"] > video      own screen preview: [data-local-screen] > video
 
 /** @import { MediaState } from './protocol.js' */
@@ -92,8 +95,58 @@ export class Tile {
     this.micIcon.title = 'Microphone off';
     this.nameText = document.createElement('span');
     this.nameText.className = 'name';
-    this.label.append(this.micIcon, this.nameText);
-    this.element.append(this.video, this.avatar, this.label);
+    this.hand = document.createElement('span');
+    this.hand.className = 'hand-badge';
+    this.hand.hidden = true;
+    this.quality = document.createElement('span');
+    this.quality.className = 'quality';
+    this.quality.hidden = true;
+    this.label.append(this.micIcon, this.nameText, this.quality);
+    this.pin = document.createElement('button');
+    this.pin.type = 'button';
+    this.pin.className = 'pin small';
+    this.pin.dataset.pin = '';
+    this.pin.textContent = 'Pin';
+    this.pin.title = 'Show this tile large';
+    this.element.append(this.video, this.avatar, this.label, this.hand, this.pin);
+    // Double-click: the tile alone, full screen; again to come back.
+    this.element.addEventListener('dblclick', () => {
+      if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+      else this.element.requestFullscreen?.().catch(() => {});
+    });
+  }
+
+  /** @param {number} place 1-based place in the raised-hand queue, 0 when the hand is down */
+  setHand(place) {
+    this.hand.hidden = place === 0;
+    this.hand.textContent = place ? `✋ ${place}` : '';
+    if (place) this.element.dataset.hand = String(place);
+    else delete this.element.dataset.hand;
+  }
+
+  /**
+   * @param {'good' | 'fair' | 'poor'} grade
+   * @param {string} figures shown on hover
+   */
+  setQuality(grade, figures) {
+    this.quality.hidden = false;
+    this.quality.dataset.grade = grade;
+    this.quality.title = `Connection ${grade}: ${figures}`;
+    this.quality.setAttribute('aria-label', this.quality.title);
+    this.element.dataset.quality = grade;
+  }
+
+  /** @param {string} emoji floats up over the tile for a few seconds */
+  showReaction(emoji) {
+    const bubble = document.createElement('span');
+    bubble.className = 'reaction';
+    bubble.textContent = emoji;
+    this.element.dataset.reaction = emoji;
+    bubble.addEventListener('animationend', () => {
+      bubble.remove();
+      if (!this.element.querySelector('.reaction')) delete this.element.dataset.reaction;
+    });
+    this.element.append(bubble);
   }
 
   /**
@@ -144,6 +197,9 @@ export class TileGrid {
     this.screens = new Map();
     /** @type {Tile | null} */
     this.localScreen = null;
+    /** @type {Tile | null} the tile shown large, the others in a strip */
+    this.pinned = null;
+    this.wirePin(this.local);
     container.append(this.local.element);
     new ResizeObserver(() => this.layout()).observe(container);
     this.layout();
@@ -158,6 +214,7 @@ export class TileGrid {
     if (!tile) {
       tile = new Tile({ local: false, kind: 'camera' });
       tile.element.dataset.participant = id;
+      this.wirePin(tile);
       this.remotes.set(id, tile);
       this.container.insertBefore(tile.element, this.local.element);
       this.layout();
@@ -165,9 +222,36 @@ export class TileGrid {
     return tile;
   }
 
+  /**
+   * Pins `tile` (or unpins it if it is pinned): the spotlight.
+   * @param {Tile | null} tile
+   */
+  spotlight(tile) {
+    this.pinned?.element.removeAttribute('data-pinned');
+    this.pinned = tile === this.pinned ? null : tile;
+    this.pinned?.element.setAttribute('data-pinned', '');
+    this.container.classList.toggle('spotlight', this.pinned !== null);
+    this.layout();
+  }
+
+  /**
+   * @private
+   * @param {Tile} tile
+   */
+  wirePin(tile) {
+    tile.pin.addEventListener('click', () => this.spotlight(tile));
+  }
+
+  /** @param {Tile} tile a tile going away: no spotlight on nothing */
+  forget(tile) {
+    if (this.pinned === tile) this.spotlight(tile);
+  }
+
   /** @param {string} id */
   removeRemote(id) {
-    this.remotes.get(id)?.remove();
+    const tile = this.remotes.get(id);
+    if (tile) this.forget(tile);
+    tile?.remove();
     this.remotes.delete(id);
     this.removeScreen(id);
     this.layout();
@@ -188,6 +272,7 @@ export class TileGrid {
     if (!tile) {
       tile = new Tile({ local: false, kind: 'screen' });
       tile.element.dataset.screen = id;
+      this.wirePin(tile);
       this.screens.set(id, tile);
       this.container.prepend(tile.element);
       this.layout();
@@ -201,6 +286,7 @@ export class TileGrid {
   removeScreen(id) {
     const tile = this.screens.get(id);
     if (!tile) return;
+    this.forget(tile);
     tile.remove();
     this.screens.delete(id);
     this.layout();
@@ -212,6 +298,7 @@ export class TileGrid {
    */
   setLocalScreen(stream) {
     if (!stream) {
+      if (this.localScreen) this.forget(this.localScreen);
       this.localScreen?.remove();
       this.localScreen = null;
     } else {
@@ -232,7 +319,10 @@ export class TileGrid {
     return [...this.remotes.values()].map((tile) => tile.video);
   }
 
-  /** Sizes the tiles so that all fit the grid at 16:9, as large as possible. */
+  /**
+   * Sizes the tiles so that all fit the grid at 16:9, as large as possible. (With a tile pinned,
+   * the CSS shows it large and the others in a strip below it.)
+   */
   layout() {
     const count = this.container.children.length;
     const style = getComputedStyle(this.container);

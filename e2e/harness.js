@@ -76,14 +76,18 @@ function serverBinary() {
 
 /** A running huddle server on a free loopback port; `stop()` asserts it exits on SIGTERM within 5 s. */
 class Server {
-  /** `port` reuses a known port (a restart); by default a free one is picked. */
-  static async start({ args = [], port } = {}) {
+  /**
+   * `port` reuses a known port (a restart); by default a free one is picked. `dataDir` is where
+   * the server keeps chat, whiteboards and titles (SQLite); a restart passes the same one.
+   */
+  static async start({ args = [], port, dataDir } = {}) {
     const bin = serverBinary();
     if (!fs.existsSync(bin)) throw new Error(`no server binary at ${bin}: run cargo build -p huddle`);
     port = port || (await freePort());
     const argv = ['--listen', `127.0.0.1:${port}`];
     // Everything here is on loopback, which TURN refuses to relay to unless told otherwise.
     argv.push('--turn-listen', '127.0.0.1:0', '--turn-allow-peer', '127.0.0.0/8');
+    if (dataDir) argv.push('--data-dir', dataDir);
     argv.push(...args);
     const child = spawn(bin, argv, {
       cwd: ROOT,
@@ -269,10 +273,12 @@ class Scenario {
     this.participants = [];
     this.server = null;
     this.joinTimes = [];
+    /** The server's database lives and dies with the scenario, restarts included. */
+    this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-e2e-data-'));
   }
 
-  async startServer(options) {
-    this.server = await Server.start(options);
+  async startServer(options = {}) {
+    this.server = await Server.start({ dataDir: this.dataDir, ...options });
     return this.server;
   }
 
@@ -358,7 +364,7 @@ class Scenario {
     const { port } = this.server;
     await this.server.stop();
     await sleep(options.downFor || 0);
-    this.server = await Server.start({ ...options, port });
+    this.server = await Server.start({ dataDir: this.dataDir, ...options, port });
     return this.server;
   }
 
@@ -367,6 +373,7 @@ class Scenario {
     // process from ever exiting.
     const closed = await Promise.allSettled(this.participants.map((p) => p.close()));
     if (this.server) await this.server.stop();
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
     const failed = closed.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
   }

@@ -2,7 +2,8 @@
 // the toolbar (or its own tabs). On a phone it covers the grid.
 //
 // Stable hooks: [data-panel="chat|people|files"] (toolbar toggles; aria-pressed), [data-side-panel]
-// (hidden when closed; data-tab says which pane shows), [data-pane="chat|people|files"].
+// (hidden when closed; data-tab says which pane shows), its tabs [data-panel-tab="..."],
+// [data-pane="chat|people|files"].
 
 /** @typedef {'chat' | 'people' | 'files'} PaneName */
 
@@ -17,9 +18,11 @@ export class SidePanel {
     this.options = options;
     /** @type {PaneName | null} */
     this.showing = null;
-    for (const button of document.querySelectorAll('[data-panel]')) {
+    for (const button of document.querySelectorAll('[data-panel], [data-panel-tab]')) {
       if (!(button instanceof HTMLButtonElement)) continue;
-      button.addEventListener('click', () => this.toggle(/** @type {PaneName} */ (button.dataset.panel)));
+      const pane = /** @type {PaneName} */ (button.dataset.panel ?? button.dataset.panelTab);
+      // A tab only switches; the toolbar toggles open and closed.
+      button.addEventListener('click', () => (button.dataset.panel ? this.toggle(pane) : this.show(pane)));
     }
     options.root.querySelector('[data-panel-close]')?.addEventListener('click', () => this.show(null));
   }
@@ -39,8 +42,9 @@ export class SidePanel {
     for (const section of root.querySelectorAll('[data-pane]')) {
       if (section instanceof HTMLElement) section.hidden = section.dataset.pane !== pane;
     }
-    for (const button of document.querySelectorAll('[data-panel]')) {
-      button.setAttribute('aria-pressed', String(button instanceof HTMLElement && button.dataset.panel === pane));
+    for (const button of document.querySelectorAll('[data-panel], [data-panel-tab]')) {
+      if (!(button instanceof HTMLElement)) continue;
+      button.setAttribute('aria-pressed', String((button.dataset.panel ?? button.dataset.panelTab) === pane));
     }
     this.options.onShow(pane);
   }

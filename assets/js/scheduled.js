@@ -2,7 +2,7 @@
 // sent as UTC milliseconds) and the room's pending list, soonest first, where one's own can be
 // cancelled. The server posts them at their time, whether or not their author is still here.
 //
-// Stable hooks: [data-schedule-at] (datetime-local), [data-schedule-send], [data-scheduled-list],
+// Stable hooks: [data-schedule-toggle] (shows the picker), [data-schedule-at] (datetime-local), [data-schedule-send], [data-scheduled-list],
 // each pending message [data-scheduled-item="<id>"], its [data-scheduled-cancel] (own ones only).
 
 /** @import { Scheduled, RoomAction } from './protocol.js' */

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use ipnet::IpNet;
 
 use crate::protocol::{IceServer, MediaMode};
+use crate::store::Location;
 
 #[derive(Debug, Clone, Parser, Serialize, Deserialize)]
 #[command(
@@ -127,9 +128,38 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_MESSAGE_BURST", default_value_t = 200.0)]
     pub message_burst: f64,
 
+    /// Directory of the SQLite database (chat, scheduled messages, whiteboards, titles), created on
+    /// first run; unused with `--database-url`.
+    #[arg(long, env = "HUDDLE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL database instead of SQLite, e.g. `postgres://huddle:secret@db.example/huddle`.
+    #[arg(long, env = "HUDDLE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// OpenAI-compatible API base of the chat bot (`/prompt`), e.g. `https://api.example/v1`.
+    #[arg(long, env = "HUDDLE_BOT_URL")]
+    pub bot_url: Option<String>,
+
+    /// Bearer token for the chat bot's endpoint.
+    #[arg(long, env = "HUDDLE_BOT_KEY", hide_env_values = true)]
+    pub bot_key: Option<String>,
+
+    /// Model the chat bot asks for; required with `--bot-url`.
+    #[arg(long, env = "HUDDLE_BOT_MODEL")]
+    pub bot_model: Option<String>,
+
     /// Log output format.
     #[arg(long, env = "HUDDLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// The chat bot's endpoint, when one is configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotSettings {
+    pub url: String,
+    pub key: Option<String>,
+    pub model: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -300,6 +330,32 @@ impl Config {
         }
     }
 
+    /// Where chat, whiteboards and the rest are kept.
+    pub fn database(&self) -> Location {
+        match &self.database_url {
+            Some(url) => Location::Url(url.clone()),
+            None => Location::DataDir(self.data_dir.clone()),
+        }
+    }
+
+    /// The chat bot, if `--bot-url` is given.
+    pub fn bot(&self) -> anyhow::Result<Option<BotSettings>> {
+        let Some(url) = &self.bot_url else {
+            return Ok(None);
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("--bot-url {url:?} is not an http:// or https:// URL");
+        }
+        let Some(model) = &self.bot_model else {
+            bail!("--bot-url needs --bot-model");
+        };
+        Ok(Some(BotSettings {
+            url: url.clone(),
+            key: self.bot_key.clone(),
+            model: model.clone(),
+        }))
+    }
+
     pub fn keepalive(&self) -> (Duration, Duration) {
         (
             Duration::from_secs_f64(self.keepalive_interval),
@@ -457,5 +513,31 @@ mod tests {
                 .unwrap();
             assert_eq!(arg.get_env(), Some(std::ffi::OsStr::new(env)), "{id}");
         }
+    }
+
+    #[test]
+    fn storage_and_bot_settings_parse() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.database(), Location::DataDir("./data".into()));
+        assert_eq!(config.bot().unwrap(), None);
+        let config = load(&[
+            "--database-url",
+            "postgres://localhost/huddle",
+            "--bot-url",
+            "http://127.0.0.1:9/v1",
+            "--bot-model",
+            "tiny",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.database(),
+            Location::Url("postgres://localhost/huddle".into())
+        );
+        assert_eq!(config.bot().unwrap().unwrap().model, "tiny");
+        assert!(load(&["--bot-url", "http://x/v1"]).unwrap().bot().is_err());
+        assert!(load(&["--bot-url", "ftp://x", "--bot-model", "m"])
+            .unwrap()
+            .bot()
+            .is_err());
     }
 }

@@ -3,16 +3,22 @@
 //! Layers import one way: `rooms` (membership, no I/O) <- `signaling` (WebSocket sessions) <-
 //! `http` (the web edge). `protocol` and `metrics` are leaves every layer may use; `turn` wires the
 //! built-in STUN/TURN server (crate `huddle-turn`) to the configuration; `sfu` bridges signaling
-//! and the SFU (crate `huddle-media`, which knows nothing of this crate).
+//! and the SFU (crate `huddle-media`, which knows nothing of this crate). `store` (the database)
+//! is a leaf under `rooms`; `collab` (chat, scheduled messages, whiteboard) sits between `rooms`
+//! and `signaling`.
 
+pub mod clock;
+pub mod collab;
 pub mod config;
 pub mod http;
 pub mod ice;
+pub mod identity;
 pub mod metrics;
 pub mod protocol;
 pub mod rooms;
 pub mod sfu;
 pub mod signaling;
+pub mod store;
 mod turn;
 
 use std::net::SocketAddr;
@@ -23,6 +29,8 @@ use huddle_turn::TurnServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use clock::{Clock, SystemClock};
+use collab::{Bot, Collab};
 use config::Config;
 use ice::IceServers;
 use metrics::Metrics;
@@ -30,6 +38,7 @@ use protocol::MediaMode;
 use rooms::{LocalRegistry, RoomPolicy};
 use sfu::SfuRouter;
 use signaling::{RateSettings, Signaling, SignalingSettings};
+use store::Store;
 
 /// A huddle node with its sockets bound, ready to serve.
 pub struct Huddle {
@@ -40,9 +49,22 @@ pub struct Huddle {
 }
 
 impl Huddle {
-    /// Binds the web server, unless disabled STUN/TURN, and the SFU when rooms are sfu rooms.
-    /// Serving stops when `shutdown` is cancelled.
+    /// Binds the web server, unless disabled STUN/TURN, and the SFU when rooms are sfu rooms, and
+    /// opens the database. Serving stops when `shutdown` is cancelled.
     pub async fn bind(config: &Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
+        Self::bind_with_clock(config, shutdown, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Huddle::bind`], with scheduled messages and chat times on `clock`.
+    pub async fn bind_with_clock(
+        config: &Config,
+        shutdown: CancellationToken,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let bot = config.bot()?.map(|bot| Bot::new(&bot)).transpose()?;
+        let store = Store::open(&config.database())
+            .await
+            .context("opening the database")?;
         let mut metrics = Metrics::default();
         let (turn, builtin) = if config.no_turn {
             (None, None)
@@ -66,9 +88,12 @@ impl Huddle {
             operator: config.ice_servers(),
             builtin,
         };
+        let metrics = Arc::new(metrics);
+        let registry = Arc::new(LocalRegistry::new(room_policy(config)));
+        let collab = Collab::new(store, registry, clock, metrics.clone(), bot);
         let signaling = Arc::new(Signaling {
-            registry: Arc::new(LocalRegistry::new(room_policy(config))),
-            metrics: Arc::new(metrics),
+            collab,
+            metrics,
             settings: signaling_settings(config, ice),
             sfu,
             shutdown,
@@ -97,9 +122,10 @@ impl Huddle {
         self.signaling.sfu.as_ref().map(|sfu| sfu.local_addr)
     }
 
-    /// Serves until shutdown, then stops the SFU.
+    /// Serves until shutdown, then stops the SFU and stores what is not stored yet.
     pub async fn serve(self) -> anyhow::Result<()> {
         let shutdown = self.signaling.shutdown.clone();
+        let collab = self.signaling.collab.clone();
         let web = http::serve(self.web, self.signaling);
         let turn = async {
             match self.turn {
@@ -112,7 +138,9 @@ impl Huddle {
                 router.run(shutdown.clone()).await;
             }
         };
-        let (web, turn, ()) = tokio::join!(web, turn, sfu);
+        let scheduler = collab.clone().run_scheduler(shutdown.clone());
+        let (web, turn, (), ()) = tokio::join!(web, turn, sfu, scheduler);
+        collab.flush().await;
         web.context("web server")?;
         turn.context("STUN/TURN server")?;
         Ok(())

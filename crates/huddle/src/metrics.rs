@@ -7,7 +7,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::protocol::ErrorCode;
+use crate::protocol::{ChatKind, ErrorCode};
 use crate::rooms::Census;
 
 type Labels = Vec<(&'static str, &'static str)>;
@@ -18,6 +18,47 @@ pub struct Metrics {
     participants: Gauge,
     messages: Family<Labels, Counter>,
     errors: Family<Labels, Counter>,
+    collaboration: Collaboration,
+}
+
+/// Counters of chat, scheduled messages, the whiteboard, the bot and the database.
+#[derive(Default)]
+struct Collaboration {
+    chat: Family<Labels, Counter>,
+    scheduled_posted: Counter,
+    whiteboard_items: Counter,
+    bot_requests: Family<Labels, Counter>,
+    storage_errors: Counter,
+}
+
+impl Collaboration {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "huddle_chat_messages",
+            "Chat messages posted, by kind (user, scheduled, bot)",
+            self.chat.clone(),
+        );
+        registry.register(
+            "huddle_scheduled_posted",
+            "Scheduled messages posted at their time",
+            self.scheduled_posted.clone(),
+        );
+        registry.register(
+            "huddle_whiteboard_items",
+            "Whiteboard items drawn",
+            self.whiteboard_items.clone(),
+        );
+        registry.register(
+            "huddle_bot_requests",
+            "Questions to the chat bot, by outcome (answered, failed)",
+            self.bot_requests.clone(),
+        );
+        registry.register(
+            "huddle_storage_errors",
+            "Database operations that failed",
+            self.storage_errors.clone(),
+        );
+    }
 }
 
 impl Default for Metrics {
@@ -48,12 +89,15 @@ impl Default for Metrics {
             "Signaling errors sent to clients, by code",
             errors.clone(),
         );
+        let collaboration = Collaboration::default();
+        collaboration.register(&mut registry);
         Self {
             registry,
             rooms,
             participants,
             messages,
             errors,
+            collaboration,
         }
     }
 }
@@ -72,6 +116,29 @@ impl Metrics {
         self.errors
             .get_or_create(&vec![("code", code.as_str())])
             .inc();
+    }
+
+    pub fn count_chat(&self, kind: ChatKind) {
+        let labels = vec![("kind", kind.as_str())];
+        self.collaboration.chat.get_or_create(&labels).inc();
+    }
+
+    pub fn count_scheduled_posted(&self) {
+        self.collaboration.scheduled_posted.inc();
+    }
+
+    pub fn count_whiteboard_item(&self) {
+        self.collaboration.whiteboard_items.inc();
+    }
+
+    pub fn count_bot_request(&self, answered: bool) {
+        let outcome = if answered { "answered" } else { "failed" };
+        let labels = vec![("outcome", outcome)];
+        self.collaboration.bot_requests.get_or_create(&labels).inc();
+    }
+
+    pub fn count_storage_error(&self) {
+        self.collaboration.storage_errors.inc();
     }
 
     /// The Prometheus text exposition, with gauges read from the registry's census now.

@@ -88,7 +88,7 @@ fn request_host(headers: &HeaderMap) -> &str {
 }
 
 async fn metrics(State(signaling): State<Arc<Signaling>>) -> impl IntoResponse {
-    let text = signaling.metrics.render(signaling.registry.census());
+    let text = signaling.metrics.render(signaling.registry().census());
     (
         [(
             header::CONTENT_TYPE,

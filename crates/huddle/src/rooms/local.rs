@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    Admission, Census, JoinError, Outbox, Profile, RelayError, Room, RoomName, RoomPolicy,
-    RoomRegistry,
+    Admission, Authors, Census, JoinError, Notice, Outbox, Profile, RelayError, Room, RoomName,
+    RoomPolicy, RoomRegistry,
 };
 use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, Signal};
 
@@ -57,11 +57,12 @@ impl RoomRegistry for LocalRegistry {
         let settings = self.policy.settings();
         self.with_rooms(|rooms| {
             let members = rooms.entry(room.clone()).or_default();
-            let others = members.admit(participant, outbox, settings.capacity)?;
+            let others = members.admit(participant, profile.author, outbox, settings.capacity)?;
             Ok(Admission {
                 id,
                 others,
                 settings,
+                hands: members.hands(),
             })
         })
     }
@@ -108,6 +109,26 @@ impl RoomRegistry for LocalRegistry {
         });
     }
 
+    async fn announce(&self, room: &RoomName, notice: Notice, except: Option<&ParticipantId>) {
+        self.with_rooms(|rooms| {
+            if let Some(members) = rooms.get_mut(room) {
+                members.announce(&notice, except);
+            }
+        });
+    }
+
+    async fn raise_hand(&self, room: &RoomName, id: &ParticipantId, raised: bool) {
+        self.with_rooms(|rooms| {
+            if let Some(members) = rooms.get_mut(room) {
+                members.raise_hand(id, raised);
+            }
+        });
+    }
+
+    async fn authors(&self, room: &RoomName) -> Authors {
+        self.with_rooms(|rooms| rooms.get(room).map(Room::authors).unwrap_or_default())
+    }
+
     fn census(&self) -> Census {
         self.with_rooms(|rooms| Census {
             rooms: rooms.len(),
@@ -126,6 +147,7 @@ mod tests {
         Profile {
             name: name.into(),
             media: MediaState::default(),
+            author: crate::identity::AuthorKey::random(),
         }
     }
 

@@ -3,14 +3,19 @@
 
 mod local;
 mod names;
+mod notice;
 mod room;
 
 pub use local::LocalRegistry;
-pub use names::{clean_display_name, InvalidDisplayName, InvalidRoomName, RoomName};
+pub use names::{
+    clean_display_name, without_invisible, InvalidDisplayName, InvalidRoomName, RoomName,
+};
+pub use notice::{chat_message, scheduled, whiteboard_item, Authors, Notice, Reader};
 pub use room::{Outbox, Room, RoomFull};
 
 use async_trait::async_trait;
 
+use crate::identity::AuthorKey;
 use crate::protocol::{
     LeaveReason, MediaMode, MediaState, Participant, ParticipantId, RoomSettings, Signal,
 };
@@ -54,6 +59,7 @@ pub struct Admission {
     pub id: ParticipantId,
     pub others: Vec<Participant>,
     pub settings: RoomSettings,
+    pub hands: Vec<ParticipantId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,6 +86,7 @@ pub struct Census {
 pub struct Profile {
     pub name: String,
     pub media: MediaState,
+    pub author: AuthorKey,
 }
 
 /// The room registry: rooms are created on first join and removed when the last participant leaves.
@@ -110,6 +117,14 @@ pub trait RoomRegistry: Send + Sync {
     ) -> Result<(), RelayError>;
 
     async fn leave(&self, room: &RoomName, id: &ParticipantId, reason: LeaveReason);
+
+    /// Tells the room's members but `except` (nobody when the room is empty).
+    async fn announce(&self, room: &RoomName, notice: Notice, except: Option<&ParticipantId>);
+
+    async fn raise_hand(&self, room: &RoomName, id: &ParticipantId, raised: bool);
+
+    /// Who of the room is which author now.
+    async fn authors(&self, room: &RoomName) -> Authors;
 
     fn census(&self) -> Census;
 }

@@ -40,16 +40,21 @@ pub struct InvalidDisplayName;
 /// Trims, drops control characters (they could fake line breaks or reorder text on others' screens)
 /// and cuts to [`MAX_DISPLAY_NAME`] characters.
 pub fn clean_display_name(raw: &str) -> Result<String, InvalidDisplayName> {
-    let visible: String = raw
-        .chars()
-        .filter(|c| !c.is_control() && !is_bidi_control(*c))
-        .collect();
+    let visible = without_invisible(raw);
     let name: String = visible.trim().chars().take(MAX_DISPLAY_NAME).collect();
     let name = name.trim_end().to_owned();
     if name.is_empty() {
         return Err(InvalidDisplayName);
     }
     Ok(name)
+}
+
+/// `raw` without control characters and bidirectional overrides: text shown on others' screens as
+/// one line, such as a name or a room title.
+pub fn without_invisible(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .collect()
 }
 
 /// Bidirectional overrides are format characters, not controls, but they flip how a name renders.

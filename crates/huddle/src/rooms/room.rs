@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use tokio::sync::mpsc::{self, error::TrySendError};
 
+use super::notice::{Authors, Notice, Reader};
+use crate::identity::AuthorKey;
 use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, ServerMessage, Signal};
 
 /// Where a participant's session receives what the room sends it.
@@ -11,6 +13,7 @@ pub type Outbox = mpsc::Sender<ServerMessage>;
 
 struct Member {
     participant: Participant,
+    author: AuthorKey,
     outbox: Outbox,
 }
 
@@ -19,6 +22,8 @@ struct Member {
 #[derive(Default)]
 pub struct Room {
     members: BTreeMap<ParticipantId, Member>,
+    /// Raised hands, first raised first.
+    hands: Vec<ParticipantId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +49,7 @@ impl Room {
     pub fn admit(
         &mut self,
         participant: Participant,
+        author: AuthorKey,
         outbox: Outbox,
         capacity: usize,
     ) -> Result<Vec<Participant>, RoomFull> {
@@ -59,6 +65,7 @@ impl Room {
             id,
             Member {
                 participant,
+                author,
                 outbox,
             },
         );
@@ -98,6 +105,66 @@ impl Room {
                 id: id.clone(),
                 reason,
             });
+            if self.hands.contains(id) {
+                self.hands.retain(|hand| hand != id);
+                self.broadcast(self.hands_message());
+            }
+        }
+    }
+
+    /// Raises or lowers a member's hand; everybody sees the queue.
+    pub fn raise_hand(&mut self, id: &ParticipantId, raised: bool) {
+        if !self.members.contains_key(id) {
+            return;
+        }
+        let queued = self.hands.contains(id);
+        match (raised, queued) {
+            (true, false) => self.hands.push(id.clone()),
+            (false, true) => self.hands.retain(|hand| hand != id),
+            _ => {}
+        }
+        self.broadcast(self.hands_message());
+    }
+
+    pub fn hands(&self) -> Vec<ParticipantId> {
+        self.hands.clone()
+    }
+
+    fn hands_message(&self) -> ServerMessage {
+        ServerMessage::Hands {
+            queue: self.hands(),
+        }
+    }
+
+    /// Which member is which author (the first to join, for one person there twice).
+    pub fn authors(&self) -> Authors {
+        let mut authors = Authors::new();
+        for (id, member) in &self.members {
+            authors
+                .entry(member.author.clone())
+                .or_insert_with(|| id.clone());
+        }
+        authors
+    }
+
+    /// Delivers `notice` to every member but `except`, rendered for each.
+    pub fn announce(&mut self, notice: &Notice, except: Option<&ParticipantId>) {
+        let authors = self.authors();
+        let laggards: Vec<ParticipantId> = self
+            .members
+            .iter()
+            .filter(|(id, _)| Some(*id) != except)
+            .filter(|(id, member)| {
+                let reader = Reader {
+                    key: &member.author,
+                    authors: &authors,
+                };
+                !self.deliver(id, notice.render(reader))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in laggards {
+            self.remove(&id, LeaveReason::Disconnected);
         }
     }
 
@@ -149,9 +216,13 @@ mod tests {
         }
     }
 
+    fn key(id: &str) -> AuthorKey {
+        AuthorKey::from_identity(&format!("identity-of-{id}-0123456789")).unwrap()
+    }
+
     fn join(room: &mut Room, id: &str) -> mpsc::Receiver<ServerMessage> {
         let (tx, rx) = mpsc::channel(8);
-        room.admit(participant(id), tx, 4).unwrap();
+        room.admit(participant(id), key(id), tx, 4).unwrap();
         rx
     }
 
@@ -169,7 +240,7 @@ mod tests {
         let mut room = Room::default();
         let mut a = join(&mut room, "a");
         let (tx, _b) = mpsc::channel(8);
-        let others = room.admit(participant("b"), tx, 4).unwrap();
+        let others = room.admit(participant("b"), key("b"), tx, 4).unwrap();
         assert_eq!(others, vec![participant("a")]);
         assert_eq!(
             a.try_recv().unwrap(),
@@ -185,7 +256,7 @@ mod tests {
         let _a = join(&mut room, "a");
         let (tx, _rx) = mpsc::channel(8);
         assert_eq!(
-            room.admit(participant("b"), tx, 1),
+            room.admit(participant("b"), key("b"), tx, 1),
             Err(RoomFull { capacity: 1 })
         );
         assert_eq!(room.len(), 1);
@@ -213,7 +284,7 @@ mod tests {
         let mut room = Room::default();
         let mut a = join(&mut room, "a");
         let (tx, _never_read) = mpsc::channel(1);
-        room.admit(participant("slow"), tx, 4).unwrap();
+        room.admit(participant("slow"), key("slow"), tx, 4).unwrap();
         a.try_recv().unwrap();
         let media = MediaState {
             audio: true,
@@ -227,5 +298,37 @@ mod tests {
             id: ParticipantId("slow".into()),
             reason: LeaveReason::Disconnected
         }));
+    }
+
+    #[test]
+    fn hands_queue_in_order_and_a_leavers_hand_goes_down() {
+        let mut room = Room::default();
+        let mut a = join(&mut room, "a");
+        let _b = join(&mut room, "b");
+        a.try_recv().unwrap();
+        let (a_id, b_id) = (ParticipantId("a".into()), ParticipantId("b".into()));
+        room.raise_hand(&b_id, true);
+        room.raise_hand(&a_id, true);
+        room.raise_hand(&b_id, true);
+        assert_eq!(room.hands(), vec![b_id.clone(), a_id.clone()]);
+        room.remove(&b_id, LeaveReason::Left);
+        assert_eq!(room.hands(), vec![a_id.clone()]);
+        let last = std::iter::from_fn(|| a.try_recv().ok()).last().unwrap();
+        assert_eq!(last, ServerMessage::Hands { queue: vec![a_id] });
+    }
+
+    #[test]
+    fn announcements_skip_the_sender() {
+        let mut room = Room::default();
+        let mut a = join(&mut room, "a");
+        let mut b = join(&mut room, "b");
+        a.try_recv().unwrap();
+        let message = ServerMessage::WhiteboardRemoved { id: "s1".into() };
+        room.announce(
+            &Notice::Plain(message.clone()),
+            Some(&ParticipantId("a".into())),
+        );
+        assert_eq!(b.try_recv().unwrap(), message);
+        assert!(a.try_recv().is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! WebSocket signaling: one session per connection, speaking [`crate::protocol`] and acting on the
 //! room registry.
 
+mod collaboration;
 mod rate_limit;
 mod session;
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::collab::Collab;
 use crate::ice::IceServers;
 use crate::metrics::Metrics;
 use crate::rooms::RoomRegistry;
@@ -40,11 +42,18 @@ pub struct SignalingSettings {
 
 /// What every signaling session shares.
 pub struct Signaling {
-    pub registry: Arc<dyn RoomRegistry>,
+    /// Chat, whiteboard and the rest, and through it the room registry.
+    pub collab: Collab,
     pub metrics: Arc<Metrics>,
     pub settings: SignalingSettings,
     /// The SFU, when rooms may be sfu rooms.
     pub sfu: Option<SfuBridge>,
     /// Cancelled when the server shuts down: sessions tell their clients and close.
     pub shutdown: CancellationToken,
+}
+
+impl Signaling {
+    pub fn registry(&self) -> &Arc<dyn RoomRegistry> {
+        self.collab.registry()
+    }
 }

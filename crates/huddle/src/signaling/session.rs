@@ -9,6 +9,8 @@ use tokio::sync::mpsc;
 use tokio::time::{interval, MissedTickBehavior};
 
 use super::{close_code, RateLimit, Signaling, Verdict};
+use crate::collab::Caller;
+use crate::identity::AuthorKey;
 use crate::protocol::{
     decode_client, encode_server, ClientMessage, ErrorCode, LeaveReason, MediaMode, MediaState,
     ParticipantId, ServerMessage, Signal, Tile, PROTOCOL_VERSION,
@@ -20,15 +22,30 @@ use crate::sfu::{SfuBridge, SfuFailure};
 const OUTBOX_CAPACITY: usize = 256;
 
 /// Where the session is once joined.
-struct Membership {
+pub(super) struct Membership {
     room: RoomName,
     id: ParticipantId,
+    /// Who the participant is for what they make (crate::identity).
+    author: AuthorKey,
+    /// Their display name now, which signs their chat messages.
+    name: String,
     media_mode: MediaMode,
     inbox: mpsc::Receiver<ServerMessage>,
 }
 
+impl Membership {
+    pub(super) fn caller(&self) -> Caller<'_> {
+        Caller {
+            room: &self.room,
+            id: &self.id,
+            author: &self.author,
+            name: &self.name,
+        }
+    }
+}
+
 /// How a session ends.
-enum End {
+pub(super) enum End {
     /// The socket closed or failed, or went silent.
     Gone,
     /// The server closes with this code and reason.
@@ -36,8 +53,10 @@ enum End {
 }
 
 /// What handling one client message asks of the connection.
-enum Step {
+pub(super) enum Step {
     Reply(ServerMessage),
+    /// Several messages, in this order.
+    Replies(Vec<ServerMessage>),
     Quiet,
     End(End),
 }
@@ -58,7 +77,7 @@ impl Signaling {
         let mut keepalive = interval(self.settings.keepalive_interval);
         keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
-        let end = loop {
+        let end = 'session: loop {
             let step = tokio::select! {
                 frame = socket.next() => match frame {
                     Some(Ok(frame)) => {
@@ -83,9 +102,15 @@ impl Signaling {
             };
             match step {
                 Step::Reply(message) => {
-                    let text = encode_server(&message);
-                    if socket.send(Message::Text(text.into())).await.is_err() {
+                    if send(&mut socket, &message).await.is_err() {
                         break End::Gone;
+                    }
+                }
+                Step::Replies(messages) => {
+                    for message in &messages {
+                        if send(&mut socket, message).await.is_err() {
+                            break 'session End::Gone;
+                        }
                     }
                 }
                 Step::Quiet => {}
@@ -104,10 +129,19 @@ impl Signaling {
     }
 }
 
-struct Session<'a> {
-    signaling: &'a Signaling,
+async fn send<S: Sink<Message> + Unpin>(
+    socket: &mut S,
+    message: &ServerMessage,
+) -> Result<(), S::Error> {
+    socket
+        .send(Message::Text(encode_server(message).into()))
+        .await
+}
+
+pub(super) struct Session<'a> {
+    pub(super) signaling: &'a Signaling,
     host: &'a str,
-    membership: Option<Membership>,
+    pub(super) membership: Option<Membership>,
     rate: RateLimit,
 }
 
@@ -153,7 +187,11 @@ impl Session<'_> {
                 name,
                 version,
                 media,
-            } => self.join(&room, &name, version, media).await,
+                identity,
+            } => {
+                self.join(&room, &name, version, media, identity.as_deref())
+                    .await
+            }
             ClientMessage::Update { media, name } => self.update(media, name).await,
             ClientMessage::Signal { to, signal } => self.relay(to, signal).await,
             ClientMessage::SfuSignal { signal } => self.sfu_signal(signal).await,
@@ -163,10 +201,18 @@ impl Session<'_> {
                 self.leave(LeaveReason::Left).await;
                 Step::End(End::Close(close_code::NORMAL, "left"))
             }
+            collaboration => self.collaborate(collaboration).await,
         }
     }
 
-    async fn join(&mut self, room: &str, name: &str, version: u32, media: MediaState) -> Step {
+    async fn join(
+        &mut self,
+        room: &str,
+        name: &str,
+        version: u32,
+        media: MediaState,
+        identity: Option<&str>,
+    ) -> Step {
         if self.membership.is_some() {
             return self.error(
                 ErrorCode::AlreadyJoined,
@@ -187,11 +233,22 @@ impl Session<'_> {
             Ok(name) => name,
             Err(err) => return self.error(ErrorCode::InvalidName, err.to_string()),
         };
+        let author = match identity.map(AuthorKey::from_identity) {
+            None => AuthorKey::random(),
+            Some(Ok(author)) => author,
+            Some(Err(err)) => return self.error(ErrorCode::MalformedMessage, err.to_string()),
+        };
         let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
-        let registry = &self.signaling.registry;
+        let registry = self.signaling.registry();
         let sfu_outbox = outbox.clone();
-        match registry.join(&room, Profile { name, media }, outbox).await {
-            Ok(admission) => {
+        let profile = Profile {
+            name: name.clone(),
+            media,
+            author: author.clone(),
+        };
+        match self.signaling.collab.join(&room, profile, outbox).await {
+            Ok(welcome) => {
+                let admission = welcome.admission;
                 let media_mode = admission.settings.media_mode;
                 if media_mode == MediaMode::Sfu {
                     if let Err(failure) = self.join_sfu(&room, &admission.id, sfu_outbox).await {
@@ -213,28 +270,35 @@ impl Session<'_> {
                         .ice
                         .for_participant(self.host, &admission.id),
                     settings: admission.settings,
+                    title: welcome.title,
+                    hands: admission.hands,
                 };
                 self.membership = Some(Membership {
                     room,
                     id: admission.id,
+                    author,
+                    name,
                     media_mode,
                     inbox,
                 });
-                Step::Reply(joined)
+                Step::Replies([joined].into_iter().chain(welcome.then).collect())
             }
             Err(JoinError::Full(full)) => self.error(ErrorCode::RoomFull, full.to_string()),
         }
     }
 
     async fn update(&mut self, media: MediaState, name: Option<String>) -> Step {
-        let Some(membership) = &self.membership else {
+        let Some(membership) = &mut self.membership else {
             return self.not_joined();
         };
         let name = match name.as_deref().map(clean_display_name).transpose() {
             Ok(name) => name,
             Err(err) => return self.error(ErrorCode::InvalidName, err.to_string()),
         };
-        let registry = &self.signaling.registry;
+        if let Some(name) = &name {
+            membership.name.clone_from(name);
+        }
+        let registry = self.signaling.registry();
         registry
             .update(&membership.room, &membership.id, media, name)
             .await;
@@ -258,7 +322,7 @@ impl Session<'_> {
         if membership.media_mode != MediaMode::Mesh {
             return self.wrong_media_mode("signal", membership.media_mode);
         }
-        let registry = &self.signaling.registry;
+        let registry = self.signaling.registry();
         match registry
             .relay(&membership.room, &membership.id, &to, signal)
             .await
@@ -308,7 +372,7 @@ impl Session<'_> {
                     sfu.leave(&membership.room, &membership.id).await;
                 }
             }
-            let registry = &self.signaling.registry;
+            let registry = self.signaling.registry();
             registry
                 .leave(&membership.room, &membership.id, reason)
                 .await;
@@ -329,11 +393,11 @@ impl Session<'_> {
         self.error(failure.code(), failure.to_string())
     }
 
-    fn not_joined(&self) -> Step {
+    pub(super) fn not_joined(&self) -> Step {
         self.error(ErrorCode::NotJoined, "join a room first")
     }
 
-    fn error(&self, code: ErrorCode, message: impl Into<String>) -> Step {
+    pub(super) fn error(&self, code: ErrorCode, message: impl Into<String>) -> Step {
         let message = message.into();
         tracing::info!(code = code.as_str(), %message, "signaling error");
         self.signaling.metrics.count_error(code);

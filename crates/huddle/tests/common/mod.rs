@@ -1,7 +1,10 @@
 //! A real huddle server on a free loopback port, and WebSocket clients that speak its protocol.
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod database;
+
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -12,6 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
+use huddle::clock::{Clock, SystemClock};
 use huddle::config::Config;
 use huddle::Huddle;
 
@@ -24,11 +28,31 @@ pub struct Server {
     pub sfu: Option<SocketAddr>,
     pub shutdown: CancellationToken,
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// The data directory when the flags named no database.
+    _data: Option<database::TempDir>,
 }
 
 impl Server {
     /// A server on free loopback ports; `flags` come after the defaults and override them.
     pub async fn start(flags: &[&str]) -> Self {
+        Self::start_with_clock(flags, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Server::start`], with time from `clock`; without `--data-dir` or `--database-url` in
+    /// `flags`, the data goes to a temporary directory.
+    pub async fn start_with_clock(flags: &[&str], clock: Arc<dyn Clock>) -> Self {
+        // The server's logs, with RUST_LOG=huddle=debug for instance.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let named = flags
+            .iter()
+            .any(|flag| *flag == "--data-dir" || *flag == "--database-url");
+        let data = (!named).then(|| database::TempDir::new("data"));
+        let data_flags = data
+            .iter()
+            .flat_map(|dir| ["--data-dir".to_owned(), dir.path().display().to_string()]);
         let defaults = [
             "huddle",
             "--listen",
@@ -38,9 +62,16 @@ impl Server {
             "--sfu-listen",
             "127.0.0.1:0",
         ];
-        let config = Config::try_load_from(defaults.iter().chain(flags)).expect("valid test flags");
+        let args = defaults
+            .iter()
+            .map(|arg| arg.to_string())
+            .chain(data_flags)
+            .chain(flags.iter().map(|flag| flag.to_string()));
+        let config = Config::try_load_from(args).expect("valid test flags");
         let shutdown = CancellationToken::new();
-        let huddle = Huddle::bind(&config, shutdown.clone()).await.unwrap();
+        let huddle = Huddle::bind_with_clock(&config, shutdown.clone(), clock)
+            .await
+            .unwrap();
         let address = huddle.web_addr();
         let turn = huddle.turn_addr();
         let sfu = huddle.sfu_addr();
@@ -51,7 +82,37 @@ impl Server {
             sfu,
             shutdown,
             task,
+            _data: data,
         }
+    }
+
+    /// A server keeping its data in `db`; `extra` flags as in [`Server::start`].
+    pub async fn start_on(db: &database::Database, extra: &[&str]) -> Self {
+        Self::start_on_with_clock(db, extra, Arc::new(SystemClock)).await
+    }
+
+    pub async fn start_on_with_clock(
+        db: &database::Database,
+        extra: &[&str],
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let flags = db.flags();
+        let flags: Vec<&str> = flags
+            .iter()
+            .map(String::as_str)
+            .chain(extra.iter().copied())
+            .collect();
+        Self::start_with_clock(&flags, clock).await
+    }
+
+    /// Shuts down and waits until the server has stored everything and stopped.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(WAIT, self.task)
+            .await
+            .expect("the server stops in time")
+            .unwrap()
+            .unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -96,10 +157,30 @@ impl Client {
             .await;
     }
 
+    /// Joins as a person with a lasting `identity` (the same one after a reload) and returns
+    /// `joined` and the three messages after it: chat history, scheduled list, whiteboard state.
+    pub async fn join_as(&mut self, room: &str, name: &str, identity: &str) -> [Value; 4] {
+        self.send(
+            json!({"type": "join", "room": room, "name": name, "version": 1,
+                         "identity": identity}),
+        )
+        .await;
+        let joined = self.expect("joined").await;
+        let history = self.next().await;
+        assert_eq!(history["type"], "chat_history", "{history}");
+        let scheduled = self.next().await;
+        assert_eq!(scheduled["type"], "scheduled_list", "{scheduled}");
+        let board = self.next().await;
+        assert_eq!(board["type"], "whiteboard_state", "{board}");
+        [joined, history, scheduled, board]
+    }
+
     /// The next protocol message, whatever its type.
     pub async fn next(&mut self) -> Value {
+        // One deadline for the message, however many keepalive pings come before it.
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let frame = tokio::time::timeout(WAIT, self.socket.next())
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
                 .await
                 .expect("a message in time")
                 .expect("connection open")
@@ -130,6 +211,9 @@ impl Client {
             let message = self.next().await;
             if message["type"] == kind {
                 return message;
+            }
+            if message["type"] == "error" {
+                eprintln!("skipped while waiting for {kind}: {message}");
             }
         }
     }
@@ -175,4 +259,9 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
         .map(|value| value.trim().parse().unwrap())
+}
+
+/// A lasting browser identity for `name` (16 characters or more).
+pub fn identity(name: &str) -> String {
+    format!("identity-of-{name}-0123456789")
 }

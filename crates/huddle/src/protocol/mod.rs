@@ -4,6 +4,12 @@
 //! decoding error the server answers with a typed `error`. docs/protocol.md describes every message in
 //! prose; keep the two in step.
 
+mod collab;
+
+pub use collab::{
+    ChatKind, ChatMessage, Point, Scheduled, ScheduledRemoval, ShapeKind, WhiteboardItem, REACTIONS,
+};
+
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this server speaks; a `join` with another version is refused.
@@ -151,6 +157,10 @@ pub enum ClientMessage {
         version: u32,
         #[serde(default)]
         media: MediaState,
+        /// A secret the browser keeps so that a person owns their things across reloads
+        /// (crate::identity); 16 to 128 characters.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<String>,
     },
     Update {
         media: MediaState,
@@ -171,6 +181,43 @@ pub enum ClientMessage {
     },
     Ping,
     Leave,
+    /// Posts to the room's chat; `/prompt <question>` also asks the bot.
+    ChatSend {
+        text: String,
+    },
+    /// Older messages than the message `before`.
+    ChatHistory {
+        before: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    ScheduleMessage {
+        text: String,
+        at: i64,
+    },
+    CancelScheduled {
+        id: i64,
+    },
+    /// An empty title clears it.
+    SetTitle {
+        title: String,
+    },
+    WhiteboardAdd {
+        item: WhiteboardItem,
+    },
+    /// More points of the sender's own pen or eraser stroke.
+    WhiteboardExtend {
+        id: String,
+        points: Vec<Point>,
+    },
+    WhiteboardUndo,
+    WhiteboardClear,
+    RaiseHand {
+        raised: bool,
+    },
+    React {
+        emoji: String,
+    },
 }
 
 impl ClientMessage {
@@ -184,6 +231,17 @@ impl ClientMessage {
             Self::View { .. } => "view",
             Self::Ping => "ping",
             Self::Leave => "leave",
+            Self::ChatSend { .. } => "chat_send",
+            Self::ChatHistory { .. } => "chat_history",
+            Self::ScheduleMessage { .. } => "schedule_message",
+            Self::CancelScheduled { .. } => "cancel_scheduled",
+            Self::SetTitle { .. } => "set_title",
+            Self::WhiteboardAdd { .. } => "whiteboard_add",
+            Self::WhiteboardExtend { .. } => "whiteboard_extend",
+            Self::WhiteboardUndo => "whiteboard_undo",
+            Self::WhiteboardClear => "whiteboard_clear",
+            Self::RaiseHand { .. } => "raise_hand",
+            Self::React { .. } => "react",
         }
     }
 }
@@ -199,6 +257,9 @@ pub enum ServerMessage {
         participants: Vec<Participant>,
         ice_servers: Vec<IceServer>,
         settings: RoomSettings,
+        title: Option<String>,
+        /// Raised hands, in the order they were raised.
+        hands: Vec<ParticipantId>,
     },
     ParticipantJoined {
         participant: Participant,
@@ -228,6 +289,55 @@ pub enum ServerMessage {
         participant: ParticipantId,
     },
     Pong,
+    /// Chat messages, oldest first: the last ones after `joined`, older pages on request.
+    ChatHistory {
+        messages: Vec<ChatMessage>,
+        has_more: bool,
+    },
+    /// After `joined`: the room's pending scheduled messages, soonest first.
+    ScheduledList {
+        scheduled: Vec<Scheduled>,
+    },
+    /// After `joined`: the whole board, in drawing order.
+    WhiteboardState {
+        items: Vec<WhiteboardItem>,
+    },
+    ChatMessage {
+        message: ChatMessage,
+    },
+    ScheduledAdded {
+        scheduled: Scheduled,
+    },
+    ScheduledRemoved {
+        id: i64,
+        reason: ScheduledRemoval,
+    },
+    TitleChanged {
+        title: Option<String>,
+        by: ParticipantId,
+    },
+    WhiteboardAdded {
+        item: WhiteboardItem,
+        by: ParticipantId,
+    },
+    WhiteboardExtended {
+        id: String,
+        points: Vec<Point>,
+    },
+    WhiteboardRemoved {
+        id: String,
+    },
+    WhiteboardCleared {
+        by: ParticipantId,
+    },
+    /// The raised hands, in the order they were raised.
+    Hands {
+        queue: Vec<ParticipantId>,
+    },
+    Reaction {
+        from: ParticipantId,
+        emoji: String,
+    },
     Error {
         code: ErrorCode,
         message: String,
@@ -272,6 +382,22 @@ pub enum ErrorCode {
     SfuRejected,
     /// The SFU is not running or stopped.
     SfuUnavailable,
+    ChatTooLong,
+    EmptyMessage,
+    /// A scheduled time in the past or more than 30 days ahead.
+    InvalidScheduleTime,
+    UnknownScheduled,
+    /// Only the author may cancel a scheduled message or extend a stroke.
+    NotAuthor,
+    TitleTooLong,
+    /// The board holds as much as it may: undo or clear first.
+    WhiteboardFull,
+    InvalidWhiteboardItem,
+    InvalidReaction,
+    /// `/prompt` on a server without a chat bot.
+    BotUnavailable,
+    /// The database failed; nothing was changed.
+    StorageFailed,
 }
 
 impl ErrorCode {
@@ -291,6 +417,17 @@ impl ErrorCode {
             Self::WrongMediaMode => "wrong_media_mode",
             Self::SfuRejected => "sfu_rejected",
             Self::SfuUnavailable => "sfu_unavailable",
+            Self::ChatTooLong => "chat_too_long",
+            Self::EmptyMessage => "empty_message",
+            Self::InvalidScheduleTime => "invalid_schedule_time",
+            Self::UnknownScheduled => "unknown_scheduled",
+            Self::NotAuthor => "not_author",
+            Self::TitleTooLong => "title_too_long",
+            Self::WhiteboardFull => "whiteboard_full",
+            Self::InvalidWhiteboardItem => "invalid_whiteboard_item",
+            Self::InvalidReaction => "invalid_reaction",
+            Self::BotUnavailable => "bot_unavailable",
+            Self::StorageFailed => "storage_failed",
         }
     }
 }
@@ -324,6 +461,17 @@ const CLIENT_TYPES: &[&str] = &[
     "view",
     "ping",
     "leave",
+    "chat_send",
+    "chat_history",
+    "schedule_message",
+    "cancel_scheduled",
+    "set_title",
+    "whiteboard_add",
+    "whiteboard_extend",
+    "whiteboard_undo",
+    "whiteboard_clear",
+    "raise_hand",
+    "react",
 ];
 
 /// Decodes one text frame, telling an unknown `type` apart from a malformed known one.
@@ -351,203 +499,4 @@ pub fn encode_server(message: &ServerMessage) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn join_round_trips() {
-        let text = r#"{"type":"join","room":"blue-fox","name":"Ada","version":1}"#;
-        let message = decode_client(text).unwrap();
-        assert_eq!(
-            message,
-            ClientMessage::Join {
-                room: "blue-fox".into(),
-                name: "Ada".into(),
-                version: 1,
-                media: MediaState::default(),
-            }
-        );
-        let again = serde_json::to_string(&message).unwrap();
-        assert_eq!(decode_client(&again).unwrap(), message);
-    }
-
-    #[test]
-    fn signal_carries_browser_shaped_candidates() {
-        let text = r#"{"type":"signal","to":"p1","signal":{"kind":"candidate","candidate":
-            {"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}}"#;
-        let ClientMessage::Signal { to, signal } = decode_client(text).unwrap() else {
-            panic!("expected a signal");
-        };
-        assert_eq!(to, ParticipantId("p1".into()));
-        let Signal::Candidate {
-            candidate: Some(candidate),
-        } = signal
-        else {
-            panic!("expected a candidate");
-        };
-        assert_eq!(candidate.sdp_m_line_index, Some(0));
-        assert_eq!(candidate.sdp_mid.as_deref(), Some("0"));
-    }
-
-    #[test]
-    fn end_of_candidates_is_null() {
-        let text = r#"{"type":"signal","to":"p1","signal":{"kind":"candidate","candidate":null}}"#;
-        assert!(matches!(
-            decode_client(text),
-            Ok(ClientMessage::Signal {
-                signal: Signal::Candidate { candidate: None },
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn description_keeps_sdp_type() {
-        let signal = Signal::Description {
-            description: SessionDescription {
-                kind: SdpKind::Offer,
-                sdp: "v=0".into(),
-            },
-        };
-        let json = serde_json::to_value(&signal).unwrap();
-        assert_eq!(json["description"]["type"], "offer");
-        assert_eq!(json["kind"], "description");
-    }
-
-    #[test]
-    fn unknown_type_is_told_apart_from_malformed() {
-        assert_eq!(
-            decode_client(r#"{"type":"dance"}"#),
-            Err(DecodeError::UnknownType("dance".into()))
-        );
-        assert_eq!(
-            decode_client(r#"{"type":"join","room":5}"#)
-                .unwrap_err()
-                .code(),
-            ErrorCode::MalformedMessage
-        );
-        assert_eq!(
-            decode_client("not json").unwrap_err().code(),
-            ErrorCode::MalformedMessage
-        );
-        assert_eq!(
-            decode_client(r#"{"no_type":1}"#).unwrap_err().code(),
-            ErrorCode::MalformedMessage
-        );
-    }
-
-    #[test]
-    fn oversized_frames_are_refused_before_parsing() {
-        let text = format!(
-            r#"{{"type":"ping","pad":"{}"}}"#,
-            "x".repeat(MAX_MESSAGE_BYTES)
-        );
-        assert!(matches!(
-            decode_client(&text),
-            Err(DecodeError::TooLarge(_))
-        ));
-    }
-
-    #[test]
-    fn server_messages_are_tagged() {
-        let text = encode_server(&ServerMessage::error(ErrorCode::RoomFull, "full"));
-        assert_eq!(
-            text,
-            r#"{"type":"error","code":"room_full","message":"full"}"#
-        );
-        let left = ServerMessage::ParticipantLeft {
-            id: ParticipantId("p2".into()),
-            reason: LeaveReason::Disconnected,
-        };
-        let json = serde_json::to_value(&left).unwrap();
-        assert_eq!(json["type"], "participant_left");
-        assert_eq!(json["reason"], "disconnected");
-    }
-
-    #[test]
-    fn participant_state_is_flat() {
-        let participant = Participant {
-            id: ParticipantId("p1".into()),
-            name: "Ada".into(),
-            media: MediaState {
-                audio: true,
-                video: false,
-                screen: false,
-            },
-        };
-        let json = serde_json::to_value(&participant).unwrap();
-        assert_eq!(json["audio"], true);
-        assert_eq!(json["video"], false);
-    }
-
-    #[test]
-    fn sfu_signal_and_view_decode() {
-        let text = r#"{"type":"sfu_signal","signal":{"kind":"description",
-            "description":{"type":"offer","sdp":"v=0"}}}"#;
-        let ClientMessage::SfuSignal { signal } = decode_client(text).unwrap() else {
-            panic!("expected sfu_signal");
-        };
-        assert!(matches!(
-            signal,
-            Signal::Description { description } if description.kind == SdpKind::Offer
-        ));
-        let text = r#"{"type":"view","tiles":[{"participant":"00000000000000ab",
-            "visible":true,"width":320,"height":180},{"participant":"p2","visible":false}]}"#;
-        let ClientMessage::View { tiles } = decode_client(text).unwrap() else {
-            panic!("expected view");
-        };
-        assert_eq!(
-            tiles[0].participant,
-            ParticipantId("00000000000000ab".into())
-        );
-        assert_eq!((tiles[0].width, tiles[0].height), (320, 180));
-        assert!(!tiles[1].visible);
-        assert_eq!(
-            decode_client(r#"{"type":"view"}"#).unwrap_err().code(),
-            ErrorCode::MalformedMessage
-        );
-    }
-
-    #[test]
-    fn sfu_server_messages_are_tagged() {
-        let track = ServerMessage::SfuTrack {
-            participant: ParticipantId("p1".into()),
-            source: TrackSource::Screen,
-            mid: "3".into(),
-        };
-        assert_eq!(
-            encode_server(&track),
-            r#"{"type":"sfu_track","participant":"p1","source":"screen","mid":"3"}"#
-        );
-        let speaker = ServerMessage::ActiveSpeaker {
-            participant: ParticipantId("p1".into()),
-        };
-        assert_eq!(
-            encode_server(&speaker),
-            r#"{"type":"active_speaker","participant":"p1"}"#
-        );
-        let answer = ServerMessage::SfuSignal {
-            signal: Signal::Candidate { candidate: None },
-        };
-        let json = serde_json::to_value(&answer).unwrap();
-        assert_eq!(json["type"], "sfu_signal");
-        assert_eq!(json["signal"]["kind"], "candidate");
-        let settings = RoomSettings {
-            media_mode: MediaMode::Sfu,
-            capacity: 100,
-        };
-        assert_eq!(serde_json::to_value(settings).unwrap()["media_mode"], "sfu");
-    }
-
-    #[test]
-    fn sfu_error_codes_are_snake_case() {
-        for code in [
-            ErrorCode::WrongMediaMode,
-            ErrorCode::SfuRejected,
-            ErrorCode::SfuUnavailable,
-        ] {
-            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
-        }
-        assert_eq!(ErrorCode::WrongMediaMode.as_str(), "wrong_media_mode");
-    }
-}
+mod tests;

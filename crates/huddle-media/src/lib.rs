@@ -33,6 +33,7 @@ pub use keyframe::KeyframeLimiter;
 pub use layer::{select_layer, LayerInfo, SubscriptionSpec};
 pub use metrics::SfuMetrics;
 pub use outbox::SfuStats;
+pub use participant::Forwarding;
 pub use publisher::vp8_keyframe_size;
 pub use sfu::{Sfu, SfuConfig};
 pub use speaker::{SpeakerConfig, SpeakerDetector};

@@ -39,6 +39,38 @@ pub struct Participant {
     pub next_timeout: Instant,
     /// Assumed size of a publisher's top simulcast layer until a keyframe tells.
     top_layer: (u32, u32),
+    pub forwarding: Forwarding,
+}
+
+/// Which kinds of a publisher's media the SFU forwards. Everything by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forwarding {
+    pub audio: bool,
+    /// Camera and screen share.
+    pub video: bool,
+}
+
+impl Default for Forwarding {
+    fn default() -> Self {
+        Self {
+            audio: true,
+            video: true,
+        }
+    }
+}
+
+impl Forwarding {
+    pub const NOTHING: Self = Self {
+        audio: false,
+        video: false,
+    };
+
+    pub fn allows(self, kind: MediaKind) -> bool {
+        match kind {
+            MediaKind::Audio => self.audio,
+            MediaKind::Video => self.video,
+        }
+    }
 }
 
 /// Outcome of offering one frame to a subscriber.
@@ -76,6 +108,7 @@ impl Participant {
             needs_poll: true,
             next_timeout: now,
             top_layer,
+            forwarding: Forwarding::default(),
         }
     }
 
@@ -240,6 +273,9 @@ impl Participant {
         let Some(track) = self.published.iter_mut().find(|t| t.mid == data.mid) else {
             return;
         };
+        if !self.forwarding.allows(track.kind) {
+            return;
+        }
         let now = data.network_time;
         track.on_frame(LayerKey(data.rid), data.data.len(), &data.data, now);
         if track.kind == MediaKind::Audio {

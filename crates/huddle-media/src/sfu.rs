@@ -18,7 +18,7 @@ use crate::event::{Output, SfuEvent};
 use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::layer::SubscriptionSpec;
 use crate::outbox::{Outbox, SfuStats};
-use crate::participant::Participant;
+use crate::participant::{Forwarding, Participant};
 use crate::room::Room;
 use crate::speaker::SpeakerConfig;
 use crate::subscription::Subscription;
@@ -201,6 +201,17 @@ impl Sfu {
     ) -> Result<(), SfuError> {
         let p = self.participant_mut(subscriber)?;
         p.subscriptions.retain_mut(|s| s.track != track || s.stop());
+        Ok(())
+    }
+
+    /// Which of the participant's published media reach the others; what is not forwarded is
+    /// dropped on arrival (and its audio level ignored, so it cannot become active speaker).
+    pub fn set_forwarding(
+        &mut self,
+        participant: ParticipantId,
+        forwarding: Forwarding,
+    ) -> Result<(), SfuError> {
+        self.participant_mut(participant)?.forwarding = forwarding;
         Ok(())
     }
 

@@ -16,6 +16,9 @@ use ipnet::IpNet;
 
 use crate::protocol::{IceServer, MediaMode};
 
+mod security;
+pub use security::{Command, RoomPasswordSpec, SecurityConfig, TokenRequest};
+
 #[derive(Debug, Clone, Parser, Serialize, Deserialize)]
 #[command(
     name = "huddle",
@@ -130,6 +133,18 @@ pub struct Config {
     /// Log output format.
     #[arg(long, env = "HUDDLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Directory of what huddle keeps: the self-signed certificate, the token secret, room data.
+    #[arg(long, env = "HUDDLE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub security: SecurityConfig,
+
+    #[command(subcommand)]
+    #[serde(skip)]
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -283,8 +298,10 @@ impl Config {
                 merged.insert(key, value);
             }
         }
+        let command = self.command.clone();
         let mut config: Self = merged.try_into()?;
         config.config = path;
+        config.command = command;
         Ok(config)
     }
 

@@ -18,6 +18,7 @@ pub struct Metrics {
     participants: Gauge,
     messages: Family<Labels, Counter>,
     errors: Family<Labels, Counter>,
+    refusals: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -48,12 +49,19 @@ impl Default for Metrics {
             "Signaling errors sent to clients, by code",
             errors.clone(),
         );
+        let refusals = Family::<Labels, Counter>::default();
+        registry.register(
+            "huddle_abuse_refusals",
+            "Requests refused by an abuse limit or the origin check, by limit",
+            refusals.clone(),
+        );
         Self {
             registry,
             rooms,
             participants,
             messages,
             errors,
+            refusals,
         }
     }
 }
@@ -72,6 +80,12 @@ impl Metrics {
         self.errors
             .get_or_create(&vec![("code", code.as_str())])
             .inc();
+    }
+
+    /// `limit`: `connections_per_ip`, `joins_per_ip`, `password_attempts`, `message_kind_rate`,
+    /// `origin`.
+    pub fn count_refusal(&self, limit: &'static str) {
+        self.refusals.get_or_create(&vec![("limit", limit)]).inc();
     }
 
     /// The Prometheus text exposition, with gauges read from the registry's census now.

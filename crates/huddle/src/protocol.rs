@@ -6,6 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod access;
+pub use access::{AccessState, Credentials, Knock, ModeratedAction, Moderation, Removal, Role};
+
 /// The protocol version this server speaks; a `join` with another version is refused.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -39,6 +42,8 @@ pub struct Participant {
     pub name: String,
     #[serde(flatten)]
     pub media: MediaState,
+    #[serde(default)]
+    pub role: Role,
 }
 
 /// One entry of `RTCConfiguration.iceServers`, handed to the browser as is.
@@ -151,6 +156,8 @@ pub enum ClientMessage {
         version: u32,
         #[serde(default)]
         media: MediaState,
+        #[serde(flatten)]
+        credentials: Credentials,
     },
     Update {
         media: MediaState,
@@ -169,6 +176,10 @@ pub enum ClientMessage {
     View {
         tiles: Vec<Tile>,
     },
+    /// A host's moderation request.
+    Moderate {
+        action: Moderation,
+    },
     Ping,
     Leave,
 }
@@ -182,6 +193,7 @@ impl ClientMessage {
             Self::Signal { .. } => "signal",
             Self::SfuSignal { .. } => "sfu_signal",
             Self::View { .. } => "view",
+            Self::Moderate { .. } => "moderate",
             Self::Ping => "ping",
             Self::Leave => "leave",
         }
@@ -199,6 +211,10 @@ pub enum ServerMessage {
         participants: Vec<Participant>,
         ice_servers: Vec<IceServer>,
         settings: RoomSettings,
+        #[serde(default)]
+        role: Role,
+        #[serde(default)]
+        access: AccessState,
     },
     ParticipantJoined {
         participant: Participant,
@@ -226,6 +242,32 @@ pub enum ServerMessage {
     },
     ActiveSpeaker {
         participant: ParticipantId,
+    },
+    /// You wait in the lobby until a host admits you (`joined`) or not (`removed`).
+    Waiting {
+        room: String,
+    },
+    /// To hosts: someone waits in the lobby.
+    Knocking {
+        participant: Knock,
+    },
+    /// To hosts: nobody needs to answer this knock any more (admitted, denied or gone).
+    KnockEnded {
+        id: ParticipantId,
+    },
+    /// A host turned your microphone or camera off.
+    Moderated {
+        action: ModeratedAction,
+        by: ParticipantId,
+    },
+    /// The room's lock, lobby or password changed.
+    AccessChanged {
+        access: AccessState,
+    },
+    /// The server ends your session for this reason, then closes the connection.
+    Removed {
+        reason: Removal,
+        message: String,
     },
     Pong,
     Error {
@@ -272,6 +314,25 @@ pub enum ErrorCode {
     SfuRejected,
     /// The SFU is not running or stopped.
     SfuUnavailable,
+    /// The server only lets people in with a token.
+    TokenRequired,
+    TokenExpired,
+    /// Not a token this server signed, or altered since.
+    TokenInvalid,
+    /// A token for another room.
+    TokenWrongRoom,
+    /// The room has a password and `join` carried none.
+    PasswordRequired,
+    WrongPassword,
+    /// Too many joins or password attempts from this address; `message` says when to retry.
+    TooManyAttempts,
+    RoomLocked,
+    /// Kicked from this meeting earlier: kept out until it ends.
+    Banned,
+    /// The sender's role does not allow this message (a viewer publishing, a non-host moderating).
+    Forbidden,
+    /// Room settings could not be read or kept; try again later.
+    StorageUnavailable,
 }
 
 impl ErrorCode {
@@ -291,6 +352,17 @@ impl ErrorCode {
             Self::WrongMediaMode => "wrong_media_mode",
             Self::SfuRejected => "sfu_rejected",
             Self::SfuUnavailable => "sfu_unavailable",
+            Self::TokenRequired => "token_required",
+            Self::TokenExpired => "token_expired",
+            Self::TokenInvalid => "token_invalid",
+            Self::TokenWrongRoom => "token_wrong_room",
+            Self::PasswordRequired => "password_required",
+            Self::WrongPassword => "wrong_password",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::RoomLocked => "room_locked",
+            Self::Banned => "banned",
+            Self::Forbidden => "forbidden",
+            Self::StorageUnavailable => "storage_unavailable",
         }
     }
 }
@@ -322,6 +394,7 @@ const CLIENT_TYPES: &[&str] = &[
     "signal",
     "sfu_signal",
     "view",
+    "moderate",
     "ping",
     "leave",
 ];
@@ -365,6 +438,7 @@ mod tests {
                 name: "Ada".into(),
                 version: 1,
                 media: MediaState::default(),
+                credentials: Credentials::default(),
             }
         );
         let again = serde_json::to_string(&message).unwrap();
@@ -474,8 +548,10 @@ mod tests {
                 video: false,
                 screen: false,
             },
+            role: Role::Host,
         };
         let json = serde_json::to_value(&participant).unwrap();
+        assert_eq!(json["role"], "host");
         assert_eq!(json["audio"], true);
         assert_eq!(json["video"], false);
     }

@@ -7,12 +7,13 @@ mod room;
 
 pub use local::LocalRegistry;
 pub use names::{clean_display_name, InvalidDisplayName, InvalidRoomName, RoomName};
-pub use room::{Outbox, Room, RoomFull};
+pub use room::{MemberChange, Outbox, Room, RoomFull};
 
 use async_trait::async_trait;
 
 use crate::protocol::{
-    LeaveReason, MediaMode, MediaState, Participant, ParticipantId, RoomSettings, Signal,
+    LeaveReason, MediaMode, MediaState, Participant, ParticipantId, Role, RoomSettings,
+    ServerMessage, Signal,
 };
 
 /// What the rooms of a registry are like: how they carry media, and so how many they hold.
@@ -23,6 +24,8 @@ pub struct RoomPolicy {
     pub mesh_limit: usize,
     /// Capacity of sfu rooms.
     pub max_participants: usize,
+    /// Whether rooms make their own hosts (see [`Room`]); false when roles come from tokens only.
+    pub auto_host: bool,
 }
 
 impl RoomPolicy {
@@ -32,6 +35,7 @@ impl RoomPolicy {
             media_mode: MediaMode::Mesh,
             mesh_limit: limit,
             max_participants: limit,
+            auto_host: true,
         }
     }
 
@@ -54,6 +58,8 @@ pub struct Admission {
     pub id: ParticipantId,
     pub others: Vec<Participant>,
     pub settings: RoomSettings,
+    /// The newcomer's role: the one asked for, or host in a hostless open room.
+    pub role: Role,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,6 +86,8 @@ pub struct Census {
 pub struct Profile {
     pub name: String,
     pub media: MediaState,
+    /// The role the newcomer is entitled to (from a token, else participant).
+    pub role: Role,
 }
 
 /// The room registry: rooms are created on first join and removed when the last participant leaves.
@@ -110,6 +118,25 @@ pub trait RoomRegistry: Send + Sync {
     ) -> Result<(), RelayError>;
 
     async fn leave(&self, room: &RoomName, id: &ParticipantId, reason: LeaveReason);
+
+    /// Applies a host's change to a member and announces it to the room.
+    async fn change_member(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        change: MemberChange,
+    ) -> Result<Participant, RelayError>;
+
+    /// Delivers a message to one member: moderation notices, removals.
+    async fn send_to(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        message: ServerMessage,
+    ) -> Result<(), RelayError>;
+
+    /// The room's members now (empty when there is no such room).
+    async fn members(&self, room: &RoomName) -> Vec<Participant>;
 
     fn census(&self) -> Census;
 }

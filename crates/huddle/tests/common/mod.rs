@@ -17,6 +17,17 @@ use huddle::Huddle;
 
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// The token secret of test servers, so tests can mint tokens of their own.
+pub const TOKEN_SECRET: &str = "test token secret";
+
+/// A fresh data directory per server: tests run in parallel.
+pub fn test_data_dir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("huddle-test-{}-{n}", std::process::id()))
+}
+
 pub struct Server {
     pub address: SocketAddr,
     pub turn: Option<SocketAddr>,
@@ -29,6 +40,7 @@ pub struct Server {
 impl Server {
     /// A server on free loopback ports; `flags` come after the defaults and override them.
     pub async fn start(flags: &[&str]) -> Self {
+        let data_dir = test_data_dir();
         let defaults = [
             "huddle",
             "--listen",
@@ -37,6 +49,10 @@ impl Server {
             "127.0.0.1:0",
             "--sfu-listen",
             "127.0.0.1:0",
+            "--data-dir",
+            data_dir.to_str().expect("a UTF-8 temporary directory"),
+            "--token-secret",
+            TOKEN_SECRET,
         ];
         let config = Config::try_load_from(defaults.iter().chain(flags)).expect("valid test flags");
         let shutdown = CancellationToken::new();

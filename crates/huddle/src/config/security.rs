@@ -78,7 +78,7 @@ pub struct SecurityConfig {
     #[arg(long, env = "HUDDLE_JOINS_PER_MINUTE", default_value_t = 30)]
     pub joins_per_minute: u32,
 
-    /// Wrong-password attempts per minute from one address.
+    /// Password attempts per minute from one address (right or wrong: guessing costs the same).
     #[arg(
         long,
         env = "HUDDLE_PASSWORD_ATTEMPTS_PER_MINUTE",

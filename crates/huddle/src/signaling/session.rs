@@ -1,7 +1,7 @@
 //! One client's signaling session: from `join` to leaving, with keepalive and rate limiting.
 
 use std::future::pending;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use huddle_media::Forwarding;
 use tokio::sync::oneshot;
@@ -19,6 +19,9 @@ use crate::protocol::{
 };
 use crate::rooms::{clean_display_name, RoomName};
 use crate::sfu::{SfuBridge, SfuFailure};
+
+/// How long a closing session waits for the client to answer its close frame.
+const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(1);
 
 /// Where the session is once joined.
 pub(super) struct Membership {
@@ -138,7 +141,19 @@ impl Signaling {
                 reason: reason.into(),
             };
             // The client may already be gone; there is nobody left to tell then.
-            let _ = socket.send(Message::Close(Some(frame))).await;
+            if socket.send(Message::Close(Some(frame))).await.is_ok() {
+                // Wait for the client's close reply: closing the TCP connection before it
+                // arrives makes the client's kernel reset it, which may discard what we said
+                // last (the `removed` or `error` explaining why) before the page reads it.
+                let reply = async {
+                    while let Some(Ok(frame)) = socket.next().await {
+                        if let Message::Close(_) = frame {
+                            break;
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, reply).await;
+            }
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct Server {
     pub turn: Option<SocketAddr>,
     /// Where the SFU receives UDP, in sfu mode.
     pub sfu: Option<SocketAddr>,
+    /// Plain HTTP redirecting to HTTPS, with `--http-redirect`.
+    pub redirect: Option<SocketAddr>,
     pub shutdown: CancellationToken,
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -60,11 +62,13 @@ impl Server {
         let address = huddle.web_addr();
         let turn = huddle.turn_addr();
         let sfu = huddle.sfu_addr();
+        let redirect = huddle.redirect_addr();
         let task = tokio::spawn(huddle.serve());
         Self {
             address,
             turn,
             sfu,
+            redirect,
             shutdown,
             task,
         }

@@ -31,6 +31,8 @@ export const SLOTS = /** @type {const} */ (['audio', 'video', 'screen']);
  * @property {string} selfId our participant id
  * @property {IceServer[]} iceServers
  * @property {RTCIceTransportPolicy} [iceTransportPolicy]
+ * @property {boolean} [receiveOnly] a viewer: offers and answers carry no sending direction, which
+ *   the server requires of viewers
  * @property {(event: MeshEvent) => void} listener
  */
 
@@ -150,7 +152,7 @@ export class Peer {
     if (!this.polite) {
       for (const slot of SLOTS) {
         const kind = slot === 'audio' ? 'audio' : 'video';
-        this.adopt(this.pc.addTransceiver(kind, { direction: 'sendrecv', streams: [this.streamFor(slot)] }), slot);
+        this.adopt(this.pc.addTransceiver(kind, { direction: this.direction(), streams: [this.streamFor(slot)] }), slot);
       }
     }
   }
@@ -190,6 +192,11 @@ export class Peer {
     for (const track of [...this.camera.getTracks(), ...this.screen.getTracks()]) track.stop();
   }
 
+  /** @private */
+  direction() {
+    return this.mesh.options.receiveOnly ? 'recvonly' : 'sendrecv';
+  }
+
   /**
    * The polite end's transceivers come from the remote offer as recvonly: make them send too,
    * before the answer is created so no second negotiation is needed.
@@ -199,7 +206,7 @@ export class Peer {
     this.pc.getTransceivers().forEach((transceiver, index) => {
       const slot = SLOTS[index];
       if (!slot || this.adopted.has(transceiver) || transceiver.currentDirection === 'stopped') return;
-      transceiver.direction = 'sendrecv';
+      transceiver.direction = this.direction();
       transceiver.sender.setStreams(this.streamFor(slot));
       this.adopt(transceiver, slot);
     });

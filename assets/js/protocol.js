@@ -16,7 +16,8 @@ const MAX_REJOIN_REFUSALS = 5;
 
 /**
  * @typedef {{ audio: boolean, video: boolean, screen: boolean }} MediaState
- * @typedef {{ id: string, name: string } & MediaState} Participant
+ * @typedef {'host' | 'participant' | 'viewer'} Role
+ * @typedef {{ id: string, name: string, role?: Role } & MediaState} Participant
  * @typedef {{ urls: string[], username?: string, credential?: string }} IceServer
  * @typedef {'mesh' | 'sfu'} MediaMode
  * @typedef {{ media_mode: MediaMode, capacity: number }} RoomSettings
@@ -34,12 +35,26 @@ const MAX_REJOIN_REFUSALS = 5;
  */
 
 /**
+ * Access control and moderation (docs/protocol.md, "Access and moderation").
+ * @typedef {{ token?: string, password?: string }} Credentials
+ * @typedef {{ locked: boolean, lobby: boolean, password: boolean }} AccessState
+ * @typedef {{ id: string, name: string }} Knock
+ * @typedef {'kicked' | 'denied' | 'meeting_ended'} Removal
+ * @typedef {{ kind: 'mute' | 'stop_video' | 'kick' | 'admit' | 'deny' | 'hand_over_host', participant: string }
+ *         | { kind: 'lock', locked: boolean }
+ *         | { kind: 'lobby', enabled: boolean }
+ *         | { kind: 'set_password', password: string | null }
+ *         | { kind: 'end_meeting' }} Moderation
+ */
+
+/**
  * Messages the client sends.
- * @typedef {{ type: 'join', room: string, name: string, version: number, media: MediaState }
+ * @typedef {{ type: 'join', room: string, name: string, version: number, media: MediaState } & Credentials
  *         | { type: 'update', media: MediaState, name?: string }
  *         | { type: 'signal', to: string, signal: Signal }
  *         | { type: 'sfu_signal', signal: Signal }
  *         | { type: 'view', tiles: TileView[] }
+ *         | { type: 'moderate', action: Moderation }
  *         | { type: 'ping' }
  *         | { type: 'leave' }} ClientMessage
  */
@@ -48,13 +63,16 @@ const MAX_REJOIN_REFUSALS = 5;
  * @typedef {'malformed_message' | 'message_too_large' | 'unknown_type' | 'unsupported_version'
  *         | 'not_joined' | 'already_joined' | 'invalid_room' | 'invalid_name' | 'room_full'
  *         | 'unknown_participant' | 'rate_limited' | 'wrong_media_mode' | 'sfu_rejected'
- *         | 'sfu_unavailable'} ErrorCode
+ *         | 'sfu_unavailable' | 'token_required' | 'token_expired' | 'token_invalid'
+ *         | 'token_wrong_room' | 'password_required' | 'wrong_password' | 'too_many_attempts'
+ *         | 'room_locked' | 'banned' | 'forbidden' | 'storage_unavailable'} ErrorCode
  */
 
 /**
  * Messages the server sends.
  * @typedef {{ type: 'joined', version: number, you: string, room: string, participants: Participant[],
- *             ice_servers: IceServer[], settings: RoomSettings }} JoinedMessage
+ *             ice_servers: IceServer[], settings: RoomSettings, role?: Role,
+ *             access?: AccessState }} JoinedMessage
  * @typedef {JoinedMessage
  *         | { type: 'participant_joined', participant: Participant }
  *         | { type: 'participant_updated', participant: Participant }
@@ -63,6 +81,12 @@ const MAX_REJOIN_REFUSALS = 5;
  *         | { type: 'sfu_signal', signal: Signal }
  *         | { type: 'sfu_track', participant: string, source: 'audio' | 'video' | 'screen', mid: string }
  *         | { type: 'active_speaker', participant: string }
+ *         | { type: 'waiting', room: string }
+ *         | { type: 'knocking', participant: Knock }
+ *         | { type: 'knock_ended', id: string }
+ *         | { type: 'moderated', action: 'mute' | 'stop_video', by: string }
+ *         | { type: 'access_changed', access: AccessState }
+ *         | { type: 'removed', reason: Removal, message: string }
  *         | { type: 'pong' }
  *         | { type: 'error', code: ErrorCode, message: string }} ServerMessage
  */
@@ -78,8 +102,10 @@ const MAX_REJOIN_REFUSALS = 5;
  * - `refused`: the server answered the join with `error` (e.g. `room_full`).
  * - `kicked`: the server closed with 1008 (abuse, rate limit); `message` is its reason.
  * - `closed`: the server closed normally without being asked.
+ * - `removed`: a host kicked us, did not let us in, or ended the meeting.
  * @typedef {{ kind: 'left' }
  *         | { kind: 'refused', code: ErrorCode, message: string }
+ *         | { kind: 'removed', reason: Removal, message: string }
  *         | { kind: 'kicked', message: string }
  *         | { kind: 'closed', message: string }} EndReason
  */
@@ -95,6 +121,8 @@ const MAX_REJOIN_REFUSALS = 5;
 const JOIN_REFUSALS = new Set([
   'unsupported_version', 'invalid_room', 'invalid_name', 'room_full', 'already_joined',
   'malformed_message', 'rate_limited', 'message_too_large', 'sfu_unavailable',
+  'token_required', 'token_expired', 'token_invalid', 'token_wrong_room', 'password_required',
+  'wrong_password', 'too_many_attempts', 'room_locked', 'banned', 'storage_unavailable',
 ]);
 
 /** The `/ws` URL of the page's own origin. */
@@ -129,7 +157,7 @@ export class Signaling {
     this.url = url;
     /** @type {WebSocket | null} */
     this.socket = null;
-    /** @type {{ room: string, name: string, media: MediaState } | null} */
+    /** @type {{ room: string, name: string, media: MediaState, credentials: Credentials } | null} */
     this.joinRequest = null;
     /** @type {ConnectionState} */
     this.state = 'closed';
@@ -153,9 +181,10 @@ export class Signaling {
    * @param {string} room
    * @param {string} name
    * @param {MediaState} media
+   * @param {Credentials} [credentials] a join token, or the room's password
    */
-  join(room, name, media) {
-    this.joinRequest = { room, name, media: { ...media } };
+  join(room, name, media, credentials = {}) {
+    this.joinRequest = { room, name, media: { ...media }, credentials: { ...credentials } };
     this.phase = 'idle';
     this.attempt = 0;
     this.refusalsInRow = 0;
@@ -197,6 +226,14 @@ export class Signaling {
     if (this.phase === 'joined') this.send({ type: 'view', tiles });
   }
 
+  /**
+   * A host's moderation request; the server refuses it from anyone else.
+   * @param {Moderation} action
+   */
+  moderate(action) {
+    if (this.phase === 'joined') this.send({ type: 'moderate', action });
+  }
+
   /** Leaves the room and closes for good. */
   leave() {
     if (this.phase === 'joined') this.send({ type: 'leave' });
@@ -224,8 +261,8 @@ export class Signaling {
       if (socket !== this.socket || !this.joinRequest) return;
       this.lastHeard = Date.now();
       this.startWatchdog();
-      const { room, name, media } = this.joinRequest;
-      this.send({ type: 'join', room, name, version: PROTOCOL_VERSION, media });
+      const { room, name, media, credentials } = this.joinRequest;
+      this.send({ type: 'join', room, name, version: PROTOCOL_VERSION, media, ...credentials });
     });
     socket.addEventListener('message', (event) => {
       if (socket !== this.socket) return;
@@ -260,6 +297,12 @@ export class Signaling {
       this.refusalsInRow = 0;
       this.startPing();
       this.setState('connected');
+    } else if (message.type === 'waiting') {
+      // In the lobby: keep the connection alive until a host answers.
+      this.startPing();
+    } else if (message.type === 'removed') {
+      this.end({ kind: 'removed', reason: message.reason, message: message.message }, null);
+      return;
     } else if (message.type === 'error' && this.phase === 'joining' && JOIN_REFUSALS.has(message.code)) {
       this.refused(message.code, message.message);
       return;

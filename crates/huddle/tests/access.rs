@@ -249,3 +249,76 @@ async fn pages_carry_security_headers() {
     assert!(head.contains("x-content-type-options: nosniff"), "{head}");
     assert!(head.contains("referrer-policy: no-referrer"), "{head}");
 }
+
+#[tokio::test]
+async fn the_token_api_needs_its_key_and_mints_working_tokens() {
+    let server = Server::start(&["--api-key", "k3y", "--require-token"]).await;
+    let post = |key: &'static str| {
+        let address = server.address;
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let body = r#"{"role": "host", "ttl_seconds": 600, "name": "Ada"}"#;
+            let request = format!(
+                "POST /api/rooms/minted/tokens HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.unwrap();
+            response
+        }
+    };
+    assert!(post("wrong").await.starts_with("HTTP/1.1 401"));
+    let response = post("k3y").await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let minted: Value = serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert!(minted["path"]
+        .as_str()
+        .unwrap()
+        .starts_with("/r/minted?token="));
+    let mut client = server.client().await;
+    client
+        .send(join_with("minted", json!({"token": minted["token"]})))
+        .await;
+    let joined = client.expect("joined").await;
+    assert_eq!(joined["role"], "host");
+}
+
+#[test]
+fn huddle_token_prints_a_token_and_its_link() {
+    let data_dir = common::test_data_dir();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_huddle"))
+        .args([
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "--token-secret",
+            TOKEN_SECRET,
+        ])
+        .args([
+            "token",
+            "--room",
+            "cli",
+            "--role",
+            "viewer",
+            "--ttl",
+            "2h",
+            "--url",
+            "https://meet.example.org/",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut lines = text.lines();
+    let token = lines.next().unwrap();
+    assert_eq!(
+        lines.next().unwrap(),
+        format!("https://meet.example.org/r/cli?token={token}")
+    );
+    let claims = tokens()
+        .verify(token, &RoomName::parse("cli").unwrap())
+        .unwrap();
+    assert_eq!(claims.role, Role::Viewer);
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::limits::IpBuckets;
+use super::limits::{address_key, IpBuckets};
 use super::password::{hash_password, password_matches, PasswordError};
 use super::store::{RoomSettingsStore, StoreError, StoredRoomSettings};
 use super::token::JoinClaims;
@@ -17,7 +17,8 @@ use crate::protocol::{AccessState, ErrorCode, Knock, ParticipantId, Role};
 use crate::rooms::RoomName;
 
 /// Who someone is for keeping them out after a kick: their token when they joined with one, else
-/// their address (which may keep out others behind the same NAT: see docs/security.md).
+/// their address (which may keep out others behind the same NAT: see docs/security.md; IPv6 by
+/// its /64, which one host can rotate through).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Identity {
     Token(String),
@@ -35,7 +36,7 @@ impl Visitor<'_> {
     pub fn identity(&self) -> Identity {
         match self.token {
             Some(claims) => Identity::Token(claims.jti.clone()),
-            None => Identity::Address(self.ip),
+            None => Identity::Address(address_key(self.ip)),
         }
     }
 
@@ -130,16 +131,23 @@ impl Entrances {
         host_present: bool,
     ) -> Result<Entry, Refusal> {
         let identity = visitor.identity();
-        let (banned, locked, password_hash, lobby) = self
-            .with(room, |entrance| {
-                (
-                    entrance.bans.contains(&identity),
-                    entrance.locked,
-                    entrance.settings.password_hash.clone(),
-                    entrance.settings.lobby,
-                )
-            })
-            .await?;
+        // Read without caching: a refused visitor must not leave state behind (room names are
+        // the attacker's to choose). Rooms are cached once someone is inside or waiting.
+        let (banned, locked, settings) = match self.rooms().get(room) {
+            Some(entrance) => (
+                entrance.bans.contains(&identity),
+                entrance.locked,
+                Some(entrance.settings.clone()),
+            ),
+            None => (false, false, None),
+        };
+        let StoredRoomSettings {
+            password_hash,
+            lobby,
+        } = match settings {
+            Some(settings) => settings,
+            None => self.store.load(room).await?.unwrap_or_default(),
+        };
         if banned {
             return Err(Refusal::Banned);
         }

@@ -2,6 +2,7 @@
 //! room registry.
 
 mod entry;
+mod forwarding;
 mod moderation;
 mod publishing;
 mod rate_limit;

@@ -216,3 +216,39 @@ async fn hosts_hand_over_kick_and_end_the_meeting() {
     assert_eq!(heir.expect("removed").await["reason"], "meeting_ended");
     assert_eq!(host.closed().await.0, CloseCode::Normal);
 }
+
+#[tokio::test]
+async fn a_host_sets_and_removes_the_room_password() {
+    let server = Server::start(&[]).await;
+    let (mut host, joined) = server.joined("guarded", "Host").await;
+    let me = joined["you"].clone();
+    moderate(&mut host, json!({"kind": "kick", "participant": me})).await;
+    host.expect_error("forbidden").await;
+    moderate(&mut host, json!({"kind": "set_password", "password": ""})).await;
+    host.expect_error("malformed_message").await;
+    moderate(
+        &mut host,
+        json!({"kind": "set_password", "password": "s3cret"}),
+    )
+    .await;
+    assert_eq!(
+        host.expect("access_changed").await["access"]["password"],
+        true
+    );
+
+    let mut guest = server.client().await;
+    guest.join("guarded", "Guest").await;
+    guest.expect_error("password_required").await;
+    guest
+        .send(json!({"type": "join", "room": "guarded", "name": "Guest", "version": 1, "password": "s3cret"}))
+        .await;
+    guest.expect("joined").await;
+
+    moderate(&mut host, json!({"kind": "set_password", "password": null})).await;
+    assert_eq!(
+        host.expect("access_changed").await["access"]["password"],
+        false
+    );
+    let (_, joined) = server.joined("guarded", "Free").await;
+    assert_eq!(joined["access"]["password"], false);
+}

@@ -27,6 +27,9 @@ impl Session<'_> {
                 self.turn_off(&room, &me, &participant, ModeratedAction::StopVideo)
                     .await
             }
+            Moderation::Kick { participant } if participant == me => {
+                self.error(ErrorCode::Forbidden, "leave instead of removing yourself")
+            }
             Moderation::Kick { participant } => self.kick(&room, &participant).await,
             Moderation::Admit { participant } => self.answer_knock(&room, &participant, true).await,
             Moderation::Deny { participant } => self.answer_knock(&room, &participant, false).await,

@@ -351,3 +351,117 @@ pub enum PasswordChangeError {
     #[error(transparent)]
     Storage(#[from] StoreError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::MemorySettingsStore;
+
+    const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    fn claims(role: Role) -> JoinClaims {
+        JoinClaims {
+            room: "r".into(),
+            name: None,
+            role,
+            exp: u64::MAX,
+            jti: format!("{role:?}"),
+        }
+    }
+
+    fn visitor<'a>(token: Option<&'a JoinClaims>, password: Option<&'a str>) -> Visitor<'a> {
+        Visitor {
+            ip: IP,
+            token,
+            password,
+        }
+    }
+
+    #[tokio::test]
+    async fn tokens_open_doors_by_role_and_the_lobby_needs_a_host() {
+        let entrances = Entrances::new(Arc::new(MemorySettingsStore::default()), 100);
+        let room = RoomName::parse("r").unwrap();
+        entrances
+            .set_password(&room, Some("pw".into()))
+            .await
+            .unwrap();
+        entrances.set_lobby(&room, true).await.unwrap();
+        entrances.set_locked(&room, true).await.unwrap();
+        let (host, participant) = (claims(Role::Host), claims(Role::Participant));
+
+        assert_eq!(
+            entrances
+                .check(&room, &visitor(Some(&host), None), true)
+                .await
+                .unwrap(),
+            Entry::Enter
+        );
+        assert!(matches!(
+            entrances
+                .check(&room, &visitor(Some(&participant), None), true)
+                .await,
+            Err(Refusal::Locked)
+        ));
+        entrances.set_locked(&room, false).await.unwrap();
+        assert_eq!(
+            entrances
+                .check(&room, &visitor(Some(&participant), None), true)
+                .await
+                .unwrap(),
+            Entry::Enter
+        );
+        assert!(matches!(
+            entrances.check(&room, &visitor(None, None), true).await,
+            Err(Refusal::PasswordRequired)
+        ));
+        assert!(matches!(
+            entrances
+                .check(&room, &visitor(None, Some("no")), true)
+                .await,
+            Err(Refusal::WrongPassword)
+        ));
+        assert_eq!(
+            entrances
+                .check(&room, &visitor(None, Some("pw")), true)
+                .await
+                .unwrap(),
+            Entry::Wait
+        );
+        assert_eq!(
+            entrances
+                .check(&room, &visitor(None, Some("pw")), false)
+                .await
+                .unwrap(),
+            Entry::Enter
+        );
+    }
+
+    #[tokio::test]
+    async fn a_ban_lasts_until_the_room_empties_and_refusals_leave_nothing_behind() {
+        let entrances = Entrances::new(Arc::new(MemorySettingsStore::default()), 100);
+        let (room, stranger) = (
+            RoomName::parse("r").unwrap(),
+            RoomName::parse("probed").unwrap(),
+        );
+        assert!(entrances
+            .check(&stranger, &visitor(None, None), false)
+            .await
+            .is_ok());
+        assert!(entrances.rooms().is_empty(), "checking caches nothing");
+
+        let id = ParticipantId("p".into());
+        entrances
+            .entered(&room, &id, visitor(None, None).identity())
+            .await;
+        assert!(entrances.ban(&room, &id));
+        assert!(matches!(
+            entrances.check(&room, &visitor(None, None), true).await,
+            Err(Refusal::Banned)
+        ));
+        entrances.left(&room, &id, true);
+        assert!(entrances
+            .check(&room, &visitor(None, None), false)
+            .await
+            .is_ok());
+    }
+}

@@ -131,3 +131,56 @@ pub struct Knock {
     pub id: ParticipantId,
     pub name: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{decode_client, encode_server, ClientMessage, ServerMessage};
+    use super::*;
+
+    #[test]
+    fn join_carries_credentials_and_moderate_its_action() {
+        let text =
+            r#"{"type":"join","room":"r","name":"A","version":1,"token":"t.o.k","password":"pw"}"#;
+        let ClientMessage::Join { credentials, .. } = decode_client(text).unwrap() else {
+            panic!("expected join");
+        };
+        assert_eq!(credentials.token.as_deref(), Some("t.o.k"));
+        assert_eq!(credentials.password.as_deref(), Some("pw"));
+
+        let text = r#"{"type":"moderate","action":{"kind":"kick","participant":"p1"}}"#;
+        assert_eq!(
+            decode_client(text).unwrap(),
+            ClientMessage::Moderate {
+                action: Moderation::Kick {
+                    participant: ParticipantId("p1".into())
+                }
+            }
+        );
+        let text = r#"{"type":"moderate","action":{"kind":"set_password","password":null}}"#;
+        assert!(decode_client(text).is_ok());
+        let text = r#"{"type":"moderate","action":{"kind":"dance"}}"#;
+        assert!(decode_client(text).is_err());
+    }
+
+    #[test]
+    fn removals_and_knocks_are_tagged() {
+        let removed = ServerMessage::Removed {
+            reason: Removal::MeetingEnded,
+            message: "bye".into(),
+        };
+        assert_eq!(
+            encode_server(&removed),
+            r#"{"type":"removed","reason":"meeting_ended","message":"bye"}"#
+        );
+        let knocking = ServerMessage::Knocking {
+            participant: Knock {
+                id: ParticipantId("k".into()),
+                name: "Ada".into(),
+            },
+        };
+        assert_eq!(
+            encode_server(&knocking),
+            r#"{"type":"knocking","participant":{"id":"k","name":"Ada"}}"#
+        );
+    }
+}

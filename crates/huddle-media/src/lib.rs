@@ -6,6 +6,7 @@
 //!
 //! Imports go one way: this crate knows nothing of signaling or HTTP.
 
+mod channel_backlog;
 pub mod demux;
 pub mod driver;
 mod error;

@@ -12,6 +12,7 @@ use str0m::media::{KeyframeRequestKind, MediaAdded, MediaData, MediaKind, Mid};
 use str0m::media::{MediaTime, Rid};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 
+use crate::channel_backlog::{ChannelBacklog, SCTP_REFILL_AT};
 use crate::event::{SfuEvent, Transmit};
 use crate::forward::{Decision, LayerKey};
 use crate::ids::{ParticipantId, RoomId, TrackId};
@@ -33,6 +34,8 @@ pub struct Participant {
     /// Last (minimum, desired) handed to str0m's estimator.
     bwe_goal: Option<(u64, u64)>,
     pub channels: HashMap<String, ChannelId>,
+    /// Others' data channel messages waiting for room in this participant's SCTP buffer.
+    pub backlog: ChannelBacklog,
     nacks_seen: HashMap<(Mid, Option<Rid>), u64>,
     /// The `Rtc` may have output: poll it before sleeping.
     pub needs_poll: bool,
@@ -92,6 +95,7 @@ impl Participant {
         rtc: Rtc,
         now: Instant,
         top_layer: (u32, u32),
+        backlog_cap: usize,
     ) -> Self {
         Participant {
             id,
@@ -104,6 +108,7 @@ impl Participant {
             bwe_bps: None,
             bwe_goal: None,
             channels: HashMap::new(),
+            backlog: ChannelBacklog::new(backlog_cap),
             nacks_seen: HashMap::new(),
             needs_poll: true,
             next_timeout: now,
@@ -201,9 +206,19 @@ impl Participant {
                 self.bwe_bps = Some(estimate.as_u64());
             }
             Event::ChannelOpen(id, label) => {
+                if let Some(mut channel) = self.rtc.channel(id) {
+                    channel.set_buffered_amount_low_threshold(SCTP_REFILL_AT);
+                }
                 self.channels.insert(label, id);
             }
-            Event::ChannelClose(id) => self.channels.retain(|_, c| *c != id),
+            Event::ChannelClose(id) => {
+                self.channels.retain(|_, c| *c != id);
+                out.stats.data_channel_dropped += self.backlog.forget(id);
+            }
+            // Any channel's buffer going low frees room in the shared buffer: refill all.
+            Event::ChannelBufferedAmountLow(_) => {
+                out.stats.data_channel_dropped += self.backlog.drain(&mut self.rtc);
+            }
             Event::ChannelData(d) => {
                 let Some(label) = self.channels.iter().find(|(_, c)| **c == d.id) else {
                     return;

@@ -7,6 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,13 +75,26 @@ function serverBinary() {
 }
 
 
+/** The status of GET `url`, or null; HTTPS accepts the self-signed certificate. */
+function healthStatus(url) {
+  if (!url.startsWith('https:')) return fetch(url).then((res) => res.status, () => null);
+  return new Promise((resolve) => {
+    https.get(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    }).on('error', () => resolve(null));
+  });
+}
+
 /** A running huddle server on a free loopback port; `stop()` asserts it exits on SIGTERM within 5 s. */
 class Server {
   /**
    * `port` reuses a known port (a restart); by default a free one is picked. `dataDir` is where
-   * the server keeps chat, whiteboards and titles (SQLite); a restart passes the same one.
+   * the server keeps chat, whiteboards and titles (SQLite); a restart passes the same one. `tls`
+   * serves HTTPS with the self-signed certificate (pages then need Chromium's
+   * --ignore-certificate-errors).
    */
-  static async start({ args = [], port, dataDir } = {}) {
+  static async start({ args = [], port, dataDir, tls = false } = {}) {
     const bin = serverBinary();
     if (!fs.existsSync(bin)) throw new Error(`no server binary at ${bin}: run cargo build -p huddle`);
     port = port || (await freePort());
@@ -88,13 +102,14 @@ class Server {
     // Everything here is on loopback, which TURN refuses to relay to unless told otherwise.
     argv.push('--turn-listen', '127.0.0.1:0', '--turn-allow-peer', '127.0.0.0/8');
     if (dataDir) argv.push('--data-dir', dataDir);
+    if (tls) argv.push('--tls-self-signed');
     argv.push(...args);
     const child = spawn(bin, argv, {
       cwd: ROOT,
       env: { RUST_LOG: 'info', ...process.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const server = new Server(child, `http://127.0.0.1:${port}`, argv);
+    const server = new Server(child, `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, argv);
     await server.#waitHealthy();
     return server;
   }
@@ -121,8 +136,7 @@ class Server {
         if (this.exitStatus) {
           throw new Error(`server exited early (${JSON.stringify(this.exitStatus)}):\n${this.log.join('')}`);
         }
-        const res = await fetch(`${this.url}/healthz`).catch(() => null);
-        return res !== null && res.status === 200;
+        return (await healthStatus(`${this.url}/healthz`)) === 200;
       },
       { timeout: 20_000, interval: 100 },
     ).catch((err) => {
@@ -305,9 +319,12 @@ class Scenario {
     return participant;
   }
 
-  /** Opens `/r/<room>?name=<name>&quality=low`, which joins at once (no pre-join screen). */
-  async join(room, name, params = {}) {
-    const participant = await this.launch(name);
+  /**
+   * Opens `/r/<room>?name=<name>&quality=low`, which joins at once (no pre-join screen).
+   * `extraArgs` go to this participant's Chromium.
+   */
+  async join(room, name, params = {}, { extraArgs = [] } = {}) {
+    const participant = await this.launch(name, { extraArgs });
     participant.joinStartedAt = Date.now();
     await participant.page.goto(this.roomUrl(room, { name, ...params }), { waitUntil: 'domcontentloaded' });
     return participant;

@@ -38,6 +38,8 @@ const FILES_CHANNEL_ID = 0;
  * @property {string} selfId our participant id
  * @property {IceServer[]} iceServers
  * @property {RTCIceTransportPolicy} [iceTransportPolicy]
+ * @property {boolean} [receiveOnly] a viewer: offers and answers carry no sending direction, which
+ *   the server requires of viewers
  * @property {(event: MeshEvent) => void} listener
  */
 
@@ -168,7 +170,7 @@ export class Peer {
     if (!this.polite) {
       for (const slot of SLOTS) {
         const kind = slot === 'audio' ? 'audio' : 'video';
-        this.adopt(this.pc.addTransceiver(kind, { direction: 'sendrecv', streams: [this.streamFor(slot)] }), slot);
+        this.adopt(this.pc.addTransceiver(kind, { direction: this.direction(), streams: [this.streamFor(slot)] }), slot);
       }
       this.openFilesChannel();
     }
@@ -216,6 +218,11 @@ export class Peer {
     for (const track of [...this.camera.getTracks(), ...this.screen.getTracks()]) track.stop();
   }
 
+  /** @private */
+  direction() {
+    return this.mesh.options.receiveOnly ? 'recvonly' : 'sendrecv';
+  }
+
   /**
    * The polite end's transceivers come from the remote offer as recvonly: make them send too,
    * before the answer is created so no second negotiation is needed.
@@ -225,7 +232,7 @@ export class Peer {
     this.pc.getTransceivers().forEach((transceiver, index) => {
       const slot = SLOTS[index];
       if (!slot || this.adopted.has(transceiver) || transceiver.currentDirection === 'stopped') return;
-      transceiver.direction = 'sendrecv';
+      transceiver.direction = this.direction();
       transceiver.sender.setStreams(this.streamFor(slot));
       this.adopt(transceiver, slot);
     });

@@ -16,7 +16,8 @@ const MAX_REJOIN_REFUSALS = 5;
 
 /**
  * @typedef {{ audio: boolean, video: boolean, screen: boolean }} MediaState
- * @typedef {{ id: string, name: string } & MediaState} Participant
+ * @typedef {'host' | 'participant' | 'viewer'} Role
+ * @typedef {{ id: string, name: string, role?: Role } & MediaState} Participant
  * @typedef {{ urls: string[], username?: string, credential?: string }} IceServer
  * @typedef {'mesh' | 'sfu'} MediaMode
  * @typedef {{ media_mode: MediaMode, capacity: number }} RoomSettings
@@ -31,6 +32,19 @@ const MAX_REJOIN_REFUSALS = 5;
  * How a remote participant's camera is shown: its tile's size in device pixels, and whether it is
  * on screen at all (the SFU picks a simulcast layer from this and pauses hidden ones).
  * @typedef {{ participant: string, visible: boolean, width: number, height: number }} TileView
+ */
+
+/**
+ * Access control and moderation (docs/protocol.md, "Access and moderation").
+ * @typedef {{ token?: string, password?: string }} Credentials
+ * @typedef {{ locked: boolean, lobby: boolean, password: boolean }} AccessState
+ * @typedef {{ id: string, name: string }} Knock
+ * @typedef {'kicked' | 'denied' | 'meeting_ended'} Removal
+ * @typedef {{ kind: 'mute' | 'stop_video' | 'kick' | 'admit' | 'deny' | 'hand_over_host', participant: string }
+ *         | { kind: 'lock', locked: boolean }
+ *         | { kind: 'lobby', enabled: boolean }
+ *         | { kind: 'set_password', password: string | null }
+ *         | { kind: 'end_meeting' }} Moderation
  */
 
 /**
@@ -66,11 +80,12 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
 
 /**
  * Messages the client sends.
- * @typedef {{ type: 'join', room: string, name: string, version: number, media: MediaState, identity?: string }
+ * @typedef {{ type: 'join', room: string, name: string, version: number, media: MediaState, identity?: string } & Credentials
  *         | { type: 'update', media: MediaState, name?: string }
  *         | { type: 'signal', to: string, signal: Signal }
  *         | { type: 'sfu_signal', signal: Signal }
  *         | { type: 'view', tiles: TileView[] }
+ *         | { type: 'moderate', action: Moderation }
  *         | { type: 'ping' }
  *         | { type: 'leave' }
          | RoomAction} ClientMessage
@@ -82,14 +97,17 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
  *         | 'unknown_participant' | 'rate_limited' | 'wrong_media_mode' | 'sfu_rejected'
  *         | 'sfu_unavailable' | 'chat_too_long' | 'empty_message' | 'invalid_schedule_time'
  *         | 'unknown_scheduled' | 'not_author' | 'title_too_long' | 'whiteboard_full'
- *         | 'invalid_whiteboard_item' | 'invalid_reaction' | 'bot_unavailable' | 'storage_failed'} ErrorCode
+ *         | 'invalid_whiteboard_item' | 'invalid_reaction' | 'bot_unavailable' | 'storage_failed'
+ *         | 'token_required' | 'token_expired' | 'token_invalid'
+ *         | 'token_wrong_room' | 'password_required' | 'wrong_password' | 'too_many_attempts'
+ *         | 'room_locked' | 'banned' | 'forbidden' | 'storage_unavailable'} ErrorCode
  */
 
 /**
  * Messages the server sends.
  * @typedef {{ type: 'joined', version: number, you: string, room: string, participants: Participant[],
  *             ice_servers: IceServer[], settings: RoomSettings, title?: string | null,
- *             hands?: string[] }} JoinedMessage
+ *             hands?: string[], role?: Role, access?: AccessState }} JoinedMessage
  * @typedef {JoinedMessage
  *         | { type: 'participant_joined', participant: Participant }
  *         | { type: 'participant_updated', participant: Participant }
@@ -98,6 +116,12 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
  *         | { type: 'sfu_signal', signal: Signal }
  *         | { type: 'sfu_track', participant: string, source: 'audio' | 'video' | 'screen', mid: string }
  *         | { type: 'active_speaker', participant: string }
+ *         | { type: 'waiting', room: string }
+ *         | { type: 'knocking', participant: Knock }
+ *         | { type: 'knock_ended', id: string }
+ *         | { type: 'moderated', action: 'mute' | 'stop_video', by: string }
+ *         | { type: 'access_changed', access: AccessState }
+ *         | { type: 'removed', reason: Removal, message: string }
  *         | { type: 'pong' }
  *         | { type: 'error', code: ErrorCode, message: string }
  *         | RoomEvent} ServerMessage
@@ -132,8 +156,10 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
  * - `refused`: the server answered the join with `error` (e.g. `room_full`).
  * - `kicked`: the server closed with 1008 (abuse, rate limit); `message` is its reason.
  * - `closed`: the server closed normally without being asked.
+ * - `removed`: a host kicked us, did not let us in, or ended the meeting.
  * @typedef {{ kind: 'left' }
  *         | { kind: 'refused', code: ErrorCode, message: string }
+ *         | { kind: 'removed', reason: Removal, message: string }
  *         | { kind: 'kicked', message: string }
  *         | { kind: 'closed', message: string }} EndReason
  */
@@ -149,6 +175,8 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
 const JOIN_REFUSALS = new Set([
   'unsupported_version', 'invalid_room', 'invalid_name', 'room_full', 'already_joined',
   'malformed_message', 'rate_limited', 'message_too_large', 'sfu_unavailable',
+  'token_required', 'token_expired', 'token_invalid', 'token_wrong_room', 'password_required',
+  'wrong_password', 'too_many_attempts', 'room_locked', 'banned', 'storage_unavailable',
 ]);
 
 /** The `/ws` URL of the page's own origin. */
@@ -183,7 +211,7 @@ export class Signaling {
     this.url = url;
     /** @type {WebSocket | null} */
     this.socket = null;
-    /** @type {{ room: string, name: string, media: MediaState, identity?: string } | null} */
+    /** @type {{ room: string, name: string, media: MediaState, credentials: Credentials, identity?: string } | null} */
     this.joinRequest = null;
     /** @type {ConnectionState} */
     this.state = 'closed';
@@ -207,11 +235,12 @@ export class Signaling {
    * @param {string} room
    * @param {string} name
    * @param {MediaState} media
+   * @param {Credentials} [credentials] a join token, or the room's password
    * @param {string} [identity] the secret that makes our scheduled messages and drawings ours
    *   after a reload (16..128 characters; the server keeps only its hash)
    */
-  join(room, name, media, identity) {
-    this.joinRequest = { room, name, media: { ...media }, identity };
+  join(room, name, media, credentials = {}, identity) {
+    this.joinRequest = { room, name, media: { ...media }, credentials: { ...credentials }, identity };
     this.phase = 'idle';
     this.attempt = 0;
     this.refusalsInRow = 0;
@@ -262,6 +291,14 @@ export class Signaling {
     if (this.phase === 'joined') this.send(action);
   }
 
+  /**
+   * A host's moderation request; the server refuses it from anyone else.
+   * @param {Moderation} action
+   */
+  moderate(action) {
+    if (this.phase === 'joined') this.send({ type: 'moderate', action });
+  }
+
   /** Leaves the room and closes for good. */
   leave() {
     if (this.phase === 'joined') this.send({ type: 'leave' });
@@ -289,8 +326,8 @@ export class Signaling {
       if (socket !== this.socket || !this.joinRequest) return;
       this.lastHeard = Date.now();
       this.startWatchdog();
-      const { room, name, media, identity } = this.joinRequest;
-      this.send({ type: 'join', room, name, version: PROTOCOL_VERSION, media, ...(identity ? { identity } : {}) });
+      const { room, name, media, credentials, identity } = this.joinRequest;
+      this.send({ type: 'join', room, name, version: PROTOCOL_VERSION, media, ...credentials, ...(identity ? { identity } : {}) });
     });
     socket.addEventListener('message', (event) => {
       if (socket !== this.socket) return;
@@ -325,6 +362,12 @@ export class Signaling {
       this.refusalsInRow = 0;
       this.startPing();
       this.setState('connected');
+    } else if (message.type === 'waiting') {
+      // In the lobby: keep the connection alive until a host answers.
+      this.startPing();
+    } else if (message.type === 'removed') {
+      this.end({ kind: 'removed', reason: message.reason, message: message.message }, null);
+      return;
     } else if (message.type === 'error' && this.phase === 'joining' && JOIN_REFUSALS.has(message.code)) {
       this.refused(message.code, message.message);
       return;

@@ -27,8 +27,10 @@ import { TileGrid, play, unmuteBlocked, whenAutoplayBlocked } from './tiles.js';
 import { cleanDisplayName, isValidRoomName } from './names.js';
 import { element, all, show } from './dom.js';
 import { Collaboration } from './collab.js';
+import { HostControls } from './moderation.js';
+import { describeEnd } from './endings.js';
 
-/** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState, RoomEvent } from './protocol.js' */
+/** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState, RoomEvent, Role } from './protocol.js' */
 /** @import { MeshEvent } from './mesh.js' */
 /** @import { SfuEvent } from './sfu.js' */
 /** @import { MediaConnection } from './connection.js' */
@@ -37,6 +39,8 @@ import { Collaboration } from './collab.js';
 const params = new URLSearchParams(location.search);
 const room = decodeURIComponent(location.pathname.replace(/^\/r\//, '').replace(/\/$/, ''));
 const iceTransportPolicy = params.get('ice') === 'relay' ? 'relay' : 'all';
+/** A join token from an invitation link (`?token=`): it names the room, our role, maybe our name. */
+const token = params.get('token') ?? undefined;
 const DEVICE_KINDS = /** @type {DeviceKind[]} */ (['videoinput', 'audioinput', 'audiooutput']);
 
 /** What is remembered between visits. */
@@ -53,6 +57,8 @@ const screens = {
   roomFull: element('[data-room-full]', HTMLElement),
   joinError: element('[data-join-error]', HTMLElement),
   left: element('[data-left]', HTMLElement),
+  passwordPrompt: element('[data-password-prompt]', HTMLElement),
+  waiting: element('[data-lobby-waiting]', HTMLElement),
 };
 const devicePickers = element('[data-devices]', HTMLElement);
 const preview = element('[data-preview]', HTMLElement);
@@ -61,6 +67,7 @@ const nameInput = element('[data-name-input]', HTMLInputElement);
 const grid = new TileGrid(element('[data-grid]', HTMLElement));
 /** Tile sizes and visibility for the SFU; only fed in sfu rooms. */
 const views = new ViewReporter((tiles) => call.signaling?.view(tiles));
+const host = new HostControls((action) => call.signaling?.moderate(action));
 
 const quality = params.get('quality') === 'low' ? 'low' : 'default';
 const media = new LocalMedia({
@@ -79,6 +86,8 @@ const call = {
   /** The participant the SFU says is speaking (sfu rooms). */
   activeSpeaker: '',
   selfId: '',
+  /** @type {Role} */
+  role: 'participant',
   /** @type {Map<string, Participant>} */
   participants: new Map(),
   /** @type {MediaState | null} what the others were last told */
@@ -157,8 +166,11 @@ function submitPrejoin() {
 
 // ---- The call ---------------------------------------------------------------------------------
 
-/** @param {string} name */
-function enterCall(name) {
+/**
+ * @param {string} name
+ * @param {string} [password] the room's, when it asked for one
+ */
+function enterCall(name, password) {
   call.name = name;
   showScreen('call');
   element('[data-settings]', HTMLElement).append(devicePickers);
@@ -167,7 +179,7 @@ function enterCall(name) {
   grid.layout();
   call.announced = media.state;
   call.signaling = new Signaling(onSignalingEvent);
-  call.signaling.join(room, name, media.state, identity());
+  call.signaling.join(room, name, media.state, { token, password }, identity());
 }
 
 /** @param {SignalingEvent} event */
@@ -189,10 +201,14 @@ function onServerMessage(message) {
       call.activeSpeaker = '';
       call.selfId = message.you;
       grid.local.element.dataset.participant = message.you;
+      showScreen('call');
+      setRole(message.role ?? 'participant');
+      if (message.access) host.setAccess(message.access);
+      const receiveOnly = call.role === 'viewer';
       document.body.dataset.mediaMode = message.settings?.media_mode === 'sfu' ? 'sfu' : 'mesh';
       call.connection = message.settings?.media_mode === 'sfu'
         ? new SfuConnection({ iceServers: message.ice_servers, iceTransportPolicy, quality, listener: onConnectionEvent })
-        : new Mesh({ selfId: message.you, iceServers: message.ice_servers, iceTransportPolicy, listener: onConnectionEvent });
+        : new Mesh({ selfId: message.you, iceServers: message.ice_servers, iceTransportPolicy, receiveOnly, listener: onConnectionEvent });
       for (const slot of SLOTS) call.connection.setTrack(slot, media.tracks[slot]);
       call.announced = media.state;
       announce();
@@ -204,8 +220,30 @@ function onServerMessage(message) {
     }
     case 'participant_joined':
     case 'participant_updated':
+      if (message.participant.id === call.selfId) setRole(message.participant.role ?? call.role);
       addParticipant(message.participant);
       collab.peopleChanged();
+      break;
+    case 'waiting':
+      showScreen('waiting');
+      break;
+    case 'knocking':
+      host.knock(message.participant);
+      notify(`${message.participant.name} is waiting to be let in.`);
+      break;
+    case 'knock_ended':
+      host.knockEnded(message.id);
+      break;
+    case 'access_changed':
+      host.setAccess(message.access);
+      break;
+    case 'moderated':
+      if (message.action === 'mute') media.setMic(false);
+      else {
+        media.stopScreen();
+        media.setCamera(false);
+      }
+      notify(message.action === 'mute' ? 'A host muted your microphone.' : 'A host turned your camera off.');
       break;
     case 'participant_left':
       call.participants.delete(message.id);
@@ -236,6 +274,7 @@ function onServerMessage(message) {
       if (message.code === 'rate_limited') notify('Slow down: the server is limiting messages.');
       if (message.code === 'sfu_rejected' && call.connection instanceof SfuConnection) call.connection.rejected();
       if (message.code === 'sfu_unavailable') notify('The media server is not available right now.');
+      if (message.code === 'forbidden') notify(message.message);
       break;
     case 'pong':
       break;
@@ -254,6 +293,8 @@ function addParticipant(participant) {
   call.participants.set(participant.id, participant);
   const remote = call.connection.remote(participant.id);
   const tile = grid.remote(participant.id);
+  tile.element.dataset.role = participant.role ?? 'participant';
+  host.decorate(participant.id, tile.element);
   tile.setName(participant.name);
   tile.setMedia(participant);
   tile.attach(remote.camera);
@@ -300,6 +341,16 @@ function onMediaEvent(event) {
   drawLocal();
   announce();
   return swapped;
+}
+
+/**
+ * Our role, from `joined` or a host's hand-over. A viewer sends nothing: its devices are closed.
+ * @param {Role} role
+ */
+function setRole(role) {
+  call.role = role;
+  host.setRole(role);
+  if (role === 'viewer') media.stop();
 }
 
 /** Tells the room our media state if it changed. */
@@ -379,44 +430,17 @@ function showEnded(reason) {
   document.body.dataset.connection = 'closed';
   if (reason.kind === 'left') {
     showScreen('left');
+  } else if (reason.kind === 'refused' && (reason.code === 'password_required' || reason.code === 'wrong_password')) {
+    askPassword(reason.code === 'wrong_password');
   } else if (reason.kind === 'refused' && reason.code === 'room_full') {
     showScreen('roomFull');
   } else {
     const [title, text] = describeEnd(reason);
     element('[data-error-title]', HTMLElement).textContent = title;
     element('[data-error-text]', HTMLElement).textContent = text;
-    screens.joinError.dataset.joinError = reason.kind === 'refused' ? reason.code : reason.kind;
+    screens.joinError.dataset.joinError = reason.kind === 'refused' ? reason.code
+      : reason.kind === 'removed' ? reason.reason : reason.kind;
     showScreen('joinError');
-  }
-}
-
-/**
- * @param {EndReason} reason
- * @returns {[string, string]}
- */
-function describeEnd(reason) {
-  switch (reason.kind) {
-    case 'kicked':
-      return ['Disconnected by the server', reason.message];
-    case 'closed':
-      return ['The call ended', reason.message];
-    case 'left':
-      return ['You left the meeting', ''];
-    case 'refused':
-      switch (reason.code) {
-        case 'invalid_room':
-          return ['No such room', 'A room name is 1 to 64 letters, digits, "-" or "_".'];
-        case 'invalid_name':
-          return ['Please choose another name', reason.message];
-        case 'unsupported_version':
-          return ['Please reload the page', 'This page is older than the server. Reload to get the new version.'];
-        case 'rate_limited':
-          return ['Too many attempts', 'Please wait a little before joining again.'];
-        case 'sfu_unavailable':
-          return ['The media server is not available', 'Please try again in a moment.'];
-        default:
-          return ['Could not join', reason.message || reason.code];
-      }
   }
 }
 
@@ -542,6 +566,13 @@ function wireControls() {
   }
   navigator.mediaDevices?.addEventListener('devicechange', () => refreshDevices());
   element('[data-copy-link]', HTMLButtonElement).addEventListener('click', copyLink);
+  element('[data-password-form]', HTMLFormElement).addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const password = element('[data-password-input]', HTMLInputElement).value;
+    if (!password) return;
+    await media.start({ audio: true, video: true });
+    enterCall(call.name, password);
+  });
   for (const button of all('[data-retry]', HTMLButtonElement)) {
     button.addEventListener('click', rejoin);
   }
@@ -549,6 +580,20 @@ function wireControls() {
   setInterval(highlightSpeakers, 400);
   // Leaving by closing the tab: say goodbye so the others see it at once.
   addEventListener('pagehide', () => call.signaling?.leave());
+}
+
+/**
+ * The room wants its password: ask, then join again with it.
+ * @param {boolean} wrong the last one was wrong
+ */
+function askPassword(wrong) {
+  const error = element('[data-password-error]', HTMLElement);
+  error.textContent = wrong ? 'Wrong password, please try again.' : '';
+  show(error, wrong);
+  showScreen('passwordPrompt');
+  const input = element('[data-password-input]', HTMLInputElement);
+  input.value = '';
+  input.focus();
 }
 
 function toggleSettings() {

@@ -23,6 +23,7 @@ use crate::event::SfuEvent;
 use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::layer::SubscriptionSpec;
 use crate::metrics::SfuMetrics;
+use crate::participant::Forwarding;
 use crate::sfu::SfuConfig;
 
 use worker::{Worker, WorkerInput};
@@ -61,6 +62,12 @@ pub enum Command {
         track: TrackId,
         spec: SubscriptionSpec,
     },
+    /// Which of a publisher's media the SFU forwards (moderation, receive-only viewers).
+    SetForwarding {
+        room: RoomId,
+        participant: ParticipantId,
+        forwarding: Forwarding,
+    },
     Leave {
         room: RoomId,
         participant: ParticipantId,
@@ -75,6 +82,7 @@ impl Command {
             | Command::AcceptAnswer { room, .. }
             | Command::AddRemoteCandidate { room, .. }
             | Command::SetSubscription { room, .. }
+            | Command::SetForwarding { room, .. }
             | Command::Leave { room, .. } => *room,
         }
     }

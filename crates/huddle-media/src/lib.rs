@@ -6,6 +6,7 @@
 //!
 //! Imports go one way: this crate knows nothing of signaling or HTTP.
 
+mod channel_backlog;
 pub mod demux;
 pub mod driver;
 mod error;
@@ -33,6 +34,7 @@ pub use keyframe::KeyframeLimiter;
 pub use layer::{select_layer, LayerInfo, SubscriptionSpec};
 pub use metrics::SfuMetrics;
 pub use outbox::SfuStats;
+pub use participant::Forwarding;
 pub use publisher::vp8_keyframe_size;
 pub use sfu::{Sfu, SfuConfig};
 pub use speaker::{SpeakerConfig, SpeakerDetector};

@@ -14,6 +14,7 @@ pub struct SfuMetrics {
     bytes_forwarded: Counter,
     keyframe_requests: Counter,
     nacks: Counter,
+    data_channel_dropped: Counter,
 }
 
 impl SfuMetrics {
@@ -39,6 +40,11 @@ impl SfuMetrics {
             "NACKs sent to publishers for lost packets",
             self.nacks.clone(),
         );
+        registry.register(
+            "huddle_sfu_data_channel_dropped",
+            "Data channel messages not relayed: the receiver's backlog was full or its channel closed",
+            self.data_channel_dropped.clone(),
+        );
     }
 
     /// Adds counts that grew since the last call (see [`SfuStats::since`]).
@@ -47,6 +53,7 @@ impl SfuMetrics {
         self.bytes_forwarded.inc_by(delta.bytes_forwarded);
         self.keyframe_requests.inc_by(delta.keyframe_requests);
         self.nacks.inc_by(delta.nacks);
+        self.data_channel_dropped.inc_by(delta.data_channel_dropped);
     }
 }
 
@@ -65,6 +72,7 @@ mod tests {
             bytes_forwarded: 1000,
             keyframe_requests: 1,
             nacks: 2,
+            data_channel_dropped: 3,
         };
         let first = s;
         m.add(first.since(&SfuStats::default()));
@@ -85,5 +93,9 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("huddle_sfu_nacks_total 2"), "{text}");
+        assert!(
+            text.contains("huddle_sfu_data_channel_dropped_total 3"),
+            "{text}"
+        );
     }
 }

@@ -60,6 +60,9 @@ pub struct SfuStats {
     pub bytes_forwarded: u64,
     pub keyframe_requests: u64,
     pub nacks: u64,
+    /// Data channel messages not relayed to a participant: its backlog was full, or
+    /// its channel refused or closed.
+    pub data_channel_dropped: u64,
 }
 
 impl SfuStats {
@@ -74,6 +77,9 @@ impl SfuStats {
                 .keyframe_requests
                 .saturating_sub(earlier.keyframe_requests),
             nacks: self.nacks.saturating_sub(earlier.nacks),
+            data_channel_dropped: self
+                .data_channel_dropped
+                .saturating_sub(earlier.data_channel_dropped),
         }
     }
 }

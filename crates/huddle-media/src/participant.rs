@@ -12,6 +12,7 @@ use str0m::media::{KeyframeRequestKind, MediaAdded, MediaData, MediaKind, Mid};
 use str0m::media::{MediaTime, Rid};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 
+use crate::channel_backlog::{ChannelBacklog, SCTP_REFILL_AT};
 use crate::event::{SfuEvent, Transmit};
 use crate::forward::{Decision, LayerKey};
 use crate::ids::{ParticipantId, RoomId, TrackId};
@@ -33,12 +34,46 @@ pub struct Participant {
     /// Last (minimum, desired) handed to str0m's estimator.
     bwe_goal: Option<(u64, u64)>,
     pub channels: HashMap<String, ChannelId>,
+    /// Others' data channel messages waiting for room in this participant's SCTP buffer.
+    pub backlog: ChannelBacklog,
     nacks_seen: HashMap<(Mid, Option<Rid>), u64>,
     /// The `Rtc` may have output: poll it before sleeping.
     pub needs_poll: bool,
     pub next_timeout: Instant,
     /// Assumed size of a publisher's top simulcast layer until a keyframe tells.
     top_layer: (u32, u32),
+    pub forwarding: Forwarding,
+}
+
+/// Which kinds of a publisher's media the SFU forwards. Everything by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forwarding {
+    pub audio: bool,
+    /// Camera and screen share.
+    pub video: bool,
+}
+
+impl Default for Forwarding {
+    fn default() -> Self {
+        Self {
+            audio: true,
+            video: true,
+        }
+    }
+}
+
+impl Forwarding {
+    pub const NOTHING: Self = Self {
+        audio: false,
+        video: false,
+    };
+
+    pub fn allows(self, kind: MediaKind) -> bool {
+        match kind {
+            MediaKind::Audio => self.audio,
+            MediaKind::Video => self.video,
+        }
+    }
 }
 
 /// Outcome of offering one frame to a subscriber.
@@ -60,6 +95,7 @@ impl Participant {
         rtc: Rtc,
         now: Instant,
         top_layer: (u32, u32),
+        backlog_cap: usize,
     ) -> Self {
         Participant {
             id,
@@ -72,10 +108,12 @@ impl Participant {
             bwe_bps: None,
             bwe_goal: None,
             channels: HashMap::new(),
+            backlog: ChannelBacklog::new(backlog_cap),
             nacks_seen: HashMap::new(),
             needs_poll: true,
             next_timeout: now,
             top_layer,
+            forwarding: Forwarding::default(),
         }
     }
 
@@ -168,9 +206,19 @@ impl Participant {
                 self.bwe_bps = Some(estimate.as_u64());
             }
             Event::ChannelOpen(id, label) => {
+                if let Some(mut channel) = self.rtc.channel(id) {
+                    channel.set_buffered_amount_low_threshold(SCTP_REFILL_AT);
+                }
                 self.channels.insert(label, id);
             }
-            Event::ChannelClose(id) => self.channels.retain(|_, c| *c != id),
+            Event::ChannelClose(id) => {
+                self.channels.retain(|_, c| *c != id);
+                out.stats.data_channel_dropped += self.backlog.forget(id);
+            }
+            // Any channel's buffer going low frees room in the shared buffer: refill all.
+            Event::ChannelBufferedAmountLow(_) => {
+                out.stats.data_channel_dropped += self.backlog.drain(&mut self.rtc);
+            }
             Event::ChannelData(d) => {
                 let Some(label) = self.channels.iter().find(|(_, c)| **c == d.id) else {
                     return;
@@ -240,6 +288,9 @@ impl Participant {
         let Some(track) = self.published.iter_mut().find(|t| t.mid == data.mid) else {
             return;
         };
+        if !self.forwarding.allows(track.kind) {
+            return;
+        }
         let now = data.network_time;
         track.on_frame(LayerKey(data.rid), data.data.len(), &data.data, now);
         if track.kind == MediaKind::Audio {

@@ -3,6 +3,7 @@
 
 use str0m::media::MediaData;
 
+use crate::channel_backlog::Delivery;
 use crate::event::SfuEvent;
 use crate::forward::LayerKey;
 use crate::ids::{ParticipantId, TrackId};
@@ -103,11 +104,13 @@ impl Sfu {
                         continue;
                     };
                     let id = *id;
-                    if let Some(mut ch) = p.rtc.channel(id) {
-                        // A full buffer drops the message: data channels here carry
-                        // chat and UI state, not something to stall media for.
-                        let _ = ch.write(binary, &data);
-                        p.needs_poll = true;
+                    match p.backlog.send(&mut p.rtc, id, binary, &data) {
+                        Delivery::Written => p.needs_poll = true,
+                        Delivery::Queued => {}
+                        Delivery::Dropped => {
+                            tracing::debug!(participant = %other, "data channel message dropped");
+                            self.out.stats.data_channel_dropped += 1;
+                        }
                     }
                 }
             }

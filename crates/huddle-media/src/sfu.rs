@@ -13,12 +13,13 @@ use str0m::bwe::Bitrate;
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Input, Rtc};
 
+use crate::channel_backlog::SCTP_SEND_BUFFER;
 use crate::error::SfuError;
 use crate::event::{Output, SfuEvent};
 use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::layer::SubscriptionSpec;
 use crate::outbox::{Outbox, SfuStats};
-use crate::participant::Participant;
+use crate::participant::{Forwarding, Participant};
 use crate::room::Room;
 use crate::speaker::SpeakerConfig;
 use crate::subscription::Subscription;
@@ -39,6 +40,9 @@ pub struct SfuConfig {
     pub speaker: SpeakerConfig,
     /// Assumed size of a publisher's top simulcast layer until its keyframes tell.
     pub top_layer: (u32, u32),
+    /// Bytes of others' data channel messages that may wait for one participant whose
+    /// link is slower than the sender's; beyond it messages are dropped and counted.
+    pub data_channel_backlog: usize,
 }
 
 impl SfuConfig {
@@ -51,6 +55,10 @@ impl SfuConfig {
             tick: Duration::from_millis(100),
             speaker: SpeakerConfig::default(),
             top_layer: (1280, 720),
+            // A 5 MiB file and its control messages fit even if a receiver gets
+            // nothing while it is uploaded; memory stays at most 8 MiB (plus str0m's
+            // 1 MiB send buffer) per participant however slow its link.
+            data_channel_backlog: 8 * 1024 * 1024,
         }
     }
 }
@@ -109,13 +117,21 @@ impl Sfu {
             .set_ice_lite(self.config.ice_lite)
             .enable_bwe(Some(self.config.initial_bwe))
             .set_stats_interval(Some(Duration::from_secs(1)))
+            .set_sctp_max_buffered_amount(SCTP_SEND_BUFFER)
             .build(self.now);
         for addr in &self.config.local_addrs {
             let candidate = Candidate::host(*addr, "udp")
                 .map_err(|e| SfuError::BadSdp(format!("local candidate {addr}: {e}")))?;
             rtc.add_local_candidate(candidate);
         }
-        let mut p = Participant::new(participant, room, rtc, self.now, self.config.top_layer);
+        let mut p = Participant::new(
+            participant,
+            room,
+            rtc,
+            self.now,
+            self.config.top_layer,
+            self.config.data_channel_backlog,
+        );
         let speaker = self.config.speaker;
         let room = self
             .rooms
@@ -201,6 +217,17 @@ impl Sfu {
     ) -> Result<(), SfuError> {
         let p = self.participant_mut(subscriber)?;
         p.subscriptions.retain_mut(|s| s.track != track || s.stop());
+        Ok(())
+    }
+
+    /// Which of the participant's published media reach the others; what is not forwarded is
+    /// dropped on arrival (and its audio level ignored, so it cannot become active speaker).
+    pub fn set_forwarding(
+        &mut self,
+        participant: ParticipantId,
+        forwarding: Forwarding,
+    ) -> Result<(), SfuError> {
+        self.participant_mut(participant)?.forwarding = forwarding;
         Ok(())
     }
 

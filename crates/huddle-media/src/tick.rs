@@ -1,4 +1,5 @@
-//! Periodic work of the worker: layer selection, keyframe retries, active speaker.
+//! Periodic work of the worker: layer selection, keyframe retries, active speaker,
+//! data channel backlogs.
 //!
 //! Done on a tick rather than per packet: bitrates and speaking levels change on the
 //! scale of hundreds of milliseconds, and the work is per subscription, not per packet.
@@ -29,6 +30,19 @@ impl Sfu {
             }
         }
         self.select_layers(now);
+        self.drain_channel_backlogs();
+    }
+
+    /// A backstop for the buffered-amount-low events, which only fire for a channel
+    /// that itself filled str0m's buffer past the threshold.
+    fn drain_channel_backlogs(&mut self) {
+        for p in self.participants.values_mut() {
+            if p.backlog.is_empty() {
+                continue;
+            }
+            self.out.stats.data_channel_dropped += p.backlog.drain(&mut p.rtc);
+            p.needs_poll = true;
+        }
     }
 
     fn select_layers(&mut self, now: Instant) {

@@ -71,6 +71,6 @@ mod peer_policy;
 
 pub use auth::{rest_credentials, rest_password, Credentials};
 pub use config::{IpNet, TurnConfig};
-pub use driver::{run, TurnServer};
+pub use driver::{run, ClientStream, StreamIntake, StreamIo, TurnServer};
 pub use metrics::{DropReason, TurnMetrics};
 pub use peer_policy::PeerPolicy;

@@ -17,6 +17,9 @@ use ipnet::IpNet;
 use crate::protocol::{IceServer, MediaMode};
 use crate::store::Location;
 
+mod security;
+pub use security::{Command, RoomPasswordSpec, SecurityConfig, TokenRequest};
+
 #[derive(Debug, Clone, Parser, Serialize, Deserialize)]
 #[command(
     name = "huddle",
@@ -128,11 +131,6 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_MESSAGE_BURST", default_value_t = 200.0)]
     pub message_burst: f64,
 
-    /// Directory of the SQLite database (chat, scheduled messages, whiteboards, titles), created on
-    /// first run; unused with `--database-url`.
-    #[arg(long, env = "HUDDLE_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
-
     /// PostgreSQL database instead of SQLite, e.g. `postgres://huddle:secret@db.example/huddle`.
     #[arg(long, env = "HUDDLE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -152,6 +150,19 @@ pub struct Config {
     /// Log output format.
     #[arg(long, env = "HUDDLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Directory of what huddle keeps, created on first run: the SQLite database (unless
+    /// `--database-url`), the self-signed certificate, the token secret.
+    #[arg(long, env = "HUDDLE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub security: SecurityConfig,
+
+    #[command(subcommand)]
+    #[serde(skip)]
+    pub command: Option<Command>,
 }
 
 /// The chat bot's endpoint, when one is configured.
@@ -313,8 +324,10 @@ impl Config {
                 merged.insert(key, value);
             }
         }
+        let command = self.command.clone();
         let mut config: Self = merged.try_into()?;
         config.config = path;
+        config.command = command;
         Ok(config)
     }
 

@@ -17,6 +17,8 @@ pub struct BuiltinTurn {
     pub advertised_host: Option<String>,
     /// How long handed-out credentials stay valid; allocations cannot be refreshed after that.
     pub credential_ttl: Duration,
+    /// Ports of TURN over TLS, advertised as `turns:` URLs (with HTTPS on).
+    pub tls_ports: Vec<u16>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -46,6 +48,10 @@ impl IceServers {
         let credentials =
             huddle_turn::rest_credentials(&turn.secret, &id.0, turn.credential_ttl, now);
         let port = turn.port;
+        let turns = turn
+            .tls_ports
+            .iter()
+            .map(|tls_port| format!("turns:{host}:{tls_port}?transport=tcp"));
         vec![
             IceServer {
                 urls: vec![format!("stun:{host}:{port}")],
@@ -53,10 +59,13 @@ impl IceServers {
                 credential: None,
             },
             IceServer {
-                urls: vec![
+                urls: [
                     format!("turn:{host}:{port}?transport=udp"),
                     format!("turn:{host}:{port}?transport=tcp"),
-                ],
+                ]
+                .into_iter()
+                .chain(turns)
+                .collect(),
                 username: Some(credentials.username),
                 credential: Some(credentials.password),
             },
@@ -90,6 +99,7 @@ mod tests {
                 secret: b"s3cret".to_vec(),
                 advertised_host: advertised_host.map(str::to_owned),
                 credential_ttl: Duration::from_secs(3600),
+                tls_ports: Vec::new(),
             }),
         }
     }

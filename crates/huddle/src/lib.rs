@@ -7,6 +7,7 @@
 //! is a leaf under `rooms`; `collab` (chat, scheduled messages, whiteboard) sits between `rooms`
 //! and `signaling`.
 
+pub mod access;
 pub mod clock;
 pub mod collab;
 pub mod config;
@@ -19,6 +20,8 @@ pub mod rooms;
 pub mod sfu;
 pub mod signaling;
 pub mod store;
+pub mod tls;
+mod token_bucket;
 mod turn;
 
 use std::net::SocketAddr;
@@ -29,13 +32,18 @@ use huddle_turn::TurnServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use access::{
+    Access, ConnectionCounter, Entrances, IpBuckets, JoinTokens, KindRate, RoomSettingsStore,
+    StoredRoomSettings,
+};
 use clock::{Clock, SystemClock};
 use collab::{Bot, Collab};
 use config::Config;
+use http::WebListener;
 use ice::IceServers;
 use metrics::Metrics;
 use protocol::MediaMode;
-use rooms::{LocalRegistry, RoomPolicy};
+use rooms::{LocalRegistry, RoomName, RoomPolicy};
 use sfu::SfuRouter;
 use signaling::{RateSettings, Signaling, SignalingSettings};
 use store::Store;
@@ -43,7 +51,10 @@ use store::Store;
 /// A huddle node with its sockets bound, ready to serve.
 pub struct Huddle {
     pub signaling: Arc<Signaling>,
-    web: TcpListener,
+    web: WebListener,
+    web_addr: SocketAddr,
+    /// Plain HTTP redirecting to HTTPS (`--http-redirect`).
+    redirect: Option<TcpListener>,
     turn: Option<TurnServer>,
     sfu: Option<SfuRouter>,
 }
@@ -66,12 +77,16 @@ impl Huddle {
             .await
             .context("opening the database")?;
         let mut metrics = Metrics::default();
+        let tls = tls::server_config(config)?;
         let (turn, builtin) = if config.no_turn {
             (None, None)
         } else {
-            let (server, builtin) = turn::bind(config, metrics.registry_mut())
+            let (server, mut builtin) = turn::bind(config, metrics.registry_mut())
                 .await
                 .with_context(|| format!("starting STUN/TURN on {}", config.turn_listen))?;
+            if let Some(tls) = &tls {
+                builtin.tls_ports = turn::bind_tls(config, &server, Arc::clone(tls)).await?;
+            }
             (Some(server), Some(builtin))
         };
         let (sfu, sfu_router) = match config.media_mode {
@@ -81,18 +96,34 @@ impl Huddle {
             }
             MediaMode::Mesh => (None, None),
         };
-        let web = TcpListener::bind(config.listen)
+        let tcp = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let web_addr = tcp.local_addr()?;
+        let web = match tls {
+            Some(tls) => WebListener::Tls(tls::TlsListener::new(tcp, tls)?),
+            None => WebListener::Plain(tcp),
+        };
+        let redirect = match config.security.http_redirect {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("HTTP redirect on {address}"))?,
+            ),
+            None => None,
+        };
         let ice = IceServers {
             operator: config.ice_servers(),
             builtin,
         };
         let metrics = Arc::new(metrics);
         let registry = Arc::new(LocalRegistry::new(room_policy(config)));
+        let settings_store: Arc<dyn RoomSettingsStore> = Arc::new(store.clone());
+        let access = access(config, settings_store).await?;
         let collab = Collab::new(store, registry, clock, metrics.clone(), bot);
         let signaling = Arc::new(Signaling {
             collab,
+            access,
             metrics,
             settings: signaling_settings(config, ice),
             sfu,
@@ -101,15 +132,20 @@ impl Huddle {
         Ok(Self {
             signaling,
             web,
+            web_addr,
+            redirect,
             turn,
             sfu: sfu_router,
         })
     }
 
     pub fn web_addr(&self) -> SocketAddr {
-        self.web
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.web_addr
+    }
+
+    /// Where plain HTTP redirects to HTTPS, when asked.
+    pub fn redirect_addr(&self) -> Option<SocketAddr> {
+        self.redirect.as_ref().and_then(|tcp| tcp.local_addr().ok())
     }
 
     /// Where STUN/TURN listens, UDP and TCP, when it runs.
@@ -126,6 +162,13 @@ impl Huddle {
     pub async fn serve(self) -> anyhow::Result<()> {
         let shutdown = self.signaling.shutdown.clone();
         let collab = self.signaling.collab.clone();
+        let https_port = self.web_addr.port();
+        let redirect = async {
+            match self.redirect {
+                Some(tcp) => http::redirect::serve(tcp, https_port, shutdown.clone()).await,
+                None => Ok(()),
+            }
+        };
         let web = http::serve(self.web, self.signaling);
         let turn = async {
             match self.turn {
@@ -139,9 +182,10 @@ impl Huddle {
             }
         };
         let scheduler = collab.clone().run_scheduler(shutdown.clone());
-        let (web, turn, (), ()) = tokio::join!(web, turn, sfu, scheduler);
+        let (web, redirect, turn, (), ()) = tokio::join!(web, redirect, turn, sfu, scheduler);
         collab.flush().await;
         web.context("web server")?;
+        redirect.context("HTTP redirect")?;
         turn.context("STUN/TURN server")?;
         Ok(())
     }
@@ -152,7 +196,44 @@ fn room_policy(config: &Config) -> RoomPolicy {
         media_mode: config.media_mode,
         mesh_limit: usize::from(config.mesh_limit),
         max_participants: usize::from(config.max_participants),
+        auto_host: !config.security.require_token,
     }
+}
+
+/// Access control and abuse limits as configured; `--room-password`s go into the store, where
+/// they replace what hosts set before.
+async fn access(config: &Config, store: Arc<dyn RoomSettingsStore>) -> anyhow::Result<Access> {
+    let security = &config.security;
+    for spec in &security.room_password {
+        let room = RoomName::parse(&spec.room)
+            .with_context(|| format!("--room-password for {:?}", spec.room))?;
+        let password_hash = Some(access::hash_password(&spec.password)?);
+        let kept = store.load(&room).await?.unwrap_or_default();
+        let settings = StoredRoomSettings {
+            password_hash,
+            ..kept
+        };
+        store.save(&room, &settings).await?;
+    }
+    let kind_rates = [
+        ("chat", security.chat_rate),
+        ("whiteboard", security.whiteboard_rate),
+    ]
+    .map(|(kind, per_second)| KindRate {
+        kind,
+        per_second,
+        burst: per_second * 2.0,
+    });
+    Ok(Access {
+        tokens: JoinTokens::from_config(security.token_secret.as_deref(), &config.data_dir)?,
+        require_token: security.require_token,
+        entrances: Entrances::new(store, security.password_attempts_per_minute),
+        joins: IpBuckets::new(security.joins_per_minute),
+        connections: ConnectionCounter::new(security.max_connections_per_ip),
+        kind_rates: kind_rates.to_vec(),
+        allowed_origins: security.allowed_origin.clone(),
+        api_key: security.api_key.clone(),
+    })
 }
 
 fn signaling_settings(config: &Config, ice: IceServers) -> SignalingSettings {

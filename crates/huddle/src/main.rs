@@ -3,7 +3,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-use huddle::config::{Config, LogFormat};
+use huddle::access::JoinTokens;
+use huddle::config::{Command, Config, LogFormat, TokenRequest};
+use huddle::rooms::RoomName;
 use huddle::Huddle;
 
 /// After a shutdown signal, how long open connections get to close before the process exits anyway.
@@ -13,12 +15,20 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 async fn main() -> anyhow::Result<()> {
     let config = Config::load()?;
     init_logging(config.log_format);
+    if let Some(Command::Token(request)) = &config.command {
+        return print_token(&config, request);
+    }
 
     let shutdown = CancellationToken::new();
     let huddle = Huddle::bind(&config, shutdown.clone()).await?;
     let address = huddle.web_addr();
     tracing::info!(%address, "huddle is serving");
-    println!("open http://localhost:{}", address.port());
+    let scheme = if config.security.tls_enabled() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("open {scheme}://localhost:{}", address.port());
 
     let mut server = tokio::spawn(huddle.serve());
     tokio::select! {
@@ -31,6 +41,20 @@ async fn main() -> anyhow::Result<()> {
         Ok(result) => result??,
         Err(_) => tracing::warn!("connections still open after the grace period; exiting anyway"),
     }
+    Ok(())
+}
+
+/// `huddle token`: a join token signed with the server's secret, and the link that uses it.
+fn print_token(config: &Config, request: &TokenRequest) -> anyhow::Result<()> {
+    let room = RoomName::parse(&request.room)?;
+    let tokens =
+        JoinTokens::from_config(config.security.token_secret.as_deref(), &config.data_dir)?;
+    let token = tokens.mint(&room, request.role, request.name.clone(), request.ttl);
+    println!("{token}");
+    println!(
+        "{}/r/{room}?token={token}",
+        request.url.trim_end_matches('/')
+    );
     Ok(())
 }
 

@@ -19,6 +19,7 @@ pub struct Metrics {
     messages: Family<Labels, Counter>,
     errors: Family<Labels, Counter>,
     collaboration: Collaboration,
+    refusals: Family<Labels, Counter>,
 }
 
 /// Counters of chat, scheduled messages, the whiteboard, the bot and the database.
@@ -91,6 +92,12 @@ impl Default for Metrics {
         );
         let collaboration = Collaboration::default();
         collaboration.register(&mut registry);
+        let refusals = Family::<Labels, Counter>::default();
+        registry.register(
+            "huddle_abuse_refusals",
+            "Requests refused by an abuse limit or the origin check, by limit",
+            refusals.clone(),
+        );
         Self {
             registry,
             rooms,
@@ -98,6 +105,7 @@ impl Default for Metrics {
             messages,
             errors,
             collaboration,
+            refusals,
         }
     }
 }
@@ -139,6 +147,12 @@ impl Metrics {
 
     pub fn count_storage_error(&self) {
         self.collaboration.storage_errors.inc();
+    }
+
+    /// `limit`: `connections_per_ip`, `joins_per_ip`, `password_attempts`, `message_kind_rate`,
+    /// `origin`.
+    pub fn count_refusal(&self, limit: &'static str) {
+        self.refusals.get_or_create(&vec![("limit", limit)]).inc();
     }
 
     /// The Prometheus text exposition, with gauges read from the registry's census now.

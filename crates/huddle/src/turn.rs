@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use huddle_turn::{TurnConfig, TurnMetrics, TurnServer};
 use prometheus_client::registry::Registry;
 
@@ -34,6 +35,7 @@ pub async fn bind(
         secret,
         advertised_host: config.external_ip.first().copied().map(url_host_of),
         credential_ttl: CREDENTIAL_TTL,
+        tls_ports: Vec::new(),
     };
     tracing::info!(address = %server.local_addr(), "STUN/TURN is serving");
     Ok((server, builtin))
@@ -70,4 +72,38 @@ pub(crate) fn outbound_ip() -> Option<IpAddr> {
     socket.connect((Ipv4Addr::new(192, 0, 2, 1), 9)).ok()?;
     let ip = socket.local_addr().ok()?.ip();
     (!ip.is_unspecified()).then_some(ip)
+}
+
+/// TURN over TLS with the web server's certificate: each `--turns-listen` address (default port
+/// 5349 at the TURN IP) decrypts its clients and hands them to `server` like TCP clients.
+/// Returns the ports bound, to advertise as `turns:` URLs.
+pub async fn bind_tls(
+    config: &Config,
+    server: &TurnServer,
+    tls: Arc<rustls::ServerConfig>,
+) -> anyhow::Result<Vec<u16>> {
+    let addresses = if config.security.turns_listen.is_empty() {
+        vec![std::net::SocketAddr::new(config.turn_listen.ip(), 5349)]
+    } else {
+        config.security.turns_listen.clone()
+    };
+    let mut ports = Vec::new();
+    for address in addresses {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("TURN over TLS on {address}"))?;
+        let bound = listener.local_addr()?;
+        ports.push(bound.port());
+        let mut accepted = crate::tls::spawn_handshakes(listener, Arc::clone(&tls));
+        let intake = server.stream_intake();
+        tokio::spawn(async move {
+            while let Some((stream, peer)) = accepted.recv().await {
+                if !intake.hand_in(Box::new(stream), peer).await {
+                    break;
+                }
+            }
+        });
+        tracing::info!(address = %bound, "TURN over TLS is serving");
+    }
+    Ok(ports)
 }

@@ -328,3 +328,80 @@ async fn messages_of_the_other_media_mode_are_refused() {
     bob.send(json!({"type": "ping"})).await;
     assert_eq!(bob.next().await["type"], "pong");
 }
+
+/// Ada publishes into an sfu room where Bob, who came first, is host.
+async fn call_with_host_bob(server: &Server, ada_join: Value) -> (Call, Value) {
+    let (bob, _) = server.joined("sfu-moderation", "Bob").await;
+    let mut ada = server.client().await;
+    ada.send(ada_join).await;
+    let joined = ada.expect("joined").await;
+    let mut ada_peer = Peer::new();
+    let mids = ada_peer.connect(&mut ada, true).await.unwrap();
+    let mut bob = bob;
+    let mut bob_peer = Peer::new();
+    bob_peer.connect(&mut bob, false).await;
+    let call = Call {
+        publisher: (ada, ada_peer, mids),
+        viewer: (bob, bob_peer),
+        tracks: vec![],
+        speakers: (vec![], vec![]),
+        next_frame: Instant::now(),
+        next_audio: Instant::now(),
+    };
+    (call, joined)
+}
+
+fn received(call: &Call, source: &str) -> usize {
+    call.tracks
+        .iter()
+        .filter(|track| track["source"] == source)
+        .map(|track| call.viewer.1.received_on(track["mid"].as_str().unwrap()))
+        .sum()
+}
+
+#[tokio::test]
+async fn a_viewers_media_is_not_forwarded() {
+    use huddle::access::JoinTokens;
+    let server = Server::start(SFU_FLAGS).await;
+    let room = huddle::rooms::RoomName::parse("sfu-moderation").unwrap();
+    let token = JoinTokens::new(common::TOKEN_SECRET.as_bytes()).mint(
+        &room,
+        huddle::protocol::Role::Viewer,
+        None,
+        Duration::from_secs(60),
+    );
+    let join = json!({"type": "join", "room": "sfu-moderation", "name": "Ada", "version": 1,
+                      "token": token});
+    let (mut call, joined) = call_with_host_bob(&server, join).await;
+    assert_eq!(joined["role"], "viewer");
+    call.run_for(Duration::from_millis(1500), true).await;
+    assert_eq!(received(&call, "video") + received(&call, "audio"), 0);
+}
+
+#[tokio::test]
+async fn a_muted_publishers_audio_stops_until_they_unmute() {
+    let server = Server::start(SFU_FLAGS).await;
+    let join = json!({"type": "join", "room": "sfu-moderation", "name": "Ada", "version": 1,
+                      "media": {"audio": true, "video": true}});
+    let (mut call, joined) = call_with_host_bob(&server, join).await;
+    let ada_id = joined["you"].clone();
+    call.run_until(|call| received(call, "audio") >= 10 && received(call, "video") >= 10)
+        .await;
+
+    let mute = json!({"type": "moderate", "action": {"kind": "mute", "participant": ada_id}});
+    call.viewer.0.send(mute).await;
+    call.run_for(Duration::from_millis(300), true).await;
+    let (audio, video) = (received(&call, "audio"), received(&call, "video"));
+    call.run_for(Duration::from_millis(700), true).await;
+    assert_eq!(
+        received(&call, "audio"),
+        audio,
+        "muted audio is not forwarded"
+    );
+    assert!(received(&call, "video") > video, "video goes on");
+
+    let unmute = json!({"type": "update", "media": {"audio": true, "video": true}});
+    call.publisher.0.send(unmute).await;
+    call.run_until(|call| received(call, "audio") >= audio + 10)
+        .await;
+}

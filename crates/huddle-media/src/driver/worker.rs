@@ -186,6 +186,15 @@ impl Worker {
                     tracing::debug!(%subscriber, "subscription refused: {e}");
                 }
             }
+            Command::SetForwarding {
+                participant,
+                forwarding,
+                ..
+            } => {
+                if let Err(e) = self.sfu.set_forwarding(participant, forwarding) {
+                    tracing::debug!(%participant, "forwarding not changed: {e}");
+                }
+            }
             Command::Leave { participant, .. } => {
                 self.sfu.leave(participant);
                 self.forget(participant);

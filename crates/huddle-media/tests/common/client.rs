@@ -21,6 +21,9 @@ pub struct Client {
     pub(super) inbox: VecDeque<Datagram>,
     /// Auto-answer the SFU's renegotiation offers.
     pub auto_answer: bool,
+    /// Bytes per step the link from the SFU delivers; the rest waits in the inbox.
+    /// `None`: no limit. `Some(0)`: the client stopped reading.
+    pub downlink: Option<usize>,
     /// Mids of this client's own published m-lines.
     pub video_mid: Option<Mid>,
     pub audio_mid: Option<Mid>,

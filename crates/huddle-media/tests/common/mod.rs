@@ -15,7 +15,7 @@ use huddle_media::str0m::change::{SdpAnswer, SdpOffer};
 use huddle_media::str0m::media::{Direction, MediaKind};
 use huddle_media::str0m::media::{Simulcast, SimulcastLayer};
 use huddle_media::str0m::net::{Protocol, Receive};
-use huddle_media::str0m::{Candidate, Input, Output as RtcOutput, Rtc};
+use huddle_media::str0m::{Candidate, Event, Input, Output as RtcOutput, Rtc};
 use huddle_media::{Output, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent, TrackId};
 
 /// Fake clock step. Keep it small: with coarse steps every packet of a step is sent
@@ -131,6 +131,7 @@ impl Bench {
             events: vec![],
             inbox: VecDeque::new(),
             auto_answer: true,
+            downlink: None,
             video_mid,
             audio_mid,
             screen_mid: None,
@@ -145,13 +146,21 @@ impl Bench {
     }
 
     /// One step of the fake clock: every party handles what arrived and its timeouts.
+    /// Each party is polled after every datagram, as the driver and browsers do:
+    /// str0m's DTLS holds received records until polled and refuses more than 30.
     pub fn progress(&mut self) {
         self.now += STEP;
         let now = self.now;
         for c in &mut self.clients {
             let span = tracing::info_span!("client", id = c.id.0);
             let _entered = span.enter();
+            let mut budget = c.downlink.unwrap_or(usize::MAX);
             while let Some(d) = c.inbox.pop_front() {
+                if d.contents.len() > budget {
+                    c.inbox.push_front(d);
+                    break;
+                }
+                budget -= d.contents.len();
                 let input = Input::Receive(
                     now,
                     Receive {
@@ -162,22 +171,14 @@ impl Bench {
                     },
                 );
                 c.rtc.handle_input(input).expect("client input");
+                poll_client(&mut c.rtc, &mut c.events, &mut self.sfu_inbox);
             }
             c.rtc
                 .handle_input(Input::Timeout(now))
                 .expect("client timeout");
-            loop {
-                match c.rtc.poll_output().expect("client poll") {
-                    RtcOutput::Timeout(_) => break,
-                    RtcOutput::Transmit(t) => self.sfu_inbox.push_back(Datagram {
-                        source: t.source,
-                        destination: t.destination,
-                        contents: t.contents.into(),
-                    }),
-                    RtcOutput::Event(e) => c.events.push(e),
-                }
-            }
+            poll_client(&mut c.rtc, &mut c.events, &mut self.sfu_inbox);
         }
+        let mut offers = vec![];
         while let Some(d) = self.sfu_inbox.pop_front() {
             // SRTP packets start with version 2 and a payload type past RTCP's range.
             let is_rtp = d.contents.len() > 12
@@ -193,9 +194,18 @@ impl Bench {
             let _ = self
                 .sfu
                 .handle_receive(now, d.source, d.destination, &d.contents);
+            self.poll_sfu(&mut offers);
         }
         self.sfu.handle_timeout(now);
-        let mut offers = vec![];
+        self.poll_sfu(&mut offers);
+        for (participant, sdp) in offers {
+            self.answer_offer(participant, &sdp);
+        }
+    }
+
+    /// Delivers the SFU's output: datagrams to client inboxes (next step), events
+    /// to `sfu_events`, offers to `offers` for answering at the end of the step.
+    fn poll_sfu(&mut self, offers: &mut Vec<(ParticipantId, String)>) {
         loop {
             match self.sfu.poll_output() {
                 Output::Timeout(_) => break,
@@ -215,9 +225,6 @@ impl Bench {
                     self.sfu_events.push(e);
                 }
             }
-        }
-        for (participant, sdp) in offers {
-            self.answer_offer(participant, &sdp);
         }
     }
 
@@ -301,6 +308,20 @@ impl Bench {
         TrackId {
             publisher: c.id,
             mid: mid.expect("client publishes this kind"),
+        }
+    }
+}
+
+fn poll_client(rtc: &mut Rtc, events: &mut Vec<Event>, sfu_inbox: &mut VecDeque<Datagram>) {
+    loop {
+        match rtc.poll_output().expect("client poll") {
+            RtcOutput::Timeout(_) => break,
+            RtcOutput::Transmit(t) => sfu_inbox.push_back(Datagram {
+                source: t.source,
+                destination: t.destination,
+                contents: t.contents.into(),
+            }),
+            RtcOutput::Event(e) => events.push(e),
         }
     }
 }

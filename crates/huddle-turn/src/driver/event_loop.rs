@@ -18,7 +18,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use super::relay_socket::{Readiness, RelaySocket};
 use super::stream::{self, OUTGOING_QUEUE};
 use super::udp_batch::{self, Datagrams, BATCH};
-use super::Event;
+use super::{ClientStream, Event};
 use crate::core::{AllocationId, ClientAddr, Input, Output, Server, Transport};
 use crate::metrics::{DropReason, TurnMetrics};
 
@@ -40,6 +40,8 @@ pub(crate) struct EventLoop {
     core: Server,
     udp: UdpSocket,
     tcp: TcpListener,
+    /// Streams accepted by other listeners (TURN over TLS).
+    intake: mpsc::Receiver<(ClientStream, SocketAddr)>,
     metrics: TurnMetrics,
     events_tx: mpsc::Sender<Event>,
     events_rx: mpsc::Receiver<Event>,
@@ -58,12 +60,19 @@ pub(crate) struct EventLoop {
 }
 
 impl EventLoop {
-    pub fn new(core: Server, udp: UdpSocket, tcp: TcpListener, metrics: TurnMetrics) -> Self {
+    pub fn new(
+        core: Server,
+        udp: UdpSocket,
+        tcp: TcpListener,
+        intake: mpsc::Receiver<(ClientStream, SocketAddr)>,
+        metrics: TurnMetrics,
+    ) -> Self {
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
         EventLoop {
             core,
             udp,
             tcp,
+            intake,
             metrics,
             events_tx,
             events_rx,
@@ -103,6 +112,7 @@ impl EventLoop {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 },
+                Some((stream, addr)) = self.intake.recv() => self.accept_stream(stream, addr),
                 Some(event) = self.events_rx.recv() => self.handle_event(event),
                 Some(ready) = self.readable.next() => {
                     // Aborted: the relay was released while waiting.
@@ -120,7 +130,7 @@ impl EventLoop {
         Ok(())
     }
 
-    /// Accepts any stream: a TLS listener would hand its streams in the same way.
+    /// Accepts any stream: our TCP listener's, and those handed in through the intake.
     fn accept_stream<S>(&mut self, stream: S, addr: SocketAddr)
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,

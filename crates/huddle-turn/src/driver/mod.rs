@@ -23,12 +23,36 @@ pub(crate) enum Event {
     StreamClosed(ClientAddr),
 }
 
+/// A byte stream a client connected with, from another listener than ours (TURN over TLS).
+pub type ClientStream = Box<dyn StreamIo>;
+
+/// What [`ClientStream`] needs: a duplex byte stream that can move between tasks.
+pub trait StreamIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> StreamIo for T {}
+
+/// Streams accepted elsewhere queued for the event loop before new ones wait.
+const INTAKE_QUEUE: usize = 64;
+
+/// Hands streams that another listener accepted (and, for TLS, decrypted) to a running TURN
+/// server, which serves them like its own TCP clients. Keeps huddle-turn free of TLS.
+#[derive(Clone)]
+pub struct StreamIntake(tokio::sync::mpsc::Sender<(ClientStream, SocketAddr)>);
+
+impl StreamIntake {
+    /// False when the server has stopped.
+    pub async fn hand_in(&self, stream: ClientStream, peer: SocketAddr) -> bool {
+        self.0.send((stream, peer)).await.is_ok()
+    }
+}
+
 /// A bound TURN server, ready to [`run`](TurnServer::run).
 pub struct TurnServer {
     config: TurnConfig,
     metrics: Arc<TurnMetrics>,
     udp: UdpSocket,
     tcp: TcpListener,
+    intake: StreamIntake,
+    intake_rx: tokio::sync::mpsc::Receiver<(ClientStream, SocketAddr)>,
 }
 
 impl TurnServer {
@@ -52,11 +76,14 @@ impl TurnServer {
                              set external_ips or relay_bind_ip"
                         );
                     }
+                    let (intake, intake_rx) = tokio::sync::mpsc::channel(INTAKE_QUEUE);
                     return Ok(TurnServer {
                         config,
                         metrics,
                         udp,
                         tcp,
+                        intake: StreamIntake(intake),
+                        intake_rx,
                     });
                 }
                 Err(e) if config.listen.port() == 0 => last_error = Some(e),
@@ -69,6 +96,11 @@ impl TurnServer {
     /// The address both UDP and TCP listen on.
     pub fn local_addr(&self) -> SocketAddr {
         self.config.listen
+    }
+
+    /// Where other listeners hand in their clients' streams.
+    pub fn stream_intake(&self) -> StreamIntake {
+        self.intake.clone()
     }
 
     /// Serves until `shutdown` completes; relay sockets and connections close then.
@@ -84,7 +116,8 @@ impl TurnServer {
             Instant::now(),
             now_unix,
         );
-        event_loop::EventLoop::new(core, self.udp, self.tcp, (*self.metrics).clone())
+        let metrics = (*self.metrics).clone();
+        event_loop::EventLoop::new(core, self.udp, self.tcp, self.intake_rx, metrics)
             .run(shutdown)
             .await
     }

@@ -1,4 +1,4 @@
-//! One stream client (TCP now, TLS later): cuts the byte stream into STUN and
+//! One stream client (TCP, or TLS handed in by the server around us): cuts the byte stream into STUN and
 //! ChannelData frames for the event loop and writes what the loop sends back.
 //! Generic over `AsyncRead + AsyncWrite`, so a TLS listener only has to hand its
 //! accepted `TlsStream`s to [`serve`].

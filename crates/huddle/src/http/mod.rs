@@ -1,21 +1,28 @@
 //! The HTTP edge: pages, embedded assets, the signaling WebSocket, health and metrics.
 
 mod assets;
+mod guard;
 mod pages;
+pub mod redirect;
+mod tokens;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::extract::connect_info::Connected;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::{get, post};
+use axum::serve::IncomingStream;
+use axum::{middleware, Json, Router};
 use tokio::net::TcpListener;
 
 use crate::protocol::ParticipantId;
 use crate::rooms::RoomName;
-use crate::signaling::Signaling;
+use crate::signaling::{Peer, Signaling};
+use crate::tls::TlsListener;
 
 /// Frames above this are refused by the WebSocket layer itself; frames between the protocol limit
 /// (64 KiB) and this one still get a typed `message_too_large` reply.
@@ -32,16 +39,42 @@ pub fn app(signaling: Arc<Signaling>) -> Router {
         .route("/ws", get(websocket))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
+        .route("/api/rooms/{room}/tokens", post(tokens::mint))
         .fallback(|| async { not_found() })
+        .layer(middleware::map_response(guard::security_headers))
         .with_state(signaling)
 }
 
+/// Where the web server listens: plain HTTP, or HTTPS.
+pub enum WebListener {
+    Plain(TcpListener),
+    Tls(TlsListener),
+}
+
+/// The client's address as the connection saw it (no proxy headers are trusted).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
+
+impl Connected<IncomingStream<'_, TcpListener>> for ClientAddr {
+    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for ClientAddr {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
 /// Serves until `signaling.shutdown` is cancelled and open requests have finished.
-pub async fn serve(listener: TcpListener, signaling: Arc<Signaling>) -> std::io::Result<()> {
-    let shutdown = signaling.shutdown.clone();
-    axum::serve(listener, app(signaling))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+pub async fn serve(listener: WebListener, signaling: Arc<Signaling>) -> std::io::Result<()> {
+    let shutdown = signaling.shutdown.clone().cancelled_owned();
+    let app = app(signaling).into_make_service_with_connect_info::<ClientAddr>();
+    match listener {
+        WebListener::Plain(tcp) => axum::serve(tcp, app).with_graceful_shutdown(shutdown).await,
+        WebListener::Tls(tls) => axum::serve(tls, app).with_graceful_shutdown(shutdown).await,
+    }
 }
 
 async fn page(file: &str) -> Response {
@@ -62,12 +95,36 @@ async fn asset(Path(path): Path<String>) -> Response {
 async fn websocket(
     upgrade: WebSocketUpgrade,
     headers: HeaderMap,
+    ConnectInfo(ClientAddr(client)): ConnectInfo<ClientAddr>,
     State(signaling): State<Arc<Signaling>>,
 ) -> Response {
-    let host = request_host(&headers).to_owned();
+    let access = &signaling.access;
+    if !guard::origin_allowed(&headers, &access.allowed_origins) {
+        signaling.metrics.count_refusal("origin");
+        return (
+            StatusCode::FORBIDDEN,
+            "this page's origin may not use this server",
+        )
+            .into_response();
+    }
+    let Some(slot) = access.connections.open(client.ip()) else {
+        signaling.metrics.count_refusal("connections_per_ip");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from your address",
+        )
+            .into_response();
+    };
+    let peer = Peer {
+        host: request_host(&headers).to_owned(),
+        ip: client.ip(),
+    };
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| async move { signaling.run_session(socket, &host).await })
+        .on_upgrade(move |socket| async move {
+            signaling.run_session(socket, &peer).await;
+            drop(slot);
+        })
 }
 
 /// The ICE servers a participant would get, for the connectivity test page.

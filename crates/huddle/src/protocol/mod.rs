@@ -12,6 +12,9 @@ pub use collab::{
 
 use serde::{Deserialize, Serialize};
 
+mod access;
+pub use access::{AccessState, Credentials, Knock, ModeratedAction, Moderation, Removal, Role};
+
 /// The protocol version this server speaks; a `join` with another version is refused.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -45,6 +48,8 @@ pub struct Participant {
     pub name: String,
     #[serde(flatten)]
     pub media: MediaState,
+    #[serde(default)]
+    pub role: Role,
 }
 
 /// One entry of `RTCConfiguration.iceServers`, handed to the browser as is.
@@ -161,6 +166,8 @@ pub enum ClientMessage {
         /// (crate::identity); 16 to 128 characters.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         identity: Option<String>,
+        #[serde(flatten)]
+        credentials: Credentials,
     },
     Update {
         media: MediaState,
@@ -178,6 +185,10 @@ pub enum ClientMessage {
     /// How the client shows the others' cameras, so the SFU can pick layers (sfu rooms).
     View {
         tiles: Vec<Tile>,
+    },
+    /// A host's moderation request.
+    Moderate {
+        action: Moderation,
     },
     Ping,
     Leave,
@@ -229,6 +240,7 @@ impl ClientMessage {
             Self::Signal { .. } => "signal",
             Self::SfuSignal { .. } => "sfu_signal",
             Self::View { .. } => "view",
+            Self::Moderate { .. } => "moderate",
             Self::Ping => "ping",
             Self::Leave => "leave",
             Self::ChatSend { .. } => "chat_send",
@@ -243,6 +255,29 @@ impl ClientMessage {
             Self::RaiseHand { .. } => "raise_hand",
             Self::React { .. } => "react",
         }
+    }
+
+    /// What people type, draw or send at each other, which has its own, slower rate limit
+    /// (`--chat-rate`, `--whiteboard-rate`) on top of the signaling one.
+    pub fn rate_class(&self) -> Option<&'static str> {
+        match self {
+            Self::ChatSend { .. }
+            | Self::ScheduleMessage { .. }
+            | Self::CancelScheduled { .. }
+            | Self::SetTitle { .. }
+            | Self::RaiseHand { .. }
+            | Self::React { .. } => Some("chat"),
+            Self::WhiteboardAdd { .. }
+            | Self::WhiteboardExtend { .. }
+            | Self::WhiteboardUndo
+            | Self::WhiteboardClear => Some("whiteboard"),
+            _ => None,
+        }
+    }
+
+    /// What a viewer, who receives only, may not send.
+    pub fn is_contribution(&self) -> bool {
+        self.rate_class().is_some()
     }
 }
 
@@ -260,6 +295,10 @@ pub enum ServerMessage {
         title: Option<String>,
         /// Raised hands, in the order they were raised.
         hands: Vec<ParticipantId>,
+        #[serde(default)]
+        role: Role,
+        #[serde(default)]
+        access: AccessState,
     },
     ParticipantJoined {
         participant: Participant,
@@ -287,6 +326,32 @@ pub enum ServerMessage {
     },
     ActiveSpeaker {
         participant: ParticipantId,
+    },
+    /// You wait in the lobby until a host admits you (`joined`) or not (`removed`).
+    Waiting {
+        room: String,
+    },
+    /// To hosts: someone waits in the lobby.
+    Knocking {
+        participant: Knock,
+    },
+    /// To hosts: nobody needs to answer this knock any more (admitted, denied or gone).
+    KnockEnded {
+        id: ParticipantId,
+    },
+    /// A host turned your microphone or camera off.
+    Moderated {
+        action: ModeratedAction,
+        by: ParticipantId,
+    },
+    /// The room's lock, lobby or password changed.
+    AccessChanged {
+        access: AccessState,
+    },
+    /// The server ends your session for this reason, then closes the connection.
+    Removed {
+        reason: Removal,
+        message: String,
     },
     Pong,
     /// Chat messages, oldest first: the last ones after `joined`, older pages on request.
@@ -398,6 +463,25 @@ pub enum ErrorCode {
     BotUnavailable,
     /// The database failed; nothing was changed.
     StorageFailed,
+    /// The server only lets people in with a token.
+    TokenRequired,
+    TokenExpired,
+    /// Not a token this server signed, or altered since.
+    TokenInvalid,
+    /// A token for another room.
+    TokenWrongRoom,
+    /// The room has a password and `join` carried none.
+    PasswordRequired,
+    WrongPassword,
+    /// Too many joins or password attempts from this address; `message` says when to retry.
+    TooManyAttempts,
+    RoomLocked,
+    /// Kicked from this meeting earlier: kept out until it ends.
+    Banned,
+    /// The sender's role does not allow this message (a viewer publishing, a non-host moderating).
+    Forbidden,
+    /// Room settings could not be read or kept; try again later.
+    StorageUnavailable,
 }
 
 impl ErrorCode {
@@ -428,6 +512,17 @@ impl ErrorCode {
             Self::InvalidReaction => "invalid_reaction",
             Self::BotUnavailable => "bot_unavailable",
             Self::StorageFailed => "storage_failed",
+            Self::TokenRequired => "token_required",
+            Self::TokenExpired => "token_expired",
+            Self::TokenInvalid => "token_invalid",
+            Self::TokenWrongRoom => "token_wrong_room",
+            Self::PasswordRequired => "password_required",
+            Self::WrongPassword => "wrong_password",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::RoomLocked => "room_locked",
+            Self::Banned => "banned",
+            Self::Forbidden => "forbidden",
+            Self::StorageUnavailable => "storage_unavailable",
         }
     }
 }
@@ -459,6 +554,7 @@ const CLIENT_TYPES: &[&str] = &[
     "signal",
     "sfu_signal",
     "view",
+    "moderate",
     "ping",
     "leave",
     "chat_send",

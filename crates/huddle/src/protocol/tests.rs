@@ -12,6 +12,7 @@ fn join_round_trips() {
             version: 1,
             media: MediaState::default(),
             identity: None,
+            credentials: Credentials::default(),
         }
     );
     let again = serde_json::to_string(&message).unwrap();
@@ -121,10 +122,12 @@ fn participant_state_is_flat() {
             video: false,
             screen: false,
         },
+        role: Role::Host,
     };
     let json = serde_json::to_value(&participant).unwrap();
     assert_eq!(json["audio"], true);
     assert_eq!(json["video"], false);
+    assert_eq!(json["role"], "host");
 }
 
 #[test]

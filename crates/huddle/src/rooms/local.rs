@@ -6,10 +6,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    Admission, Authors, Census, JoinError, Notice, Outbox, Profile, RelayError, Room, RoomName,
-    RoomPolicy, RoomRegistry,
+    Admission, Authors, Census, JoinError, MemberChange, Notice, Outbox, Profile, RelayError, Room,
+    RoomName, RoomPolicy, RoomRegistry,
 };
-use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, Signal};
+use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, ServerMessage, Signal};
 
 /// Rooms of this process. One short lock per signaling message: signaling is rare next to media,
 /// and each operation only moves a few messages into channels.
@@ -53,16 +53,22 @@ impl RoomRegistry for LocalRegistry {
             id: id.clone(),
             name: profile.name,
             media: profile.media,
+            role: profile.role,
         };
         let settings = self.policy.settings();
+        let auto_host = self.policy.auto_host;
         self.with_rooms(|rooms| {
-            let members = rooms.entry(room.clone()).or_default();
-            let others = members.admit(participant, profile.author, outbox, settings.capacity)?;
+            let members = rooms
+                .entry(room.clone())
+                .or_insert_with(|| Room::new(auto_host));
+            let (others, role) =
+                members.admit(participant, profile.author, outbox, settings.capacity)?;
             Ok(Admission {
                 id,
                 others,
                 settings,
                 hands: members.hands(),
+                role,
             })
         })
     }
@@ -129,6 +135,39 @@ impl RoomRegistry for LocalRegistry {
         self.with_rooms(|rooms| rooms.get(room).map(Room::authors).unwrap_or_default())
     }
 
+    async fn change_member(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        change: MemberChange,
+    ) -> Result<Participant, RelayError> {
+        self.with_rooms(|rooms| {
+            rooms
+                .get_mut(room)
+                .and_then(|members| members.change(id, change))
+                .ok_or_else(|| RelayError::UnknownParticipant(id.clone()))
+        })
+    }
+
+    async fn send_to(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        message: ServerMessage,
+    ) -> Result<(), RelayError> {
+        self.with_rooms(|rooms| {
+            let sent = rooms
+                .get_mut(room)
+                .is_some_and(|members| members.send_to(id, message));
+            sent.then_some(())
+                .ok_or_else(|| RelayError::UnknownParticipant(id.clone()))
+        })
+    }
+
+    async fn members(&self, room: &RoomName) -> Vec<Participant> {
+        self.with_rooms(|rooms| rooms.get(room).map(Room::participants).unwrap_or_default())
+    }
+
     fn census(&self) -> Census {
         self.with_rooms(|rooms| Census {
             rooms: rooms.len(),
@@ -148,6 +187,7 @@ mod tests {
             name: name.into(),
             media: MediaState::default(),
             author: crate::identity::AuthorKey::random(),
+            role: crate::protocol::Role::Participant,
         }
     }
 
@@ -240,6 +280,7 @@ mod tests {
             media_mode: MediaMode::Sfu,
             mesh_limit: 2,
             max_participants: 3,
+            auto_host: true,
         });
         let (tx, _rx) = mpsc::channel(8);
         for name in ["A", "B", "C"] {

@@ -11,13 +11,14 @@ pub use names::{
     clean_display_name, without_invisible, InvalidDisplayName, InvalidRoomName, RoomName,
 };
 pub use notice::{chat_message, scheduled, whiteboard_item, Authors, Notice, Reader};
-pub use room::{Outbox, Room, RoomFull};
+pub use room::{MemberChange, Outbox, Room, RoomFull};
 
 use async_trait::async_trait;
 
 use crate::identity::AuthorKey;
 use crate::protocol::{
-    LeaveReason, MediaMode, MediaState, Participant, ParticipantId, RoomSettings, Signal,
+    LeaveReason, MediaMode, MediaState, Participant, ParticipantId, Role, RoomSettings,
+    ServerMessage, Signal,
 };
 
 /// What the rooms of a registry are like: how they carry media, and so how many they hold.
@@ -28,6 +29,8 @@ pub struct RoomPolicy {
     pub mesh_limit: usize,
     /// Capacity of sfu rooms.
     pub max_participants: usize,
+    /// Whether rooms make their own hosts (see [`Room`]); false when roles come from tokens only.
+    pub auto_host: bool,
 }
 
 impl RoomPolicy {
@@ -37,6 +40,7 @@ impl RoomPolicy {
             media_mode: MediaMode::Mesh,
             mesh_limit: limit,
             max_participants: limit,
+            auto_host: true,
         }
     }
 
@@ -60,6 +64,8 @@ pub struct Admission {
     pub others: Vec<Participant>,
     pub settings: RoomSettings,
     pub hands: Vec<ParticipantId>,
+    /// The newcomer's role: the one asked for, or host in a hostless open room.
+    pub role: Role,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +93,8 @@ pub struct Profile {
     pub name: String,
     pub media: MediaState,
     pub author: AuthorKey,
+    /// The role the newcomer is entitled to (from a token, else participant).
+    pub role: Role,
 }
 
 /// The room registry: rooms are created on first join and removed when the last participant leaves.
@@ -125,6 +133,24 @@ pub trait RoomRegistry: Send + Sync {
 
     /// Who of the room is which author now.
     async fn authors(&self, room: &RoomName) -> Authors;
+    /// Applies a host's change to a member and announces it to the room.
+    async fn change_member(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        change: MemberChange,
+    ) -> Result<Participant, RelayError>;
+
+    /// Delivers a message to one member: moderation notices, removals.
+    async fn send_to(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        message: ServerMessage,
+    ) -> Result<(), RelayError>;
+
+    /// The room's members now (empty when there is no such room).
+    async fn members(&self, room: &RoomName) -> Vec<Participant>;
 
     fn census(&self) -> Census;
 }

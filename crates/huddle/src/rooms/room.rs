@@ -6,7 +6,9 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 
 use super::notice::{Authors, Notice, Reader};
 use crate::identity::AuthorKey;
-use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, ServerMessage, Signal};
+use crate::protocol::{
+    LeaveReason, MediaState, Participant, ParticipantId, Role, ServerMessage, Signal,
+};
 
 /// Where a participant's session receives what the room sends it.
 pub type Outbox = mpsc::Sender<ServerMessage>;
@@ -24,6 +26,19 @@ pub struct Room {
     members: BTreeMap<ParticipantId, Member>,
     /// Raised hands, first raised first.
     hands: Vec<ParticipantId>,
+    /// Open rooms (no tokens required) always have a host: the first to join, and when the last
+    /// host leaves, another member. With tokens, only tokens make hosts.
+    auto_host: bool,
+}
+
+/// What a host changes about another member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    Role(Role),
+    /// Microphone off.
+    Mute,
+    /// Camera and screen share off.
+    StopVideo,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -33,6 +48,14 @@ pub struct RoomFull {
 }
 
 impl Room {
+    pub fn new(auto_host: bool) -> Self {
+        Self {
+            members: BTreeMap::new(),
+            hands: Vec::new(),
+            auto_host,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.members.len()
     }
@@ -45,17 +68,22 @@ impl Room {
         self.members.contains_key(id)
     }
 
-    /// Adds a participant and returns the others, as the newcomer's first view of the room.
+    /// Adds a participant and returns the others, as the newcomer's first view of the room, and
+    /// the role they got (a hostless open room makes its newcomer host).
     pub fn admit(
         &mut self,
-        participant: Participant,
+        mut participant: Participant,
         author: AuthorKey,
         outbox: Outbox,
         capacity: usize,
-    ) -> Result<Vec<Participant>, RoomFull> {
+    ) -> Result<(Vec<Participant>, Role), RoomFull> {
         if self.members.len() >= capacity {
             return Err(RoomFull { capacity });
         }
+        if self.auto_host && !self.has_host() && participant.role.may_publish() {
+            participant.role = Role::Host;
+        }
+        let role = participant.role;
         let others = self.participants();
         self.broadcast(ServerMessage::ParticipantJoined {
             participant: participant.clone(),
@@ -69,7 +97,43 @@ impl Room {
                 outbox,
             },
         );
-        Ok(others)
+        Ok((others, role))
+    }
+
+    /// Applies a host's change to a member and announces it; `None` when they are not here.
+    pub fn change(&mut self, id: &ParticipantId, change: MemberChange) -> Option<Participant> {
+        let member = self.members.get_mut(id)?;
+        let participant = &mut member.participant;
+        match change {
+            MemberChange::Role(role) => participant.role = role,
+            MemberChange::Mute => participant.media.audio = false,
+            MemberChange::StopVideo => {
+                participant.media.video = false;
+                participant.media.screen = false;
+            }
+        }
+        let participant = participant.clone();
+        self.broadcast(ServerMessage::ParticipantUpdated {
+            participant: participant.clone(),
+        });
+        Some(participant)
+    }
+
+    /// Delivers a message to one member. False when they are not here.
+    pub fn send_to(&mut self, id: &ParticipantId, message: ServerMessage) -> bool {
+        if !self.members.contains_key(id) {
+            return false;
+        }
+        if !self.deliver(id, message) {
+            self.remove(id, LeaveReason::Disconnected);
+        }
+        true
+    }
+
+    fn has_host(&self) -> bool {
+        self.members
+            .values()
+            .any(|member| member.participant.role == Role::Host)
     }
 
     pub fn update(&mut self, id: &ParticipantId, media: MediaState, name: Option<String>) {
@@ -109,6 +173,23 @@ impl Room {
                 self.hands.retain(|hand| hand != id);
                 self.broadcast(self.hands_message());
             }
+            self.replace_lost_host();
+        }
+    }
+
+    /// An open room whose last host left hands the role to another member who may publish, so
+    /// that a locked room or a lobby always has somebody to open it.
+    fn replace_lost_host(&mut self) {
+        if !self.auto_host || self.has_host() {
+            return;
+        }
+        let heir = self
+            .members
+            .values()
+            .find(|member| member.participant.role.may_publish())
+            .map(|member| member.participant.id.clone());
+        if let Some(heir) = heir {
+            self.change(&heir, MemberChange::Role(Role::Host));
         }
     }
 
@@ -213,6 +294,7 @@ mod tests {
             id: ParticipantId(id.into()),
             name: id.to_uppercase(),
             media: MediaState::default(),
+            role: Role::Participant,
         }
     }
 
@@ -240,7 +322,7 @@ mod tests {
         let mut room = Room::default();
         let mut a = join(&mut room, "a");
         let (tx, _b) = mpsc::channel(8);
-        let others = room.admit(participant("b"), key("b"), tx, 4).unwrap();
+        let (others, _) = room.admit(participant("b"), key("b"), tx, 4).unwrap();
         assert_eq!(others, vec![participant("a")]);
         assert_eq!(
             a.try_recv().unwrap(),
@@ -286,6 +368,7 @@ mod tests {
         let (tx, _never_read) = mpsc::channel(1);
         room.admit(participant("slow"), key("slow"), tx, 4).unwrap();
         a.try_recv().unwrap();
+        assert!(room.has_host() || !room.auto_host);
         let media = MediaState {
             audio: true,
             ..MediaState::default()
@@ -330,5 +413,67 @@ mod tests {
         );
         assert_eq!(b.try_recv().unwrap(), message);
         assert!(a.try_recv().is_err());
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::*;
+
+    fn newcomer(id: &str, role: Role) -> Participant {
+        Participant {
+            id: ParticipantId(id.into()),
+            name: id.into(),
+            media: MediaState::default(),
+            role,
+        }
+    }
+
+    #[test]
+    fn open_room_makes_its_first_member_host_and_replaces_a_host_who_leaves() {
+        let mut room = Room::new(true);
+        let (tx, _a) = mpsc::channel(8);
+        assert_eq!(
+            room.admit(newcomer("a", Role::Participant), key("a"), tx, 4)
+                .unwrap()
+                .1,
+            Role::Host
+        );
+        let (tx, _v) = mpsc::channel(8);
+        assert_eq!(
+            room.admit(newcomer("v", Role::Viewer), key("v"), tx, 4)
+                .unwrap()
+                .1,
+            Role::Viewer
+        );
+        let (tx, _b) = mpsc::channel(8);
+        assert_eq!(
+            room.admit(newcomer("b", Role::Participant), key("b"), tx, 4)
+                .unwrap()
+                .1,
+            Role::Participant
+        );
+        room.remove(&ParticipantId("a".into()), LeaveReason::Left);
+        let roles: Vec<_> = room
+            .participants()
+            .iter()
+            .map(|p| (p.id.0.clone(), p.role))
+            .collect();
+        assert_eq!(
+            roles,
+            vec![("b".into(), Role::Host), ("v".into(), Role::Viewer)]
+        );
+    }
+
+    #[test]
+    fn rooms_with_tokens_make_no_host_by_themselves() {
+        let mut room = Room::new(false);
+        let (tx, _a) = mpsc::channel(8);
+        assert_eq!(
+            room.admit(newcomer("a", Role::Participant), key("a"), tx, 4)
+                .unwrap()
+                .1,
+            Role::Participant
+        );
     }
 }

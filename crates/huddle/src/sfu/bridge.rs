@@ -2,7 +2,7 @@
 
 use huddle_media::driver::{self, Command};
 use huddle_media::ParticipantId as MediaParticipant;
-use huddle_media::{Mid, RoomId, SfuError, SubscriptionSpec, TrackId};
+use huddle_media::{Forwarding, Mid, RoomId, SfuError, SubscriptionSpec, TrackId};
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 
@@ -172,6 +172,22 @@ impl SfuBridge {
             }
         }
         Ok(())
+    }
+
+    /// Which of the participant's media the SFU passes on to the others (moderation, viewers).
+    pub async fn set_forwarding(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        forwarding: Forwarding,
+    ) -> Result<(), SfuFailure> {
+        let participant = media_id(id)?;
+        self.forward(Command::SetForwarding {
+            room: room_id(room),
+            participant,
+            forwarding,
+        })
+        .await
     }
 
     async fn forward(&self, command: Command) -> Result<(), SfuFailure> {

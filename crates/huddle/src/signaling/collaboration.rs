@@ -2,13 +2,16 @@
 //! reactions), handed to [`crate::collab::Collab`] on behalf of the joined participant.
 
 use super::session::{Session, Step};
-use crate::protocol::ClientMessage;
+use crate::protocol::{ClientMessage, ErrorCode};
 
 impl Session<'_> {
     pub(super) async fn collaborate(&mut self, message: ClientMessage) -> Step {
         let Some(membership) = &self.membership else {
             return self.not_joined();
         };
+        if message.is_contribution() && !membership.role.may_publish() {
+            return self.error(ErrorCode::Forbidden, "viewers receive only");
+        }
         let caller = membership.caller();
         let collab = &self.signaling.collab;
         let answer = match message {
@@ -32,6 +35,7 @@ impl Session<'_> {
             | ClientMessage::Signal { .. }
             | ClientMessage::SfuSignal { .. }
             | ClientMessage::View { .. }
+            | ClientMessage::Moderate { .. }
             | ClientMessage::Ping
             | ClientMessage::Leave => unreachable!("the session handles these itself"),
         };

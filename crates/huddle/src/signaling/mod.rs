@@ -2,16 +2,22 @@
 //! room registry.
 
 mod collaboration;
+mod entry;
+mod forwarding;
+mod moderation;
+mod publishing;
 mod rate_limit;
 mod session;
 
 pub use rate_limit::{RateLimit, RateSettings, Verdict};
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::access::Access;
 use crate::collab::Collab;
 use crate::ice::IceServers;
 use crate::metrics::Metrics;
@@ -24,7 +30,7 @@ pub mod close_code {
     pub const NORMAL: u16 = 1000;
     /// The server is shutting down: reconnect later.
     pub const GOING_AWAY: u16 = 1001;
-    /// Rate limit exceeded: do not come back at once.
+    /// Rate limit exceeded, or removed by a host: do not come back at once.
     pub const POLICY: u16 = 1008;
     /// Too slow to follow the room: reconnect and join again.
     pub const TRY_AGAIN_LATER: u16 = 1013;
@@ -40,10 +46,21 @@ pub struct SignalingSettings {
     pub rate: RateSettings,
 }
 
+/// Who is at the other end of a connection.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// How the browser reached us (the `Host` header), for the ICE server URLs.
+    pub host: String,
+    /// The client's address, for per-address limits and bans.
+    pub ip: IpAddr,
+}
+
 /// What every signaling session shares.
 pub struct Signaling {
     /// Chat, whiteboard and the rest, and through it the room registry.
     pub collab: Collab,
+    /// Tokens, passwords, each room's entrance, and abuse limits.
+    pub access: Access,
     pub metrics: Arc<Metrics>,
     pub settings: SignalingSettings,
     /// The SFU, when rooms may be sfu rooms.

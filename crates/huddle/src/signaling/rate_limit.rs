@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use crate::token_bucket::TokenBucket;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateSettings {
     /// Sustained messages per second a connection may send.
@@ -44,36 +46,6 @@ impl RateLimit {
             Verdict::Refuse
         } else {
             Verdict::Disconnect
-        }
-    }
-}
-
-struct TokenBucket {
-    capacity: f64,
-    per_second: f64,
-    tokens: f64,
-    updated: Instant,
-}
-
-impl TokenBucket {
-    fn full(capacity: f64, per_second: f64, now: Instant) -> Self {
-        Self {
-            capacity,
-            per_second,
-            tokens: capacity,
-            updated: now,
-        }
-    }
-
-    fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.updated);
-        self.updated = now;
-        self.tokens = (self.tokens + elapsed.as_secs_f64() * self.per_second).min(self.capacity);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
         }
     }
 }

@@ -1,36 +1,68 @@
 //! One client's signaling session: from `join` to leaving, with keepalive and rate limiting.
 
 use std::future::pending;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use huddle_media::Forwarding;
+use tokio::sync::oneshot;
 
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::{interval, MissedTickBehavior};
 
-use super::{close_code, RateLimit, Signaling, Verdict};
+use super::{close_code, Peer, RateLimit, Signaling, Verdict};
+use crate::access::{Identity, KindLimits};
 use crate::collab::Caller;
 use crate::identity::AuthorKey;
 use crate::protocol::{
-    decode_client, encode_server, ClientMessage, ErrorCode, LeaveReason, MediaMode, MediaState,
-    ParticipantId, ServerMessage, Signal, Tile, PROTOCOL_VERSION,
+    decode_client, encode_server, ClientMessage, ErrorCode, Knock, LeaveReason, MediaMode,
+    MediaState, ModeratedAction, ParticipantId, Removal, Role, ServerMessage, Signal, Tile,
 };
-use crate::rooms::{clean_display_name, JoinError, Profile, RoomName};
+use crate::rooms::{clean_display_name, RoomName};
 use crate::sfu::{SfuBridge, SfuFailure};
 
-/// Messages queued for one participant before it counts as too slow and is dropped.
-const OUTBOX_CAPACITY: usize = 256;
+/// How long a closing session waits for the client to answer its close frame.
+const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(1);
 
 /// Where the session is once joined.
 pub(super) struct Membership {
-    room: RoomName,
-    id: ParticipantId,
+    pub room: RoomName,
+    pub id: ParticipantId,
     /// Who the participant is for what they make (crate::identity).
-    author: AuthorKey,
+    pub author: AuthorKey,
     /// Their display name now, which signs their chat messages.
-    name: String,
-    media_mode: MediaMode,
-    inbox: mpsc::Receiver<ServerMessage>,
+    pub name: String,
+    pub media_mode: MediaMode,
+    pub role: Role,
+    pub inbox: mpsc::Receiver<ServerMessage>,
+    /// What the SFU forwards of this participant: closed by a host's mute until they unmute.
+    pub forwarding: Forwarding,
+}
+
+/// A visitor in the lobby, waiting for a host's answer.
+pub(super) struct Waiting {
+    pub room: RoomName,
+    pub knock: Knock,
+    pub newcomer: Newcomer,
+    pub decision: oneshot::Receiver<bool>,
+}
+
+/// Who is joining, once their credentials are checked.
+pub(super) struct Newcomer {
+    pub name: String,
+    pub media: MediaState,
+    pub role: Role,
+    pub identity: Identity,
+    /// Who they are for what they make (chat, scheduled messages, whiteboard items).
+    pub author: AuthorKey,
+}
+
+/// What arrives for the session from elsewhere than its socket.
+enum News {
+    /// `None`: the room dropped this participant as too slow.
+    Delivery(Option<ServerMessage>),
+    LobbyDecision(bool),
 }
 
 impl Membership {
@@ -57,22 +89,27 @@ pub(super) enum Step {
     Reply(ServerMessage),
     /// Several messages, in this order.
     Replies(Vec<ServerMessage>),
+    /// Say this, then end.
+    Last(ServerMessage, End),
     Quiet,
     End(End),
 }
 
 impl Signaling {
     /// Runs one connection until it ends, then takes its participant out of the room.
-    /// `host` is how the browser reached us (the `Host` header), for the ICE server URLs.
-    pub async fn run_session<S, E>(&self, mut socket: S, host: &str)
+    /// `peer` is who connected and how they reached us (the `Host` header, for ICE server URLs).
+    pub async fn run_session<S, E>(&self, mut socket: S, peer: &Peer)
     where
         S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
     {
+        let now = Instant::now();
         let mut session = Session {
             signaling: self,
-            host,
+            peer,
             membership: None,
-            rate: RateLimit::new(self.settings.rate, Instant::now()),
+            waiting: None,
+            rate: RateLimit::new(self.settings.rate, now),
+            kind_limits: KindLimits::new(&self.access.kind_rates, now),
         };
         let mut keepalive = interval(self.settings.keepalive_interval);
         keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -86,9 +123,10 @@ impl Signaling {
                     }
                     _ => Step::End(End::Gone),
                 },
-                delivery = session.next_delivery() => match delivery {
-                    Some(message) => Step::Reply(message),
-                    None => Step::End(End::Close(close_code::TRY_AGAIN_LATER, "too slow to follow the room")),
+                news = session.next_news() => match news {
+                    News::Delivery(Some(message)) => session.on_delivery(message).await,
+                    News::Delivery(None) => Step::End(End::Close(close_code::TRY_AGAIN_LATER, "too slow to follow the room")),
+                    News::LobbyDecision(admitted) => session.on_lobby_decision(admitted).await,
                 },
                 _ = keepalive.tick() => {
                     let silent = last_heard.elapsed() > self.settings.keepalive_timeout;
@@ -113,10 +151,15 @@ impl Signaling {
                         }
                     }
                 }
+                Step::Last(message, end) => {
+                    let _ = send(&mut socket, &message).await;
+                    break end;
+                }
                 Step::Quiet => {}
                 Step::End(end) => break end,
             }
         };
+        session.leave_lobby().await;
         session.leave(LeaveReason::Disconnected).await;
         if let End::Close(code, reason) = end {
             let frame = CloseFrame {
@@ -124,7 +167,19 @@ impl Signaling {
                 reason: reason.into(),
             };
             // The client may already be gone; there is nobody left to tell then.
-            let _ = socket.send(Message::Close(Some(frame))).await;
+            if socket.send(Message::Close(Some(frame))).await.is_ok() {
+                // Wait for the client's close reply: closing the TCP connection before it
+                // arrives makes the client's kernel reset it, which may discard what we said
+                // last (the `removed` or `error` explaining why) before the page reads it.
+                let reply = async {
+                    while let Some(Ok(frame)) = socket.next().await {
+                        if let Message::Close(_) = frame {
+                            break;
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, reply).await;
+            }
         }
     }
 }
@@ -139,16 +194,22 @@ async fn send<S: Sink<Message> + Unpin>(
 }
 
 pub(super) struct Session<'a> {
-    pub(super) signaling: &'a Signaling,
-    host: &'a str,
-    pub(super) membership: Option<Membership>,
+    pub signaling: &'a Signaling,
+    pub peer: &'a Peer,
+    pub membership: Option<Membership>,
+    pub waiting: Option<Waiting>,
     rate: RateLimit,
+    kind_limits: KindLimits,
 }
 
 impl Session<'_> {
-    async fn next_delivery(&mut self) -> Option<ServerMessage> {
-        match &mut self.membership {
-            Some(membership) => membership.inbox.recv().await,
+    /// What the room sends once joined, or a host's answer while waiting in the lobby.
+    async fn next_news(&mut self) -> News {
+        if let Some(membership) = &mut self.membership {
+            return News::Delivery(membership.inbox.recv().await);
+        }
+        match self.waiting.as_mut() {
+            Some(waiting) => News::LobbyDecision((&mut waiting.decision).await.unwrap_or(false)),
             None => pending().await,
         }
     }
@@ -181,17 +242,28 @@ impl Session<'_> {
             Err(err) => return self.error(err.code(), err.to_string()),
         };
         self.signaling.metrics.count_message(message.kind());
+        let limited = message.rate_class();
+        if limited.is_some_and(|class| !self.kind_limits.allow(class, Instant::now())) {
+            self.signaling.metrics.count_refusal("message_kind_rate");
+            return self.error(
+                ErrorCode::RateLimited,
+                "too many of these messages, slow down",
+            );
+        }
         match message {
             ClientMessage::Join {
                 room,
                 name,
                 version,
                 media,
+                credentials,
                 identity,
             } => {
-                self.join(&room, &name, version, media, identity.as_deref())
+                let identity = identity.as_deref();
+                self.join(&room, &name, version, media, credentials, identity)
                     .await
             }
+            ClientMessage::Moderate { action } => self.moderate(action).await,
             ClientMessage::Update { media, name } => self.update(media, name).await,
             ClientMessage::Signal { to, signal } => self.relay(to, signal).await,
             ClientMessage::SfuSignal { signal } => self.sfu_signal(signal).await,
@@ -205,88 +277,6 @@ impl Session<'_> {
         }
     }
 
-    async fn join(
-        &mut self,
-        room: &str,
-        name: &str,
-        version: u32,
-        media: MediaState,
-        identity: Option<&str>,
-    ) -> Step {
-        if self.membership.is_some() {
-            return self.error(
-                ErrorCode::AlreadyJoined,
-                "this connection has already joined a room",
-            );
-        }
-        if version != PROTOCOL_VERSION {
-            return self.error(
-                ErrorCode::UnsupportedVersion,
-                format!("this server speaks protocol version {PROTOCOL_VERSION}, not {version}"),
-            );
-        }
-        let room = match RoomName::parse(room) {
-            Ok(room) => room,
-            Err(err) => return self.error(ErrorCode::InvalidRoom, err.to_string()),
-        };
-        let name = match clean_display_name(name) {
-            Ok(name) => name,
-            Err(err) => return self.error(ErrorCode::InvalidName, err.to_string()),
-        };
-        let author = match identity.map(AuthorKey::from_identity) {
-            None => AuthorKey::random(),
-            Some(Ok(author)) => author,
-            Some(Err(err)) => return self.error(ErrorCode::MalformedMessage, err.to_string()),
-        };
-        let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
-        let registry = self.signaling.registry();
-        let sfu_outbox = outbox.clone();
-        let profile = Profile {
-            name: name.clone(),
-            media,
-            author: author.clone(),
-        };
-        match self.signaling.collab.join(&room, profile, outbox).await {
-            Ok(welcome) => {
-                let admission = welcome.admission;
-                let media_mode = admission.settings.media_mode;
-                if media_mode == MediaMode::Sfu {
-                    if let Err(failure) = self.join_sfu(&room, &admission.id, sfu_outbox).await {
-                        registry
-                            .leave(&room, &admission.id, LeaveReason::Disconnected)
-                            .await;
-                        return self.error(failure.code(), failure.to_string());
-                    }
-                }
-                tracing::info!(room = %room, participant = %admission.id, "joined");
-                let joined = ServerMessage::Joined {
-                    version: PROTOCOL_VERSION,
-                    you: admission.id.clone(),
-                    room: room.to_string(),
-                    participants: admission.others,
-                    ice_servers: self
-                        .signaling
-                        .settings
-                        .ice
-                        .for_participant(self.host, &admission.id),
-                    settings: admission.settings,
-                    title: welcome.title,
-                    hands: admission.hands,
-                };
-                self.membership = Some(Membership {
-                    room,
-                    id: admission.id,
-                    author,
-                    name,
-                    media_mode,
-                    inbox,
-                });
-                Step::Replies([joined].into_iter().chain(welcome.then).collect())
-            }
-            Err(JoinError::Full(full)) => self.error(ErrorCode::RoomFull, full.to_string()),
-        }
-    }
-
     async fn update(&mut self, media: MediaState, name: Option<String>) -> Step {
         let Some(membership) = &mut self.membership else {
             return self.not_joined();
@@ -294,6 +284,16 @@ impl Session<'_> {
         let name = match name.as_deref().map(clean_display_name).transpose() {
             Ok(name) => name,
             Err(err) => return self.error(ErrorCode::InvalidName, err.to_string()),
+        };
+        let sends = media.audio || media.video || media.screen;
+        if sends && !membership.role.may_publish() {
+            return self.error(ErrorCode::Forbidden, "viewers receive only");
+        }
+        if let Err(failure) = self.reopen_forwarding(media).await {
+            return self.sfu_failure(failure);
+        }
+        let Some(membership) = &mut self.membership else {
+            return self.not_joined();
         };
         if let Some(name) = &name {
             membership.name.clone_from(name);
@@ -305,7 +305,7 @@ impl Session<'_> {
         Step::Quiet
     }
 
-    async fn join_sfu(
+    pub(super) async fn join_sfu(
         &self,
         room: &RoomName,
         id: &ParticipantId,
@@ -321,6 +321,12 @@ impl Session<'_> {
         };
         if membership.media_mode != MediaMode::Mesh {
             return self.wrong_media_mode("signal", membership.media_mode);
+        }
+        if !membership.role.may_publish() && super::publishing::sends_media(&signal) {
+            return self.error(
+                ErrorCode::Forbidden,
+                "viewers receive only: no sending in SDP",
+            );
         }
         let registry = self.signaling.registry();
         match registry
@@ -342,10 +348,17 @@ impl Session<'_> {
         let Some(sfu) = self.sfu() else {
             return self.sfu_failure(SfuFailure::Unavailable);
         };
-        match sfu.signal(&membership.room, &membership.id, signal).await {
-            Ok(Some(signal)) => Step::Reply(ServerMessage::SfuSignal { signal }),
-            Ok(None) => Step::Quiet,
-            Err(failure) => self.sfu_failure(failure),
+        let answer = match sfu.signal(&membership.room, &membership.id, signal).await {
+            Ok(answer) => answer,
+            Err(failure) => return self.sfu_failure(failure),
+        };
+        // An offer may have (re)joined the SFU afresh, with everything forwarded again.
+        if let Err(failure) = self.apply_forwarding().await {
+            return self.sfu_failure(failure);
+        }
+        match answer {
+            Some(signal) => Step::Reply(ServerMessage::SfuSignal { signal }),
+            None => Step::Quiet,
         }
     }
 
@@ -376,11 +389,49 @@ impl Session<'_> {
             registry
                 .leave(&membership.room, &membership.id, reason)
                 .await;
+            let empty = registry.members(&membership.room).await.is_empty();
+            let entrances = &self.signaling.access.entrances;
+            entrances.left(&membership.room, &membership.id, empty);
             tracing::info!(room = %membership.room, participant = %membership.id, ?reason, "left");
         }
     }
 
-    fn sfu(&self) -> Option<&SfuBridge> {
+    /// What the room sends this participant; some of it concerns the session itself.
+    async fn on_delivery(&mut self, message: ServerMessage) -> Step {
+        match &message {
+            ServerMessage::ParticipantUpdated { participant } => {
+                if let Some(membership) = self.membership.as_mut() {
+                    if membership.id == participant.id {
+                        membership.role = participant.role;
+                    }
+                }
+            }
+            ServerMessage::Moderated { action, .. } => {
+                if let Some(membership) = self.membership.as_mut() {
+                    match action {
+                        ModeratedAction::Mute => membership.forwarding.audio = false,
+                        ModeratedAction::StopVideo => membership.forwarding.video = false,
+                    }
+                }
+                if let Err(failure) = self.apply_forwarding().await {
+                    tracing::debug!("forwarding not applied: {failure}");
+                }
+            }
+            ServerMessage::Removed { reason, .. } => {
+                let end = match reason {
+                    Removal::MeetingEnded => End::Close(close_code::NORMAL, "meeting ended"),
+                    Removal::Kicked | Removal::Denied => {
+                        End::Close(close_code::POLICY, reason.describe())
+                    }
+                };
+                return Step::Last(message, end);
+            }
+            _ => {}
+        }
+        Step::Reply(message)
+    }
+
+    pub(super) fn sfu(&self) -> Option<&SfuBridge> {
         self.signaling.sfu.as_ref()
     }
 
@@ -389,7 +440,7 @@ impl Session<'_> {
         self.error(ErrorCode::WrongMediaMode, message)
     }
 
-    fn sfu_failure(&self, failure: SfuFailure) -> Step {
+    pub(super) fn sfu_failure(&self, failure: SfuFailure) -> Step {
         self.error(failure.code(), failure.to_string())
     }
 

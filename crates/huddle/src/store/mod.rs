@@ -1,4 +1,4 @@
-//! What rooms keep across restarts: chat, scheduled messages, whiteboards and titles, in SQLite (a
+//! What rooms keep across restarts: chat, scheduled messages, whiteboards, titles and settings, in SQLite (a
 //! file in `--data-dir`) or PostgreSQL (`--database-url`), through one code path: sqlx's `Any`
 //! driver and SQL both understand. Only the migrations differ (how ids are generated).
 //!
@@ -7,11 +7,13 @@
 mod board;
 mod chat;
 mod scheduled;
+mod settings;
 mod title;
 
 pub use board::BoardRecord;
 pub use chat::{ChatRecord, NewChat};
 pub use scheduled::{NewScheduled, ScheduledRecord};
+pub use settings::RoomSettingsRecord;
 
 use std::path::PathBuf;
 

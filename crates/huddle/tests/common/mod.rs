@@ -21,11 +21,16 @@ use huddle::Huddle;
 
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// The token secret of test servers, so tests can mint tokens of their own.
+pub const TOKEN_SECRET: &str = "test token secret";
+
 pub struct Server {
     pub address: SocketAddr,
     pub turn: Option<SocketAddr>,
     /// Where the SFU receives UDP, in sfu mode.
     pub sfu: Option<SocketAddr>,
+    /// Plain HTTP redirecting to HTTPS, with `--http-redirect`.
+    pub redirect: Option<SocketAddr>,
     pub shutdown: CancellationToken,
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
     /// The data directory when the flags named no database.
@@ -61,6 +66,8 @@ impl Server {
             "127.0.0.1:0",
             "--sfu-listen",
             "127.0.0.1:0",
+            "--token-secret",
+            TOKEN_SECRET,
         ];
         let args = defaults
             .iter()
@@ -75,11 +82,13 @@ impl Server {
         let address = huddle.web_addr();
         let turn = huddle.turn_addr();
         let sfu = huddle.sfu_addr();
+        let redirect = huddle.redirect_addr();
         let task = tokio::spawn(huddle.serve());
         Self {
             address,
             turn,
             sfu,
+            redirect,
             shutdown,
             task,
             _data: data,

@@ -1,0 +1,234 @@
+//! `join`: credentials (token, password), the room's entrance (lock, lobby, bans), then the
+//! registry and, in sfu rooms, the SFU.
+
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use super::close_code;
+use super::session::{End, Newcomer, Session, Step, Waiting};
+use crate::access::{Entry, JoinClaims, Refusal, Visitor};
+use crate::identity::AuthorKey;
+use crate::protocol::{
+    Credentials, ErrorCode, LeaveReason, MediaMode, MediaState, Removal, Role, ServerMessage,
+    PROTOCOL_VERSION,
+};
+use crate::rooms::{clean_display_name, JoinError, Profile, RoomName};
+
+/// Messages queued for one participant before it counts as too slow and is dropped.
+const OUTBOX_CAPACITY: usize = 256;
+
+impl Session<'_> {
+    pub(super) async fn join(
+        &mut self,
+        room: &str,
+        name: &str,
+        version: u32,
+        media: MediaState,
+        credentials: Credentials,
+        identity: Option<&str>,
+    ) -> Step {
+        if self.membership.is_some() || self.waiting.is_some() {
+            return self.error(
+                ErrorCode::AlreadyJoined,
+                "this connection has already joined a room",
+            );
+        }
+        if version != PROTOCOL_VERSION {
+            return self.error(
+                ErrorCode::UnsupportedVersion,
+                format!("this server speaks protocol version {PROTOCOL_VERSION}, not {version}"),
+            );
+        }
+        let room = match RoomName::parse(room) {
+            Ok(room) => room,
+            Err(err) => return self.error(ErrorCode::InvalidRoom, err.to_string()),
+        };
+        let access = &self.signaling.access;
+        if let Err(retry) = access.joins.take(self.peer.ip, Instant::now()) {
+            self.signaling.metrics.count_refusal("joins_per_ip");
+            let retry = retry.as_secs().max(1);
+            let message = format!("too many attempts, retry in {retry} s");
+            return self.error(ErrorCode::TooManyAttempts, message);
+        }
+        let claims = match self.check_token(&room, credentials.token.as_deref()) {
+            Ok(claims) => claims,
+            Err((code, message)) => return self.error(code, message),
+        };
+        let name = claims
+            .as_ref()
+            .and_then(|claims| claims.name.as_deref())
+            .unwrap_or(name);
+        let name = match clean_display_name(name) {
+            Ok(name) => name,
+            Err(err) => return self.error(ErrorCode::InvalidName, err.to_string()),
+        };
+        let author = match identity.map(AuthorKey::from_identity) {
+            None => AuthorKey::random(),
+            Some(Ok(author)) => author,
+            Some(Err(err)) => return self.error(ErrorCode::MalformedMessage, err.to_string()),
+        };
+        let visitor = Visitor {
+            ip: self.peer.ip,
+            token: claims.as_ref(),
+            password: credentials.password.as_deref(),
+        };
+        let members = self.signaling.registry().members(&room).await;
+        let host_present = members.iter().any(|member| member.role == Role::Host);
+        let entry = access.entrances.check(&room, &visitor, host_present).await;
+        let newcomer = Newcomer {
+            name,
+            media,
+            role: claims
+                .as_ref()
+                .map_or(Role::Participant, |claims| claims.role),
+            identity: visitor.identity(),
+            author,
+        };
+        match entry {
+            Ok(Entry::Enter) => self.enter(room, newcomer).await,
+            Ok(Entry::Wait) => self.wait_in_lobby(room, newcomer).await,
+            Err(refusal) => self.refuse(refusal),
+        }
+    }
+
+    /// The token's claims, `None` without a token, or the error to answer.
+    fn check_token(
+        &self,
+        room: &RoomName,
+        token: Option<&str>,
+    ) -> Result<Option<JoinClaims>, (ErrorCode, String)> {
+        let access = &self.signaling.access;
+        match token {
+            Some(token) => access
+                .tokens
+                .verify(token, room)
+                .map(Some)
+                .map_err(|err| (err.code(), err.to_string())),
+            None if access.require_token => Err((
+                ErrorCode::TokenRequired,
+                "this server lets people in with an invitation link only".to_owned(),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn refuse(&self, refusal: Refusal) -> Step {
+        if let Refusal::TooManyAttempts(_) = refusal {
+            self.signaling.metrics.count_refusal("password_attempts");
+        }
+        self.error(refusal.code(), refusal.to_string())
+    }
+
+    async fn wait_in_lobby(&mut self, room: RoomName, newcomer: Newcomer) -> Step {
+        let entrances = &self.signaling.access.entrances;
+        let (knock, decision) = entrances.knock(&room, newcomer.name.clone());
+        let knocking = ServerMessage::Knocking {
+            participant: knock.clone(),
+        };
+        self.tell_hosts(&room, knocking).await;
+        tracing::info!(room = %room, knock = %knock.id, "waiting in the lobby");
+        self.waiting = Some(Waiting {
+            room: room.clone(),
+            knock,
+            newcomer,
+            decision,
+        });
+        Step::Reply(ServerMessage::Waiting {
+            room: room.to_string(),
+        })
+    }
+
+    pub(super) async fn on_lobby_decision(&mut self, admitted: bool) -> Step {
+        let Some(waiting) = self.waiting.take() else {
+            return Step::Quiet;
+        };
+        if admitted {
+            self.enter(waiting.room, waiting.newcomer).await
+        } else {
+            let reason = Removal::Denied;
+            let message = ServerMessage::Removed {
+                reason,
+                message: reason.describe().to_owned(),
+            };
+            Step::Last(message, End::Close(close_code::POLICY, reason.describe()))
+        }
+    }
+
+    /// A visitor who goes away while waiting no longer needs an answer.
+    pub(super) async fn leave_lobby(&mut self) {
+        if let Some(waiting) = self.waiting.take() {
+            let entrances = &self.signaling.access.entrances;
+            entrances.withdraw(&waiting.room, &waiting.knock.id);
+            let ended = ServerMessage::KnockEnded {
+                id: waiting.knock.id,
+            };
+            self.tell_hosts(&waiting.room, ended).await;
+        }
+    }
+
+    async fn enter(&mut self, room: RoomName, newcomer: Newcomer) -> Step {
+        let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
+        let registry = self.signaling.registry();
+        let sfu_outbox = outbox.clone();
+        let profile = Profile {
+            name: newcomer.name.clone(),
+            media: newcomer.media,
+            role: newcomer.role,
+            author: newcomer.author.clone(),
+        };
+        let welcome = match self.signaling.collab.join(&room, profile, outbox).await {
+            Ok(welcome) => welcome,
+            Err(JoinError::Full(full)) => return self.error(ErrorCode::RoomFull, full.to_string()),
+        };
+        let admission = welcome.admission;
+        let media_mode = admission.settings.media_mode;
+        if media_mode == MediaMode::Sfu {
+            if let Err(failure) = self.join_sfu(&room, &admission.id, sfu_outbox).await {
+                registry
+                    .leave(&room, &admission.id, LeaveReason::Disconnected)
+                    .await;
+                return self.sfu_failure(failure);
+            }
+        }
+        let entrances = &self.signaling.access.entrances;
+        entrances
+            .entered(&room, &admission.id, newcomer.identity)
+            .await;
+        let access = entrances.access(&room).await.unwrap_or_default();
+        tracing::info!(room = %room, participant = %admission.id, role = admission.role.as_str(), "joined");
+        let joined = ServerMessage::Joined {
+            version: PROTOCOL_VERSION,
+            you: admission.id.clone(),
+            room: room.to_string(),
+            participants: admission.others,
+            ice_servers: self
+                .signaling
+                .settings
+                .ice
+                .for_participant(&self.peer.host, &admission.id),
+            settings: admission.settings,
+            role: admission.role,
+            access,
+            title: welcome.title,
+            hands: admission.hands,
+        };
+        self.membership = Some(super::session::Membership {
+            room,
+            id: admission.id,
+            author: newcomer.author,
+            name: newcomer.name,
+            media_mode,
+            role: admission.role,
+            inbox,
+            forwarding: huddle_media::Forwarding::default(),
+        });
+        if let Err(failure) = self.apply_forwarding().await {
+            return self.sfu_failure(failure);
+        }
+        if admission.role.may_moderate() {
+            self.show_knocks().await;
+        }
+        Step::Replies([joined].into_iter().chain(welcome.then).collect())
+    }
+}

@@ -96,3 +96,25 @@ async fn history_pages_go_back_with_before() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn collaboration_works_the_same_in_an_sfu_room() {
+    let server = Server::start(&["--media-mode", "sfu"]).await;
+    let mut ada = server.client().await;
+    let [joined, ..] = ada.join_as("r", "Ada", &identity("ada")).await;
+    assert_eq!(joined["settings"]["media_mode"], "sfu");
+    let mut bob = server.client().await;
+    bob.join_as("r", "Bob", &identity("bob")).await;
+    ada.send(json!({"type": "chat_send", "text": "hello sfu"}))
+        .await;
+    assert_eq!(
+        bob.expect("chat_message").await["message"]["text"],
+        "hello sfu"
+    );
+    let stroke = json!({"id": "s1", "kind": "pen", "color": "#000000", "width": 2,
+                        "points": [[0.5, 0.5]]});
+    ada.send(json!({"type": "whiteboard_add", "item": stroke}))
+        .await;
+    assert_eq!(bob.expect("whiteboard_added").await["item"]["id"], "s1");
+    server.stop().await;
+}

@@ -12,7 +12,6 @@ mod scheduler;
 mod validate;
 
 pub use bot::Bot;
-pub use scheduler::is_late;
 
 use std::sync::Arc;
 

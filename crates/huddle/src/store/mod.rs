@@ -89,9 +89,4 @@ impl Store {
         migrator.run(&pool).await?;
         Ok(Self { pool })
     }
-
-    /// Closes the connections, e.g. before a restart in the same process.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
 }

@@ -140,6 +140,7 @@ impl Server {
         let mut client = self.client().await;
         client.join(room, name).await;
         let joined = client.expect("joined").await;
+        client.welcome().await;
         (client, joined)
     }
 
@@ -175,13 +176,21 @@ impl Client {
         )
         .await;
         let joined = self.expect("joined").await;
-        let history = self.next().await;
-        assert_eq!(history["type"], "chat_history", "{history}");
-        let scheduled = self.next().await;
-        assert_eq!(scheduled["type"], "scheduled_list", "{scheduled}");
-        let board = self.next().await;
-        assert_eq!(board["type"], "whiteboard_state", "{board}");
+        let [history, scheduled, board] = self.welcome().await;
         [joined, history, scheduled, board]
+    }
+
+    /// The three messages right after `joined`: chat history, scheduled list, whiteboard state.
+    pub async fn welcome(&mut self) -> [Value; 3] {
+        let mut next = [Value::Null, Value::Null, Value::Null];
+        for (slot, kind) in
+            next.iter_mut()
+                .zip(["chat_history", "scheduled_list", "whiteboard_state"])
+        {
+            *slot = self.next().await;
+            assert_eq!(slot["type"], kind, "{slot}");
+        }
+        next
     }
 
     /// The next protocol message, whatever its type.

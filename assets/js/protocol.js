@@ -100,7 +100,7 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
  *         | 'invalid_whiteboard_item' | 'invalid_reaction' | 'bot_unavailable' | 'storage_failed'
  *         | 'token_required' | 'token_expired' | 'token_invalid'
  *         | 'token_wrong_room' | 'password_required' | 'wrong_password' | 'too_many_attempts'
- *         | 'room_locked' | 'banned' | 'forbidden' | 'storage_unavailable'} ErrorCode
+ *         | 'room_locked' | 'banned' | 'forbidden'} ErrorCode
  */
 
 /**
@@ -176,7 +176,7 @@ const JOIN_REFUSALS = new Set([
   'unsupported_version', 'invalid_room', 'invalid_name', 'room_full', 'already_joined',
   'malformed_message', 'rate_limited', 'message_too_large', 'sfu_unavailable',
   'token_required', 'token_expired', 'token_invalid', 'token_wrong_room', 'password_required',
-  'wrong_password', 'too_many_attempts', 'room_locked', 'banned', 'storage_unavailable',
+  'wrong_password', 'too_many_attempts', 'room_locked', 'banned', 'storage_failed',
 ]);
 
 /** The `/ws` URL of the page's own origin. */

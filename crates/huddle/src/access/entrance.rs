@@ -77,7 +77,7 @@ impl Refusal {
             Self::WrongPassword => ErrorCode::WrongPassword,
             Self::TooManyAttempts(_) => ErrorCode::TooManyAttempts,
             // The visitor can do nothing about it; they may retry later.
-            Self::Storage(_) => ErrorCode::StorageUnavailable,
+            Self::Storage(_) => ErrorCode::StorageFailed,
         }
     }
 }

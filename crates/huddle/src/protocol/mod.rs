@@ -480,8 +480,6 @@ pub enum ErrorCode {
     Banned,
     /// The sender's role does not allow this message (a viewer publishing, a non-host moderating).
     Forbidden,
-    /// Room settings could not be read or kept; try again later.
-    StorageUnavailable,
 }
 
 impl ErrorCode {
@@ -522,7 +520,6 @@ impl ErrorCode {
             Self::RoomLocked => "room_locked",
             Self::Banned => "banned",
             Self::Forbidden => "forbidden",
-            Self::StorageUnavailable => "storage_unavailable",
         }
     }
 }

@@ -434,21 +434,21 @@ mod host_tests {
         let mut room = Room::new(true);
         let (tx, _a) = mpsc::channel(8);
         assert_eq!(
-            room.admit(newcomer("a", Role::Participant), key("a"), tx, 4)
+            room.admit(newcomer("a", Role::Participant), AuthorKey::random(), tx, 4)
                 .unwrap()
                 .1,
             Role::Host
         );
         let (tx, _v) = mpsc::channel(8);
         assert_eq!(
-            room.admit(newcomer("v", Role::Viewer), key("v"), tx, 4)
+            room.admit(newcomer("v", Role::Viewer), AuthorKey::random(), tx, 4)
                 .unwrap()
                 .1,
             Role::Viewer
         );
         let (tx, _b) = mpsc::channel(8);
         assert_eq!(
-            room.admit(newcomer("b", Role::Participant), key("b"), tx, 4)
+            room.admit(newcomer("b", Role::Participant), AuthorKey::random(), tx, 4)
                 .unwrap()
                 .1,
             Role::Participant
@@ -470,7 +470,7 @@ mod host_tests {
         let mut room = Room::new(false);
         let (tx, _a) = mpsc::channel(8);
         assert_eq!(
-            room.admit(newcomer("a", Role::Participant), key("a"), tx, 4)
+            room.admit(newcomer("a", Role::Participant), AuthorKey::random(), tx, 4)
                 .unwrap()
                 .1,
             Role::Participant

@@ -62,7 +62,7 @@ impl Session<'_> {
                 match entrances.set_password(&room, password).await {
                     Ok(access) => self.announce_access(&room, Ok(access)).await,
                     Err(PasswordChangeError::Storage(err)) => {
-                        self.error(ErrorCode::StorageUnavailable, err.to_string())
+                        self.error(ErrorCode::StorageFailed, err.to_string())
                     }
                     Err(PasswordChangeError::Password(err)) => {
                         self.error(ErrorCode::MalformedMessage, err.to_string())
@@ -192,7 +192,7 @@ impl Session<'_> {
                     .await;
                 Step::Quiet
             }
-            Err(err) => self.error(ErrorCode::StorageUnavailable, err.to_string()),
+            Err(err) => self.error(ErrorCode::StorageFailed, err.to_string()),
         }
     }
 

@@ -55,7 +55,8 @@ async fn chat_reaches_everyone_and_late_joiners_get_the_history() {
 #[tokio::test]
 async fn history_pages_go_back_with_before() {
     on_each_database(|db| async move {
-        let server = Server::start_on(&db, &[]).await;
+        // Sixty messages at once: faster than people type, so past the default chat rate.
+        let server = Server::start_on(&db, &["--chat-rate", "1000"]).await;
         let mut ada = server.client().await;
         ada.join_as("r", "Ada", &identity("ada")).await;
         for n in 1..=60 {

@@ -93,7 +93,11 @@ async fn strokes_reach_others_and_late_joiners_get_the_whole_board() {
 #[tokio::test]
 async fn a_full_board_refuses_more_until_cleared() {
     on_each_database(|db| async move {
-        let server = Server::start_on(&db, &["--message-burst", "1000"]).await;
+        let server = Server::start_on(
+            &db,
+            &["--message-burst", "1000", "--whiteboard-rate", "1000"],
+        )
+        .await;
         let mut ada = server.client().await;
         ada.join_as("r", "Ada", &identity("ada")).await;
         // 100 strokes of 5,000 points fill the 500,000 points the board holds.

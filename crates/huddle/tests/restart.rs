@@ -1,5 +1,5 @@
-//! Chat, whiteboard, title and pending scheduled messages survive a restart on the same database;
-//! a message that fell due while the server was down is posted at boot, marked late.
+//! Chat, whiteboard, title, pending scheduled messages and room settings survive a restart on the
+//! same database; a message that fell due while the server was down is posted at boot, marked late.
 
 mod common;
 
@@ -64,6 +64,41 @@ async fn everything_survives_a_restart_and_missed_messages_are_posted_late() {
         let posted = bob.expect("chat_message").await["message"].clone();
         assert_eq!(posted["text"], "pending");
         assert_eq!(posted["late"], false);
+        server.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn room_password_and_lobby_survive_a_restart() {
+    on_each_database(|db| async move {
+        let server = Server::start_on(&db, &[]).await;
+        let (mut host, _) = server.joined("kept", "Host").await;
+        for action in [
+            json!({"kind": "set_password", "password": "s3cret"}),
+            json!({"kind": "lobby", "enabled": true}),
+        ] {
+            host.send(json!({"type": "moderate", "action": action}))
+                .await;
+            host.expect("access_changed").await;
+        }
+        drop(host);
+        server.stop().await;
+
+        let server = Server::start_on(&db, &[]).await;
+        let join = json!({"type": "join", "room": "kept", "name": "Guest", "version": 1,
+                          "password": "s3cret"});
+        let mut first = server.client().await;
+        first.join("kept", "First").await;
+        first.expect_error("password_required").await;
+        first.send(join.clone()).await;
+        let joined = first.expect("joined").await;
+        assert_eq!(joined["access"]["password"], true, "{}", db.name());
+        assert_eq!(joined["access"]["lobby"], true);
+        // With a host in the room, the kept lobby holds the next one.
+        let mut second = server.client().await;
+        second.send(join).await;
+        assert_eq!(second.expect("waiting").await["room"], "kept");
         server.stop().await;
     })
     .await;

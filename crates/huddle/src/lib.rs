@@ -17,6 +17,7 @@ mod turn;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use huddle_turn::TurnServer;
@@ -26,8 +27,7 @@ use tokio_util::sync::CancellationToken;
 use config::Config;
 use ice::IceServers;
 use metrics::Metrics;
-use protocol::MediaMode;
-use rooms::{LocalRegistry, RoomPolicy};
+use rooms::{LocalRegistry, RoomPolicy, RoomRegistry};
 use sfu::SfuRouter;
 use signaling::{RateSettings, Signaling, SignalingSettings};
 
@@ -40,7 +40,8 @@ pub struct Huddle {
 }
 
 impl Huddle {
-    /// Binds the web server, unless disabled STUN/TURN, and the SFU when rooms are sfu rooms.
+    /// Binds the web server, unless disabled STUN/TURN, and the SFU when rooms may use it
+    /// (`--media-mode sfu` or `auto`).
     /// Serving stops when `shutdown` is cancelled.
     pub async fn bind(config: &Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
         let mut metrics = Metrics::default();
@@ -52,12 +53,11 @@ impl Huddle {
                 .with_context(|| format!("starting STUN/TURN on {}", config.turn_listen))?;
             (Some(server), Some(builtin))
         };
-        let (sfu, sfu_router) = match config.media_mode {
-            MediaMode::Sfu => {
-                let (bridge, router) = sfu::bind(config, metrics.registry_mut())?;
-                (Some(bridge), Some(router))
-            }
-            MediaMode::Mesh => (None, None),
+        let (sfu, sfu_router) = if config.needs_sfu() {
+            let (bridge, router) = sfu::bind(config, metrics.registry_mut())?;
+            (Some(bridge), Some(router))
+        } else {
+            (None, None)
         };
         let web = TcpListener::bind(config.listen)
             .await
@@ -100,6 +100,7 @@ impl Huddle {
     /// Serves until shutdown, then stops the SFU.
     pub async fn serve(self) -> anyhow::Result<()> {
         let shutdown = self.signaling.shutdown.clone();
+        let clock = settle_rooms(self.signaling.registry.clone(), shutdown.clone());
         let web = http::serve(self.web, self.signaling);
         let turn = async {
             match self.turn {
@@ -112,16 +113,29 @@ impl Huddle {
                 router.run(shutdown.clone()).await;
             }
         };
-        let (web, turn, ()) = tokio::join!(web, turn, sfu);
+        let (web, turn, (), ()) = tokio::join!(web, turn, sfu, clock);
         web.context("web server")?;
         turn.context("STUN/TURN server")?;
         Ok(())
     }
 }
 
+/// How often rooms learn that time passed (auto rooms going back to the mesh after their hold).
+const SETTLE_INTERVAL: Duration = Duration::from_secs(1);
+
+async fn settle_rooms(registry: Arc<dyn RoomRegistry>, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(SETTLE_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = ticks.tick() => registry.settle(Instant::now()).await,
+        }
+    }
+}
+
 fn room_policy(config: &Config) -> RoomPolicy {
     RoomPolicy {
-        media_mode: config.media_mode,
+        media: config.media_policy(),
         mesh_limit: usize::from(config.mesh_limit),
         max_participants: usize::from(config.max_participants),
     }

@@ -227,6 +227,10 @@ pub enum ServerMessage {
     ActiveSpeaker {
         participant: ParticipantId,
     },
+    /// The room now carries media this way (auto rooms): connect the new way, then close the old.
+    MediaMode {
+        mode: MediaMode,
+    },
     Pong,
     Error {
         code: ErrorCode,
@@ -525,6 +529,13 @@ mod tests {
         assert_eq!(
             encode_server(&speaker),
             r#"{"type":"active_speaker","participant":"p1"}"#
+        );
+        let switch = ServerMessage::MediaMode {
+            mode: MediaMode::Sfu,
+        };
+        assert_eq!(
+            encode_server(&switch),
+            r#"{"type":"media_mode","mode":"sfu"}"#
         );
         let answer = ServerMessage::SfuSignal {
             signal: Signal::Candidate { candidate: None },

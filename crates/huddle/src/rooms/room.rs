@@ -1,10 +1,14 @@
 //! One room's members and the messages membership changes send to them.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use tokio::sync::mpsc::{self, error::TrySendError};
 
-use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, ServerMessage, Signal};
+use super::{RoomMode, RoomPolicy};
+use crate::protocol::{
+    LeaveReason, MediaState, Participant, ParticipantId, RoomSettings, ServerMessage, Signal,
+};
 
 /// Where a participant's session receives what the room sends it.
 pub type Outbox = mpsc::Sender<ServerMessage>;
@@ -14,11 +18,13 @@ struct Member {
     outbox: Outbox,
 }
 
-/// The members of one room. Every change announces itself to the other members; a member whose
-/// outbox is full is too slow to follow the room and is dropped rather than letting it grow.
-#[derive(Default)]
+/// The members of one room and how it carries media. Every change announces itself to the other
+/// members; a member whose outbox is full is too slow to follow the room and is dropped rather
+/// than letting it grow.
 pub struct Room {
     members: BTreeMap<ParticipantId, Member>,
+    policy: RoomPolicy,
+    mode: RoomMode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +34,22 @@ pub struct RoomFull {
 }
 
 impl Room {
+    pub fn new(policy: RoomPolicy) -> Self {
+        Self {
+            members: BTreeMap::new(),
+            policy,
+            mode: policy.media.initial(),
+        }
+    }
+
+    /// What a newcomer is told about the room.
+    pub fn settings(&self) -> RoomSettings {
+        RoomSettings {
+            media_mode: self.mode.media_mode(),
+            capacity: self.policy.capacity(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.members.len()
     }
@@ -40,16 +62,20 @@ impl Room {
         self.members.contains_key(id)
     }
 
-    /// Adds a participant and returns the others, as the newcomer's first view of the room.
+    /// Adds a participant and returns the others, as the newcomer's first view of the room. When
+    /// the newcomer moves the room to the SFU, the others hear it before they hear of the
+    /// newcomer, so that they meet it on the SFU rather than set up a peer connection to it.
     pub fn admit(
         &mut self,
         participant: Participant,
         outbox: Outbox,
-        capacity: usize,
+        now: Instant,
     ) -> Result<Vec<Participant>, RoomFull> {
+        let capacity = self.policy.capacity();
         if self.members.len() >= capacity {
             return Err(RoomFull { capacity });
         }
+        self.settle_at(self.members.len() + 1, now);
         let others = self.participants();
         self.broadcast(ServerMessage::ParticipantJoined {
             participant: participant.clone(),
@@ -87,17 +113,40 @@ impl Room {
             signal,
         };
         if !self.deliver(to, message) {
-            self.remove(to, LeaveReason::Disconnected);
+            self.drop_member(to, LeaveReason::Disconnected);
         }
         true
     }
 
-    pub fn remove(&mut self, id: &ParticipantId, reason: LeaveReason) {
+    pub fn remove(&mut self, id: &ParticipantId, reason: LeaveReason, now: Instant) {
+        self.drop_member(id, reason);
+        self.settle(now);
+    }
+
+    /// Removes a member without settling the mode: laggards are dropped in the middle of a
+    /// delivery, and the registry's next tick settles the room.
+    fn drop_member(&mut self, id: &ParticipantId, reason: LeaveReason) {
         if self.members.remove(id).is_some() {
             self.broadcast(ServerMessage::ParticipantLeft {
                 id: id.clone(),
                 reason,
             });
+        }
+    }
+
+    /// Lets time pass: an auto room that stayed small long enough goes back to the mesh.
+    pub fn settle(&mut self, now: Instant) {
+        self.settle_at(self.members.len(), now);
+    }
+
+    /// Moves the room to the mode the policy wants for `members`, telling everybody if it changes.
+    fn settle_at(&mut self, members: usize, now: Instant) {
+        let before = self.mode.media_mode();
+        self.mode = self.policy.media.next(self.mode, members, now);
+        let mode = self.mode.media_mode();
+        if mode != before {
+            tracing::info!(members, mode = mode.as_str(), "room switches media mode");
+            self.broadcast(ServerMessage::MediaMode { mode });
         }
     }
 
@@ -116,7 +165,7 @@ impl Room {
             .cloned()
             .collect();
         for id in laggards {
-            self.remove(&id, LeaveReason::Disconnected);
+            self.drop_member(&id, LeaveReason::Disconnected);
         }
     }
 
@@ -151,8 +200,12 @@ mod tests {
 
     fn join(room: &mut Room, id: &str) -> mpsc::Receiver<ServerMessage> {
         let (tx, rx) = mpsc::channel(8);
-        room.admit(participant(id), tx, 4).unwrap();
+        room.admit(participant(id), tx, Instant::now()).unwrap();
         rx
+    }
+
+    fn mesh_room(capacity: usize) -> Room {
+        Room::new(RoomPolicy::mesh(capacity))
     }
 
     fn offer() -> Signal {
@@ -166,10 +219,10 @@ mod tests {
 
     #[test]
     fn newcomer_sees_others_and_others_see_newcomer() {
-        let mut room = Room::default();
+        let mut room = mesh_room(4);
         let mut a = join(&mut room, "a");
         let (tx, _b) = mpsc::channel(8);
-        let others = room.admit(participant("b"), tx, 4).unwrap();
+        let others = room.admit(participant("b"), tx, Instant::now()).unwrap();
         assert_eq!(others, vec![participant("a")]);
         assert_eq!(
             a.try_recv().unwrap(),
@@ -181,11 +234,11 @@ mod tests {
 
     #[test]
     fn capacity_is_enforced() {
-        let mut room = Room::default();
+        let mut room = mesh_room(1);
         let _a = join(&mut room, "a");
         let (tx, _rx) = mpsc::channel(8);
         assert_eq!(
-            room.admit(participant("b"), tx, 1),
+            room.admit(participant("b"), tx, Instant::now()),
             Err(RoomFull { capacity: 1 })
         );
         assert_eq!(room.len(), 1);
@@ -193,7 +246,7 @@ mod tests {
 
     #[test]
     fn relay_reaches_only_members() {
-        let mut room = Room::default();
+        let mut room = mesh_room(4);
         let _a = join(&mut room, "a");
         let mut b = join(&mut room, "b");
         let (a, b_id) = (ParticipantId("a".into()), ParticipantId("b".into()));
@@ -210,10 +263,10 @@ mod tests {
 
     #[test]
     fn slow_member_is_dropped_and_announced() {
-        let mut room = Room::default();
+        let mut room = mesh_room(4);
         let mut a = join(&mut room, "a");
         let (tx, _never_read) = mpsc::channel(1);
-        room.admit(participant("slow"), tx, 4).unwrap();
+        room.admit(participant("slow"), tx, Instant::now()).unwrap();
         a.try_recv().unwrap();
         let media = MediaState {
             audio: true,

@@ -3,6 +3,7 @@
 
 mod rate_limit;
 mod session;
+mod transport;
 
 pub use rate_limit::{RateLimit, RateSettings, Verdict};
 

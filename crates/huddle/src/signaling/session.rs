@@ -8,6 +8,7 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::{interval, MissedTickBehavior};
 
+use super::transport::{SfuStep, Transport};
 use super::{close_code, RateLimit, Signaling, Verdict};
 use crate::protocol::{
     decode_client, encode_server, ClientMessage, ErrorCode, LeaveReason, MediaMode, MediaState,
@@ -23,8 +24,11 @@ const OUTBOX_CAPACITY: usize = 256;
 struct Membership {
     room: RoomName,
     id: ParticipantId,
-    media_mode: MediaMode,
+    transport: Transport,
     inbox: mpsc::Receiver<ServerMessage>,
+    /// Where the SFU writes when the participant joins it later (a switch). Weak, as the SFU
+    /// router's own: the room must still be able to close the inbox of a participant too slow.
+    outbox: mpsc::WeakSender<ServerMessage>,
 }
 
 /// How a session ends.
@@ -68,7 +72,7 @@ impl Signaling {
                     _ => Step::End(End::Gone),
                 },
                 delivery = session.next_delivery() => match delivery {
-                    Some(message) => Step::Reply(message),
+                    Some(message) => session.on_delivery(message).await,
                     None => Step::End(End::Close(close_code::TRY_AGAIN_LATER, "too slow to follow the room")),
                 },
                 _ = keepalive.tick() => {
@@ -192,9 +196,9 @@ impl Session<'_> {
         let sfu_outbox = outbox.clone();
         match registry.join(&room, Profile { name, media }, outbox).await {
             Ok(admission) => {
-                let media_mode = admission.settings.media_mode;
-                if media_mode == MediaMode::Sfu {
-                    if let Err(failure) = self.join_sfu(&room, &admission.id, sfu_outbox).await {
+                let transport = Transport::joined(admission.settings.media_mode);
+                if transport.uses_sfu() {
+                    if let Err(failure) = self.join_sfu(&room, &admission.id, &sfu_outbox).await {
                         registry
                             .leave(&room, &admission.id, LeaveReason::Disconnected)
                             .await;
@@ -217,8 +221,9 @@ impl Session<'_> {
                 self.membership = Some(Membership {
                     room,
                     id: admission.id,
-                    media_mode,
+                    transport,
                     inbox,
+                    outbox: sfu_outbox.downgrade(),
                 });
                 Step::Reply(joined)
             }
@@ -245,18 +250,54 @@ impl Session<'_> {
         &self,
         room: &RoomName,
         id: &ParticipantId,
-        outbox: mpsc::Sender<ServerMessage>,
+        outbox: &mpsc::Sender<ServerMessage>,
     ) -> Result<(), SfuFailure> {
         let sfu = self.sfu().ok_or(SfuFailure::Unavailable)?;
-        sfu.join(room, id, outbox).await
+        sfu.join(room, id, outbox.clone()).await
+    }
+
+    /// A message from the room on its way to the client. A media mode switch first changes this
+    /// participant's transport, so that the SFU has its place before the browser offers to it.
+    async fn on_delivery(&mut self, message: ServerMessage) -> Step {
+        if let ServerMessage::MediaMode { mode } = message {
+            if let Err(failure) = self.switch(mode).await {
+                return self.sfu_failure(failure);
+            }
+        }
+        Step::Reply(message)
+    }
+
+    async fn switch(&mut self, mode: MediaMode) -> Result<(), SfuFailure> {
+        let Some(membership) = &self.membership else {
+            return Ok(());
+        };
+        let (transport, step) = membership.transport.switch(mode);
+        let (room, id) = (&membership.room, &membership.id);
+        if step == SfuStep::Rejoin {
+            if let Some(sfu) = self.sfu() {
+                sfu.leave(room, id).await;
+            }
+        }
+        if step != SfuStep::Nothing {
+            // No outbox left: the room dropped this session, whose loop ends with the inbox.
+            let Some(outbox) = membership.outbox.upgrade() else {
+                return Ok(());
+            };
+            self.join_sfu(room, id, &outbox).await?;
+        }
+        tracing::info!(room = %room, participant = %id, ?transport, "media mode switch");
+        if let Some(membership) = &mut self.membership {
+            membership.transport = transport;
+        }
+        Ok(())
     }
 
     async fn relay(&mut self, to: ParticipantId, signal: Signal) -> Step {
         let Some(membership) = &self.membership else {
             return self.not_joined();
         };
-        if membership.media_mode != MediaMode::Mesh {
-            return self.wrong_media_mode("signal", membership.media_mode);
+        if !membership.transport.uses_mesh() {
+            return self.wrong_media_mode("signal", MediaMode::Sfu);
         }
         let registry = &self.signaling.registry;
         match registry
@@ -272,8 +313,8 @@ impl Session<'_> {
         let Some(membership) = &self.membership else {
             return self.not_joined();
         };
-        if membership.media_mode != MediaMode::Sfu {
-            return self.wrong_media_mode("sfu_signal", membership.media_mode);
+        if !membership.transport.uses_sfu() {
+            return self.wrong_media_mode("sfu_signal", MediaMode::Mesh);
         }
         let Some(sfu) = self.sfu() else {
             return self.sfu_failure(SfuFailure::Unavailable);
@@ -289,8 +330,8 @@ impl Session<'_> {
         let Some(membership) = &self.membership else {
             return self.not_joined();
         };
-        if membership.media_mode != MediaMode::Sfu {
-            return self.wrong_media_mode("view", membership.media_mode);
+        if !membership.transport.uses_sfu() {
+            return self.wrong_media_mode("view", MediaMode::Mesh);
         }
         let Some(sfu) = self.sfu() else {
             return self.sfu_failure(SfuFailure::Unavailable);
@@ -303,7 +344,7 @@ impl Session<'_> {
 
     async fn leave(&mut self, reason: LeaveReason) {
         if let Some(membership) = self.membership.take() {
-            if membership.media_mode == MediaMode::Sfu {
+            if membership.transport.uses_sfu() {
                 if let Some(sfu) = self.sfu() {
                     sfu.leave(&membership.room, &membership.id).await;
                 }

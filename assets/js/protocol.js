@@ -63,6 +63,7 @@ const MAX_REJOIN_REFUSALS = 5;
  *         | { type: 'sfu_signal', signal: Signal }
  *         | { type: 'sfu_track', participant: string, source: 'audio' | 'video' | 'screen', mid: string }
  *         | { type: 'active_speaker', participant: string }
+ *         | { type: 'media_mode', mode: MediaMode }
  *         | { type: 'pong' }
  *         | { type: 'error', code: ErrorCode, message: string }} ServerMessage
  */

@@ -10,7 +10,8 @@ const FIRST_PAGE = 50;
 
 test('chat reaches the others, and a late joiner gets the history', { timeout: 240_000 }, () =>
   h.scenario('chat', async (s) => {
-    await s.startServer();
+    // Sixty messages in a few seconds for the history pages: faster than the default chat rate.
+    await s.startServer({ args: ['--chat-rate', '100'] });
     const room = h.roomName('chat');
     const [ada, bo] = await s.joinAll(room, ['ada', 'bo']);
 

@@ -103,6 +103,8 @@ class Server {
     argv.push('--turn-listen', '127.0.0.1:0', '--turn-allow-peer', '127.0.0.0/8');
     if (dataDir) argv.push('--data-dir', dataDir);
     if (tls) argv.push('--tls-self-signed');
+    // Auto rooms (the default) may use the SFU: keep it on loopback, on a free port.
+    if (!args.includes('--sfu-listen')) argv.push('--sfu-listen', '127.0.0.1:0');
     argv.push(...args);
     const child = spawn(bin, argv, {
       cwd: ROOT,
@@ -476,6 +478,52 @@ async function waitForRemoteVideos(page, n, { timeout = 60_000 } = {}) {
   }
 }
 
+/**
+ * Starts measuring, every 100 ms, how long each remote camera tile of the page goes without a new
+ * decoded frame; a tile counts from its first frame. Survives the tile's srcObject being swapped
+ * (a media mode switch), whose frame counter may start again from 0.
+ */
+function sampleFrameGaps(page) {
+  return page.evaluate(() => {
+    const tiles = new Map();
+    window.__e2e.frameGaps = tiles;
+    setInterval(() => {
+      const now = performance.now();
+      for (const tile of document.querySelectorAll('[data-participant]:not([data-local])')) {
+        const video = tile.querySelector('video');
+        if (!video) continue;
+        const frames = video.getVideoPlaybackQuality().totalVideoFrames;
+        const id = tile.getAttribute('data-participant');
+        const seen = tiles.get(id);
+        if (!seen) {
+          if (frames > 0) tiles.set(id, { frames, last: now, maxGap: 0 });
+          continue;
+        }
+        if (frames !== seen.frames && frames > 0) {
+          seen.maxGap = Math.max(seen.maxGap, now - seen.last);
+          seen.last = now;
+        }
+        seen.frames = frames;
+      }
+    }, 100);
+  });
+}
+
+/** Per remote tile still shown, sampled by `sampleFrameGaps`: the longest time without a new frame so far, ms. */
+function frameGaps(page) {
+  return page.evaluate(() => {
+    const now = performance.now();
+    const shown = new Set([...document.querySelectorAll('[data-participant]')].map((tile) => tile.getAttribute('data-participant')));
+    return [...window.__e2e.frameGaps]
+      .filter(([id]) => shown.has(id))
+      .map(([id, seen]) => ({ id, maxGapMs: Math.round(Math.max(seen.maxGap, now - seen.last)) }));
+  });
+}
+
+/** Peer connections of the page that are not closed. */
+const openPeerConnections = (page) =>
+  page.evaluate(() => window.__e2e.peerConnections.filter((pc) => pc.connectionState !== 'closed').length);
+
 /** The participant id the server gave this page, read off its own tile. */
 async function ownId(page) {
   const id = await page.getAttribute('[data-participant][data-local]', 'data-participant', { timeout: 30_000 });
@@ -530,11 +578,14 @@ export {
   Server,
   connectionStates,
   countSignals,
+  frameGaps,
   framesAdvancing,
   median,
+  openPeerConnections,
   ownId,
   remoteVideoStats,
   roomName,
+  sampleFrameGaps,
   selectedCandidateTypes,
   scenario,
   sleep,

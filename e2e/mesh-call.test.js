@@ -1,4 +1,4 @@
-// Rooms of 2 and of 4 browsers: every page decodes every other page's camera.
+// Forced mesh rooms of 2 and of 4 browsers: every page decodes every other page's camera.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -8,7 +8,7 @@ import * as h from './harness.js';
 for (const size of [2, 4]) {
   test(`a room of ${size}: every page decodes every remote video`, { timeout: 300_000 }, () =>
     h.scenario(`mesh-call-${size}`, async (s) => {
-      await s.startServer();
+      await s.startServer({ args: ['--media-mode', 'mesh'] });
       const room = h.roomName(`mesh${size}`);
       const names = ['ada', 'bo', 'cy', 'di'].slice(0, size);
       const participants = await s.joinAll(room, names);

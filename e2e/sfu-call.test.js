@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from './harness.js';
 
-const SFU_ARGS = ['--media-mode', 'sfu', '--sfu-listen', '127.0.0.1:0'];
+const SFU_ARGS = ['--media-mode', 'sfu'];
 const NAMES = ['ada', 'bo', 'cy', 'di', 'ed', 'flo'];
 
 test('an sfu room of 6: cameras, a screen share and a leave', { timeout: 600_000 }, () =>

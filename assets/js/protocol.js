@@ -122,6 +122,7 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
  *         | { type: 'moderated', action: 'mute' | 'stop_video', by: string }
  *         | { type: 'access_changed', access: AccessState }
  *         | { type: 'removed', reason: Removal, message: string }
+ *         | { type: 'media_mode', mode: MediaMode }
  *         | { type: 'pong' }
  *         | { type: 'error', code: ErrorCode, message: string }
  *         | RoomEvent} ServerMessage

@@ -5,12 +5,15 @@
 // connection feed the same tiles; sfu rooms also report tile sizes (`view`, views.js) and take the
 // speaking highlight from the server (`active_speaker`) instead of measuring audio levels.
 // Chat, whiteboard, title, hands, reactions and files are collab.js's: the room events go there.
+// When an auto room switches (`media_mode`), a `MediaSwitch` (switch.js) brings up the other kind
+// of connection next to the current one and moves the tiles over one by one without a gap.
 //
 // Query options: ?name=<n> joins at once (no pre-join), ?quality=low asks for 320x180 @ 15 fps,
 // ?ice=relay forces TURN (iceTransportPolicy 'relay').
 //
 // Stable hooks for tests (keep them when changing the markup):
 //   body[data-connection="connecting|connected|reconnecting|closed"], body[data-media-mode="mesh|sfu"]
+//   (the connection the tiles show; during a switch also body[data-media-switch="mesh|sfu"])
 //   [data-prejoin] with [data-name-input] and [data-join]; [data-room-full]; [data-join-error="<code>"];
 //   [data-left] after leaving
 //   tiles: see tiles.js ([data-participant], [data-local], [data-audio], [data-video], [data-screen])
@@ -22,6 +25,7 @@ import { Signaling } from './protocol.js';
 import { Mesh, SLOTS } from './mesh.js';
 import { SfuConnection } from './sfu.js';
 import { ViewReporter } from './views.js';
+import { MediaSwitch } from './switch.js';
 import { LocalMedia, listDevices, canChooseSpeaker, canShareScreen, setSpeaker } from './media.js';
 import { TileGrid, play, unmuteBlocked, whenAutoplayBlocked } from './tiles.js';
 import { cleanDisplayName, isValidRoomName } from './names.js';
@@ -30,7 +34,7 @@ import { Collaboration } from './collab.js';
 import { HostControls } from './moderation.js';
 import { describeEnd } from './endings.js';
 
-/** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState, RoomEvent, Role } from './protocol.js' */
+/** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState, RoomEvent, Role, MediaMode, IceServer } from './protocol.js' */
 /** @import { MeshEvent } from './mesh.js' */
 /** @import { SfuEvent } from './sfu.js' */
 /** @import { MediaConnection } from './connection.js' */
@@ -83,6 +87,10 @@ const call = {
   signaling: null,
   /** @type {MediaConnection | null} the mesh or the SFU connection, as the room's media mode says */
   connection: null,
+  /** @type {MediaSwitch | null} the connection of the room's new media mode, while tiles move to it */
+  switch: null,
+  /** @type {IceServer[]} from `joined`, for connections made later by a switch */
+  iceServers: [],
   /** The participant the SFU says is speaking (sfu rooms). */
   activeSpeaker: '',
   selfId: '',
@@ -194,6 +202,7 @@ function onServerMessage(message) {
   switch (message.type) {
     case 'joined': {
       // A fresh start, also after a reconnect: the server gave us a new id and the others new peers.
+      abortSwitch();
       call.connection?.close();
       views.clear();
       grid.removeAllRemotes();
@@ -204,12 +213,10 @@ function onServerMessage(message) {
       showScreen('call');
       setRole(message.role ?? 'participant');
       if (message.access) host.setAccess(message.access);
-      const receiveOnly = call.role === 'viewer';
-      document.body.dataset.mediaMode = message.settings?.media_mode === 'sfu' ? 'sfu' : 'mesh';
-      call.connection = message.settings?.media_mode === 'sfu'
-        ? new SfuConnection({ iceServers: message.ice_servers, iceTransportPolicy, quality, listener: onConnectionEvent })
-        : new Mesh({ selfId: message.you, iceServers: message.ice_servers, iceTransportPolicy, receiveOnly, listener: onConnectionEvent });
-      for (const slot of SLOTS) call.connection.setTrack(slot, media.tracks[slot]);
+      call.iceServers = message.ice_servers;
+      const mode = message.settings?.media_mode === 'sfu' ? 'sfu' : 'mesh';
+      document.body.dataset.mediaMode = mode;
+      call.connection = connect(mode);
       call.announced = media.state;
       announce();
       for (const participant of message.participants) {
@@ -248,22 +255,23 @@ function onServerMessage(message) {
     case 'participant_left':
       call.participants.delete(message.id);
       call.connection?.remove(message.id);
+      call.switch?.to.remove(message.id);
+      call.switch?.forget(message.id);
       views.unwatch(message.id);
       grid.removeRemote(message.id);
       collab.peopleChanged();
       break;
     case 'signal':
-      if (message.from !== call.selfId && call.connection instanceof Mesh) {
-        call.connection.handleSignal(message.from, message.signal);
-      }
+      if (message.from !== call.selfId) connectionOf(Mesh)?.handleSignal(message.from, message.signal);
       break;
     case 'sfu_signal':
-      if (call.connection instanceof SfuConnection) call.connection.handleSignal(message.signal);
+      connectionOf(SfuConnection)?.handleSignal(message.signal);
       break;
     case 'sfu_track':
-      if (call.connection instanceof SfuConnection) {
-        call.connection.mapTrack(message.participant, message.source, message.mid);
-      }
+      connectionOf(SfuConnection)?.mapTrack(message.participant, message.source, message.mid);
+      break;
+    case 'media_mode':
+      switchTo(message.mode);
       break;
     case 'active_speaker':
       call.activeSpeaker = message.participant;
@@ -272,7 +280,7 @@ function onServerMessage(message) {
     case 'error':
       if (collab.error(message.code, message.message)) break;
       if (message.code === 'rate_limited') notify('Slow down: the server is limiting messages.');
-      if (message.code === 'sfu_rejected' && call.connection instanceof SfuConnection) call.connection.rejected();
+      if (message.code === 'sfu_rejected') connectionOf(SfuConnection)?.rejected();
       if (message.code === 'sfu_unavailable') notify('The media server is not available right now.');
       if (message.code === 'forbidden') notify(message.message);
       break;
@@ -290,8 +298,12 @@ function onServerMessage(message) {
 function addParticipant(participant) {
   // The server echoes our own updates back; our tile is drawn from local state.
   if (!call.connection || participant.id === call.selfId) return;
+  const newcomer = !call.participants.has(participant.id);
   call.participants.set(participant.id, participant);
-  const remote = call.connection.remote(participant.id);
+  // Who joins during a switch is met on the new connection only.
+  if (newcomer) call.switch?.adopt(participant.id);
+  const connection = shownBy(participant.id);
+  const remote = connection.remote(participant.id);
   const tile = grid.remote(participant.id);
   tile.element.dataset.role = participant.role ?? 'participant';
   host.decorate(participant.id, tile.element);
@@ -299,17 +311,17 @@ function addParticipant(participant) {
   tile.setMedia(participant);
   tile.attach(remote.camera);
   setSpeaker(tile.video, media.devices.audiooutput);
-  if (call.connection instanceof SfuConnection) {
-    views.watch(participant.id, tile.element, tile.video);
-    const state = call.connection.pc.connectionState;
-    tile.setPeerState(state);
-  }
+  if (connectionOf(SfuConnection)) views.watch(participant.id, tile.element, tile.video);
+  if (connection instanceof SfuConnection) tile.setPeerState(connection.pc.connectionState);
   if (participant.screen) grid.showScreen(participant.id, participant.name, remote.screen);
   else grid.removeScreen(participant.id);
 }
 
-/** @param {MeshEvent | SfuEvent} event */
-function onConnectionEvent(event) {
+/**
+ * @param {MediaConnection} source the connection the event comes from
+ * @param {MeshEvent | SfuEvent} event
+ */
+function onConnectionEvent(source, event) {
   if (event.kind === 'signal') {
     call.signaling?.signal(event.to, event.signal);
   } else if (event.kind === 'sfu_signal') {
@@ -318,16 +330,133 @@ function onConnectionEvent(event) {
     collab.addFileChannel(event.channel);
   } else if (event.kind === 'tracks') {
     const participant = call.participants.get(event.id);
-    if (!call.connection || !participant) return;
-    const remote = call.connection.remote(event.id);
-    grid.remote(event.id).attach(remote.camera);
-    if (participant.screen) grid.showScreen(event.id, participant.name, remote.screen);
+    if (!participant) return;
+    const moving = call.switch;
+    if (moving?.to === source) moving.tracksArrived(event.id, source.remote(event.id).camera, participant.video);
+    if (shownBy(event.id) === source) showFrom(source, event.id);
   } else if ('id' in event) {
-    grid.remotes.get(event.id)?.setPeerState(event.state);
+    if (shownBy(event.id) === source) grid.remotes.get(event.id)?.setPeerState(event.state);
   } else {
-    // One connection carries everyone: its state is every remote tile's.
-    for (const tile of grid.remotes.values()) tile.setPeerState(event.state);
+    // One connection carries everyone: its state is that of every remote tile it shows.
+    for (const [id, tile] of grid.remotes) {
+      if (shownBy(id) === source) tile.setPeerState(event.state);
+    }
   }
+}
+
+/**
+ * Shows in `id`'s tiles what `connection` receives from it.
+ * @param {MediaConnection} connection
+ * @param {string} id
+ */
+function showFrom(connection, id) {
+  const participant = call.participants.get(id);
+  if (!participant) return;
+  const remote = connection.remote(id);
+  grid.remote(id).attach(remote.camera);
+  if (participant.screen) grid.showScreen(id, participant.name, remote.screen);
+}
+
+// ---- Media mode switches ----------------------------------------------------------------------
+
+/**
+ * A new connection of `mode`, sending what we send.
+ * @param {MediaMode} mode
+ * @returns {MediaConnection}
+ */
+function connect(mode) {
+  /** @type {MediaConnection} */
+  const connection = mode === 'sfu'
+    ? new SfuConnection({ iceServers: call.iceServers, iceTransportPolicy, quality, listener: (event) => onConnectionEvent(connection, event) })
+    : new Mesh({ selfId: call.selfId, iceServers: call.iceServers, iceTransportPolicy, receiveOnly: call.role === 'viewer', listener: (event) => onConnectionEvent(connection, event) });
+  for (const slot of SLOTS) connection.setTrack(slot, media.tracks[slot]);
+  return connection;
+}
+
+/**
+ * The room now carries media in `mode` (`media_mode`): connect that way, then move the tiles.
+ * @param {MediaMode} mode
+ */
+function switchTo(mode) {
+  const current = call.connection;
+  if (!current) return;
+  const currentMode = current instanceof SfuConnection ? 'sfu' : 'mesh';
+  if ((call.switch?.mode ?? currentMode) === mode) return;
+  if (call.switch) {
+    abortSwitch();
+    // Back to the mesh we still have. Back to the SFU needs a new connection all the same: the
+    // server gave us a fresh place in it when the room went up again.
+    if (mode === 'mesh') return;
+  }
+  const to = connect(mode);
+  const moving = new MediaSwitch({ mode, to, move: (id) => showFrom(to, id), done: finishSwitch });
+  call.switch = moving;
+  document.body.dataset.mediaSwitch = mode;
+  for (const id of call.participants.keys()) {
+    to.remote(id);
+    moving.wait(id);
+  }
+  if (mode === 'sfu') watchTiles();
+  moving.settle();
+}
+
+/** Every tile shows the new connection: the old one can go. */
+function finishSwitch() {
+  const moving = call.switch;
+  if (!moving) return;
+  call.switch = null;
+  call.connection?.close();
+  call.connection = moving.to;
+  document.body.dataset.mediaMode = moving.mode;
+  delete document.body.dataset.mediaSwitch;
+  if (moving.mode === 'mesh') views.clear();
+}
+
+/** Drops a switch under way; the tiles it moved go back to the current connection. */
+function abortSwitch() {
+  const moving = call.switch;
+  if (!moving) return;
+  call.switch = null;
+  moving.abort();
+  moving.to.close();
+  delete document.body.dataset.mediaSwitch;
+  const current = call.connection;
+  if (current) {
+    for (const id of moving.moved) showFrom(current, id);
+  }
+}
+
+/** Reports every tile to the SFU afresh (a new connection to it knows none). */
+function watchTiles() {
+  views.clear();
+  for (const [id, tile] of grid.remotes) views.watch(id, tile.element, tile.video);
+}
+
+/**
+ * The connection whose streams `id`'s tile shows.
+ * @param {string} id
+ * @returns {MediaConnection}
+ */
+function shownBy(id) {
+  const moving = call.switch;
+  const current = call.connection;
+  if (moving && (moving.shows(id) || !current)) return moving.to;
+  if (!current) throw new Error('no connection to show');
+  return current;
+}
+
+/**
+ * The connection of this kind, the one being switched to first (an SFU connection replacing
+ * another gets the server's messages, the old one's place is gone).
+ * @template T
+ * @param {new (...args: any[]) => T} kind
+ * @returns {T | null}
+ */
+function connectionOf(kind) {
+  for (const connection of [call.switch?.to, call.connection]) {
+    if (connection instanceof kind) return connection;
+  }
+  return null;
 }
 
 /** @param {MediaEvent} event */
@@ -335,7 +464,7 @@ function onMediaEvent(event) {
   /** @type {Promise<unknown> | undefined} */
   let swapped;
   if (event.kind === 'track') {
-    swapped = call.connection?.setTrack(event.slot, event.track);
+    swapped = Promise.all([call.connection?.setTrack(event.slot, event.track), call.switch?.to.setTrack(event.slot, event.track)]);
     if (event.slot === 'screen') grid.setLocalScreen(event.track ? new MediaStream([event.track]) : null);
   }
   drawLocal();
@@ -420,6 +549,7 @@ function showConnection(state) {
  * @param {EndReason} reason
  */
 function showEnded(reason) {
+  abortSwitch();
   call.connection?.close();
   call.connection = null;
   views.clear();

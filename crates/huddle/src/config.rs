@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use ipnet::IpNet;
 
-use crate::protocol::{IceServer, MediaMode};
+use crate::protocol::IceServer;
+use crate::rooms::{AutoSwitch, MediaPolicy};
 use crate::store::Location;
 
 mod security;
@@ -37,21 +38,33 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
 
-    /// Participants a mesh room holds; every pair has its own peer connection.
+    /// Participants a forced mesh room (`--media-mode mesh`) holds; every pair has its own peer
+    /// connection.
     #[arg(long, env = "HUDDLE_MESH_LIMIT", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(2..=16))]
     pub mesh_limit: u16,
 
-    /// How rooms carry media: `mesh` (peer to peer) or `sfu` (through the built-in SFU).
-    #[arg(long, env = "HUDDLE_MEDIA_MODE", value_enum, default_value_t = MediaMode::Mesh)]
-    pub media_mode: MediaMode,
+    /// How rooms carry media: `auto` (peer to peer while small, through the SFU from
+    /// `--sfu-threshold` participants), `mesh` (always peer to peer) or `sfu` (always the SFU).
+    #[arg(long, env = "HUDDLE_MEDIA_MODE", value_enum, default_value_t = MediaModeSetting::Auto)]
+    pub media_mode: MediaModeSetting,
 
-    /// Participants an sfu room holds.
+    /// Participants from which an auto room uses the SFU.
+    #[arg(long, env = "HUDDLE_SFU_THRESHOLD", default_value_t = 3,
+          value_parser = clap::value_parser!(u16).range(2..))]
+    pub sfu_threshold: u16,
+
+    /// Seconds an auto room must stay small (2 participants, for the default threshold) before it
+    /// goes back from the SFU to peer to peer.
+    #[arg(long, env = "HUDDLE_SFU_HOLD", default_value_t = 30.0)]
+    pub sfu_hold: f64,
+
+    /// Participants an sfu or auto room holds.
     #[arg(long, env = "HUDDLE_MAX_PARTICIPANTS", default_value_t = 100,
           value_parser = clap::value_parser!(u16).range(2..))]
     pub max_participants: u16,
 
-    /// UDP address of the SFU, one port for every client (`--media-mode sfu`).
+    /// UDP address of the SFU, one port for every client (`--media-mode sfu` or `auto`).
     #[arg(long, env = "HUDDLE_SFU_LISTEN", default_value = "0.0.0.0:7882")]
     pub sfu_listen: SocketAddr,
 
@@ -180,14 +193,13 @@ pub enum LogFormat {
     Json,
 }
 
-impl ValueEnum for MediaMode {
-    fn value_variants<'a>() -> &'a [Self] {
-        &[Self::Mesh, Self::Sfu]
-    }
-
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.as_str()))
-    }
+/// `--media-mode` as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MediaModeSetting {
+    Auto,
+    Mesh,
+    Sfu,
 }
 
 /// `--ice-server` as written: a URL, optionally with `|username|credential`.
@@ -335,6 +347,23 @@ impl Config {
         self.ice_server.iter().map(|spec| spec.0.clone()).collect()
     }
 
+    /// How rooms carry media, with the auto switch's settings.
+    pub fn media_policy(&self) -> MediaPolicy {
+        match self.media_mode {
+            MediaModeSetting::Mesh => MediaPolicy::Mesh,
+            MediaModeSetting::Sfu => MediaPolicy::Sfu,
+            MediaModeSetting::Auto => MediaPolicy::Auto(AutoSwitch {
+                threshold: usize::from(self.sfu_threshold),
+                hold: Duration::from_secs_f64(self.sfu_hold.max(0.0)),
+            }),
+        }
+    }
+
+    /// Whether rooms may ever use the SFU, so that it must run.
+    pub fn needs_sfu(&self) -> bool {
+        self.media_mode != MediaModeSetting::Mesh
+    }
+
     /// SFU worker threads: as configured, else one per CPU.
     pub fn sfu_workers(&self) -> usize {
         match self.sfu_workers {
@@ -472,7 +501,7 @@ mod tests {
     #[test]
     fn sfu_settings_parse_from_flags_and_file() {
         let config = load(&[]).unwrap();
-        assert_eq!(config.media_mode, MediaMode::Mesh);
+        assert_eq!(config.media_mode, MediaModeSetting::Auto);
         assert_eq!(config.max_participants, 100);
         assert_eq!(config.sfu_listen, "0.0.0.0:7882".parse().unwrap());
         assert!(config.sfu_workers() >= 1);
@@ -488,7 +517,7 @@ mod tests {
             "20",
         ])
         .unwrap();
-        assert_eq!(config.media_mode, MediaMode::Sfu);
+        assert_eq!(config.media_mode, MediaModeSetting::Sfu);
         assert_eq!(config.sfu_listen, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(config.sfu_workers(), 3);
         assert_eq!(config.max_participants, 20);
@@ -505,7 +534,7 @@ mod tests {
         )
         .unwrap();
         let config = load(&["--config", path.to_str().unwrap()]).unwrap();
-        assert_eq!(config.media_mode, MediaMode::Sfu);
+        assert_eq!(config.media_mode, MediaModeSetting::Sfu);
         assert_eq!(config.sfu_workers(), 2);
         assert_eq!(config.max_participants, 50);
     }
@@ -516,6 +545,8 @@ mod tests {
         let command = Config::command();
         for (id, env) in [
             ("media_mode", "HUDDLE_MEDIA_MODE"),
+            ("sfu_threshold", "HUDDLE_SFU_THRESHOLD"),
+            ("sfu_hold", "HUDDLE_SFU_HOLD"),
             ("sfu_listen", "HUDDLE_SFU_LISTEN"),
             ("sfu_workers", "HUDDLE_SFU_WORKERS"),
             ("max_participants", "HUDDLE_MAX_PARTICIPANTS"),
@@ -552,5 +583,30 @@ mod tests {
             .unwrap()
             .bot()
             .is_err());
+    }
+
+    #[test]
+    fn auto_is_the_default_with_its_switch() {
+        let config = load(&[]).unwrap();
+        assert_eq!(
+            config.media_policy(),
+            MediaPolicy::Auto(AutoSwitch {
+                threshold: 3,
+                hold: Duration::from_secs(30)
+            })
+        );
+        assert!(config.needs_sfu());
+        let config = load(&["--sfu-threshold", "5", "--sfu-hold", "2.5"]).unwrap();
+        assert_eq!(
+            config.media_policy(),
+            MediaPolicy::Auto(AutoSwitch {
+                threshold: 5,
+                hold: Duration::from_millis(2500)
+            })
+        );
+        let mesh = load(&["--media-mode", "mesh"]).unwrap();
+        assert_eq!(mesh.media_policy(), MediaPolicy::Mesh);
+        assert!(!mesh.needs_sfu());
+        assert!(load(&["--sfu-threshold", "1"]).is_err());
     }
 }

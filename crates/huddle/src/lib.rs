@@ -26,6 +26,7 @@ mod turn;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use huddle_turn::TurnServer;
@@ -42,8 +43,7 @@ use config::Config;
 use http::WebListener;
 use ice::IceServers;
 use metrics::Metrics;
-use protocol::MediaMode;
-use rooms::{LocalRegistry, RoomName, RoomPolicy};
+use rooms::{LocalRegistry, RoomName, RoomPolicy, RoomRegistry};
 use sfu::SfuRouter;
 use signaling::{RateSettings, Signaling, SignalingSettings};
 use store::Store;
@@ -60,8 +60,9 @@ pub struct Huddle {
 }
 
 impl Huddle {
-    /// Binds the web server, unless disabled STUN/TURN, and the SFU when rooms are sfu rooms, and
-    /// opens the database. Serving stops when `shutdown` is cancelled.
+    /// Binds the web server, unless disabled STUN/TURN, the SFU when rooms may use it
+    /// (`--media-mode sfu` or `auto`), and opens the database. Serving stops when `shutdown` is
+    /// cancelled.
     pub async fn bind(config: &Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
         Self::bind_with_clock(config, shutdown, Arc::new(SystemClock)).await
     }
@@ -89,12 +90,11 @@ impl Huddle {
             }
             (Some(server), Some(builtin))
         };
-        let (sfu, sfu_router) = match config.media_mode {
-            MediaMode::Sfu => {
-                let (bridge, router) = sfu::bind(config, metrics.registry_mut())?;
-                (Some(bridge), Some(router))
-            }
-            MediaMode::Mesh => (None, None),
+        let (sfu, sfu_router) = if config.needs_sfu() {
+            let (bridge, router) = sfu::bind(config, metrics.registry_mut())?;
+            (Some(bridge), Some(router))
+        } else {
+            (None, None)
         };
         let tcp = TcpListener::bind(config.listen)
             .await
@@ -169,6 +169,7 @@ impl Huddle {
                 None => Ok(()),
             }
         };
+        let clock = settle_rooms(self.signaling.registry().clone(), shutdown.clone());
         let web = http::serve(self.web, self.signaling);
         let turn = async {
             match self.turn {
@@ -182,7 +183,8 @@ impl Huddle {
             }
         };
         let scheduler = collab.clone().run_scheduler(shutdown.clone());
-        let (web, redirect, turn, (), ()) = tokio::join!(web, redirect, turn, sfu, scheduler);
+        let (web, redirect, turn, (), (), ()) =
+            tokio::join!(web, redirect, turn, sfu, scheduler, clock);
         collab.flush().await;
         web.context("web server")?;
         redirect.context("HTTP redirect")?;
@@ -191,9 +193,22 @@ impl Huddle {
     }
 }
 
+/// How often rooms learn that time passed (auto rooms going back to the mesh after their hold).
+const SETTLE_INTERVAL: Duration = Duration::from_secs(1);
+
+async fn settle_rooms(registry: Arc<dyn RoomRegistry>, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(SETTLE_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = ticks.tick() => registry.settle(Instant::now()).await,
+        }
+    }
+}
+
 fn room_policy(config: &Config) -> RoomPolicy {
     RoomPolicy {
-        media_mode: config.media_mode,
+        media: config.media_policy(),
         mesh_limit: usize::from(config.mesh_limit),
         max_participants: usize::from(config.max_participants),
         auto_host: !config.security.require_token,

@@ -12,7 +12,8 @@ async fn joiners_see_each_other_with_their_state() {
     assert_eq!(joined["version"], 1);
     assert_eq!(joined["room"], "standup");
     assert_eq!(joined["participants"], json!([]));
-    assert_eq!(joined["settings"]["capacity"], 4);
+    // An auto room (the default) starts peer to peer and holds --max-participants.
+    assert_eq!(joined["settings"]["capacity"], 100);
     assert_eq!(joined["settings"]["media_mode"], "mesh");
     let ada_id = joined["you"].clone();
 
@@ -105,7 +106,7 @@ async fn a_silent_connection_times_out() {
 
 #[tokio::test]
 async fn full_room_refuses_the_next_joiner() {
-    let server = Server::start(&["--mesh-limit", "2"]).await;
+    let server = Server::start(&["--media-mode", "mesh", "--mesh-limit", "2"]).await;
     let _ada = server.joined("r", "Ada").await;
     let _bob = server.joined("r", "Bob").await;
     let mut cleo = server.client().await;

@@ -299,7 +299,7 @@ async fn video_reaches_the_viewer_on_its_mid_until_the_publisher_leaves() {
 
 #[tokio::test]
 async fn messages_of_the_other_media_mode_are_refused() {
-    let mesh = Server::start(&[]).await;
+    let mesh = Server::start(&["--media-mode", "mesh"]).await;
     assert!(mesh.sfu.is_none());
     let (mut ada, _) = mesh.joined("mesh-room", "Ada").await;
     ada.send(sfu_description("offer", "v=0")).await;

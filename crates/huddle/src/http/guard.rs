@@ -5,10 +5,11 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 
 /// No inline script or style anywhere in the client (assets/*.html load modules and a
-/// stylesheet), so the policy can forbid both; media and WebSockets stay same-origin.
+/// stylesheet), so the policy can forbid both; media and WebSockets stay same-origin. `blob:`
+/// connections are the page's own received files (file transfer), never another origin.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
     style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
-    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+    connect-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; \
     frame-ancestors 'none'";
 
 /// Adds the security headers to every response.

@@ -353,6 +353,10 @@ pub enum ServerMessage {
         reason: Removal,
         message: String,
     },
+    /// The room now carries media this way (auto rooms): connect the new way, then close the old.
+    MediaMode {
+        mode: MediaMode,
+    },
     Pong,
     /// Chat messages, oldest first: the last ones after `joined`, older pages on request.
     ChatHistory {

@@ -176,6 +176,13 @@ fn sfu_server_messages_are_tagged() {
         encode_server(&speaker),
         r#"{"type":"active_speaker","participant":"p1"}"#
     );
+    let switch = ServerMessage::MediaMode {
+        mode: MediaMode::Sfu,
+    };
+    assert_eq!(
+        encode_server(&switch),
+        r#"{"type":"media_mode","mode":"sfu"}"#
+    );
     let answer = ServerMessage::SfuSignal {
         signal: Signal::Candidate { candidate: None },
     };

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use async_trait::async_trait;
 
@@ -55,19 +56,23 @@ impl RoomRegistry for LocalRegistry {
             media: profile.media,
             role: profile.role,
         };
-        let settings = self.policy.settings();
-        let auto_host = self.policy.auto_host;
+        let now = Instant::now();
         self.with_rooms(|rooms| {
             let members = rooms
                 .entry(room.clone())
-                .or_insert_with(|| Room::new(auto_host));
-            let (others, role) =
-                members.admit(participant, profile.author, outbox, settings.capacity)?;
+                .or_insert_with(|| Room::new(self.policy));
+            let admitted = members.admit(participant, profile.author, outbox, now);
+            let settings = members.settings();
+            let hands = members.hands();
+            if members.is_empty() {
+                rooms.remove(room);
+            }
+            let (others, role) = admitted?;
             Ok(Admission {
                 id,
                 others,
                 settings,
-                hands: members.hands(),
+                hands,
                 role,
             })
         })
@@ -107,7 +112,7 @@ impl RoomRegistry for LocalRegistry {
     async fn leave(&self, room: &RoomName, id: &ParticipantId, reason: LeaveReason) {
         self.with_rooms(|rooms| {
             if let Some(members) = rooms.get_mut(room) {
-                members.remove(id, reason);
+                members.remove(id, reason, Instant::now());
                 if members.is_empty() {
                     rooms.remove(room);
                 }
@@ -119,6 +124,14 @@ impl RoomRegistry for LocalRegistry {
         self.with_rooms(|rooms| {
             if let Some(members) = rooms.get_mut(room) {
                 members.announce(&notice, except);
+            }
+        });
+    }
+
+    async fn settle(&self, now: Instant) {
+        self.with_rooms(|rooms| {
+            for members in rooms.values_mut() {
+                members.settle(now);
             }
         });
     }
@@ -180,6 +193,8 @@ impl RoomRegistry for LocalRegistry {
 mod tests {
     use super::*;
     use crate::protocol::{MediaMode, ServerMessage};
+    use crate::rooms::{AutoSwitch, MediaPolicy};
+    use std::time::Duration;
     use tokio::sync::mpsc;
 
     fn profile(name: &str) -> Profile {
@@ -277,7 +292,7 @@ mod tests {
     #[tokio::test]
     async fn sfu_rooms_hold_max_participants() {
         let registry = LocalRegistry::new(RoomPolicy {
-            media_mode: MediaMode::Sfu,
+            media: MediaPolicy::Sfu,
             mesh_limit: 2,
             max_participants: 3,
             auto_host: true,
@@ -293,5 +308,76 @@ mod tests {
         }
         let refused = registry.join(&room("r"), profile("D"), tx).await;
         assert!(matches!(refused, Err(JoinError::Full(_))));
+    }
+
+    fn auto(threshold: usize, hold: Duration) -> LocalRegistry {
+        LocalRegistry::new(RoomPolicy {
+            media: MediaPolicy::Auto(AutoSwitch { threshold, hold }),
+            mesh_limit: 2,
+            max_participants: 10,
+            auto_host: true,
+        })
+    }
+
+    fn drain(inbox: &mut mpsc::Receiver<ServerMessage>) -> Vec<ServerMessage> {
+        std::iter::from_fn(|| inbox.try_recv().ok()).collect()
+    }
+
+    #[tokio::test]
+    async fn the_third_of_an_auto_room_joins_the_sfu_and_the_others_hear_it_first() {
+        let registry = auto(3, Duration::from_secs(30));
+        let mut inboxes = vec![];
+        for name in ["A", "B", "C"] {
+            let (tx, rx) = mpsc::channel(8);
+            let admission = registry.join(&room("r"), profile(name), tx).await.unwrap();
+            // Auto rooms are bounded by --max-participants, not by the mesh limit.
+            assert_eq!(admission.settings.capacity, 10);
+            inboxes.push((admission.settings.media_mode, rx));
+        }
+        let modes: Vec<_> = inboxes.iter().map(|(mode, _)| *mode).collect();
+        assert_eq!(modes, [MediaMode::Mesh, MediaMode::Mesh, MediaMode::Sfu]);
+        for (_, inbox) in &mut inboxes[..2] {
+            let messages = drain(inbox);
+            let switch = messages
+                .iter()
+                .position(|m| {
+                    *m == ServerMessage::MediaMode {
+                        mode: MediaMode::Sfu,
+                    }
+                })
+                .expect("told of the switch");
+            let newcomer = messages
+                .iter()
+                .rposition(|m| matches!(m, ServerMessage::ParticipantJoined { .. }))
+                .unwrap();
+            assert!(switch < newcomer, "{messages:?}");
+        }
+        assert!(drain(&mut inboxes[2].1).is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_auto_room_goes_back_to_the_mesh_only_after_the_hold() {
+        let hold = Duration::from_secs(30);
+        let registry = auto(3, hold);
+        let (tx, mut inbox) = mpsc::channel(16);
+        let mut ids = vec![];
+        for name in ["A", "B", "C"] {
+            let admission = registry.join(&room("r"), profile(name), tx.clone()).await;
+            ids.push(admission.unwrap().id);
+        }
+        registry.leave(&room("r"), &ids[2], LeaveReason::Left).await;
+        drain(&mut inbox);
+        registry.settle(Instant::now() + hold / 2).await;
+        assert!(drain(&mut inbox).is_empty());
+        registry.settle(Instant::now() + hold * 2).await;
+        assert_eq!(
+            drain(&mut inbox),
+            vec![
+                ServerMessage::MediaMode {
+                    mode: MediaMode::Mesh
+                };
+                2
+            ]
+        );
     }
 }

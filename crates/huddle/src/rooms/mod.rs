@@ -2,32 +2,35 @@
 //! rooms between nodes; [`LocalRegistry`] keeps them in this process.
 
 mod local;
+mod mode;
 mod names;
 mod notice;
 mod room;
 
 pub use local::LocalRegistry;
+pub use mode::{AutoSwitch, MediaPolicy, RoomMode};
 pub use names::{
     clean_display_name, without_invisible, InvalidDisplayName, InvalidRoomName, RoomName,
 };
 pub use notice::{chat_message, scheduled, whiteboard_item, Authors, Notice, Reader};
 pub use room::{MemberChange, Outbox, Room, RoomFull};
 
+use std::time::Instant;
+
 use async_trait::async_trait;
 
 use crate::identity::AuthorKey;
 use crate::protocol::{
-    LeaveReason, MediaMode, MediaState, Participant, ParticipantId, Role, RoomSettings,
-    ServerMessage, Signal,
+    LeaveReason, MediaState, Participant, ParticipantId, Role, RoomSettings, ServerMessage, Signal,
 };
 
 /// What the rooms of a registry are like: how they carry media, and so how many they hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoomPolicy {
-    pub media_mode: MediaMode,
-    /// Capacity of mesh rooms: every pair has its own peer connection.
+    pub media: MediaPolicy,
+    /// Capacity of forced mesh rooms: every pair has its own peer connection.
     pub mesh_limit: usize,
-    /// Capacity of sfu rooms.
+    /// Capacity of sfu and auto rooms.
     pub max_participants: usize,
     /// Whether rooms make their own hosts (see [`Room`]); false when roles come from tokens only.
     pub auto_host: bool,
@@ -37,22 +40,19 @@ impl RoomPolicy {
     /// Mesh rooms of `limit` participants.
     pub fn mesh(limit: usize) -> Self {
         Self {
-            media_mode: MediaMode::Mesh,
+            media: MediaPolicy::Mesh,
             mesh_limit: limit,
             max_participants: limit,
             auto_host: true,
         }
     }
 
-    /// The settings of a room under this policy; `capacity` is what [`Room::admit`] enforces.
-    pub fn settings(&self) -> RoomSettings {
-        let capacity = match self.media_mode {
-            MediaMode::Mesh => self.mesh_limit,
-            MediaMode::Sfu => self.max_participants,
-        };
-        RoomSettings {
-            media_mode: self.media_mode,
-            capacity,
+    /// What [`Room::admit`] enforces. Only a forced mesh is bounded by the mesh's cost: an auto
+    /// room moves to the SFU long before.
+    pub fn capacity(&self) -> usize {
+        match self.media {
+            MediaPolicy::Mesh => self.mesh_limit,
+            MediaPolicy::Sfu | MediaPolicy::Auto(_) => self.max_participants,
         }
     }
 }
@@ -133,6 +133,7 @@ pub trait RoomRegistry: Send + Sync {
 
     /// Who of the room is which author now.
     async fn authors(&self, room: &RoomName) -> Authors;
+
     /// Applies a host's change to a member and announces it to the room.
     async fn change_member(
         &self,
@@ -151,6 +152,10 @@ pub trait RoomRegistry: Send + Sync {
 
     /// The room's members now (empty when there is no such room).
     async fn members(&self, room: &RoomName) -> Vec<Participant>;
+
+    /// Lets time pass: auto rooms that stayed small long enough go back to the mesh. Called about
+    /// once a second.
+    async fn settle(&self, now: Instant);
 
     fn census(&self) -> Census;
 }

@@ -1,13 +1,15 @@
 //! One room's members and the messages membership changes send to them.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 use super::notice::{Authors, Notice, Reader};
+use super::{RoomMode, RoomPolicy};
 use crate::identity::AuthorKey;
 use crate::protocol::{
-    LeaveReason, MediaState, Participant, ParticipantId, Role, ServerMessage, Signal,
+    LeaveReason, MediaState, Participant, ParticipantId, Role, RoomSettings, ServerMessage, Signal,
 };
 
 /// Where a participant's session receives what the room sends it.
@@ -19,16 +21,15 @@ struct Member {
     outbox: Outbox,
 }
 
-/// The members of one room. Every change announces itself to the other members; a member whose
-/// outbox is full is too slow to follow the room and is dropped rather than letting it grow.
-#[derive(Default)]
+/// The members of one room and how it carries media. Every change announces itself to the other
+/// members; a member whose outbox is full is too slow to follow the room and is dropped rather
+/// than letting it grow.
 pub struct Room {
     members: BTreeMap<ParticipantId, Member>,
+    policy: RoomPolicy,
+    mode: RoomMode,
     /// Raised hands, first raised first.
     hands: Vec<ParticipantId>,
-    /// Open rooms (no tokens required) always have a host: the first to join, and when the last
-    /// host leaves, another member. With tokens, only tokens make hosts.
-    auto_host: bool,
 }
 
 /// What a host changes about another member.
@@ -48,11 +49,20 @@ pub struct RoomFull {
 }
 
 impl Room {
-    pub fn new(auto_host: bool) -> Self {
+    pub fn new(policy: RoomPolicy) -> Self {
         Self {
             members: BTreeMap::new(),
+            policy,
+            mode: policy.media.initial(),
             hands: Vec::new(),
-            auto_host,
+        }
+    }
+
+    /// What a newcomer is told about the room.
+    pub fn settings(&self) -> RoomSettings {
+        RoomSettings {
+            media_mode: self.mode.media_mode(),
+            capacity: self.policy.capacity(),
         }
     }
 
@@ -69,21 +79,25 @@ impl Room {
     }
 
     /// Adds a participant and returns the others, as the newcomer's first view of the room, and
-    /// the role they got (a hostless open room makes its newcomer host).
+    /// the role they got (a hostless open room makes its newcomer host). When the newcomer moves
+    /// the room to the SFU, the others hear it before they hear of the newcomer, so that they meet
+    /// it on the SFU rather than set up a peer connection to it.
     pub fn admit(
         &mut self,
         mut participant: Participant,
         author: AuthorKey,
         outbox: Outbox,
-        capacity: usize,
+        now: Instant,
     ) -> Result<(Vec<Participant>, Role), RoomFull> {
+        let capacity = self.policy.capacity();
         if self.members.len() >= capacity {
             return Err(RoomFull { capacity });
         }
-        if self.auto_host && !self.has_host() && participant.role.may_publish() {
+        if self.policy.auto_host && !self.has_host() && participant.role.may_publish() {
             participant.role = Role::Host;
         }
         let role = participant.role;
+        self.settle_at(self.members.len() + 1, now);
         let others = self.participants();
         self.broadcast(ServerMessage::ParticipantJoined {
             participant: participant.clone(),
@@ -125,7 +139,7 @@ impl Room {
             return false;
         }
         if !self.deliver(id, message) {
-            self.remove(id, LeaveReason::Disconnected);
+            self.drop_member(id, LeaveReason::Disconnected);
         }
         true
     }
@@ -158,12 +172,19 @@ impl Room {
             signal,
         };
         if !self.deliver(to, message) {
-            self.remove(to, LeaveReason::Disconnected);
+            self.drop_member(to, LeaveReason::Disconnected);
         }
         true
     }
 
-    pub fn remove(&mut self, id: &ParticipantId, reason: LeaveReason) {
+    pub fn remove(&mut self, id: &ParticipantId, reason: LeaveReason, now: Instant) {
+        self.drop_member(id, reason);
+        self.settle(now);
+    }
+
+    /// Removes a member without settling the mode: laggards are dropped in the middle of a
+    /// delivery, and the registry's next tick settles the room.
+    fn drop_member(&mut self, id: &ParticipantId, reason: LeaveReason) {
         if self.members.remove(id).is_some() {
             self.broadcast(ServerMessage::ParticipantLeft {
                 id: id.clone(),
@@ -180,7 +201,7 @@ impl Room {
     /// An open room whose last host left hands the role to another member who may publish, so
     /// that a locked room or a lobby always has somebody to open it.
     fn replace_lost_host(&mut self) {
-        if !self.auto_host || self.has_host() {
+        if !self.policy.auto_host || self.has_host() {
             return;
         }
         let heir = self
@@ -245,7 +266,23 @@ impl Room {
             .map(|(id, _)| id.clone())
             .collect();
         for id in laggards {
-            self.remove(&id, LeaveReason::Disconnected);
+            self.drop_member(&id, LeaveReason::Disconnected);
+        }
+    }
+
+    /// Lets time pass: an auto room that stayed small long enough goes back to the mesh.
+    pub fn settle(&mut self, now: Instant) {
+        self.settle_at(self.members.len(), now);
+    }
+
+    /// Moves the room to the mode the policy wants for `members`, telling everybody if it changes.
+    fn settle_at(&mut self, members: usize, now: Instant) {
+        let before = self.mode.media_mode();
+        self.mode = self.policy.media.next(self.mode, members, now);
+        let mode = self.mode.media_mode();
+        if mode != before {
+            tracing::info!(members, mode = mode.as_str(), "room switches media mode");
+            self.broadcast(ServerMessage::MediaMode { mode });
         }
     }
 
@@ -264,7 +301,7 @@ impl Room {
             .cloned()
             .collect();
         for id in laggards {
-            self.remove(&id, LeaveReason::Disconnected);
+            self.drop_member(&id, LeaveReason::Disconnected);
         }
     }
 
@@ -304,8 +341,13 @@ mod tests {
 
     fn join(room: &mut Room, id: &str) -> mpsc::Receiver<ServerMessage> {
         let (tx, rx) = mpsc::channel(8);
-        room.admit(participant(id), key(id), tx, 4).unwrap();
+        room.admit(participant(id), key(id), tx, Instant::now())
+            .unwrap();
         rx
+    }
+
+    fn mesh_room(capacity: usize) -> Room {
+        Room::new(RoomPolicy::mesh(capacity))
     }
 
     fn offer() -> Signal {
@@ -319,10 +361,12 @@ mod tests {
 
     #[test]
     fn newcomer_sees_others_and_others_see_newcomer() {
-        let mut room = Room::default();
+        let mut room = mesh_room(4);
         let mut a = join(&mut room, "a");
         let (tx, _b) = mpsc::channel(8);
-        let (others, _) = room.admit(participant("b"), key("b"), tx, 4).unwrap();
+        let (others, _) = room
+            .admit(participant("b"), key("b"), tx, Instant::now())
+            .unwrap();
         assert_eq!(others, vec![participant("a")]);
         assert_eq!(
             a.try_recv().unwrap(),
@@ -334,11 +378,11 @@ mod tests {
 
     #[test]
     fn capacity_is_enforced() {
-        let mut room = Room::default();
+        let mut room = mesh_room(1);
         let _a = join(&mut room, "a");
         let (tx, _rx) = mpsc::channel(8);
         assert_eq!(
-            room.admit(participant("b"), key("b"), tx, 1),
+            room.admit(participant("b"), key("b"), tx, Instant::now()),
             Err(RoomFull { capacity: 1 })
         );
         assert_eq!(room.len(), 1);
@@ -346,7 +390,7 @@ mod tests {
 
     #[test]
     fn relay_reaches_only_members() {
-        let mut room = Room::default();
+        let mut room = mesh_room(4);
         let _a = join(&mut room, "a");
         let mut b = join(&mut room, "b");
         let (a, b_id) = (ParticipantId("a".into()), ParticipantId("b".into()));
@@ -363,12 +407,12 @@ mod tests {
 
     #[test]
     fn slow_member_is_dropped_and_announced() {
-        let mut room = Room::default();
+        let mut room = mesh_room(4);
         let mut a = join(&mut room, "a");
         let (tx, _never_read) = mpsc::channel(1);
-        room.admit(participant("slow"), key("slow"), tx, 4).unwrap();
+        room.admit(participant("slow"), key("slow"), tx, Instant::now())
+            .unwrap();
         a.try_recv().unwrap();
-        assert!(room.has_host() || !room.auto_host);
         let media = MediaState {
             audio: true,
             ..MediaState::default()
@@ -385,7 +429,7 @@ mod tests {
 
     #[test]
     fn hands_queue_in_order_and_a_leavers_hand_goes_down() {
-        let mut room = Room::default();
+        let mut room = mesh_room(4);
         let mut a = join(&mut room, "a");
         let _b = join(&mut room, "b");
         a.try_recv().unwrap();
@@ -394,7 +438,7 @@ mod tests {
         room.raise_hand(&a_id, true);
         room.raise_hand(&b_id, true);
         assert_eq!(room.hands(), vec![b_id.clone(), a_id.clone()]);
-        room.remove(&b_id, LeaveReason::Left);
+        room.remove(&b_id, LeaveReason::Left, Instant::now());
         assert_eq!(room.hands(), vec![a_id.clone()]);
         let last = std::iter::from_fn(|| a.try_recv().ok()).last().unwrap();
         assert_eq!(last, ServerMessage::Hands { queue: vec![a_id] });
@@ -402,7 +446,7 @@ mod tests {
 
     #[test]
     fn announcements_skip_the_sender() {
-        let mut room = Room::default();
+        let mut room = mesh_room(4);
         let mut a = join(&mut room, "a");
         let mut b = join(&mut room, "b");
         a.try_recv().unwrap();
@@ -431,29 +475,48 @@ mod host_tests {
 
     #[test]
     fn open_room_makes_its_first_member_host_and_replaces_a_host_who_leaves() {
-        let mut room = Room::new(true);
+        let mut room = Room::new(RoomPolicy::mesh(4));
         let (tx, _a) = mpsc::channel(8);
         assert_eq!(
-            room.admit(newcomer("a", Role::Participant), AuthorKey::random(), tx, 4)
-                .unwrap()
-                .1,
+            room.admit(
+                newcomer("a", Role::Participant),
+                AuthorKey::random(),
+                tx,
+                Instant::now()
+            )
+            .unwrap()
+            .1,
             Role::Host
         );
         let (tx, _v) = mpsc::channel(8);
         assert_eq!(
-            room.admit(newcomer("v", Role::Viewer), AuthorKey::random(), tx, 4)
-                .unwrap()
-                .1,
+            room.admit(
+                newcomer("v", Role::Viewer),
+                AuthorKey::random(),
+                tx,
+                Instant::now()
+            )
+            .unwrap()
+            .1,
             Role::Viewer
         );
         let (tx, _b) = mpsc::channel(8);
         assert_eq!(
-            room.admit(newcomer("b", Role::Participant), AuthorKey::random(), tx, 4)
-                .unwrap()
-                .1,
+            room.admit(
+                newcomer("b", Role::Participant),
+                AuthorKey::random(),
+                tx,
+                Instant::now()
+            )
+            .unwrap()
+            .1,
             Role::Participant
         );
-        room.remove(&ParticipantId("a".into()), LeaveReason::Left);
+        room.remove(
+            &ParticipantId("a".into()),
+            LeaveReason::Left,
+            Instant::now(),
+        );
         let roles: Vec<_> = room
             .participants()
             .iter()
@@ -467,12 +530,20 @@ mod host_tests {
 
     #[test]
     fn rooms_with_tokens_make_no_host_by_themselves() {
-        let mut room = Room::new(false);
+        let mut room = Room::new(RoomPolicy {
+            auto_host: false,
+            ..RoomPolicy::mesh(4)
+        });
         let (tx, _a) = mpsc::channel(8);
         assert_eq!(
-            room.admit(newcomer("a", Role::Participant), AuthorKey::random(), tx, 4)
-                .unwrap()
-                .1,
+            room.admit(
+                newcomer("a", Role::Participant),
+                AuthorKey::random(),
+                tx,
+                Instant::now()
+            )
+            .unwrap()
+            .1,
             Role::Participant
         );
     }

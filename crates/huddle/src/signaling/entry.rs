@@ -7,11 +7,11 @@ use tokio::sync::mpsc;
 
 use super::close_code;
 use super::session::{End, Newcomer, Session, Step, Waiting};
+use super::transport::Transport;
 use crate::access::{Entry, JoinClaims, Refusal, Visitor};
 use crate::identity::AuthorKey;
 use crate::protocol::{
-    Credentials, ErrorCode, LeaveReason, MediaMode, MediaState, Removal, Role, ServerMessage,
-    PROTOCOL_VERSION,
+    Credentials, ErrorCode, LeaveReason, MediaState, Removal, Role, ServerMessage, PROTOCOL_VERSION,
 };
 use crate::rooms::{clean_display_name, JoinError, Profile, RoomName};
 
@@ -182,9 +182,9 @@ impl Session<'_> {
             Err(JoinError::Full(full)) => return self.error(ErrorCode::RoomFull, full.to_string()),
         };
         let admission = welcome.admission;
-        let media_mode = admission.settings.media_mode;
-        if media_mode == MediaMode::Sfu {
-            if let Err(failure) = self.join_sfu(&room, &admission.id, sfu_outbox).await {
+        let transport = Transport::joined(admission.settings.media_mode);
+        if transport.uses_sfu() {
+            if let Err(failure) = self.join_sfu(&room, &admission.id, &sfu_outbox).await {
                 registry
                     .leave(&room, &admission.id, LeaveReason::Disconnected)
                     .await;
@@ -218,9 +218,10 @@ impl Session<'_> {
             id: admission.id,
             author: newcomer.author,
             name: newcomer.name,
-            media_mode,
+            transport,
             role: admission.role,
             inbox,
+            outbox: sfu_outbox.downgrade(),
             forwarding: huddle_media::Forwarding::default(),
         });
         if let Err(failure) = self.apply_forwarding().await {

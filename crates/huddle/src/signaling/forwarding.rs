@@ -5,7 +5,7 @@
 use huddle_media::Forwarding;
 
 use super::session::Session;
-use crate::protocol::{MediaMode, MediaState};
+use crate::protocol::MediaState;
 use crate::sfu::SfuFailure;
 
 impl Session<'_> {
@@ -29,7 +29,7 @@ impl Session<'_> {
         let Some(membership) = &self.membership else {
             return Ok(());
         };
-        if membership.media_mode != MediaMode::Sfu {
+        if !membership.transport.uses_sfu() {
             return Ok(());
         }
         let forwarding = if membership.role.may_publish() {

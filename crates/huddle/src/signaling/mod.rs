@@ -8,6 +8,7 @@ mod moderation;
 mod publishing;
 mod rate_limit;
 mod session;
+mod transport;
 
 pub use rate_limit::{RateLimit, RateSettings, Verdict};
 

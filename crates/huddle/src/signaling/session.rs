@@ -11,6 +11,7 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::{interval, MissedTickBehavior};
 
+use super::transport::{SfuStep, Transport};
 use super::{close_code, Peer, RateLimit, Signaling, Verdict};
 use crate::access::{Identity, KindLimits};
 use crate::collab::Caller;
@@ -33,9 +34,12 @@ pub(super) struct Membership {
     pub author: AuthorKey,
     /// Their display name now, which signs their chat messages.
     pub name: String,
-    pub media_mode: MediaMode,
+    pub transport: Transport,
     pub role: Role,
     pub inbox: mpsc::Receiver<ServerMessage>,
+    /// Where the SFU writes when the participant joins it later (a switch). Weak, as the SFU
+    /// router's own: the room must still be able to close the inbox of a participant too slow.
+    pub outbox: mpsc::WeakSender<ServerMessage>,
     /// What the SFU forwards of this participant: closed by a host's mute until they unmute.
     pub forwarding: Forwarding,
 }
@@ -309,18 +313,43 @@ impl Session<'_> {
         &self,
         room: &RoomName,
         id: &ParticipantId,
-        outbox: mpsc::Sender<ServerMessage>,
+        outbox: &mpsc::Sender<ServerMessage>,
     ) -> Result<(), SfuFailure> {
         let sfu = self.sfu().ok_or(SfuFailure::Unavailable)?;
-        sfu.join(room, id, outbox).await
+        sfu.join(room, id, outbox.clone()).await
+    }
+
+    async fn switch(&mut self, mode: MediaMode) -> Result<(), SfuFailure> {
+        let Some(membership) = &self.membership else {
+            return Ok(());
+        };
+        let (transport, step) = membership.transport.switch(mode);
+        let (room, id) = (&membership.room, &membership.id);
+        if step == SfuStep::Rejoin {
+            if let Some(sfu) = self.sfu() {
+                sfu.leave(room, id).await;
+            }
+        }
+        if step != SfuStep::Nothing {
+            // No outbox left: the room dropped this session, whose loop ends with the inbox.
+            let Some(outbox) = membership.outbox.upgrade() else {
+                return Ok(());
+            };
+            self.join_sfu(room, id, &outbox).await?;
+        }
+        tracing::info!(room = %room, participant = %id, ?transport, "media mode switch");
+        if let Some(membership) = &mut self.membership {
+            membership.transport = transport;
+        }
+        Ok(())
     }
 
     async fn relay(&mut self, to: ParticipantId, signal: Signal) -> Step {
         let Some(membership) = &self.membership else {
             return self.not_joined();
         };
-        if membership.media_mode != MediaMode::Mesh {
-            return self.wrong_media_mode("signal", membership.media_mode);
+        if !membership.transport.uses_mesh() {
+            return self.wrong_media_mode("signal", MediaMode::Sfu);
         }
         if !membership.role.may_publish() && super::publishing::sends_media(&signal) {
             return self.error(
@@ -342,8 +371,8 @@ impl Session<'_> {
         let Some(membership) = &self.membership else {
             return self.not_joined();
         };
-        if membership.media_mode != MediaMode::Sfu {
-            return self.wrong_media_mode("sfu_signal", membership.media_mode);
+        if !membership.transport.uses_sfu() {
+            return self.wrong_media_mode("sfu_signal", MediaMode::Mesh);
         }
         let Some(sfu) = self.sfu() else {
             return self.sfu_failure(SfuFailure::Unavailable);
@@ -366,8 +395,8 @@ impl Session<'_> {
         let Some(membership) = &self.membership else {
             return self.not_joined();
         };
-        if membership.media_mode != MediaMode::Sfu {
-            return self.wrong_media_mode("view", membership.media_mode);
+        if !membership.transport.uses_sfu() {
+            return self.wrong_media_mode("view", MediaMode::Mesh);
         }
         let Some(sfu) = self.sfu() else {
             return self.sfu_failure(SfuFailure::Unavailable);
@@ -380,7 +409,7 @@ impl Session<'_> {
 
     async fn leave(&mut self, reason: LeaveReason) {
         if let Some(membership) = self.membership.take() {
-            if membership.media_mode == MediaMode::Sfu {
+            if membership.transport.uses_sfu() {
                 if let Some(sfu) = self.sfu() {
                     sfu.leave(&membership.room, &membership.id).await;
                 }
@@ -396,9 +425,16 @@ impl Session<'_> {
         }
     }
 
-    /// What the room sends this participant; some of it concerns the session itself.
+    /// What the room sends this participant; some of it concerns the session itself. A media
+    /// mode switch first changes this participant's transport, so that the SFU has its place
+    /// before the browser offers to it.
     async fn on_delivery(&mut self, message: ServerMessage) -> Step {
         match &message {
+            ServerMessage::MediaMode { mode } => {
+                if let Err(failure) = self.switch(*mode).await {
+                    return self.sfu_failure(failure);
+                }
+            }
             ServerMessage::ParticipantUpdated { participant } => {
                 if let Some(membership) = self.membership.as_mut() {
                     if membership.id == participant.id {

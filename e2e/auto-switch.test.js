@@ -1,0 +1,76 @@
+// An auto room (the default media mode): a third page joining a 2-page call moves the room from
+// the mesh to the SFU, and no remote video on any page freezes for more than 1 s across the
+// switch (measured: every remote tile's decoded frame count, sampled every 100 ms). The third
+// leaving does not switch back within the hold; a short hold does, again without a freeze.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as h from './harness.js';
+
+const MAX_FREEZE_MS = 1_000;
+
+/** Ada and bo in a mesh call, then cy: the room switches to the SFU. Returns the three pages. */
+async function growToThree(s, room) {
+  const pair = await s.joinAll(room, ['ada', 'bo']);
+  for (const p of pair) {
+    await h.waitForRemoteVideos(p.page, 1, { timeout: 90_000 });
+    assert.equal(await p.page.getAttribute('body', 'data-media-mode'), 'mesh', `${p.name} starts in the mesh`);
+    await h.sampleFrameGaps(p.page);
+  }
+  const [cy] = await s.joinAll(room, ['cy']);
+  await h.sampleFrameGaps(cy.page);
+  const all = [...pair, cy];
+  for (const p of all) {
+    await p.page.waitForSelector('body[data-media-mode="sfu"]:not([data-media-switch])', { state: 'attached', timeout: 60_000 });
+    await h.waitForRemoteVideos(p.page, 2, { timeout: 90_000 });
+    assert.equal(await h.openPeerConnections(p.page), 1, `${p.name} is left with its one connection to the SFU`);
+  }
+  return all;
+}
+
+/** Asserts no remote tile of these pages went more than 1 s without a frame, and prints the figures. */
+async function assertNoFreeze(participants, what) {
+  const figures = [];
+  for (const p of participants) {
+    for (const tile of await h.frameGaps(p.page)) {
+      figures.push(`${p.name}<-${tile.id.slice(0, 4)}: ${tile.maxGapMs} ms`);
+      assert.ok(tile.maxGapMs <= MAX_FREEZE_MS, `${p.name} froze ${tile.maxGapMs} ms on ${tile.id} (${what})`);
+    }
+  }
+  console.log(`${what}: longest time without a new frame per remote tile: ${figures.join(', ')}`);
+}
+
+test('a third joiner moves an auto room to the SFU without freezing anyone; a leave does not flap', { timeout: 600_000 }, () =>
+  h.scenario('auto-switch-up', async (s) => {
+    await s.startServer();
+    const [ada, bo, cy] = await growToThree(s, h.roomName('auto'));
+    await h.sleep(2_000);
+    await assertNoFreeze([ada, bo, cy], 'mesh -> sfu');
+
+    await cy.page.click('[data-action="leave"]');
+    // Within the hold (30 s by default) the room stays in the SFU: nothing renegotiates.
+    await h.sleep(5_000);
+    for (const p of [ada, bo]) {
+      assert.equal(await p.page.getAttribute('body', 'data-media-mode'), 'sfu', `${p.name} stays in the SFU`);
+      assert.equal(await p.page.getAttribute('body', 'data-media-switch'), null, `${p.name} does not switch`);
+      await h.waitForRemoteVideos(p.page, 1, { timeout: 20_000 });
+    }
+    await assertNoFreeze([ada, bo], 'after the leave');
+  }),
+);
+
+test('after the hold, a room of two goes back to the mesh without freezing', { timeout: 600_000 }, () =>
+  h.scenario('auto-switch-down', async (s) => {
+    await s.startServer({ args: ['--sfu-hold', '3'] });
+    const [ada, bo, cy] = await growToThree(s, h.roomName('down'));
+    await cy.page.click('[data-action="leave"]');
+    for (const p of [ada, bo]) {
+      await p.page.waitForSelector('body[data-media-mode="mesh"]:not([data-media-switch])', { state: 'attached', timeout: 60_000 });
+    }
+    for (const p of [ada, bo]) {
+      await h.waitForRemoteVideos(p.page, 1, { timeout: 60_000 });
+      assert.equal(await h.openPeerConnections(p.page), 1, `${p.name} is left with its one peer connection`);
+    }
+    await h.sleep(2_000);
+    await assertNoFreeze([ada, bo], 'mesh -> sfu -> mesh');
+  }),
+);

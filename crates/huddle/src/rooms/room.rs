@@ -367,7 +367,12 @@ mod tests {
         let (others, _) = room
             .admit(participant("b"), key("b"), tx, Instant::now())
             .unwrap();
-        assert_eq!(others, vec![participant("a")]);
+        // The first to join an open room hosts it.
+        let host = Participant {
+            role: Role::Host,
+            ..participant("a")
+        };
+        assert_eq!(others, vec![host]);
         assert_eq!(
             a.try_recv().unwrap(),
             ServerMessage::ParticipantJoined {

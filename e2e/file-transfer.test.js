@@ -11,7 +11,6 @@ import * as h from './harness.js';
 import { openPane } from './meeting.js';
 
 const SIZE = 5 * 1024 * 1024;
-const SFU_ARGS = ['--media-mode', 'sfu', '--sfu-listen', '127.0.0.1:0'];
 
 /** Notes every value the page's progress bars take, to tell that progress was shown. */
 function watchProgress(page) {
@@ -38,7 +37,7 @@ function downloadedSha256(page) {
 for (const mode of ['mesh', 'sfu']) {
   test(`a 5 MiB file reaches everyone byte-identical (${mode} room)`, { timeout: 300_000 }, () =>
     h.scenario(`file-transfer-${mode}`, async (s) => {
-      await s.startServer({ args: mode === 'sfu' ? SFU_ARGS : [] });
+      await s.startServer({ args: ['--media-mode', mode] });
       const participants = await s.joinAll(h.roomName(`files-${mode}`), ['ada', 'bo', 'cy']);
       const [ada, ...receivers] = participants;
       for (const p of participants) await h.waitUntil(`${p.name}'s peer connections`, () => p.page.evaluate(

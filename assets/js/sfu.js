@@ -111,7 +111,8 @@ export class SfuConnection {
       screen: this.pc.addTransceiver('video', { direction: 'sendonly', streams: [screen] }),
     };
     this.files = this.pc.createDataChannel(FILES_LABEL);
-    this.emit({ kind: 'data_channel', channel: this.files });
+    // Told once the constructor has returned, so that the listener may already refer to us.
+    queueMicrotask(() => this.emit({ kind: 'data_channel', channel: this.files }));
   }
 
   /**

@@ -469,59 +469,32 @@ mod tests {
 mod host_tests {
     use super::*;
 
-    fn newcomer(id: &str, role: Role) -> Participant {
-        Participant {
+    /// Admits `id` asking for `role`; the role it gets, and its inbox (kept so it stays a member).
+    fn admit(room: &mut Room, id: &str, role: Role) -> (Role, mpsc::Receiver<ServerMessage>) {
+        let (tx, rx) = mpsc::channel(8);
+        let newcomer = Participant {
             id: ParticipantId(id.into()),
             name: id.into(),
             media: MediaState::default(),
             role,
-        }
+        };
+        let (_, role) = room
+            .admit(newcomer, AuthorKey::random(), tx, Instant::now())
+            .unwrap();
+        (role, rx)
     }
 
     #[test]
     fn open_room_makes_its_first_member_host_and_replaces_a_host_who_leaves() {
         let mut room = Room::new(RoomPolicy::mesh(4));
-        let (tx, _a) = mpsc::channel(8);
-        assert_eq!(
-            room.admit(
-                newcomer("a", Role::Participant),
-                AuthorKey::random(),
-                tx,
-                Instant::now()
-            )
-            .unwrap()
-            .1,
-            Role::Host
-        );
-        let (tx, _v) = mpsc::channel(8);
-        assert_eq!(
-            room.admit(
-                newcomer("v", Role::Viewer),
-                AuthorKey::random(),
-                tx,
-                Instant::now()
-            )
-            .unwrap()
-            .1,
-            Role::Viewer
-        );
-        let (tx, _b) = mpsc::channel(8);
-        assert_eq!(
-            room.admit(
-                newcomer("b", Role::Participant),
-                AuthorKey::random(),
-                tx,
-                Instant::now()
-            )
-            .unwrap()
-            .1,
-            Role::Participant
-        );
-        room.remove(
-            &ParticipantId("a".into()),
-            LeaveReason::Left,
-            Instant::now(),
-        );
+        let (role, _a) = admit(&mut room, "a", Role::Participant);
+        assert_eq!(role, Role::Host);
+        let (role, _v) = admit(&mut room, "v", Role::Viewer);
+        assert_eq!(role, Role::Viewer);
+        let (role, _b) = admit(&mut room, "b", Role::Participant);
+        assert_eq!(role, Role::Participant);
+        let a = ParticipantId("a".into());
+        room.remove(&a, LeaveReason::Left, Instant::now());
         let roles: Vec<_> = room
             .participants()
             .iter()
@@ -539,17 +512,7 @@ mod host_tests {
             auto_host: false,
             ..RoomPolicy::mesh(4)
         });
-        let (tx, _a) = mpsc::channel(8);
-        assert_eq!(
-            room.admit(
-                newcomer("a", Role::Participant),
-                AuthorKey::random(),
-                tx,
-                Instant::now()
-            )
-            .unwrap()
-            .1,
-            Role::Participant
-        );
+        let (role, _a) = admit(&mut room, "a", Role::Participant);
+        assert_eq!(role, Role::Participant);
     }
 }

@@ -36,7 +36,7 @@ pub use metrics::SfuMetrics;
 pub use outbox::SfuStats;
 pub use participant::Forwarding;
 pub use publisher::vp8_keyframe_size;
-pub use sfu::{Sfu, SfuConfig};
+pub use sfu::{Load, Sfu, SfuConfig};
 pub use speaker::{SpeakerConfig, SpeakerDetector};
 
 /// Re-exported so callers use the exact str0m version this crate is built on.

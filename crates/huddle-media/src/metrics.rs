@@ -4,9 +4,15 @@
 //! these counters about once a second, so the packet path touches no atomics.
 
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use crate::outbox::SfuStats;
+use crate::sfu::Load;
+
+/// `worker="<index>"`: one series per worker thread.
+type WorkerLabel = Vec<(&'static str, String)>;
 
 #[derive(Debug, Clone, Default)]
 pub struct SfuMetrics {
@@ -15,6 +21,9 @@ pub struct SfuMetrics {
     keyframe_requests: Counter,
     nacks: Counter,
     data_channel_dropped: Counter,
+    worker_rooms: Family<WorkerLabel, Gauge>,
+    worker_participants: Family<WorkerLabel, Gauge>,
+    worker_packets_forwarded: Family<WorkerLabel, Counter>,
 }
 
 impl SfuMetrics {
@@ -45,10 +54,39 @@ impl SfuMetrics {
             "Data channel messages not relayed: the receiver's backlog was full or its channel closed",
             self.data_channel_dropped.clone(),
         );
+        registry.register(
+            "huddle_sfu_worker_rooms",
+            "Rooms each SFU worker carries (a room lives on one worker)",
+            self.worker_rooms.clone(),
+        );
+        registry.register(
+            "huddle_sfu_worker_participants",
+            "Participants each SFU worker carries",
+            self.worker_participants.clone(),
+        );
+        registry.register(
+            "huddle_sfu_worker_packets_forwarded",
+            "RTP packets forwarded by each SFU worker",
+            self.worker_packets_forwarded.clone(),
+        );
+    }
+
+    /// One worker's share: what it carries now and the packets it forwarded since the last call
+    /// (see [`SfuStats::since`]); the totals grow by the same delta.
+    pub fn add_worker(&self, worker: usize, load: Load, delta: SfuStats) {
+        let label = vec![("worker", worker.to_string())];
+        self.worker_rooms
+            .get_or_create(&label)
+            .set(load.rooms as i64);
+        let participants = self.worker_participants.get_or_create(&label);
+        participants.set(load.participants as i64);
+        let packets = self.worker_packets_forwarded.get_or_create(&label);
+        packets.inc_by(delta.packets_forwarded);
+        self.add(delta);
     }
 
     /// Adds counts that grew since the last call (see [`SfuStats::since`]).
-    pub fn add(&self, delta: SfuStats) {
+    fn add(&self, delta: SfuStats) {
         self.packets_forwarded.inc_by(delta.packets_forwarded);
         self.bytes_forwarded.inc_by(delta.bytes_forwarded);
         self.keyframe_requests.inc_by(delta.keyframe_requests);
@@ -63,7 +101,7 @@ mod tests {
     use prometheus_client::encoding::text::encode;
 
     #[test]
-    fn counters_are_exposed_with_total_suffix_and_count_growth() {
+    fn counters_are_exposed_with_total_suffix_and_count_growth_per_worker() {
         let mut registry = Registry::default();
         let m = SfuMetrics::default();
         m.register(&mut registry);
@@ -75,9 +113,17 @@ mod tests {
             data_channel_dropped: 3,
         };
         let first = s;
-        m.add(first.since(&SfuStats::default()));
+        let one_room = Load {
+            rooms: 1,
+            participants: 3,
+        };
+        m.add_worker(0, one_room, first.since(&SfuStats::default()));
         s.packets_forwarded = 15;
-        m.add(s.since(&first));
+        let two_rooms = Load {
+            rooms: 2,
+            participants: 5,
+        };
+        m.add_worker(1, two_rooms, s.since(&first));
         let mut text = String::new();
         encode(&mut text, &registry).unwrap();
         assert!(
@@ -97,5 +143,13 @@ mod tests {
             text.contains("huddle_sfu_data_channel_dropped_total 3"),
             "{text}"
         );
+        for series in [
+            r#"huddle_sfu_worker_packets_forwarded_total{worker="0"} 10"#,
+            r#"huddle_sfu_worker_packets_forwarded_total{worker="1"} 5"#,
+            r#"huddle_sfu_worker_rooms{worker="1"} 2"#,
+            r#"huddle_sfu_worker_participants{worker="0"} 3"#,
+        ] {
+            assert!(text.contains(series), "{series} in {text}");
+        }
     }
 }

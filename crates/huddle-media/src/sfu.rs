@@ -63,6 +63,13 @@ impl SfuConfig {
     }
 }
 
+/// What one SFU (one worker) carries, for the operator to see how work spreads over workers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Load {
+    pub rooms: usize,
+    pub participants: usize,
+}
+
 pub struct Sfu {
     pub(crate) config: SfuConfig,
     pub(crate) now: Instant,
@@ -90,6 +97,14 @@ impl Sfu {
     /// Counters since start, for the driver to publish.
     pub fn stats(&self) -> SfuStats {
         self.out.stats
+    }
+
+    /// How much this SFU carries now: rooms and participants.
+    pub fn load(&self) -> Load {
+        Load {
+            rooms: self.rooms.len(),
+            participants: self.participants.len(),
+        }
     }
 
     pub fn participant_ids(&self, room: RoomId) -> Vec<ParticipantId> {

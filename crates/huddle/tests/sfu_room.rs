@@ -291,10 +291,13 @@ async fn video_reaches_the_viewer_on_its_mid_until_the_publisher_leaves() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(call.viewer.1.received_on(&mid), before);
-    assert!(server
-        .metrics()
-        .await
-        .contains("huddle_sfu_packets_forwarded_total"));
+    let metrics = server.metrics().await;
+    assert!(metrics.contains("huddle_sfu_packets_forwarded_total"));
+    // Each worker reports its own load.
+    assert!(
+        metrics.contains(r#"huddle_sfu_worker_rooms{worker="0"}"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

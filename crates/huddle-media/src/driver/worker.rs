@@ -216,7 +216,7 @@ impl Worker {
         self.next_metrics = now + METRICS_INTERVAL;
         if let Some(m) = &self.metrics {
             let stats = self.sfu.stats();
-            m.add(stats.since(&self.published));
+            m.add_worker(self.id, self.sfu.load(), stats.since(&self.published));
             self.published = stats;
         }
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::{Client, Server};
 use huddle_media::str0m::change::{SdpAnswer, SdpOffer};
 use huddle_media::str0m::format::Codec;
-use huddle_media::str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use huddle_media::str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, Pt};
 use huddle_media::str0m::net::{Protocol, Receive};
 use huddle_media::str0m::{Candidate, Event, Input, Output, Rtc};
 use serde_json::{json, Value};
@@ -119,12 +119,7 @@ impl Peer {
         if !self.rtc.is_connected() {
             return;
         }
-        let pt = self
-            .rtc
-            .codec_config()
-            .find(|p| p.spec().codec == Codec::Vp8)
-            .unwrap()
-            .pt();
+        let pt = self.payload_type(Codec::Vp8);
         let mut data = vec![0u8; 300];
         data[0] = 0x10;
         let time = MediaTime::new(self.frame * 3000, Frequency::NINETY_KHZ);
@@ -139,12 +134,7 @@ impl Peer {
         if !self.rtc.is_connected() {
             return;
         }
-        let pt = self
-            .rtc
-            .codec_config()
-            .find(|p| p.spec().codec == Codec::Opus)
-            .unwrap()
-            .pt();
+        let pt = self.payload_type(Codec::Opus);
         self.audio_packets += 1;
         let time = MediaTime::new(self.audio_packets * 960, Frequency::FORTY_EIGHT_KHZ);
         if let Some(writer) = self.rtc.writer(mid) {
@@ -153,6 +143,11 @@ impl Peer {
                 .write(pt, Instant::now(), time, vec![0xfc; 60])
                 .unwrap();
         }
+    }
+
+    fn payload_type(&self, codec: Codec) -> Pt {
+        let params = self.rtc.codec_config().find(|p| p.spec().codec == codec);
+        params.expect("the codec is configured").pt()
     }
 
     fn received_on(&self, mid: &str) -> usize {

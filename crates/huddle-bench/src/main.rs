@@ -9,6 +9,7 @@ mod reflector;
 mod relay_load;
 mod report;
 mod server;
+mod sfu;
 mod stats;
 mod stun;
 mod stun_load;
@@ -22,7 +23,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::server::ServerKind;
 
 #[derive(Parser)]
-#[command(about = "STUN/TURN load: huddle against coturn on this machine")]
+#[command(about = "Load tests: STUN/TURN against coturn, and the SFU against its floor")]
 struct Cli {
     #[command(subcommand)]
     mode: Mode,
@@ -37,6 +38,9 @@ enum Mode {
     /// The STUN load against the bench's own batched reflector on the server
     /// CPUs: the most the generator can drive.
     Calibrate(StunArgs),
+    /// SFU load: synthetic str0m participants in a huddle sfu room, and the
+    /// SRTP floor on the server's CPU.
+    Sfu(sfu::SfuArgs),
 }
 
 #[derive(Args, Clone)]
@@ -130,17 +134,25 @@ impl Common {
     /// Server and generator CPUs: disjoint halves unless given, so neither
     /// side steals the other's core.
     fn cpus(&self) -> (Vec<usize>, Vec<usize>) {
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let (server, client) = if n >= 2 {
-            ((0..n / 2).collect(), (n / 2..n).collect())
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        (
-            self.server_cpus.clone().unwrap_or(server),
-            self.client_cpus.clone().unwrap_or(client),
-        )
+        split_cpus(self.server_cpus.clone(), self.client_cpus.clone())
     }
+}
+
+/// Server and generator CPUs: disjoint halves of this machine's unless given.
+pub fn split_cpus(
+    server: Option<Vec<usize>>,
+    client: Option<Vec<usize>>,
+) -> (Vec<usize>, Vec<usize>) {
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (server_half, client_half) = if n >= 2 {
+        ((0..n / 2).collect(), (n / 2..n).collect())
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    (
+        server.unwrap_or(server_half),
+        client.unwrap_or(client_half),
+    )
 }
 
 fn main() -> anyhow::Result<()> {
@@ -150,6 +162,7 @@ fn main() -> anyhow::Result<()> {
         Mode::Stun(args) => (compare::stun(&args)?, args.common.json),
         Mode::Turn(args) => (compare::turn(&args)?, args.common.json),
         Mode::Calibrate(args) => (compare::calibrate(&args)?, args.common.json),
+        Mode::Sfu(args) => (sfu::run(&args)?, args.json),
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -27,6 +27,8 @@ pub enum ServerKind {
     Coturn,
     /// The bench's own calibration target (`huddle-bench calibrate`).
     Reflector,
+    /// The SFU scenarios' floor: SRTP encryption and a send, nothing else.
+    Floor,
 }
 
 impl fmt::Display for ServerKind {
@@ -35,6 +37,7 @@ impl fmt::Display for ServerKind {
             ServerKind::Huddle => "huddle",
             ServerKind::Coturn => "coturn",
             ServerKind::Reflector => "reflector",
+            ServerKind::Floor => "floor",
         })
     }
 }
@@ -45,11 +48,15 @@ pub struct ServerSpec {
     pub kind: ServerKind,
     pub bin: PathBuf,
     pub cpus: Vec<usize>,
+    /// Flags after the defaults (huddle only), e.g. the SFU's.
+    pub extra_args: Vec<String>,
 }
 
 pub struct RunningServer {
     pub kind: ServerKind,
     pub turn_addr: SocketAddr,
+    /// huddle's HTTP/WebSocket address (unused for coturn).
+    pub web_addr: SocketAddr,
     child: Child,
     log: PathBuf,
 }
@@ -59,6 +66,7 @@ impl RunningServer {
     pub fn start(spec: &ServerSpec) -> anyhow::Result<Self> {
         let turn_port = free_port()?;
         let turn_addr = SocketAddr::from(([127, 0, 0, 1], turn_port));
+        let web_addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let log = std::env::temp_dir().join(format!(
             "huddle-bench-{}-{}.log",
             spec.kind,
@@ -67,9 +75,12 @@ impl RunningServer {
         let log_file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let mut cmd = Command::new(&spec.bin);
         match spec.kind {
-            ServerKind::Huddle => huddle_args(&mut cmd, turn_addr)?,
+            ServerKind::Huddle => {
+                huddle_args(&mut cmd, web_addr, turn_addr);
+                cmd.args(&spec.extra_args);
+            }
             ServerKind::Coturn => coturn_args(&mut cmd, turn_addr, spec.cpus.len().max(1)),
-            ServerKind::Reflector => bail!("the reflector runs in process"),
+            ServerKind::Reflector | ServerKind::Floor => bail!("{} runs in process", spec.kind),
         }
         cmd.stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
@@ -83,6 +94,7 @@ impl RunningServer {
         let mut server = RunningServer {
             kind: spec.kind,
             turn_addr,
+            web_addr,
             child,
             log,
         };
@@ -160,8 +172,7 @@ impl Drop for RunningServer {
     }
 }
 
-fn huddle_args(cmd: &mut Command, turn_addr: SocketAddr) -> anyhow::Result<()> {
-    let web = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+fn huddle_args(cmd: &mut Command, web: SocketAddr, turn_addr: SocketAddr) {
     let (lo, hi) = RELAY_PORTS;
     cmd.args(["--listen", &web.to_string()])
         .args(["--turn-listen", &turn_addr.to_string()])
@@ -173,7 +184,6 @@ fn huddle_args(cmd: &mut Command, turn_addr: SocketAddr) -> anyhow::Result<()> {
         .args(["--turn-bandwidth", "0"])
         // Same logging as coturn gets: warnings only, nothing per allocation.
         .env("RUST_LOG", "warn");
-    Ok(())
 }
 
 fn coturn_args(cmd: &mut Command, turn_addr: SocketAddr, relay_threads: usize) {
@@ -192,7 +202,7 @@ fn coturn_args(cmd: &mut Command, turn_addr: SocketAddr, relay_threads: usize) {
 }
 
 /// A port free for both UDP and TCP on loopback (servers listen on both).
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     for _ in 0..100 {
         let udp = UdpSocket::bind("127.0.0.1:0")?;
         let port = udp.local_addr()?.port();

@@ -1,0 +1,253 @@
+//! The load generator: one thread drives every synthetic participant through
+//! one epoll — joins them one after another, lets the room settle, then
+//! counts what subscribers receive over a window while reading the server's
+//! CPU time and forwarding counter at the window's edges.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::Value;
+
+use super::epoll::Epoll;
+use super::participant::{Counting, Participant};
+use super::publishing::Sends;
+use super::signaling;
+use super::stamp::Epoch;
+use super::tally::Tally;
+use crate::batch::RecvBatch;
+use crate::server::RunningServer;
+use crate::sys;
+
+/// Peers' str0m timeouts (RTCP, STUN keepalives) are handled in a sweep this
+/// often; publishers are served on their own cadence.
+const SWEEP: Duration = Duration::from_millis(2);
+const ROOM: &str = "bench";
+pub const FORWARDED: &str = "huddle_sfu_packets_forwarded_total";
+
+/// Who joins, in order, and how long each phase lasts.
+pub struct Plan {
+    pub sfu: SocketAddr,
+    /// What each participant sends, and the tile size it views video at.
+    pub roster: Vec<(Sends, Option<(u32, u32)>)>,
+    pub join_interval: Duration,
+    /// How long after the last join to wait for everybody's first media.
+    pub join_timeout: Duration,
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub cpus: Vec<usize>,
+}
+
+/// The server's side at one instant.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    cpu: Duration,
+    forwarded: f64,
+}
+
+impl Reading {
+    fn take(server: &RunningServer) -> anyhow::Result<Self> {
+        let metrics = signaling::http_get(server.web_addr, "/metrics")?;
+        Ok(Reading {
+            cpu: server.cpu_time()?,
+            forwarded: signaling::metric(&metrics, FORWARDED).unwrap_or(f64::NAN),
+        })
+    }
+}
+
+pub struct Outcome {
+    pub tally: Tally,
+    /// Join sent to first media received, in µs, of those that got media.
+    pub join_us: Vec<u64>,
+    /// Participants that should receive media, and of those the ones that did.
+    pub receivers: usize,
+    pub receiving: usize,
+    pub window: Duration,
+    pub server_cpu: Duration,
+    pub server_forwarded: f64,
+    pub rss_growth: u64,
+    pub generator_cpu: Duration,
+    pub generator_busy: Duration,
+    pub errors: Vec<Value>,
+    pub refused: u64,
+}
+
+pub fn run(server: &RunningServer, plan: &Plan) -> anyhow::Result<Outcome> {
+    if let Some(&cpu) = plan.cpus.first() {
+        sys::pin_to(&[cpu])?;
+    }
+    let mut gen = Generator::new(plan)?;
+    let rss_before = server.rss_bytes()?;
+    gen.join_all(server)?;
+    let rss_growth = server.rss_bytes()?.saturating_sub(rss_before);
+    gen.run_for(plan.warmup, false)?;
+    let (cpu, busy) = (sys::thread_cpu_time(), sys::thread_busy_time());
+    let before = Reading::take(server)?;
+    let started = Instant::now();
+    gen.run_for(plan.duration, true)?;
+    let window = started.elapsed();
+    let after = Reading::take(server)?;
+    let (generator_cpu, generator_busy) = (
+        sys::thread_cpu_time() - cpu,
+        sys::thread_busy_time() - busy,
+    );
+    let join_us = gen.join_times();
+    Ok(Outcome {
+        receivers: gen.expects.iter().filter(|e| **e).count(),
+        receiving: join_us.len(),
+        join_us,
+        window,
+        server_cpu: after.cpu - before.cpu,
+        server_forwarded: after.forwarded - before.forwarded,
+        rss_growth,
+        generator_cpu,
+        generator_busy,
+        errors: gen.participants.iter().flat_map(|p| p.errors.clone()).take(5).collect(),
+        refused: gen.participants.iter().map(|p| p.peer.refused).sum(),
+        tally: gen.tally,
+    })
+}
+
+struct Generator<'a> {
+    plan: &'a Plan,
+    epoll: Epoll,
+    participants: Vec<Participant>,
+    /// Whether participant i should receive media (someone else publishes).
+    expects: Vec<bool>,
+    publishers: Vec<usize>,
+    epoch: Epoch,
+    tally: Tally,
+    batch: RecvBatch,
+    ready: Vec<u64>,
+    last_sweep: Instant,
+}
+
+impl<'a> Generator<'a> {
+    fn new(plan: &'a Plan) -> anyhow::Result<Self> {
+        let publishes = |s: &Sends| s.audio || !s.video.is_empty();
+        let expects = (0..plan.roster.len())
+            .map(|i| {
+                let others = plan.roster.iter().enumerate().filter(|(j, _)| *j != i);
+                others.clone().any(|(_, (s, _))| publishes(s))
+            })
+            .collect();
+        let now = Instant::now();
+        Ok(Generator {
+            plan,
+            epoll: Epoll::new()?,
+            participants: Vec::new(),
+            expects,
+            publishers: Vec::new(),
+            epoch: Epoch(now),
+            tally: Tally::default(),
+            batch: RecvBatch::default(),
+            ready: Vec::new(),
+            last_sweep: now,
+        })
+    }
+
+    /// Joins the roster at the plan's pace, serving those already in, and
+    /// returns once everybody who should receive media has, or at the timeout.
+    fn join_all(&mut self, server: &RunningServer) -> anyhow::Result<()> {
+        let mut next_join = Instant::now();
+        let mut deadline = None;
+        loop {
+            let now = Instant::now();
+            let joined = self.participants.len();
+            if joined < self.plan.roster.len() && now >= next_join {
+                self.add(server)?;
+                next_join += self.plan.join_interval;
+                continue;
+            }
+            if joined == self.plan.roster.len() {
+                let deadline = *deadline.get_or_insert(now + self.plan.join_timeout);
+                if now >= deadline || self.all_receiving() {
+                    return Ok(());
+                }
+            }
+            self.step(Some(next_join), false)?;
+        }
+    }
+
+    fn add(&mut self, server: &RunningServer) -> anyhow::Result<()> {
+        let i = self.participants.len();
+        let (sends, tile) = self.plan.roster[i];
+        let name = format!("bench-{i}");
+        let p = Participant::join(server.web_addr, self.plan.sfu, ROOM, &name, sends, tile)
+            .with_context(|| format!("participant {i} joining"))?;
+        self.epoll.add(p.peer_fd(), 2 * i as u64)?;
+        self.epoll.add(p.signaling_fd(), 2 * i as u64 + 1)?;
+        if sends.audio || !sends.video.is_empty() {
+            self.publishers.push(i);
+        }
+        self.participants.push(p);
+        Ok(())
+    }
+
+    fn all_receiving(&self) -> bool {
+        let participants = self.participants.iter().zip(&self.expects);
+        participants
+            .filter(|(_, e)| **e)
+            .all(|(p, _)| p.first_media.is_some())
+    }
+
+    fn run_for(&mut self, time: Duration, counting: bool) -> anyhow::Result<()> {
+        let end = Instant::now() + time;
+        while Instant::now() < end {
+            self.step(Some(end), counting)?;
+        }
+        Ok(())
+    }
+
+    /// Waits for sockets (at most until a publisher is due, the next sweep or
+    /// `until`), then serves what is ready and what is due.
+    fn step(&mut self, until: Option<Instant>, counting: bool) -> anyhow::Result<()> {
+        let now = Instant::now();
+        let publishes = self
+            .publishers
+            .iter()
+            .filter_map(|&i| self.participants[i].next_publish());
+        let wake = publishes
+            .chain(until)
+            .chain([self.last_sweep + SWEEP])
+            .min()
+            .expect("the sweep is always there");
+        let mut ready = std::mem::take(&mut self.ready);
+        self.epoll.wait(wake.saturating_duration_since(now), &mut ready)?;
+        let mut count = Counting {
+            epoch: self.epoch,
+            tally: counting.then_some(&mut self.tally),
+        };
+        for &token in &ready {
+            let i = (token / 2) as usize;
+            let p = &mut self.participants[i];
+            let served = if token % 2 == 0 {
+                p.on_media(&mut self.batch, &mut count)
+            } else {
+                p.on_signaling()
+            };
+            served.with_context(|| format!("participant {i}"))?;
+        }
+        self.ready = ready;
+        let now = Instant::now();
+        if now >= self.last_sweep + SWEEP {
+            self.last_sweep = now;
+            for p in &mut self.participants {
+                p.tick(now, &mut count);
+            }
+        } else {
+            for &i in &self.publishers {
+                self.participants[i].tick(now, &mut count);
+            }
+        }
+        Ok(())
+    }
+
+    fn join_times(&self) -> Vec<u64> {
+        let participants = self.participants.iter().zip(&self.expects);
+        participants
+            .filter(|(_, e)| **e)
+            .filter_map(|(p, _)| Some((p.first_media? - p.join_sent).as_micros() as u64))
+            .collect()
+    }
+}

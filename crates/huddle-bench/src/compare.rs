@@ -75,7 +75,9 @@ fn specs(common: &crate::Common) -> anyhow::Result<Vec<ServerSpec>> {
             kind,
             bin: match kind {
                 ServerKind::Huddle => common.huddle_bin.clone(),
-                ServerKind::Coturn | ServerKind::Reflector | ServerKind::Floor => common.coturn_bin.clone(),
+                ServerKind::Coturn | ServerKind::Reflector | ServerKind::Floor => {
+                    common.coturn_bin.clone()
+                }
             },
             cpus: server_cpus.clone(),
             extra_args: Vec::new(),

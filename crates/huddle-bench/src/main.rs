@@ -149,10 +149,7 @@ pub fn split_cpus(
     } else {
         (Vec::new(), Vec::new())
     };
-    (
-        server.unwrap_or(server_half),
-        client.unwrap_or(client_half),
-    )
+    (server.unwrap_or(server_half), client.unwrap_or(client_half))
 }
 
 fn main() -> anyhow::Result<()> {

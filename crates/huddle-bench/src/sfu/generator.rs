@@ -87,10 +87,8 @@ pub fn run(server: &RunningServer, plan: &Plan) -> anyhow::Result<Outcome> {
     gen.run_for(plan.duration, true)?;
     let window = started.elapsed();
     let after = Reading::take(server)?;
-    let (generator_cpu, generator_busy) = (
-        sys::thread_cpu_time() - cpu,
-        sys::thread_busy_time() - busy,
-    );
+    let (generator_cpu, generator_busy) =
+        (sys::thread_cpu_time() - cpu, sys::thread_busy_time() - busy);
     let join_us = gen.join_times();
     Ok(Outcome {
         receivers: gen.expects.iter().filter(|e| **e).count(),
@@ -102,7 +100,12 @@ pub fn run(server: &RunningServer, plan: &Plan) -> anyhow::Result<Outcome> {
         rss_growth,
         generator_cpu,
         generator_busy,
-        errors: gen.participants.iter().flat_map(|p| p.errors.clone()).take(5).collect(),
+        errors: gen
+            .participants
+            .iter()
+            .flat_map(|p| p.errors.clone())
+            .take(5)
+            .collect(),
         refused: gen.participants.iter().map(|p| p.peer.refused).sum(),
         tally: gen.tally,
     })
@@ -124,11 +127,10 @@ struct Generator<'a> {
 
 impl<'a> Generator<'a> {
     fn new(plan: &'a Plan) -> anyhow::Result<Self> {
-        let publishes = |s: &Sends| s.audio || !s.video.is_empty();
         let expects = (0..plan.roster.len())
             .map(|i| {
-                let others = plan.roster.iter().enumerate().filter(|(j, _)| *j != i);
-                others.clone().any(|(_, (s, _))| publishes(s))
+                let mut others = plan.roster.iter().enumerate().filter(|(j, _)| *j != i);
+                others.any(|(_, (s, _))| s.publishes())
             })
             .collect();
         let now = Instant::now();
@@ -177,7 +179,7 @@ impl<'a> Generator<'a> {
             .with_context(|| format!("participant {i} joining"))?;
         self.epoll.add(p.peer_fd(), 2 * i as u64)?;
         self.epoll.add(p.signaling_fd(), 2 * i as u64 + 1)?;
-        if sends.audio || !sends.video.is_empty() {
+        if sends.publishes() {
             self.publishers.push(i);
         }
         self.participants.push(p);
@@ -213,7 +215,8 @@ impl<'a> Generator<'a> {
             .min()
             .expect("the sweep is always there");
         let mut ready = std::mem::take(&mut self.ready);
-        self.epoll.wait(wake.saturating_duration_since(now), &mut ready)?;
+        self.epoll
+            .wait(wake.saturating_duration_since(now), &mut ready)?;
         let mut count = Counting {
             epoch: self.epoch,
             tally: counting.then_some(&mut self.tally),

@@ -111,7 +111,9 @@ impl SfuArgs {
                     video: &traffic::PRESENTER,
                     audio: true,
                 };
-                std::iter::once((presenter, None)).chain(subscribers).collect()
+                std::iter::once((presenter, None))
+                    .chain(subscribers)
+                    .collect()
             }
             Scenario::AudioOnly => {
                 let speaker = Sends {
@@ -143,6 +145,20 @@ impl SfuArgs {
     }
 }
 
+impl SfuArgs {
+    /// Packets/s the subscribers should receive in all: one publisher's
+    /// [`packet_mix`](Self::packet_mix) for every (receiver, other publisher) pair.
+    fn expected_per_sec(&self) -> f64 {
+        let roster = self.roster();
+        let publishers = roster.iter().filter(|(s, _)| s.publishes()).count();
+        let pairs: usize = roster
+            .iter()
+            .map(|(s, _)| publishers - usize::from(s.publishes()))
+            .sum();
+        (pairs * self.packet_mix().len()) as f64
+    }
+}
+
 pub fn run(args: &SfuArgs) -> anyhow::Result<Report> {
     let (server_cpus, client_cpus) =
         crate::split_cpus(args.server_cpus.clone(), args.client_cpus.clone());
@@ -155,7 +171,11 @@ pub fn run(args: &SfuArgs) -> anyhow::Result<Report> {
             client_cpus.first().copied(),
         )?;
         let outcome = one_run(args, run, &server_cpus, &client_cpus)?;
-        runs.push(report::RunFigures::new(&outcome, floor_us));
+        runs.push(report::RunFigures::new(
+            &outcome,
+            floor_us,
+            args.expected_per_sec(),
+        ));
     }
     Ok(report::build(args, &runs))
 }

@@ -101,9 +101,10 @@ impl Participant {
     /// publishes them, and a data channel, as a browser's.
     fn offer(&mut self) -> anyhow::Result<()> {
         let mut change = self.peer.rtc.sdp_api();
-        let audio = self.sends.audio.then(|| {
-            change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None)
-        });
+        let audio = self
+            .sends
+            .audio
+            .then(|| change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None));
         let layers = self.sends.video;
         let video = (!layers.is_empty()).then(|| {
             let simulcast = (layers.len() > 1).then(|| {

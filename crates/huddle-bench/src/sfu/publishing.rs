@@ -18,6 +18,12 @@ pub struct Sends {
     pub audio: bool,
 }
 
+impl Sends {
+    pub fn publishes(&self) -> bool {
+        self.audio || !self.video.is_empty()
+    }
+}
+
 struct LayerSender {
     layer: Layer,
     cadence: Cadence,

@@ -33,6 +33,10 @@ pub struct RunFigures {
 
 const RECEIVERS: Metric = metric("receivers", "participants that should get media");
 const RECEIVING: Metric = metric("receiving", "of those, got media");
+const EXPECTED: Metric = metric(
+    "expected_per_sec",
+    "packets/s the publishers' schedule makes",
+);
 const FORWARDED: Metric = metric("forwarded_per_sec", "packets/s counted at subscribers");
 const FORWARDED_METRIC: Metric = metric("forwarded_per_sec_metrics", "packets/s from /metrics");
 const SERVER_CPU: Metric = metric("server_cpu", "cores");
@@ -49,7 +53,7 @@ const GENERATOR_CPU: Metric = metric("generator_cpu", "cores");
 const GENERATOR_BUSY: Metric = metric("generator_busy", "share of time running or runnable");
 
 impl RunFigures {
-    pub fn new(o: &Outcome, floor_us: f64) -> Self {
+    pub fn new(o: &Outcome, floor_us: f64, expected_per_sec: f64) -> Self {
         let secs = o.window.as_secs_f64();
         let ms = |us: Option<u64>| us.map_or(f64::NAN, |v| v as f64 / 1000.0);
         let cpu_us = o.server_cpu.as_secs_f64() * 1e6;
@@ -58,6 +62,7 @@ impl RunFigures {
         let values = vec![
             (RECEIVERS, o.receivers as f64),
             (RECEIVING, o.receiving as f64),
+            (EXPECTED, expected_per_sec),
             (FORWARDED, o.tally.packets as f64 / secs),
             (FORWARDED_METRIC, o.server_forwarded / secs),
             (SERVER_CPU, o.server_cpu.as_secs_f64() / secs),
@@ -102,9 +107,17 @@ pub fn build(args: &SfuArgs, runs: &[RunFigures]) -> Report {
         return report;
     };
     for (m, _) in &first.values {
-        report.add(ServerKind::Huddle, *m, runs.iter().map(|r| r.value(*m)).collect());
+        report.add(
+            ServerKind::Huddle,
+            *m,
+            runs.iter().map(|r| r.value(*m)).collect(),
+        );
     }
-    report.add(ServerKind::Floor, FLOOR_US, runs.iter().map(|r| r.floor_us).collect());
+    report.add(
+        ServerKind::Floor,
+        FLOOR_US,
+        runs.iter().map(|r| r.floor_us).collect(),
+    );
     let median = |m: Metric| {
         report
             .figures
@@ -119,10 +132,14 @@ pub fn build(args: &SfuArgs, runs: &[RunFigures]) -> Report {
         verdict(over <= FLOOR_TARGET)
     )];
     let busy = median(GENERATOR_BUSY);
-    if busy > GENERATOR_SATURATED {
+    let kept = median(FORWARDED) / median(EXPECTED);
+    if busy > GENERATOR_SATURATED || kept < 0.95 {
         notes.push(format!(
-            "the generator was busy {:.0}% of the window: it, not the server, may be the limit",
-            busy * 100.0
+            "the generator was busy {:.0}% of the window and the subscribers got {:.0}% of the \
+             scheduled packets: the generator (its publisher falls behind), not the server, \
+             is the limit",
+            busy * 100.0,
+            kept * 100.0
         ));
     }
     if matches!(args.scenario, Scenario::Webinar) {

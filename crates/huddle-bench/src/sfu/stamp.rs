@@ -22,7 +22,10 @@ pub struct Stamp {
 impl Stamp {
     /// Writes the stamp over the last [`LEN`] bytes of `payload`.
     pub fn write(&self, payload: &mut [u8]) {
-        assert!(payload.len() >= LEN, "payloads are made longer than a stamp");
+        assert!(
+            payload.len() >= LEN,
+            "payloads are made longer than a stamp"
+        );
         let tail = payload.len() - LEN;
         let out = &mut payload[tail..];
         out[0] = MAGIC;

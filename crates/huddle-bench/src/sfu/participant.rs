@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::peer::{Heard, Peer};
 use super::publishing::{Publishing, Sends};
 use super::signaling::{self, Signaling};
-use super::stamp::{Epoch, Stamp};
+use super::stamp::Epoch;
 use super::tally::{Sequence, Tally};
 
 pub struct Participant {
@@ -189,16 +189,16 @@ impl Participant {
                         p.keyframe_requested(r.mid, r.rid);
                     }
                 }
-                Heard::Media(data) => {
+                Heard::Media(frame) => {
                     let now = Instant::now();
                     self.first_media.get_or_insert(now);
-                    let Some(stamp) = Stamp::read(&data.data) else {
+                    let Some(stamp) = frame.stamp else {
                         continue;
                     };
-                    let gap = self.sequences.entry(data.mid).or_default().observe(&stamp);
+                    let gap = self.sequences.entry(frame.mid).or_default().observe(&stamp);
                     if let Some(tally) = counting.tally.as_deref_mut() {
-                        let packets = **data.seq_range.end() - **data.seq_range.start() + 1;
-                        tally.record(packets, counting.epoch.since(stamp.sent_us, now), gap);
+                        let latency = counting.epoch.since(stamp.sent_us, now);
+                        tally.record(frame.packets, latency, gap);
                     }
                 }
             }

@@ -6,16 +6,35 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
 
-use huddle_media::str0m::media::{KeyframeRequest, MediaData};
+use huddle_media::str0m::media::{KeyframeRequest, MediaData, Mid};
 use huddle_media::str0m::net::{Protocol, Receive};
 use huddle_media::str0m::{Candidate, Event, Input, Output, Rtc};
 
+use super::stamp::Stamp;
 use crate::batch::RecvBatch;
 
 /// What the `Rtc` told the participant.
 pub enum Heard {
-    Media(MediaData),
+    Media(Frame),
     KeyframeRequest(KeyframeRequest),
+}
+
+/// What the bench keeps of a received frame.
+pub struct Frame {
+    pub mid: Mid,
+    /// RTP packets it came in.
+    pub packets: u64,
+    pub stamp: Option<Stamp>,
+}
+
+impl Frame {
+    fn of(data: &MediaData) -> Frame {
+        Frame {
+            mid: data.mid,
+            packets: **data.seq_range.end() - **data.seq_range.start() + 1,
+            stamp: Stamp::read(&data.data),
+        }
+    }
 }
 
 pub struct Peer {
@@ -103,7 +122,9 @@ impl Peer {
                     // A full socket buffer loses the datagram, as a network would.
                     let _ = self.socket.send_to(&t.contents, t.destination);
                 }
-                Ok(Output::Event(Event::MediaData(data))) => heard.push(Heard::Media(data)),
+                Ok(Output::Event(Event::MediaData(data))) => {
+                    heard.push(Heard::Media(Frame::of(&data)))
+                }
                 Ok(Output::Event(Event::KeyframeRequest(r))) => {
                     heard.push(Heard::KeyframeRequest(r))
                 }

@@ -1,0 +1,175 @@
+// The call's media connections: the one the tiles show, and during a media-mode switch the next
+// one (`media_mode`: an auto room went from mesh to SFU or back). A `MediaSwitch` (switch.js) moves
+// the tiles to the new connection one by one without a gap; then the old connection is closed.
+// room.js makes the connections and draws the tiles; this decides which connection shows whom.
+//
+// Stable hooks: body[data-media-mode="mesh|sfu"] (the connection the tiles show; during a switch
+// also body[data-media-switch="mesh|sfu"]).
+
+import { SfuConnection } from './sfu.js';
+import { MediaSwitch } from './switch.js';
+
+/** @import { MediaConnection } from './connection.js' */
+/** @import { MediaMode } from './protocol.js' */
+/** @import { Slot } from './mesh.js' */
+
+/**
+ * @typedef {object} ConnectionsOptions
+ * @property {(mode: MediaMode) => MediaConnection} connect a new connection of `mode`, sending what we send
+ * @property {(connection: MediaConnection, id: string) => void} show make `id`'s tiles show what
+ *   `connection` receives from it
+ * @property {() => Iterable<string>} participants the remote participants' ids
+ * @property {(mode: MediaMode) => void} switching a switch to `mode` began (its connection exists)
+ * @property {(mode: MediaMode) => void} switched every tile shows the connection of `mode`
+ */
+
+export class CallConnections {
+  /** @param {ConnectionsOptions} options */
+  constructor(options) {
+    this.options = options;
+    /** @type {MediaConnection | null} the mesh or the SFU connection, as the room's media mode says */
+    this.current = null;
+    /** @type {MediaSwitch | null} the connection of the room's new media mode, while tiles move to it */
+    this.switch = null;
+  }
+
+  /**
+   * A fresh start in `mode` (`joined`, also after a reconnect): whatever was there goes.
+   * @param {MediaMode} mode
+   */
+  open(mode) {
+    this.close();
+    document.body.dataset.mediaMode = mode;
+    this.current = this.options.connect(mode);
+  }
+
+  close() {
+    this.abortSwitch();
+    this.current?.close();
+    this.current = null;
+  }
+
+  /**
+   * The room now carries media in `mode` (`media_mode`): connect that way, then move the tiles.
+   * @param {MediaMode} mode
+   */
+  switchTo(mode) {
+    const current = this.current;
+    if (!current) return;
+    const currentMode = current instanceof SfuConnection ? 'sfu' : 'mesh';
+    if ((this.switch?.mode ?? currentMode) === mode) return;
+    if (this.switch) {
+      this.abortSwitch();
+      // Back to the mesh we still have. Back to the SFU needs a new connection all the same: the
+      // server gave us a fresh place in it when the room went up again.
+      if (mode === 'mesh') return;
+    }
+    const to = this.options.connect(mode);
+    const moving = new MediaSwitch({ mode, to, move: (id) => this.options.show(to, id), done: () => this.finishSwitch() });
+    this.switch = moving;
+    document.body.dataset.mediaSwitch = mode;
+    for (const id of this.options.participants()) {
+      to.remote(id);
+      moving.wait(id);
+    }
+    this.options.switching(mode);
+    moving.settle();
+  }
+
+  /**
+   * The connection whose streams `id`'s tile shows.
+   * @param {string} id
+   * @returns {MediaConnection}
+   */
+  shownBy(id) {
+    const moving = this.switch;
+    const current = this.current;
+    if (moving && (moving.shows(id) || !current)) return moving.to;
+    if (!current) throw new Error('no connection to show');
+    return current;
+  }
+
+  /**
+   * The connection of this kind, the one being switched to first (an SFU connection replacing
+   * another gets the server's messages, the old one's place is gone).
+   * @template T
+   * @param {new (...args: any[]) => T} kind
+   * @returns {T | null}
+   */
+  of(kind) {
+    for (const connection of [this.switch?.to, this.current]) {
+      if (connection instanceof kind) return connection;
+    }
+    return null;
+  }
+
+  /**
+   * Sends `track` in `slot` on every connection.
+   * @param {Slot} slot
+   * @param {MediaStreamTrack | null} track
+   */
+  setTrack(slot, track) {
+    return Promise.all([this.current?.setTrack(slot, track), this.switch?.to.setTrack(slot, track)]);
+  }
+
+  /**
+   * `id` joined: during a switch it is met on the new connection only.
+   * @param {string} id
+   */
+  met(id) {
+    this.switch?.adopt(id);
+  }
+
+  /**
+   * `id` left.
+   * @param {string} id
+   */
+  remove(id) {
+    this.current?.remove(id);
+    this.switch?.to.remove(id);
+    this.switch?.forget(id);
+  }
+
+  /**
+   * `source` delivered tracks for `id`: a switch may move its tile.
+   * @param {MediaConnection} source
+   * @param {string} id
+   * @param {boolean} cameraOn whether `id` says its camera is on
+   */
+  tracksArrived(source, id, cameraOn) {
+    const moving = this.switch;
+    if (moving?.to === source) moving.tracksArrived(id, source.remote(id).camera, cameraOn);
+  }
+
+  /**
+   * Every tile shows the new connection: the old one can go.
+   * @private
+   */
+  finishSwitch() {
+    const moving = this.switch;
+    if (!moving) return;
+    this.switch = null;
+    this.current?.close();
+    this.current = moving.to;
+    document.body.dataset.mediaMode = moving.mode;
+    delete document.body.dataset.mediaSwitch;
+    this.options.switched(moving.mode);
+  }
+
+  /**
+   * Drops a switch under way; the tiles it moved go back to the current connection.
+   * @private
+   */
+  abortSwitch() {
+    const moving = this.switch;
+    if (!moving) return;
+    this.switch = null;
+    moving.abort();
+    moving.to.close();
+    delete document.body.dataset.mediaSwitch;
+    const current = this.current;
+    if (current) {
+      for (const id of moving.moved) this.options.show(current, id);
+    }
+  }
+}

@@ -206,6 +206,18 @@ function isDescription(payload) {
   }
 }
 
+/** The tiles of a `view` message, or null for any other frame. */
+function viewTiles(payload) {
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  if (!text.includes('"view"')) return null;
+  try {
+    const message = JSON.parse(text);
+    return message.type === 'view' ? message.tiles : null;
+  } catch {
+    return null;
+  }
+}
+
 /** One participant: a browser process of its own, with a fresh profile directory, and one page. */
 class Participant {
   constructor(name, profile, context, page) {
@@ -215,6 +227,8 @@ class Participant {
     this.page = page;
     this.console = [];
     this.sentDescriptions = [];
+    /** Every `view` the page sent (sfu rooms), oldest first: `{ at, tiles }`. */
+    this.sentViews = [];
     this.joinStartedAt = null;
     this.closed = false;
     page.on('console', (msg) => this.console.push(`[${msg.type()}] ${msg.text()}`));
@@ -225,6 +239,8 @@ class Participant {
       ws.on('framesent', ({ payload }) => {
         const kind = isDescription(payload);
         if (kind) this.sentDescriptions.push({ at: Date.now(), kind });
+        const tiles = viewTiles(payload);
+        if (tiles) this.sentViews.push({ at: Date.now(), tiles });
       });
       ws.on('framereceived', ({ payload }) => {
         // The ICE servers handed out are the first thing to check when media does not flow.

@@ -317,8 +317,22 @@ function addParticipant(participant) {
   setSpeaker(tile.video, media.devices.audiooutput);
   if (connections.of(SfuConnection)) views.watch(participant.id, tile.element, tile.video);
   if (connection instanceof SfuConnection) tile.setPeerState(connection.pc.connectionState);
-  if (participant.screen) grid.showScreen(participant.id, participant.name, remote.screen);
-  else grid.removeScreen(participant.id);
+  drawScreen(participant, remote.screen);
+}
+
+/**
+ * Shows a participant's screen share in its tile, or takes the tile away when it shares none.
+ * @param {Participant} participant
+ * @param {MediaStream} stream
+ */
+function drawScreen(participant, stream) {
+  if (!participant.screen) {
+    grid.removeScreen(participant.id);
+    views.unwatch(participant.id, 'screen');
+    return;
+  }
+  const tile = grid.showScreen(participant.id, participant.name, stream);
+  if (connections.of(SfuConnection)) views.watch(participant.id, tile.element, tile.video, 'screen');
 }
 
 /**
@@ -357,13 +371,14 @@ function showFrom(connection, id) {
   if (!participant) return;
   const remote = connection.remote(id);
   grid.remote(id).attach(remote.camera);
-  if (participant.screen) grid.showScreen(id, participant.name, remote.screen);
+  drawScreen(participant, remote.screen);
 }
 
 /** Reports every tile to the SFU afresh (a new connection to it knows none). */
 function watchTiles() {
   views.clear();
   for (const [id, tile] of grid.remotes) views.watch(id, tile.element, tile.video);
+  for (const [id, tile] of grid.screens) views.watch(id, tile.element, tile.video, 'screen');
 }
 
 /**

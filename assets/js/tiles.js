@@ -280,6 +280,7 @@ export class TileGrid {
     tile.setName(`${name} (screen)`, name);
     tile.setMedia({ audio: false, video: true });
     tile.attach(stream);
+    return tile;
   }
 
   /** @param {string} id */

@@ -7,10 +7,11 @@
 // Chat, whiteboard, title, hands, reactions and files are collab.js's: the room events go there.
 // When an auto room switches (`media_mode`), `CallConnections` (connections.js) brings up the other
 // kind of connection next to the current one and moves the tiles over one by one without a gap.
-// The device pickers are devices.js's.
+// The device pickers are devices.js's; our own tile, preview and buttons own-media.js's; the grid's
+// pages pages.js's.
 //
 // Query options: ?name=<n> joins at once (no pre-join), ?quality=low asks for 320x180 @ 15 fps,
-// ?ice=relay forces TURN (iceTransportPolicy 'relay').
+// ?ice=relay forces TURN (iceTransportPolicy 'relay'), ?page_size=<n> remote tiles per grid page.
 //
 // Stable hooks for tests (keep them when changing the markup):
 //   body[data-connection="connecting|connected|reconnecting|closed"]; body[data-media-mode] and
@@ -26,17 +27,19 @@ import { Signaling } from './protocol.js';
 import { Mesh, SLOTS } from './mesh.js';
 import { SfuConnection } from './sfu.js';
 import { ViewReporter } from './views.js';
+import { Pager, pageSizeFrom } from './pages.js';
 import { CallConnections } from './connections.js';
 import { LocalMedia, canShareScreen, setSpeaker } from './media.js';
 import { DevicePickers, savedDevices } from './devices.js';
 import { saved } from './saved.js';
-import { TileGrid, play, unmuteBlocked, whenAutoplayBlocked } from './tiles.js';
+import { TileGrid, unmuteBlocked, whenAutoplayBlocked } from './tiles.js';
 import { cleanDisplayName, isValidRoomName } from './names.js';
 import { element, all, show } from './dom.js';
 import { Collaboration } from './collab.js';
 import { HostControls } from './moderation.js';
 import { describeEnd } from './endings.js';
 import { notify } from './notice.js';
+import { drawOwnMedia } from './own-media.js';
 import { SpeakerHighlight } from './speakers.js';
 
 /** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState, RoomEvent, Role, MediaMode, IceServer } from './protocol.js' */
@@ -61,12 +64,17 @@ const screens = {
   waiting: element('[data-lobby-waiting]', HTMLElement),
 };
 const devicePickers = element('[data-devices]', HTMLElement);
-const preview = element('[data-preview]', HTMLElement);
-const previewVideo = element('[data-preview] video', HTMLVideoElement);
 const nameInput = element('[data-name-input]', HTMLInputElement);
-const grid = new TileGrid(element('[data-grid]', HTMLElement));
 /** Tile sizes and visibility for the SFU; only fed in sfu rooms. */
 const views = new ViewReporter((tiles) => call.signaling?.view(tiles));
+const pager = new Pager((step) => grid.turnPage(step));
+const grid = new TileGrid(element('[data-grid]', HTMLElement), {
+  pageSize: pageSizeFrom(params.get('page_size')),
+  paged: (page, count) => {
+    pager.draw(page, count);
+    views.changed();
+  },
+});
 const host = new HostControls((action) => call.signaling?.moderate(action));
 
 const quality = params.get('quality') === 'low' ? 'low' : 'default';
@@ -429,48 +437,8 @@ function announce() {
 
 /** Draws our own tile, the preview and the control buttons from `media`. */
 function drawLocal() {
-  const state = media.state;
-  const camera = media.tracks.video;
-  /** @type {[HTMLElement, HTMLVideoElement][]} */
-  const views = [[grid.local.element, grid.local.video], [preview, previewVideo]];
-  for (const [tile, video] of views) {
-    tile.dataset.audio = state.audio ? 'on' : 'off';
-    tile.dataset.video = state.video ? 'on' : 'off';
-    const current = video.srcObject instanceof MediaStream ? video.srcObject.getVideoTracks()[0] : undefined;
-    if (current !== (camera ?? undefined)) {
-      video.srcObject = camera ? new MediaStream([camera]) : null;
-      if (camera) play(video);
-    }
-  }
-  const avatar = preview.querySelector('.avatar');
-  if (avatar) avatar.textContent = (cleanDisplayName(nameInput.value) ?? '?').slice(0, 1).toUpperCase();
-  setPressed('[data-action="toggle-audio"], [data-prejoin-toggle="audio"]', state.audio, 'Microphone');
-  setPressed('[data-action="toggle-video"], [data-prejoin-toggle="video"]', state.video, 'Camera');
-  setPressed('[data-action="share-screen"]', state.screen, 'Screen sharing');
-  const errors = Object.entries(media.errors).map(([what, message]) => `${label(what)}: ${message}`).join(' · ');
-  const mediaError = element('[data-media-error]', HTMLElement);
-  // In the call, a new device problem is said once in the notice bar.
-  if (errors && errors !== mediaError.textContent && call.signaling) notify(errors);
-  mediaError.textContent = errors;
-  show(mediaError, errors.length > 0);
+  drawOwnMedia({ media, grid, nameInput, inCall: call.signaling !== null });
   collab.peopleChanged();
-}
-
-/** @param {string} what */
-function label(what) {
-  return what === 'audio' ? 'Microphone' : what === 'video' ? 'Camera' : 'Screen sharing';
-}
-
-/**
- * @param {string} selector
- * @param {boolean} on
- * @param {string} what
- */
-function setPressed(selector, on, what) {
-  for (const button of all(selector, HTMLButtonElement)) {
-    button.setAttribute('aria-pressed', String(on));
-    button.title = `${what} (${on ? 'on' : 'off'})`;
-  }
 }
 
 /** @param {ConnectionState} state */

@@ -1,5 +1,6 @@
-// Who is talking, outlined on their tile. In sfu rooms the server says who (`active_speaker`, from
-// the audio-level header extension); in a mesh each peer connection's audio level is measured here.
+// Who is talking, outlined on their tile ([data-speaking]). In sfu rooms the server says who
+// (`active_speaker`, from the audio-level header extension); in a mesh each peer connection's audio
+// level is measured here. The grid puts the speaker's tile on its first page.
 
 import { SfuConnection } from './sfu.js';
 
@@ -37,18 +38,24 @@ export class SpeakerHighlight {
     this.activeSpeaker = '';
   }
 
-  /** Outlines the tiles of whoever is talking. */
+  /**
+   * Outlines the tiles of whoever is talking ([data-speaking]) and tells the grid who speaks now:
+   * the SFU's active speaker, or in a mesh the loudest peer, kept until another is louder.
+   */
   draw() {
     const { grid, connection, participant } = this.options;
     const current = connection();
+    const sfu = current instanceof SfuConnection;
+    let speaker = { id: grid.remotes.has(grid.speaker) ? grid.speaker : '', level: SPEAKING_LEVEL };
     for (const [id, tile] of grid.remotes) {
       const audio = Boolean(participant(id)?.audio);
-      if (current instanceof SfuConnection) {
-        tile.element.classList.toggle('speaking', audio && id === this.activeSpeaker);
-        continue;
-      }
-      const level = audio ? current?.audioLevel(id) ?? 0 : 0;
-      tile.element.classList.toggle('speaking', level > SPEAKING_LEVEL);
+      const level = audio && !sfu ? current?.audioLevel(id) ?? 0 : 0;
+      const speaking = sfu ? audio && id === this.activeSpeaker : level > SPEAKING_LEVEL;
+      tile.element.classList.toggle('speaking', speaking);
+      tile.element.toggleAttribute('data-speaking', speaking);
+      if (level > speaker.level) speaker = { id, level };
     }
+    if (sfu) speaker.id = participant(this.activeSpeaker)?.audio ? this.activeSpeaker : '';
+    grid.setSpeaker(speaker.id);
   }
 }

@@ -5,8 +5,11 @@
 //                     [data-quality="good|fair|poor"] on remote tiles (title: the figures),
 //                     [data-pinned] on the spotlighted tile, [data-reaction] while a reaction floats
 //   remote screen:    [data-screen="<id>"] > video      own screen preview: [data-local-screen] > video
+//   a remote tile on another page of the grid (pages.js) has the `hidden` attribute
 
 /** @import { MediaState } from './protocol.js' */
+
+import { paginate } from './pages.js';
 
 /** A tile's size is chosen for this aspect ratio. */
 const TILE_ASPECT = 16 / 9;
@@ -186,9 +189,22 @@ export class Tile {
 }
 
 export class TileGrid {
-  /** @param {HTMLElement} container */
-  constructor(container) {
+  /**
+   * @param {HTMLElement} container
+   * @param {object} [paging]
+   * @param {number} [paging.pageSize] remote tiles per page
+   * @param {(page: number, count: number) => void} [paging.paged] after every layout: the page
+   *   shown (from 0) and how many there are
+   */
+  constructor(container, { pageSize = Infinity, paged = () => {} } = {}) {
     this.container = container;
+    this.pageSize = pageSize;
+    this.paged = paged;
+    /** The page shown, from 0. */
+    this.page = 0;
+    this.pageCount = 1;
+    /** The participant who speaks now, whose tile leads the first page; '' for nobody. */
+    this.speaker = '';
     this.local = new Tile({ local: true, kind: 'camera' });
     this.local.element.dataset.local = '';
     /** @type {Map<string, Tile>} */
@@ -315,6 +331,22 @@ export class TileGrid {
     this.layout();
   }
 
+  /**
+   * Shows another page of tiles.
+   * @param {number} step +1 next, -1 previous
+   */
+  turnPage(step) {
+    this.page = Math.max(0, Math.min(this.pageCount - 1, this.page + step));
+    this.layout();
+  }
+
+  /** @param {string} id the participant who speaks now ('' for nobody) */
+  setSpeaker(id) {
+    if (id === this.speaker) return;
+    this.speaker = id;
+    this.layout();
+  }
+
   /** @returns {HTMLVideoElement[]} videos that play remote sound */
   remoteVideos() {
     return [...this.remotes.values()].map((tile) => tile.video);
@@ -325,7 +357,8 @@ export class TileGrid {
    * the CSS shows it large and the others in a strip below it.)
    */
   layout() {
-    const count = this.container.children.length;
+    this.paginate();
+    const count = [...this.container.children].filter((child) => child instanceof HTMLElement && !child.hidden).length;
     const style = getComputedStyle(this.container);
     const gap = parseFloat(style.columnGap) || 0;
     const width = this.container.clientWidth - (parseFloat(style.paddingLeft) || 0) - (parseFloat(style.paddingRight) || 0);
@@ -334,5 +367,21 @@ export class TileGrid {
     this.container.style.setProperty('--cols', String(cols));
     this.container.style.setProperty('--tile-width', `${Math.max(tileWidth, 80)}px`);
     this.container.dataset.count = String(count);
+    this.paged(this.page, this.pageCount);
+  }
+
+  /**
+   * Shows the remote tiles of the current page and hides the others; our own are on every page.
+   * @private
+   */
+  paginate() {
+    const remotes = [...this.screens.values(), ...this.remotes.values()];
+    const speaker = this.remotes.get(this.speaker);
+    const first = [this.pinned, ...this.screens.values(), speaker].filter((tile) => tile !== undefined && tile !== null);
+    const pages = paginate(remotes, first, this.pageSize);
+    this.pageCount = pages.length;
+    this.page = Math.min(this.page, this.pageCount - 1);
+    const shown = new Set(pages[this.page]);
+    for (const tile of remotes) tile.element.hidden = !shown.has(tile);
   }
 }

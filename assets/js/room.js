@@ -19,7 +19,7 @@
 //   [data-prejoin] with [data-name-input] and [data-join]; [data-room-full]; [data-join-error="<code>"];
 //   [data-left] after leaving
 //   tiles: see tiles.js ([data-participant], [data-local], [data-audio], [data-video], [data-screen])
-//   controls: [data-action="toggle-audio|toggle-video|share-screen|leave"]
+//   controls: [data-action="toggle-audio|toggle-video|share-screen|follow-speaker|leave"]
 //   pickers: see devices.js
 //   the room's name on the pre-join screen: [data-room-name]; the rest: see collab.js's modules
 
@@ -117,6 +117,7 @@ const speakers = new SpeakerHighlight({
   grid,
   connection: () => connections.current,
   participant: (id) => call.participants.get(id),
+  ownAudio: () => media.state.audio,
 });
 
 const collab = new Collaboration({
@@ -490,6 +491,7 @@ function wireControls() {
     'toggle-video': () => media.setCamera(!media.state.video),
     'share-screen': () => (media.tracks.screen ? media.stopScreen() : media.startScreen()),
     settings: () => toggleSettings(),
+    'follow-speaker': () => toggleFollowSpeaker(),
     leave: () => call.signaling?.leave(),
   };
   for (const button of all('[data-action]', HTMLButtonElement)) {
@@ -535,6 +537,12 @@ function askPassword(wrong) {
   const input = element('[data-password-input]', HTMLInputElement);
   input.value = '';
   input.focus();
+}
+
+/** Shows whoever speaks large, or back to the grid. */
+function toggleFollowSpeaker() {
+  grid.follow(!grid.following);
+  element('[data-action="follow-speaker"]', HTMLButtonElement).setAttribute('aria-pressed', String(grid.following));
 }
 
 function toggleSettings() {

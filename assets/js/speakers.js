@@ -19,6 +19,7 @@ export class SpeakerHighlight {
    * @param {TileGrid} options.grid
    * @param {() => MediaConnection | null} options.connection the connection the tiles show
    * @param {(id: string) => Participant | undefined} options.participant
+   * @param {() => boolean} options.ownAudio whether our microphone is on
    */
   constructor(options) {
     this.options = options;
@@ -56,6 +57,11 @@ export class SpeakerHighlight {
       if (level > speaker.level) speaker = { id, level };
     }
     if (sfu) speaker.id = participant(this.activeSpeaker)?.audio ? this.activeSpeaker : '';
+    // The SFU also says when we are the one speaking; a mesh measures only the others.
+    const self = grid.local.element.dataset.participant;
+    const selfSpeaking = sfu && Boolean(self) && self === this.activeSpeaker && this.options.ownAudio();
+    grid.local.element.classList.toggle('speaking', selfSpeaking);
+    grid.local.element.toggleAttribute('data-speaking', selfSpeaking);
     grid.setSpeaker(speaker.id);
   }
 }

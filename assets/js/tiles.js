@@ -3,7 +3,10 @@
 //   own tile:         the same plus [data-local] (data-participant once joined)
 //   on a tile:        [data-hand="<place in line, from 1>"] while the hand is up,
 //                     [data-quality="good|fair|poor"] on remote tiles (title: the figures),
-//                     [data-pinned] on the spotlighted tile, [data-reaction] while a reaction floats
+//                     [data-pinned] on the pinned tile, [data-featured] on the one shown large (the
+//                     pinned one, else the speaker's when following the speaker),
+//                     [data-speaking] while its participant speaks (speakers.js),
+//                     [data-reaction] while a reaction floats
 //   remote screen:    [data-screen="<id>"] > video      own screen preview: [data-local-screen] > video
 //   a remote tile on another page of the grid (pages.js) has the `hidden` attribute
 
@@ -205,6 +208,8 @@ export class TileGrid {
     this.pageCount = 1;
     /** The participant who speaks now, whose tile leads the first page; '' for nobody. */
     this.speaker = '';
+    /** Show the speaker's tile large while nothing is pinned. */
+    this.following = false;
     this.local = new Tile({ local: true, kind: 'camera' });
     this.local.element.dataset.local = '';
     /** @type {Map<string, Tile>} */
@@ -246,7 +251,6 @@ export class TileGrid {
     this.pinned?.element.removeAttribute('data-pinned');
     this.pinned = tile === this.pinned ? null : tile;
     this.pinned?.element.setAttribute('data-pinned', '');
-    this.container.classList.toggle('spotlight', this.pinned !== null);
     this.layout();
   }
 
@@ -347,6 +351,15 @@ export class TileGrid {
     this.layout();
   }
 
+  /**
+   * Follows the speaker (shows whoever speaks large), or stops.
+   * @param {boolean} on
+   */
+  follow(on) {
+    this.following = on;
+    this.layout();
+  }
+
   /** @returns {HTMLVideoElement[]} videos that play remote sound */
   remoteVideos() {
     return [...this.remotes.values()].map((tile) => tile.video);
@@ -357,6 +370,7 @@ export class TileGrid {
    * the CSS shows it large and the others in a strip below it.)
    */
   layout() {
+    this.feature();
     this.paginate();
     const count = [...this.container.children].filter((child) => child instanceof HTMLElement && !child.hidden).length;
     const style = getComputedStyle(this.container);
@@ -368,6 +382,18 @@ export class TileGrid {
     this.container.style.setProperty('--tile-width', `${Math.max(tileWidth, 80)}px`);
     this.container.dataset.count = String(count);
     this.paged(this.page, this.pageCount);
+  }
+
+  /**
+   * Marks the tile shown large: the pinned one, else the speaker's when following.
+   * @private
+   */
+  feature() {
+    const featured = this.pinned ?? (this.following ? this.remotes.get(this.speaker) ?? null : null);
+    for (const tile of this.container.children) {
+      if (tile instanceof HTMLElement) tile.toggleAttribute('data-featured', tile === featured?.element);
+    }
+    this.container.classList.toggle('spotlight', featured !== null);
   }
 
   /**

@@ -535,8 +535,8 @@ async function waitForRemoteVideos(page, n, { timeout = 60_000 } = {}) {
 }
 
 /**
- * Starts measuring, every 100 ms, how long each remote camera tile of the page goes without a new
- * decoded frame; a tile counts from its first frame. Survives the tile's srcObject being swapped
+ * Starts measuring, every 100 ms, how long each remote camera and screen tile of the page goes
+ * without a new decoded frame (screens as `screen:<id>`); a tile counts from its first frame. Survives the tile's srcObject being swapped
  * (a media mode switch), whose frame counter may start again from 0.
  */
 function sampleFrameGaps(page) {
@@ -545,11 +545,11 @@ function sampleFrameGaps(page) {
     window.__e2e.frameGaps = tiles;
     setInterval(() => {
       const now = performance.now();
-      for (const tile of document.querySelectorAll('[data-participant]:not([data-local])')) {
+      for (const tile of document.querySelectorAll('[data-participant]:not([data-local]), [data-screen]')) {
         const video = tile.querySelector('video');
         if (!video) continue;
         const frames = video.getVideoPlaybackQuality().totalVideoFrames;
-        const id = tile.getAttribute('data-participant');
+        const id = tile.getAttribute('data-participant') || `screen:${tile.getAttribute('data-screen')}`;
         const seen = tiles.get(id);
         if (!seen) {
           if (frames > 0) tiles.set(id, { frames, last: now, maxGap: 0 });
@@ -569,7 +569,8 @@ function sampleFrameGaps(page) {
 function frameGaps(page) {
   return page.evaluate(() => {
     const now = performance.now();
-    const shown = new Set([...document.querySelectorAll('[data-participant]')].map((tile) => tile.getAttribute('data-participant')));
+    const shown = new Set([...document.querySelectorAll('[data-participant], [data-screen]')]
+      .map((tile) => tile.getAttribute('data-participant') || `screen:${tile.getAttribute('data-screen')}`));
     return [...window.__e2e.frameGaps]
       .filter(([id]) => shown.has(id))
       .map(([id, seen]) => ({ id, maxGapMs: Math.round(Math.max(seen.maxGap, now - seen.last)) }));

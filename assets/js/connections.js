@@ -10,15 +10,15 @@ import { SfuConnection } from './sfu.js';
 import { MediaSwitch } from './switch.js';
 
 /** @import { MediaConnection } from './connection.js' */
-/** @import { MediaMode } from './protocol.js' */
+/** @import { MediaMode, Participant, TileSource } from './protocol.js' */
 /** @import { Slot } from './mesh.js' */
 
 /**
  * @typedef {object} ConnectionsOptions
  * @property {(mode: MediaMode) => MediaConnection} connect a new connection of `mode`, sending what we send
- * @property {(connection: MediaConnection, id: string) => void} show make `id`'s tiles show what
- *   `connection` receives from it
- * @property {() => Iterable<string>} participants the remote participants' ids
+ * @property {(connection: MediaConnection, id: string, source?: TileSource) => void} show make `id`'s
+ *   tiles (both, or only `source`'s) show what `connection` receives from it
+ * @property {() => Iterable<Participant>} participants the remote participants
  * @property {(mode: MediaMode) => void} switching a switch to `mode` began (its connection exists)
  * @property {(mode: MediaMode) => void} switched every tile shows the connection of `mode`
  */
@@ -65,26 +65,27 @@ export class CallConnections {
       if (mode === 'mesh') return;
     }
     const to = this.options.connect(mode);
-    const moving = new MediaSwitch({ mode, to, move: (id) => this.options.show(to, id), done: () => this.finishSwitch() });
+    const moving = new MediaSwitch({ mode, to, move: (id, source) => this.options.show(to, id, source), done: () => this.finishSwitch() });
     this.switch = moving;
     document.body.dataset.mediaSwitch = mode;
-    for (const id of this.options.participants()) {
-      to.remote(id);
-      moving.wait(id);
+    for (const participant of this.options.participants()) {
+      to.remote(participant.id);
+      moving.wait(participant.id, participant.screen);
     }
     this.options.switching(mode);
     moving.settle();
   }
 
   /**
-   * The connection whose streams `id`'s tile shows.
+   * The connection whose streams `id`'s camera (or screen) tile shows.
    * @param {string} id
+   * @param {TileSource} [source]
    * @returns {MediaConnection}
    */
-  shownBy(id) {
+  shownBy(id, source = 'camera') {
     const moving = this.switch;
     const current = this.current;
-    if (moving && (moving.shows(id) || !current)) return moving.to;
+    if (moving && (moving.shows(id, source) || !current)) return moving.to;
     if (!current) throw new Error('no connection to show');
     return current;
   }
@@ -131,14 +132,13 @@ export class CallConnections {
   }
 
   /**
-   * `source` delivered tracks for `id`: a switch may move its tile.
+   * `source` delivered tracks for `participant`: a switch may move its tiles.
    * @param {MediaConnection} source
-   * @param {string} id
-   * @param {boolean} cameraOn whether `id` says its camera is on
+   * @param {Participant} participant
    */
-  tracksArrived(source, id, cameraOn) {
+  tracksArrived(source, participant) {
     const moving = this.switch;
-    if (moving?.to === source) moving.tracksArrived(id, source.remote(id).camera, cameraOn);
+    if (moving?.to === source) moving.tracksArrived(participant.id, source.remote(participant.id), participant);
   }
 
   /**
@@ -153,6 +153,8 @@ export class CallConnections {
     this.current = moving.to;
     document.body.dataset.mediaMode = moving.mode;
     delete document.body.dataset.mediaSwitch;
+    // A screen share that began during the switch was still shown from the old connection.
+    for (const participant of this.options.participants()) this.options.show(moving.to, participant.id, 'screen');
     this.options.switched(moving.mode);
   }
 
@@ -169,7 +171,7 @@ export class CallConnections {
     delete document.body.dataset.mediaSwitch;
     const current = this.current;
     if (current) {
-      for (const id of moving.moved) this.options.show(current, id);
+      for (const [id, source] of moving.movedTiles()) this.options.show(current, id, source);
     }
   }
 }

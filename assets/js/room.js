@@ -42,13 +42,14 @@ import { notify } from './notice.js';
 import { drawOwnMedia } from './own-media.js';
 import { SpeakerHighlight } from './speakers.js';
 
-/** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState, RoomEvent, Role, MediaMode, IceServer } from './protocol.js' */
+/** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState, RoomEvent, Role, MediaMode, IceServer, TileSource } from './protocol.js' */
 /** @import { MeshEvent } from './mesh.js' */
 /** @import { SfuEvent } from './sfu.js' */
 /** @import { MediaConnection } from './connection.js' */
 /** @import { MediaEvent } from './media.js' */
 
 const params = new URLSearchParams(location.search);
+const TILE_SOURCES = /** @type {TileSource[]} */ (['camera', 'screen']);
 const room = decodeURIComponent(location.pathname.replace(/^\/r\//, '').replace(/\/$/, ''));
 const iceTransportPolicy = params.get('ice') === 'relay' ? 'relay' : 'all';
 /** A join token from an invitation link (`?token=`): it names the room, our role, maybe our name. */
@@ -104,7 +105,7 @@ const call = {
 const connections = new CallConnections({
   connect,
   show: showFrom,
-  participants: () => call.participants.keys(),
+  participants: () => call.participants.values(),
   switching: (mode) => {
     if (mode === 'sfu') watchTiles();
   },
@@ -326,7 +327,7 @@ function addParticipant(participant) {
   setSpeaker(tile.video, media.devices.audiooutput);
   if (connections.of(SfuConnection)) views.watch(participant.id, tile.element, tile.video);
   if (connection instanceof SfuConnection) tile.setPeerState(connection.pc.connectionState);
-  drawScreen(participant, remote.screen);
+  drawScreen(participant, connections.shownBy(participant.id, 'screen').remote(participant.id).screen);
 }
 
 /**
@@ -358,8 +359,10 @@ function onConnectionEvent(source, event) {
   } else if (event.kind === 'tracks') {
     const participant = call.participants.get(event.id);
     if (!participant) return;
-    connections.tracksArrived(source, event.id, participant.video);
-    if (connections.shownBy(event.id) === source) showFrom(source, event.id);
+    connections.tracksArrived(source, participant);
+    for (const kind of TILE_SOURCES) {
+      if (connections.shownBy(event.id, kind) === source) showFrom(source, event.id, kind);
+    }
   } else if ('id' in event) {
     if (connections.shownBy(event.id) === source) grid.remotes.get(event.id)?.setPeerState(event.state);
   } else {
@@ -371,16 +374,17 @@ function onConnectionEvent(source, event) {
 }
 
 /**
- * Shows in `id`'s tiles what `connection` receives from it.
+ * Shows in `id`'s tiles (both, or only `source`'s) what `connection` receives from it.
  * @param {MediaConnection} connection
  * @param {string} id
+ * @param {TileSource} [source]
  */
-function showFrom(connection, id) {
+function showFrom(connection, id, source) {
   const participant = call.participants.get(id);
   if (!participant) return;
   const remote = connection.remote(id);
-  grid.remote(id).attach(remote.camera);
-  drawScreen(participant, remote.screen);
+  if (source !== 'screen') grid.remote(id).attach(remote.camera);
+  if (source !== 'camera') drawScreen(participant, remote.screen);
 }
 
 /** Reports every tile to the SFU afresh (a new connection to it knows none). */

@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{layer_frame_size, Bench, NOTHING, SIMULCAST};
-use huddle_media::str0m::media::{Direction, MediaKind, Mid};
-use huddle_media::{SubscriptionSpec, TrackId};
+use huddle_media::str0m::media::{MediaKind, Mid};
+use huddle_media::SubscriptionSpec;
 
 /// Video frames received since the last clear, per subscriber m-line: (mid, frame size).
 fn frames_by_mid(b: &Bench, client: usize) -> Vec<(Mid, usize)> {
@@ -24,16 +24,8 @@ fn camera_and_screen_take_their_own_size_and_visibility() {
     let publisher = b.join(SIMULCAST);
     let viewer = b.join(NOTHING);
     b.connect_all();
-    let Bench { clients, sfu, .. } = &mut b;
-    let screen_mid = clients[publisher].renegotiate(sfu, |c| {
-        c.add_media(MediaKind::Video, Direction::SendOnly, None, None, None)
-    });
-    b.clients[publisher].screen_mid = Some(screen_mid);
+    let screen = b.share_screen(publisher);
     let camera = b.track(publisher, MediaKind::Video);
-    let screen = TrackId {
-        publisher: b.clients[publisher].id,
-        mid: screen_mid,
-    };
     let viewer_id = b.clients[viewer].id;
     b.send_media(Duration::from_secs(1));
     let camera_mid: Mid = b.subscribed_mid(viewer, camera).unwrap().as_str().into();

@@ -210,6 +210,8 @@ export class TileGrid {
     this.speaker = '';
     /** Show the speaker's tile large while nothing is pinned. */
     this.following = false;
+    /** @type {Tile | null} the tile shown large: the pinned one, or the speaker's when following */
+    this.featured = null;
     this.local = new Tile({ local: true, kind: 'camera' });
     this.local.element.dataset.local = '';
     /** @type {Map<string, Tile>} */
@@ -389,15 +391,16 @@ export class TileGrid {
    * @private
    */
   feature() {
-    const featured = this.pinned ?? (this.following ? this.remotes.get(this.speaker) ?? null : null);
+    this.featured = this.pinned ?? (this.following ? this.remotes.get(this.speaker) ?? null : null);
     for (const tile of this.container.children) {
-      if (tile instanceof HTMLElement) tile.toggleAttribute('data-featured', tile === featured?.element);
+      if (tile instanceof HTMLElement) tile.toggleAttribute('data-featured', tile === this.featured?.element);
     }
-    this.container.classList.toggle('spotlight', featured !== null);
+    this.container.classList.toggle('spotlight', this.featured !== null);
   }
 
   /**
-   * Shows the remote tiles of the current page and hides the others; our own are on every page.
+   * Shows the remote tiles of the current page and hides the others; our own and the featured one
+   * are on every page.
    * @private
    */
   paginate() {
@@ -408,6 +411,7 @@ export class TileGrid {
     this.pageCount = pages.length;
     this.page = Math.min(this.page, this.pageCount - 1);
     const shown = new Set(pages[this.page]);
+    if (this.featured) shown.add(this.featured);
     for (const tile of remotes) tile.element.hidden = !shown.has(tile);
   }
 }

@@ -1,7 +1,8 @@
 // An auto room (the default media mode): a third page joining a 2-page call moves the room from
 // the mesh to the SFU, and no remote video on any page freezes for more than 1 s across the
 // switch (measured: every remote tile's decoded frame count, sampled every 100 ms). The third
-// leaving does not switch back within the hold; a short hold does, again without a freeze.
+// leaving does not switch back within the hold; a short hold does, again without a freeze. A screen
+// share's tile swaps to the SFU on its own first frame, so it does not freeze either.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from './harness.js';
@@ -72,5 +73,27 @@ test('after the hold, a room of two goes back to the mesh without freezing', { t
     }
     await h.sleep(2_000);
     await assertNoFreeze([ada, bo], 'mesh -> sfu -> mesh');
+  }),
+);
+
+test('a screen share keeps playing across the switch to the SFU', { timeout: 300_000 }, () =>
+  h.scenario('auto-switch-screen', async (s) => {
+    await s.startServer();
+    const room = h.roomName('screen-switch');
+    const [ada, bo] = await s.joinAll(room, ['ada', 'bo']);
+    await h.waitForRemoteVideos(bo.page, 1, { timeout: 90_000 });
+    await ada.page.click('[data-action="share-screen"]');
+    await h.waitUntil('bo to decode ada\'s screen in the mesh', async () => {
+      const [screen] = await h.framesAdvancing(bo.page, { selector: '[data-screen]', windowMs: 1_000 });
+      return screen && screen.advancing;
+    }, { timeout: 30_000 });
+    await h.sampleFrameGaps(bo.page);
+    await s.joinAll(room, ['cy']);
+    await bo.page.waitForSelector('body[data-media-mode="sfu"]:not([data-media-switch])', { state: 'attached', timeout: 60_000 });
+    await h.sleep(2_000);
+    const gaps = await h.frameGaps(bo.page);
+    assert.ok(gaps.some((tile) => tile.id.startsWith('screen:')), `bo measured the screen tile: ${JSON.stringify(gaps)}`);
+    await assertNoFreeze([bo], 'mesh -> sfu with a screen share');
+    assert.equal(await h.openPeerConnections(bo.page), 1, 'bo is left with its one connection to the SFU');
   }),
 );

@@ -206,6 +206,50 @@ function isDescription(payload) {
   }
 }
 
+/**
+ * A WAV file (mono, 16-bit, 48 kHz, 2 s, which Chromium loops) for a fake microphone: a loud
+ * 440 Hz tone or silence, written once into e2e/out; returns its path.
+ */
+function fakeMicrophoneFile(sound) {
+  if (sound !== 'tone' && sound !== 'silence') throw new Error(`no fake microphone sound ${sound}`);
+  const file = path.join(OUT, `microphone-${sound}.wav`);
+  if (fs.existsSync(file)) return file;
+  const rate = 48_000;
+  const samples = rate * 2;
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write('RIFF', 0);
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write('WAVEfmt ', 8);
+  wav.writeUInt32LE(16, 16); // fmt chunk size
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28); // bytes per second
+  wav.writeUInt16LE(2, 32); // bytes per frame
+  wav.writeUInt16LE(16, 34); // bits per sample
+  wav.write('data', 36);
+  wav.writeUInt32LE(samples * 2, 40);
+  const amplitude = sound === 'tone' ? 0.7 * 32_767 : 0;
+  for (let i = 0; i < samples; i += 1) {
+    wav.writeInt16LE(Math.round(amplitude * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
+  }
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.writeFileSync(file, wav);
+  return file;
+}
+
+/** The tiles of a `view` message, or null for any other frame. */
+function viewTiles(payload) {
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  if (!text.includes('"view"')) return null;
+  try {
+    const message = JSON.parse(text);
+    return message.type === 'view' ? message.tiles : null;
+  } catch {
+    return null;
+  }
+}
+
 /** One participant: a browser process of its own, with a fresh profile directory, and one page. */
 class Participant {
   constructor(name, profile, context, page) {
@@ -215,6 +259,8 @@ class Participant {
     this.page = page;
     this.console = [];
     this.sentDescriptions = [];
+    /** Every `view` the page sent (sfu rooms), oldest first: `{ at, tiles }`. */
+    this.sentViews = [];
     this.joinStartedAt = null;
     this.closed = false;
     page.on('console', (msg) => this.console.push(`[${msg.type()}] ${msg.text()}`));
@@ -225,11 +271,17 @@ class Participant {
       ws.on('framesent', ({ payload }) => {
         const kind = isDescription(payload);
         if (kind) this.sentDescriptions.push({ at: Date.now(), kind });
+        const tiles = viewTiles(payload);
+        if (tiles) this.sentViews.push({ at: Date.now(), tiles });
       });
       ws.on('framereceived', ({ payload }) => {
         // The ICE servers handed out are the first thing to check when media does not flow.
         if (typeof payload === 'string' && payload.includes('"joined"')) {
           this.console.push(`[websocket] joined, ice_servers: ${JSON.stringify(JSON.parse(payload).ice_servers)}`);
+        }
+        // Who the SFU says speaks, for tests of the speaker highlight.
+        if (typeof payload === 'string' && payload.includes('"active_speaker"')) {
+          this.console.push(`[websocket] ${payload}`);
         }
       });
       ws.on('close', () => this.console.push(`[websocket] closed ${ws.url()}`));
@@ -303,13 +355,17 @@ class Scenario {
     return `${this.server.url}/r/${encodeURIComponent(room)}?${query}`;
   }
 
-  /** A new browser for `name`, not yet on any page. */
-  async launch(name, { extraArgs = [] } = {}) {
+  /**
+   * A new browser for `name`, not yet on any page. `microphone: 'tone' | 'silence'` gives it a
+   * fake microphone of its own (else Chromium's beep).
+   */
+  async launch(name, { extraArgs = [], microphone } = {}) {
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), `huddle-e2e-${name}-`));
+    const micArgs = microphone ? [`--use-file-for-fake-audio-capture=${fakeMicrophoneFile(microphone)}`] : [];
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: [...CHROMIUM_ARGS, ...extraArgs],
+      args: [...CHROMIUM_ARGS, ...micArgs, ...extraArgs],
       viewport: { width: 1280, height: 720 },
       timeout: 60_000,
     });
@@ -323,10 +379,10 @@ class Scenario {
 
   /**
    * Opens `/r/<room>?name=<name>&quality=low`, which joins at once (no pre-join screen).
-   * `extraArgs` go to this participant's Chromium.
+   * `extraArgs` go to this participant's Chromium; `microphone` as in `launch`.
    */
-  async join(room, name, params = {}, { extraArgs = [] } = {}) {
-    const participant = await this.launch(name, { extraArgs });
+  async join(room, name, params = {}, { extraArgs = [], microphone } = {}) {
+    const participant = await this.launch(name, { extraArgs, microphone });
     participant.joinStartedAt = Date.now();
     await participant.page.goto(this.roomUrl(room, { name, ...params }), { waitUntil: 'domcontentloaded' });
     return participant;
@@ -479,8 +535,8 @@ async function waitForRemoteVideos(page, n, { timeout = 60_000 } = {}) {
 }
 
 /**
- * Starts measuring, every 100 ms, how long each remote camera tile of the page goes without a new
- * decoded frame; a tile counts from its first frame. Survives the tile's srcObject being swapped
+ * Starts measuring, every 100 ms, how long each remote camera and screen tile of the page goes
+ * without a new decoded frame (screens as `screen:<id>`); a tile counts from its first frame. Survives the tile's srcObject being swapped
  * (a media mode switch), whose frame counter may start again from 0.
  */
 function sampleFrameGaps(page) {
@@ -489,11 +545,11 @@ function sampleFrameGaps(page) {
     window.__e2e.frameGaps = tiles;
     setInterval(() => {
       const now = performance.now();
-      for (const tile of document.querySelectorAll('[data-participant]:not([data-local])')) {
+      for (const tile of document.querySelectorAll('[data-participant]:not([data-local]), [data-screen]')) {
         const video = tile.querySelector('video');
         if (!video) continue;
         const frames = video.getVideoPlaybackQuality().totalVideoFrames;
-        const id = tile.getAttribute('data-participant');
+        const id = tile.getAttribute('data-participant') || `screen:${tile.getAttribute('data-screen')}`;
         const seen = tiles.get(id);
         if (!seen) {
           if (frames > 0) tiles.set(id, { frames, last: now, maxGap: 0 });
@@ -513,7 +569,8 @@ function sampleFrameGaps(page) {
 function frameGaps(page) {
   return page.evaluate(() => {
     const now = performance.now();
-    const shown = new Set([...document.querySelectorAll('[data-participant]')].map((tile) => tile.getAttribute('data-participant')));
+    const shown = new Set([...document.querySelectorAll('[data-participant], [data-screen]')]
+      .map((tile) => tile.getAttribute('data-participant') || `screen:${tile.getAttribute('data-screen')}`));
     return [...window.__e2e.frameGaps]
       .filter(([id]) => shown.has(id))
       .map(([id, seen]) => ({ id, maxGapMs: Math.round(Math.max(seen.maxGap, now - seen.last)) }));

@@ -29,9 +29,10 @@ const MAX_REJOIN_REFUSALS = 5;
  */
 
 /**
- * How a remote participant's camera is shown: its tile's size in device pixels, and whether it is
- * on screen at all (the SFU picks a simulcast layer from this and pauses hidden ones).
- * @typedef {{ participant: string, visible: boolean, width: number, height: number }} TileView
+ * How a remote participant's camera or screen share is shown: its tile's size in device pixels, and
+ * whether it is on screen at all (the SFU picks a simulcast layer from this and pauses hidden ones).
+ * @typedef {'camera' | 'screen'} TileSource
+ * @typedef {{ participant: string, source: TileSource, visible: boolean, width: number, height: number }} TileView
  */
 
 /**

@@ -2,58 +2,58 @@
 // Wires UI-free parts together: `Signaling` (protocol.js), a `MediaConnection` (connection.js) that
 // is `Mesh` (mesh.js) or `SfuConnection` (sfu.js) as `joined.settings.media_mode` says, and
 // `LocalMedia` (media.js); everything on screen is drawn from their events. Both kinds of
-// connection feed the same tiles; sfu rooms also report tile sizes (`view`, views.js) and take the
-// speaking highlight from the server (`active_speaker`) instead of measuring audio levels.
+// connection feed the same tiles; sfu rooms also report tile sizes (`view`, views.js). Who speaks
+// is outlined by speakers.js, the notice bar is notice.js's.
 // Chat, whiteboard, title, hands, reactions and files are collab.js's: the room events go there.
-// When an auto room switches (`media_mode`), a `MediaSwitch` (switch.js) brings up the other kind
-// of connection next to the current one and moves the tiles over one by one without a gap.
+// When an auto room switches (`media_mode`), `CallConnections` (connections.js) brings up the other
+// kind of connection next to the current one and moves the tiles over one by one without a gap.
+// The device pickers are devices.js's; our own tile, preview and buttons own-media.js's; the grid's
+// pages pages.js's.
 //
 // Query options: ?name=<n> joins at once (no pre-join), ?quality=low asks for 320x180 @ 15 fps,
-// ?ice=relay forces TURN (iceTransportPolicy 'relay').
+// ?ice=relay forces TURN (iceTransportPolicy 'relay'), ?page_size=<n> remote tiles per grid page.
 //
 // Stable hooks for tests (keep them when changing the markup):
-//   body[data-connection="connecting|connected|reconnecting|closed"], body[data-media-mode="mesh|sfu"]
-//   (the connection the tiles show; during a switch also body[data-media-switch="mesh|sfu"])
+//   body[data-connection="connecting|connected|reconnecting|closed"]; body[data-media-mode] and
+//   body[data-media-switch]: see connections.js
 //   [data-prejoin] with [data-name-input] and [data-join]; [data-room-full]; [data-join-error="<code>"];
 //   [data-left] after leaving
 //   tiles: see tiles.js ([data-participant], [data-local], [data-audio], [data-video], [data-screen])
-//   controls: [data-action="toggle-audio|toggle-video|share-screen|leave"]
-//   pickers: select[data-device="videoinput|audioinput|audiooutput"] (one of each in the page)
+//   controls: [data-action="toggle-audio|toggle-video|share-screen|follow-speaker|leave"]
+//   pickers: see devices.js
 //   the room's name on the pre-join screen: [data-room-name]; the rest: see collab.js's modules
 
 import { Signaling } from './protocol.js';
 import { Mesh, SLOTS } from './mesh.js';
 import { SfuConnection } from './sfu.js';
 import { ViewReporter } from './views.js';
-import { MediaSwitch } from './switch.js';
-import { LocalMedia, listDevices, canChooseSpeaker, canShareScreen, setSpeaker } from './media.js';
-import { TileGrid, play, unmuteBlocked, whenAutoplayBlocked } from './tiles.js';
+import { Pager, pageSizeFrom } from './pages.js';
+import { CallConnections } from './connections.js';
+import { LocalMedia, canShareScreen, setSpeaker } from './media.js';
+import { DevicePickers, savedDevices } from './devices.js';
+import { saved } from './saved.js';
+import { TileGrid, unmuteBlocked, whenAutoplayBlocked } from './tiles.js';
 import { cleanDisplayName, isValidRoomName } from './names.js';
 import { element, all, show } from './dom.js';
 import { Collaboration } from './collab.js';
 import { HostControls } from './moderation.js';
 import { describeEnd } from './endings.js';
+import { notify } from './notice.js';
+import { drawOwnMedia } from './own-media.js';
+import { SpeakerHighlight } from './speakers.js';
 
-/** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState, RoomEvent, Role, MediaMode, IceServer } from './protocol.js' */
+/** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState, RoomEvent, Role, MediaMode, IceServer, TileSource } from './protocol.js' */
 /** @import { MeshEvent } from './mesh.js' */
 /** @import { SfuEvent } from './sfu.js' */
 /** @import { MediaConnection } from './connection.js' */
-/** @import { MediaEvent, DeviceKind } from './media.js' */
+/** @import { MediaEvent } from './media.js' */
 
 const params = new URLSearchParams(location.search);
+const TILE_SOURCES = /** @type {TileSource[]} */ (['camera', 'screen']);
 const room = decodeURIComponent(location.pathname.replace(/^\/r\//, '').replace(/\/$/, ''));
 const iceTransportPolicy = params.get('ice') === 'relay' ? 'relay' : 'all';
 /** A join token from an invitation link (`?token=`): it names the room, our role, maybe our name. */
 const token = params.get('token') ?? undefined;
-const DEVICE_KINDS = /** @type {DeviceKind[]} */ (['videoinput', 'audioinput', 'audiooutput']);
-
-/** What is remembered between visits. */
-const saved = {
-  /** @param {string} key */
-  get: (key) => { try { return localStorage.getItem(`huddle.${key}`) ?? ''; } catch { return ''; } },
-  /** @param {string} key @param {string} value */
-  set: (key, value) => { try { localStorage.setItem(`huddle.${key}`, value); } catch { /* private mode */ } },
-};
 
 const screens = {
   prejoin: element('[data-prejoin]', HTMLElement),
@@ -65,34 +65,34 @@ const screens = {
   waiting: element('[data-lobby-waiting]', HTMLElement),
 };
 const devicePickers = element('[data-devices]', HTMLElement);
-const preview = element('[data-preview]', HTMLElement);
-const previewVideo = element('[data-preview] video', HTMLVideoElement);
 const nameInput = element('[data-name-input]', HTMLInputElement);
-const grid = new TileGrid(element('[data-grid]', HTMLElement));
 /** Tile sizes and visibility for the SFU; only fed in sfu rooms. */
 const views = new ViewReporter((tiles) => call.signaling?.view(tiles));
+const pager = new Pager((step) => grid.turnPage(step));
+const grid = new TileGrid(element('[data-grid]', HTMLElement), {
+  pageSize: pageSizeFrom(params.get('page_size')),
+  paged: (page, count) => {
+    pager.draw(page, count);
+    views.changed();
+  },
+});
 const host = new HostControls((action) => call.signaling?.moderate(action));
 
 const quality = params.get('quality') === 'low' ? 'low' : 'default';
 const media = new LocalMedia({
   quality,
-  preferred: Object.fromEntries(DEVICE_KINDS.map((kind) => [kind, saved.get(kind)])),
+  preferred: savedDevices(),
   listener: onMediaEvent,
 });
+const pickers = new DevicePickers({ media, speakers: () => grid.remoteVideos(), changed: () => drawLocal() });
 
 /** The call's state: who we are in it and whom we see. */
 const call = {
   name: '',
   /** @type {Signaling | null} */
   signaling: null,
-  /** @type {MediaConnection | null} the mesh or the SFU connection, as the room's media mode says */
-  connection: null,
-  /** @type {MediaSwitch | null} the connection of the room's new media mode, while tiles move to it */
-  switch: null,
   /** @type {IceServer[]} from `joined`, for connections made later by a switch */
   iceServers: [],
-  /** The participant the SFU says is speaking (sfu rooms). */
-  activeSpeaker: '',
   selfId: '',
   /** @type {Role} */
   role: 'participant',
@@ -102,6 +102,25 @@ const call = {
   announced: null,
 };
 
+const connections = new CallConnections({
+  connect,
+  show: showFrom,
+  participants: () => call.participants.values(),
+  switching: (mode) => {
+    if (mode === 'sfu') watchTiles();
+  },
+  switched: (mode) => {
+    if (mode === 'mesh') views.clear();
+  },
+});
+
+const speakers = new SpeakerHighlight({
+  grid,
+  connection: () => connections.current,
+  participant: (id) => call.participants.get(id),
+  ownAudio: () => media.state.audio,
+});
+
 const collab = new Collaboration({
   room,
   grid,
@@ -110,8 +129,8 @@ const collab = new Collaboration({
     { id: call.selfId, name: call.name, self: true, ...media.state },
     ...[...call.participants.values()].map((participant) => ({ ...participant, self: false })),
   ],
-  connection: () => call.connection,
-  notify: (text) => notify(text),
+  connection: () => connections.current,
+  notify,
 });
 
 /**
@@ -145,7 +164,7 @@ async function start() {
   const fromUrl = cleanDisplayName(params.get('name') ?? '');
   if (fromUrl) {
     await media.start({ audio: true, video: true });
-    await refreshDevices();
+    await pickers.refresh();
     enterCall(fromUrl);
     return;
   }
@@ -153,7 +172,7 @@ async function start() {
   showScreen('prejoin');
   element('[data-prejoin-devices]', HTMLElement).append(devicePickers);
   await media.start({ audio: saved.get('audio') !== 'off', video: saved.get('video') !== 'off' });
-  await refreshDevices();
+  await pickers.refresh();
   drawLocal();
   (nameInput.value ? element('[data-join]', HTMLButtonElement) : nameInput).focus();
 }
@@ -202,12 +221,11 @@ function onServerMessage(message) {
   switch (message.type) {
     case 'joined': {
       // A fresh start, also after a reconnect: the server gave us a new id and the others new peers.
-      abortSwitch();
-      call.connection?.close();
+      connections.close();
       views.clear();
       grid.removeAllRemotes();
       call.participants.clear();
-      call.activeSpeaker = '';
+      speakers.clear();
       call.selfId = message.you;
       grid.local.element.dataset.participant = message.you;
       showScreen('call');
@@ -215,8 +233,7 @@ function onServerMessage(message) {
       if (message.access) host.setAccess(message.access);
       call.iceServers = message.ice_servers;
       const mode = message.settings?.media_mode === 'sfu' ? 'sfu' : 'mesh';
-      document.body.dataset.mediaMode = mode;
-      call.connection = connect(mode);
+      connections.open(mode);
       call.announced = media.state;
       announce();
       for (const participant of message.participants) {
@@ -254,33 +271,30 @@ function onServerMessage(message) {
       break;
     case 'participant_left':
       call.participants.delete(message.id);
-      call.connection?.remove(message.id);
-      call.switch?.to.remove(message.id);
-      call.switch?.forget(message.id);
+      connections.remove(message.id);
       views.unwatch(message.id);
       grid.removeRemote(message.id);
       collab.peopleChanged();
       break;
     case 'signal':
-      if (message.from !== call.selfId) connectionOf(Mesh)?.handleSignal(message.from, message.signal);
+      if (message.from !== call.selfId) connections.of(Mesh)?.handleSignal(message.from, message.signal);
       break;
     case 'sfu_signal':
-      connectionOf(SfuConnection)?.handleSignal(message.signal);
+      connections.of(SfuConnection)?.handleSignal(message.signal);
       break;
     case 'sfu_track':
-      connectionOf(SfuConnection)?.mapTrack(message.participant, message.source, message.mid);
+      connections.of(SfuConnection)?.mapTrack(message.participant, message.source, message.mid);
       break;
     case 'media_mode':
-      switchTo(message.mode);
+      connections.switchTo(message.mode);
       break;
     case 'active_speaker':
-      call.activeSpeaker = message.participant;
-      highlightSpeakers();
+      speakers.setActive(message.participant);
       break;
     case 'error':
       if (collab.error(message.code, message.message)) break;
       if (message.code === 'rate_limited') notify('Slow down: the server is limiting messages.');
-      if (message.code === 'sfu_rejected') connectionOf(SfuConnection)?.rejected();
+      if (message.code === 'sfu_rejected') connections.of(SfuConnection)?.rejected();
       if (message.code === 'sfu_unavailable') notify('The media server is not available right now.');
       if (message.code === 'forbidden') notify(message.message);
       break;
@@ -297,12 +311,12 @@ function onServerMessage(message) {
  */
 function addParticipant(participant) {
   // The server echoes our own updates back; our tile is drawn from local state.
-  if (!call.connection || participant.id === call.selfId) return;
+  if (!connections.current || participant.id === call.selfId) return;
   const newcomer = !call.participants.has(participant.id);
   call.participants.set(participant.id, participant);
   // Who joins during a switch is met on the new connection only.
-  if (newcomer) call.switch?.adopt(participant.id);
-  const connection = shownBy(participant.id);
+  if (newcomer) connections.met(participant.id);
+  const connection = connections.shownBy(participant.id);
   const remote = connection.remote(participant.id);
   const tile = grid.remote(participant.id);
   tile.element.dataset.role = participant.role ?? 'participant';
@@ -311,10 +325,24 @@ function addParticipant(participant) {
   tile.setMedia(participant);
   tile.attach(remote.camera);
   setSpeaker(tile.video, media.devices.audiooutput);
-  if (connectionOf(SfuConnection)) views.watch(participant.id, tile.element, tile.video);
+  if (connections.of(SfuConnection)) views.watch(participant.id, tile.element, tile.video);
   if (connection instanceof SfuConnection) tile.setPeerState(connection.pc.connectionState);
-  if (participant.screen) grid.showScreen(participant.id, participant.name, remote.screen);
-  else grid.removeScreen(participant.id);
+  drawScreen(participant, connections.shownBy(participant.id, 'screen').remote(participant.id).screen);
+}
+
+/**
+ * Shows a participant's screen share in its tile, or takes the tile away when it shares none.
+ * @param {Participant} participant
+ * @param {MediaStream} stream
+ */
+function drawScreen(participant, stream) {
+  if (!participant.screen) {
+    grid.removeScreen(participant.id);
+    views.unwatch(participant.id, 'screen');
+    return;
+  }
+  const tile = grid.showScreen(participant.id, participant.name, stream);
+  if (connections.of(SfuConnection)) views.watch(participant.id, tile.element, tile.video, 'screen');
 }
 
 /**
@@ -331,33 +359,40 @@ function onConnectionEvent(source, event) {
   } else if (event.kind === 'tracks') {
     const participant = call.participants.get(event.id);
     if (!participant) return;
-    const moving = call.switch;
-    if (moving?.to === source) moving.tracksArrived(event.id, source.remote(event.id).camera, participant.video);
-    if (shownBy(event.id) === source) showFrom(source, event.id);
+    connections.tracksArrived(source, participant);
+    for (const kind of TILE_SOURCES) {
+      if (connections.shownBy(event.id, kind) === source) showFrom(source, event.id, kind);
+    }
   } else if ('id' in event) {
-    if (shownBy(event.id) === source) grid.remotes.get(event.id)?.setPeerState(event.state);
+    if (connections.shownBy(event.id) === source) grid.remotes.get(event.id)?.setPeerState(event.state);
   } else {
     // One connection carries everyone: its state is that of every remote tile it shows.
     for (const [id, tile] of grid.remotes) {
-      if (shownBy(id) === source) tile.setPeerState(event.state);
+      if (connections.shownBy(id) === source) tile.setPeerState(event.state);
     }
   }
 }
 
 /**
- * Shows in `id`'s tiles what `connection` receives from it.
+ * Shows in `id`'s tiles (both, or only `source`'s) what `connection` receives from it.
  * @param {MediaConnection} connection
  * @param {string} id
+ * @param {TileSource} [source]
  */
-function showFrom(connection, id) {
+function showFrom(connection, id, source) {
   const participant = call.participants.get(id);
   if (!participant) return;
   const remote = connection.remote(id);
-  grid.remote(id).attach(remote.camera);
-  if (participant.screen) grid.showScreen(id, participant.name, remote.screen);
+  if (source !== 'screen') grid.remote(id).attach(remote.camera);
+  if (source !== 'camera') drawScreen(participant, remote.screen);
 }
 
-// ---- Media mode switches ----------------------------------------------------------------------
+/** Reports every tile to the SFU afresh (a new connection to it knows none). */
+function watchTiles() {
+  views.clear();
+  for (const [id, tile] of grid.remotes) views.watch(id, tile.element, tile.video);
+  for (const [id, tile] of grid.screens) views.watch(id, tile.element, tile.video, 'screen');
+}
 
 /**
  * A new connection of `mode`, sending what we send.
@@ -373,98 +408,12 @@ function connect(mode) {
   return connection;
 }
 
-/**
- * The room now carries media in `mode` (`media_mode`): connect that way, then move the tiles.
- * @param {MediaMode} mode
- */
-function switchTo(mode) {
-  const current = call.connection;
-  if (!current) return;
-  const currentMode = current instanceof SfuConnection ? 'sfu' : 'mesh';
-  if ((call.switch?.mode ?? currentMode) === mode) return;
-  if (call.switch) {
-    abortSwitch();
-    // Back to the mesh we still have. Back to the SFU needs a new connection all the same: the
-    // server gave us a fresh place in it when the room went up again.
-    if (mode === 'mesh') return;
-  }
-  const to = connect(mode);
-  const moving = new MediaSwitch({ mode, to, move: (id) => showFrom(to, id), done: finishSwitch });
-  call.switch = moving;
-  document.body.dataset.mediaSwitch = mode;
-  for (const id of call.participants.keys()) {
-    to.remote(id);
-    moving.wait(id);
-  }
-  if (mode === 'sfu') watchTiles();
-  moving.settle();
-}
-
-/** Every tile shows the new connection: the old one can go. */
-function finishSwitch() {
-  const moving = call.switch;
-  if (!moving) return;
-  call.switch = null;
-  call.connection?.close();
-  call.connection = moving.to;
-  document.body.dataset.mediaMode = moving.mode;
-  delete document.body.dataset.mediaSwitch;
-  if (moving.mode === 'mesh') views.clear();
-}
-
-/** Drops a switch under way; the tiles it moved go back to the current connection. */
-function abortSwitch() {
-  const moving = call.switch;
-  if (!moving) return;
-  call.switch = null;
-  moving.abort();
-  moving.to.close();
-  delete document.body.dataset.mediaSwitch;
-  const current = call.connection;
-  if (current) {
-    for (const id of moving.moved) showFrom(current, id);
-  }
-}
-
-/** Reports every tile to the SFU afresh (a new connection to it knows none). */
-function watchTiles() {
-  views.clear();
-  for (const [id, tile] of grid.remotes) views.watch(id, tile.element, tile.video);
-}
-
-/**
- * The connection whose streams `id`'s tile shows.
- * @param {string} id
- * @returns {MediaConnection}
- */
-function shownBy(id) {
-  const moving = call.switch;
-  const current = call.connection;
-  if (moving && (moving.shows(id) || !current)) return moving.to;
-  if (!current) throw new Error('no connection to show');
-  return current;
-}
-
-/**
- * The connection of this kind, the one being switched to first (an SFU connection replacing
- * another gets the server's messages, the old one's place is gone).
- * @template T
- * @param {new (...args: any[]) => T} kind
- * @returns {T | null}
- */
-function connectionOf(kind) {
-  for (const connection of [call.switch?.to, call.connection]) {
-    if (connection instanceof kind) return connection;
-  }
-  return null;
-}
-
 /** @param {MediaEvent} event */
 function onMediaEvent(event) {
   /** @type {Promise<unknown> | undefined} */
   let swapped;
   if (event.kind === 'track') {
-    swapped = Promise.all([call.connection?.setTrack(event.slot, event.track), call.switch?.to.setTrack(event.slot, event.track)]);
+    swapped = connections.setTrack(event.slot, event.track);
     if (event.slot === 'screen') grid.setLocalScreen(event.track ? new MediaStream([event.track]) : null);
   }
   drawLocal();
@@ -493,48 +442,8 @@ function announce() {
 
 /** Draws our own tile, the preview and the control buttons from `media`. */
 function drawLocal() {
-  const state = media.state;
-  const camera = media.tracks.video;
-  /** @type {[HTMLElement, HTMLVideoElement][]} */
-  const views = [[grid.local.element, grid.local.video], [preview, previewVideo]];
-  for (const [tile, video] of views) {
-    tile.dataset.audio = state.audio ? 'on' : 'off';
-    tile.dataset.video = state.video ? 'on' : 'off';
-    const current = video.srcObject instanceof MediaStream ? video.srcObject.getVideoTracks()[0] : undefined;
-    if (current !== (camera ?? undefined)) {
-      video.srcObject = camera ? new MediaStream([camera]) : null;
-      if (camera) play(video);
-    }
-  }
-  const avatar = preview.querySelector('.avatar');
-  if (avatar) avatar.textContent = (cleanDisplayName(nameInput.value) ?? '?').slice(0, 1).toUpperCase();
-  setPressed('[data-action="toggle-audio"], [data-prejoin-toggle="audio"]', state.audio, 'Microphone');
-  setPressed('[data-action="toggle-video"], [data-prejoin-toggle="video"]', state.video, 'Camera');
-  setPressed('[data-action="share-screen"]', state.screen, 'Screen sharing');
-  const errors = Object.entries(media.errors).map(([what, message]) => `${label(what)}: ${message}`).join(' · ');
-  const mediaError = element('[data-media-error]', HTMLElement);
-  // In the call, a new device problem is said once in the notice bar.
-  if (errors && errors !== mediaError.textContent && call.signaling) notify(errors);
-  mediaError.textContent = errors;
-  show(mediaError, errors.length > 0);
+  drawOwnMedia({ media, grid, nameInput, inCall: call.signaling !== null });
   collab.peopleChanged();
-}
-
-/** @param {string} what */
-function label(what) {
-  return what === 'audio' ? 'Microphone' : what === 'video' ? 'Camera' : 'Screen sharing';
-}
-
-/**
- * @param {string} selector
- * @param {boolean} on
- * @param {string} what
- */
-function setPressed(selector, on, what) {
-  for (const button of all(selector, HTMLButtonElement)) {
-    button.setAttribute('aria-pressed', String(on));
-    button.title = `${what} (${on ? 'on' : 'off'})`;
-  }
 }
 
 /** @param {ConnectionState} state */
@@ -549,9 +458,7 @@ function showConnection(state) {
  * @param {EndReason} reason
  */
 function showEnded(reason) {
-  abortSwitch();
-  call.connection?.close();
-  call.connection = null;
+  connections.close();
   views.clear();
   grid.removeAllRemotes();
   grid.setLocalScreen(null);
@@ -574,91 +481,6 @@ function showEnded(reason) {
   }
 }
 
-/**
- * @param {string} text
- * @param {{ label: string, run: () => void }} [action]
- */
-function notify(text, action) {
-  const notice = element('[data-notice]', HTMLElement);
-  element('[data-notice-text]', HTMLElement).textContent = text;
-  const button = element('[data-notice-action]', HTMLButtonElement);
-  show(button, Boolean(action));
-  if (action) {
-    button.textContent = action.label;
-    button.onclick = () => {
-      action.run();
-      show(notice, false);
-    };
-  }
-  show(notice, true);
-  if (!action) setTimeout(() => show(notice, false), 5_000);
-}
-
-/** Outlines the tiles of whoever is talking. */
-function highlightSpeakers() {
-  for (const [id, tile] of grid.remotes) {
-    const participant = call.participants.get(id);
-    if (call.connection instanceof SfuConnection) {
-      tile.element.classList.toggle('speaking', Boolean(participant?.audio) && id === call.activeSpeaker);
-      continue;
-    }
-    const level = participant?.audio ? call.connection?.audioLevel(id) ?? 0 : 0;
-    tile.element.classList.toggle('speaking', level > SPEAKING_LEVEL);
-  }
-}
-const SPEAKING_LEVEL = 0.05;
-
-// ---- Devices ----------------------------------------------------------------------------------
-
-/** Fills the device pickers; labels appear once a device has been granted. */
-async function refreshDevices() {
-  const devices = await listDevices();
-  for (const kind of DEVICE_KINDS) {
-    const select = element(`select[data-device="${kind}"]`, HTMLSelectElement);
-    const nouns = { videoinput: 'Camera', audioinput: 'Microphone', audiooutput: 'Speaker' };
-    const options = devices[kind].map((device, index) => {
-      const option = document.createElement('option');
-      option.value = device.deviceId;
-      option.textContent = device.label || `${nouns[kind]} ${index + 1}`;
-      return option;
-    });
-    if (options.length === 0) {
-      const none = document.createElement('option');
-      none.value = '';
-      none.textContent = kind === 'audiooutput' ? 'Default' : `No ${nouns[kind].toLowerCase()} found`;
-      options.push(none);
-    }
-    select.replaceChildren(...options);
-    const chosen = currentDevice(kind);
-    if (options.some((option) => option.value === chosen)) select.value = chosen;
-    select.disabled = devices[kind].length === 0;
-  }
-  show(element('[data-speaker-picker]', HTMLElement), canChooseSpeaker());
-}
-
-/**
- * The device in use, or the one chosen for when it is used.
- * @param {DeviceKind} kind
- */
-function currentDevice(kind) {
-  const track = kind === 'videoinput' ? media.tracks.video : kind === 'audioinput' ? media.tracks.audio : null;
-  return track?.getSettings().deviceId ?? media.devices[kind];
-}
-
-/**
- * @param {DeviceKind} kind
- * @param {string} deviceId
- */
-async function chooseDevice(kind, deviceId) {
-  saved.set(kind, deviceId);
-  await media.useDevice(kind, deviceId);
-  if (kind === 'audiooutput') {
-    for (const video of grid.remoteVideos()) setSpeaker(video, deviceId);
-  }
-  drawLocal();
-  await refreshDevices();
-}
-
 // ---- Controls ---------------------------------------------------------------------------------
 
 function wireControls() {
@@ -673,6 +495,7 @@ function wireControls() {
     'toggle-video': () => media.setCamera(!media.state.video),
     'share-screen': () => (media.tracks.screen ? media.stopScreen() : media.startScreen()),
     settings: () => toggleSettings(),
+    'follow-speaker': () => toggleFollowSpeaker(),
     leave: () => call.signaling?.leave(),
   };
   for (const button of all('[data-action]', HTMLButtonElement)) {
@@ -687,14 +510,9 @@ function wireControls() {
       else await media.setCamera(!media.state.video);
       saved.set('audio', media.state.audio ? 'on' : 'off');
       saved.set('video', media.state.video ? 'on' : 'off');
-      await refreshDevices();
+      await pickers.refresh();
     });
   }
-  for (const kind of DEVICE_KINDS) {
-    const select = element(`select[data-device="${kind}"]`, HTMLSelectElement);
-    select.addEventListener('change', () => chooseDevice(kind, select.value));
-  }
-  navigator.mediaDevices?.addEventListener('devicechange', () => refreshDevices());
   element('[data-copy-link]', HTMLButtonElement).addEventListener('click', copyLink);
   element('[data-password-form]', HTMLFormElement).addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -707,7 +525,6 @@ function wireControls() {
     button.addEventListener('click', rejoin);
   }
   whenAutoplayBlocked(() => notify('Your browser blocked the sound.', { label: 'Turn sound on', run: unmuteBlocked }));
-  setInterval(highlightSpeakers, 400);
   // Leaving by closing the tab: say goodbye so the others see it at once.
   addEventListener('pagehide', () => call.signaling?.leave());
 }
@@ -724,6 +541,12 @@ function askPassword(wrong) {
   const input = element('[data-password-input]', HTMLInputElement);
   input.value = '';
   input.focus();
+}
+
+/** Shows whoever speaks large, or back to the grid. */
+function toggleFollowSpeaker() {
+  grid.follow(!grid.following);
+  element('[data-action="follow-speaker"]', HTMLButtonElement).setAttribute('aria-pressed', String(grid.following));
 }
 
 function toggleSettings() {

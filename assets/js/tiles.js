@@ -3,10 +3,16 @@
 //   own tile:         the same plus [data-local] (data-participant once joined)
 //   on a tile:        [data-hand="<place in line, from 1>"] while the hand is up,
 //                     [data-quality="good|fair|poor"] on remote tiles (title: the figures),
-//                     [data-pinned] on the spotlighted tile, [data-reaction] while a reaction floats
+//                     [data-pinned] on the pinned tile, [data-featured] on the one shown large (the
+//                     pinned one, else the speaker's when following the speaker),
+//                     [data-speaking] while its participant speaks (speakers.js),
+//                     [data-reaction] while a reaction floats
 //   remote screen:    [data-screen="<id>"] > video      own screen preview: [data-local-screen] > video
+//   a remote tile on another page of the grid (pages.js) has the `hidden` attribute
 
 /** @import { MediaState } from './protocol.js' */
+
+import { paginate } from './pages.js';
 
 /** A tile's size is chosen for this aspect ratio. */
 const TILE_ASPECT = 16 / 9;
@@ -186,9 +192,26 @@ export class Tile {
 }
 
 export class TileGrid {
-  /** @param {HTMLElement} container */
-  constructor(container) {
+  /**
+   * @param {HTMLElement} container
+   * @param {object} [paging]
+   * @param {number} [paging.pageSize] remote tiles per page
+   * @param {(page: number, count: number) => void} [paging.paged] after every layout: the page
+   *   shown (from 0) and how many there are
+   */
+  constructor(container, { pageSize = Infinity, paged = () => {} } = {}) {
     this.container = container;
+    this.pageSize = pageSize;
+    this.paged = paged;
+    /** The page shown, from 0. */
+    this.page = 0;
+    this.pageCount = 1;
+    /** The participant who speaks now, whose tile leads the first page; '' for nobody. */
+    this.speaker = '';
+    /** Show the speaker's tile large while nothing is pinned. */
+    this.following = false;
+    /** @type {Tile | null} the tile shown large: the pinned one, or the speaker's when following */
+    this.featured = null;
     this.local = new Tile({ local: true, kind: 'camera' });
     this.local.element.dataset.local = '';
     /** @type {Map<string, Tile>} */
@@ -230,7 +253,6 @@ export class TileGrid {
     this.pinned?.element.removeAttribute('data-pinned');
     this.pinned = tile === this.pinned ? null : tile;
     this.pinned?.element.setAttribute('data-pinned', '');
-    this.container.classList.toggle('spotlight', this.pinned !== null);
     this.layout();
   }
 
@@ -280,6 +302,7 @@ export class TileGrid {
     tile.setName(`${name} (screen)`, name);
     tile.setMedia({ audio: false, video: true });
     tile.attach(stream);
+    return tile;
   }
 
   /** @param {string} id */
@@ -314,6 +337,31 @@ export class TileGrid {
     this.layout();
   }
 
+  /**
+   * Shows another page of tiles.
+   * @param {number} step +1 next, -1 previous
+   */
+  turnPage(step) {
+    this.page = Math.max(0, Math.min(this.pageCount - 1, this.page + step));
+    this.layout();
+  }
+
+  /** @param {string} id the participant who speaks now ('' for nobody) */
+  setSpeaker(id) {
+    if (id === this.speaker) return;
+    this.speaker = id;
+    this.layout();
+  }
+
+  /**
+   * Follows the speaker (shows whoever speaks large), or stops.
+   * @param {boolean} on
+   */
+  follow(on) {
+    this.following = on;
+    this.layout();
+  }
+
   /** @returns {HTMLVideoElement[]} videos that play remote sound */
   remoteVideos() {
     return [...this.remotes.values()].map((tile) => tile.video);
@@ -324,7 +372,9 @@ export class TileGrid {
    * the CSS shows it large and the others in a strip below it.)
    */
   layout() {
-    const count = this.container.children.length;
+    this.feature();
+    this.paginate();
+    const count = [...this.container.children].filter((child) => child instanceof HTMLElement && !child.hidden).length;
     const style = getComputedStyle(this.container);
     const gap = parseFloat(style.columnGap) || 0;
     const width = this.container.clientWidth - (parseFloat(style.paddingLeft) || 0) - (parseFloat(style.paddingRight) || 0);
@@ -333,5 +383,35 @@ export class TileGrid {
     this.container.style.setProperty('--cols', String(cols));
     this.container.style.setProperty('--tile-width', `${Math.max(tileWidth, 80)}px`);
     this.container.dataset.count = String(count);
+    this.paged(this.page, this.pageCount);
+  }
+
+  /**
+   * Marks the tile shown large: the pinned one, else the speaker's when following.
+   * @private
+   */
+  feature() {
+    this.featured = this.pinned ?? (this.following ? this.remotes.get(this.speaker) ?? null : null);
+    for (const tile of this.container.children) {
+      if (tile instanceof HTMLElement) tile.toggleAttribute('data-featured', tile === this.featured?.element);
+    }
+    this.container.classList.toggle('spotlight', this.featured !== null);
+  }
+
+  /**
+   * Shows the remote tiles of the current page and hides the others; our own and the featured one
+   * are on every page.
+   * @private
+   */
+  paginate() {
+    const remotes = [...this.screens.values(), ...this.remotes.values()];
+    const speaker = this.remotes.get(this.speaker);
+    const first = [this.pinned, ...this.screens.values(), speaker].filter((tile) => tile !== undefined && tile !== null);
+    const pages = paginate(remotes, first, this.pageSize);
+    this.pageCount = pages.length;
+    this.page = Math.min(this.page, this.pageCount - 1);
+    const shown = new Set(pages[this.page]);
+    if (this.featured) shown.add(this.featured);
+    for (const tile of remotes) tile.element.hidden = !shown.has(tile);
   }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{Bench, AV, NOTHING};
 use huddle_media::str0m::media::{Direction, MediaKind};
-use huddle_media::{SfuEvent, TrackId};
+use huddle_media::SfuEvent;
 
 #[test]
 fn screen_share_added_and_removed_mid_call() {
@@ -20,17 +20,10 @@ fn screen_share_added_and_removed_mid_call() {
 
     // Add a screen share.
     let mark = b.sfu_events.len();
-    let Bench { clients, sfu, .. } = &mut b;
-    let screen = clients[publisher].renegotiate(sfu, |c| {
-        c.add_media(MediaKind::Video, Direction::SendOnly, None, None, None)
-    });
-    b.clients[publisher].screen_mid = Some(screen);
+    let track = b.share_screen(publisher);
+    let screen = track.mid;
     b.send_media(Duration::from_secs(1));
 
-    let track = TrackId {
-        publisher: b.clients[publisher].id,
-        mid: screen,
-    };
     assert!(b.events_since(mark).iter().any(
         |e| matches!(e, SfuEvent::TrackPublished { track: t, kind: MediaKind::Video, .. } if *t == track)
     ));

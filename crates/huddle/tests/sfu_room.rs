@@ -321,8 +321,13 @@ async fn messages_of_the_other_media_mode_are_refused() {
     // The end of candidates needs nothing from an ICE-lite SFU; a view is taken quietly.
     bob.send(json!({"type": "sfu_signal", "signal": signal}))
         .await;
-    let tiles = json!([{"participant": joined["you"], "visible": false}]);
+    let tiles = json!([{"participant": joined["you"], "visible": false},
+        {"participant": joined["you"], "source": "screen", "visible": true, "width": 320}]);
     bob.send(json!({"type": "view", "tiles": tiles})).await;
+    // A tile of a source the server does not know is refused, typed.
+    let tiles = json!([{"participant": joined["you"], "source": "window", "visible": true}]);
+    bob.send(json!({"type": "view", "tiles": tiles})).await;
+    bob.expect_error("malformed_message").await;
     bob.send(json!({"type": "ping"})).await;
     assert_eq!(bob.next().await["type"], "pong");
 }

@@ -299,6 +299,19 @@ impl Bench {
         })
     }
 
+    /// `client` adds a screen share (a second, single-layer video m-line) by renegotiation.
+    pub fn share_screen(&mut self, client: usize) -> TrackId {
+        let Bench { clients, sfu, .. } = self;
+        let mid = clients[client].renegotiate(sfu, |c| {
+            c.add_media(MediaKind::Video, Direction::SendOnly, None, None, None)
+        });
+        clients[client].screen_mid = Some(mid);
+        TrackId {
+            publisher: clients[client].id,
+            mid,
+        }
+    }
+
     pub fn track(&self, client: usize, kind: MediaKind) -> TrackId {
         let c = &self.clients[client];
         let mid = match kind {

@@ -89,11 +89,23 @@ pub enum TrackSource {
     Screen,
 }
 
-/// How one remote participant's camera is shown (`view`): size in device pixels, and whether it
-/// is on screen at all.
+/// Which of a publisher's videos a tile shows. Tiles without one are cameras, as before screens
+/// had tiles of their own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TileSource {
+    #[default]
+    Camera,
+    Screen,
+}
+
+/// How one remote participant's camera or screen is shown (`view`): size in device pixels, and
+/// whether it is on screen at all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tile {
     pub participant: ParticipantId,
+    #[serde(default)]
+    pub source: TileSource,
     pub visible: bool,
     #[serde(default)]
     pub width: u32,

@@ -152,10 +152,33 @@ fn sfu_signal_and_view_decode() {
     );
     assert_eq!((tiles[0].width, tiles[0].height), (320, 180));
     assert!(!tiles[1].visible);
+    // A tile without a source is a camera, as clients before screen tiles sent it.
+    assert_eq!(tiles[0].source, TileSource::Camera);
     assert_eq!(
         decode_client(r#"{"type":"view"}"#).unwrap_err().code(),
         ErrorCode::MalformedMessage
     );
+}
+
+#[test]
+fn view_tiles_name_their_source() {
+    let text = r#"{"type":"view","tiles":[
+        {"participant":"p1","source":"screen","visible":true,"width":320,"height":180},
+        {"participant":"p1","source":"camera","visible":false}]}"#;
+    let ClientMessage::View { tiles } = decode_client(text).unwrap() else {
+        panic!("expected view");
+    };
+    let sources: Vec<_> = tiles.iter().map(|t| (t.source, t.visible)).collect();
+    assert_eq!(
+        sources,
+        [(TileSource::Screen, true), (TileSource::Camera, false)]
+    );
+    // A source this version does not know is a mistyped field, and the message says which.
+    let unknown =
+        r#"{"type":"view","tiles":[{"participant":"p1","source":"window","visible":true}]}"#;
+    let error = decode_client(unknown).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::MalformedMessage);
+    assert!(error.to_string().contains("window"), "{error}");
 }
 
 #[test]

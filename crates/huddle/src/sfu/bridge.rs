@@ -2,11 +2,11 @@
 
 use huddle_media::driver::{self, Command};
 use huddle_media::ParticipantId as MediaParticipant;
-use huddle_media::{Forwarding, Mid, RoomId, SfuError, SubscriptionSpec, TrackId};
+use huddle_media::{Forwarding, Mid, RoomId, SfuError, TrackId};
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{media_participant, room_id, SfuFailure, CAMERA_MID, SCREEN_MID};
+use super::{media_participant, room_id, tile_subscription, SfuFailure};
 use crate::protocol::{ParticipantId, SdpKind, SessionDescription, Signal, Tile};
 use crate::rooms::{Outbox, RoomName};
 
@@ -141,7 +141,8 @@ impl SfuBridge {
         }
     }
 
-    /// The subscriber's tiles: each publisher's video tracks follow its tile's size and visibility.
+    /// The subscriber's tiles: each publisher's camera and screen follow their tile's size and
+    /// visibility.
     pub async fn view(
         &self,
         room: &RoomName,
@@ -152,24 +153,18 @@ impl SfuBridge {
         let room = room_id(room);
         for tile in tiles {
             let publisher = media_id(&tile.participant)?;
-            let spec = if tile.visible {
-                SubscriptionSpec::visible(tile.width, tile.height)
-            } else {
-                SubscriptionSpec::hidden()
+            let (mid, spec) = tile_subscription(&tile);
+            let track = TrackId {
+                publisher,
+                mid: Mid::from(mid),
             };
-            for mid in [CAMERA_MID, SCREEN_MID] {
-                let track = TrackId {
-                    publisher,
-                    mid: Mid::from(mid),
-                };
-                self.forward(Command::SetSubscription {
-                    room,
-                    subscriber,
-                    track,
-                    spec,
-                })
-                .await?;
-            }
+            self.forward(Command::SetSubscription {
+                room,
+                subscriber,
+                track,
+                spec,
+            })
+            .await?;
         }
         Ok(())
     }

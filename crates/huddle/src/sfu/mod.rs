@@ -20,12 +20,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use anyhow::Context;
 use huddle_media::driver;
 use huddle_media::ParticipantId as MediaParticipant;
-use huddle_media::{MediaKind, RoomId, SfuConfig, SfuError, SfuMetrics};
+use huddle_media::{MediaKind, RoomId, SfuConfig, SfuError, SfuMetrics, SubscriptionSpec};
 use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::protocol::{ErrorCode, ParticipantId, TrackSource};
+use crate::protocol::{ErrorCode, ParticipantId, Tile, TileSource, TrackSource};
 use crate::rooms::RoomName;
 
 /// Requests queued for the router before sessions wait.
@@ -91,6 +91,21 @@ pub fn source_of(publisher_mid: &str, kind: Option<MediaKind>) -> TrackSource {
     }
 }
 
+/// The publisher track a tile shows and what its subscription should be: the camera's simulcast
+/// layer and the screen's forwarding each follow their own tile.
+pub fn tile_subscription(tile: &Tile) -> (&'static str, SubscriptionSpec) {
+    let mid = match tile.source {
+        TileSource::Camera => CAMERA_MID,
+        TileSource::Screen => SCREEN_MID,
+    };
+    let spec = if tile.visible {
+        SubscriptionSpec::visible(tile.width, tile.height)
+    } else {
+        SubscriptionSpec::hidden()
+    };
+    (mid, spec)
+}
+
 /// Binds the SFU's UDP port, starts its workers and registers its metrics.
 pub fn bind(config: &Config, registry: &mut Registry) -> anyhow::Result<(SfuBridge, SfuRouter)> {
     let socket = UdpSocket::bind(config.sfu_listen)
@@ -147,6 +162,35 @@ mod tests {
         let b = RoomName::parse("b").unwrap();
         assert_eq!(room_id(&a), room_id(&a.clone()));
         assert_ne!(room_id(&a), room_id(&b));
+    }
+
+    fn tile(source: TileSource, visible: bool, width: u32, height: u32) -> Tile {
+        Tile {
+            participant: ParticipantId("00000000000000ab".into()),
+            source,
+            visible,
+            width,
+            height,
+        }
+    }
+
+    #[test]
+    fn each_tile_sets_the_subscription_of_its_own_source() {
+        let camera = tile(TileSource::Camera, true, 1280, 720);
+        assert_eq!(
+            tile_subscription(&camera),
+            (CAMERA_MID, SubscriptionSpec::visible(1280, 720))
+        );
+        let screen = tile(TileSource::Screen, true, 320, 180);
+        assert_eq!(
+            tile_subscription(&screen),
+            (SCREEN_MID, SubscriptionSpec::visible(320, 180))
+        );
+        let hidden_screen = tile(TileSource::Screen, false, 320, 180);
+        assert_eq!(
+            tile_subscription(&hidden_screen),
+            (SCREEN_MID, SubscriptionSpec::hidden())
+        );
     }
 
     #[test]

@@ -27,9 +27,30 @@ struct Route {
 struct Routes {
     participants: HashMap<MediaParticipant, Route>,
     kinds: HashMap<TrackId, MediaKind>,
+    /// Each room's active speaker, for those who connect after it was chosen.
+    speakers: HashMap<RoomId, MediaParticipant>,
 }
 
 impl Routes {
+    /// The `active_speaker` of `participant`'s room, if it has one yet.
+    fn speaker_of_room(&self, participant: MediaParticipant) -> Option<ServerMessage> {
+        let room = self.participants.get(&participant)?.room;
+        let speaker = self.speakers.get(&room)?;
+        Some(ServerMessage::ActiveSpeaker {
+            participant: protocol_participant(*speaker),
+        })
+    }
+
+    /// `participant` left the SFU; an empty room forgets its speaker.
+    fn leave(&mut self, participant: MediaParticipant) {
+        let Some(route) = self.participants.remove(&participant) else {
+            return;
+        };
+        if !self.participants.values().any(|r| r.room == route.room) {
+            self.speakers.remove(&route.room);
+        }
+    }
+
     /// The messages an SFU event sends, to whom. Pure but for remembering track kinds.
     fn deliveries(&mut self, event: SfuEvent) -> Vec<(MediaParticipant, ServerMessage)> {
         match event {
@@ -56,6 +77,7 @@ impl Routes {
                 vec![(participant, message)]
             }
             SfuEvent::ActiveSpeaker { room, participant } => {
+                self.speakers.insert(room, participant);
                 let speaker = protocol_participant(participant);
                 self.participants
                     .iter()
@@ -85,7 +107,11 @@ impl Routes {
             }
             SfuEvent::Connected { participant, .. } => {
                 tracing::debug!(participant = %protocol_participant(participant), "SFU connected");
-                vec![]
+                // The speaker was announced before this participant was there to hear it.
+                self.speaker_of_room(participant)
+                    .map(|message| (participant, message))
+                    .into_iter()
+                    .collect()
             }
             other => {
                 tracing::debug!(event = ?other, "SFU event not routed");
@@ -164,7 +190,7 @@ impl SfuRouter {
                 });
             }
             Request::Leave { room, participant } => {
-                self.routes.participants.remove(&participant);
+                self.routes.leave(participant);
                 self.send(Command::Leave { room, participant });
             }
             Request::Forward(command) => {
@@ -295,6 +321,39 @@ mod tests {
         speaker.sort_by_key(|(id, _)| *id);
         let to: Vec<_> = speaker.iter().map(|(id, _)| *id).collect();
         assert_eq!(to, vec![MediaParticipant(1), MediaParticipant(2)]);
+    }
+
+    #[test]
+    fn who_connects_later_is_told_the_rooms_speaker() {
+        let mut routes = Routes::default();
+        let (a, _a) = route(1);
+        let (b, _b) = route(1);
+        let (c, _c) = route(2);
+        routes.participants.insert(MediaParticipant(1), a);
+        let connected = |routes: &mut Routes, id| {
+            routes.deliveries(SfuEvent::Connected {
+                room: RoomId(1),
+                participant: MediaParticipant(id),
+            })
+        };
+        assert_eq!(connected(&mut routes, 1), vec![], "no speaker yet");
+        routes.deliveries(SfuEvent::ActiveSpeaker {
+            room: RoomId(1),
+            participant: MediaParticipant(1),
+        });
+        routes.participants.insert(MediaParticipant(2), b);
+        routes.participants.insert(MediaParticipant(3), c);
+        let told = ServerMessage::ActiveSpeaker {
+            participant: protocol_participant(MediaParticipant(1)),
+        };
+        assert_eq!(connected(&mut routes, 2), vec![(MediaParticipant(2), told)]);
+        assert_eq!(connected(&mut routes, 3), vec![], "another room's speaker");
+
+        // Once the room is empty, its speaker is forgotten.
+        routes.leave(MediaParticipant(1));
+        routes.leave(MediaParticipant(2));
+        routes.participants.insert(MediaParticipant(4), route(1).0);
+        assert_eq!(connected(&mut routes, 4), vec![]);
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod batch;
 mod compare;
 mod credentials;
 mod memory;
+mod offload;
 mod reflector;
 mod relay_load;
 mod report;

@@ -25,13 +25,21 @@ pub struct RelayRig {
 }
 
 impl RelayRig {
-    pub fn setup(server: &RunningServer, allocations: usize, peers: usize) -> anyhow::Result<Self> {
+    /// With `gro`, the peers receive with `UDP_GRO` (see [`offload`]).
+    pub fn setup(
+        server: &RunningServer,
+        allocations: usize,
+        peers: usize,
+        gro: bool,
+    ) -> anyhow::Result<Self> {
         let peers = (0..peers.max(1))
             .map(|_| {
                 let s = UdpSocket::bind("127.0.0.1:0")?;
                 s.set_nonblocking(true)?;
                 sys::grow_recv_buffer(&s, 8 << 20);
-                offload::enable_gro(&s);
+                if gro {
+                    offload::enable_gro(&s);
+                }
                 Ok(s)
             })
             .collect::<std::io::Result<Vec<_>>>()?;

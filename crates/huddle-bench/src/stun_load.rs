@@ -17,6 +17,8 @@ pub struct StunLoad {
     pub warmup: Duration,
     pub duration: Duration,
     pub cpus: Vec<usize>,
+    /// Receive with `UDP_GRO` (see [`offload`]).
+    pub gro: bool,
 }
 
 /// What one run measured.
@@ -78,7 +80,9 @@ fn worker(
             let s = UdpSocket::bind("127.0.0.1:0")?;
             s.connect(server)?;
             s.set_nonblocking(true)?;
-            offload::enable_gro(&s);
+            if load.gro {
+                offload::enable_gro(&s);
+            }
             Ok(s)
         })
         .collect::<std::io::Result<Vec<_>>>()?;

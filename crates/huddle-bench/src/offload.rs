@@ -6,8 +6,8 @@
 //!   `UDP_GRO`, so the kernel hands them the same separate datagrams as
 //!   before: the offered load does not change, only the generator's cost;
 //! - receiving, sockets with `UDP_GRO` take a server's segmented send (if it
-//!   sends that way) as one buffer, which [`RecvBatch`](crate::batch::RecvBatch) splits again. Servers
-//!   that send one datagram at a time are received exactly as before.
+//!   sends that way) as one buffer, which [`crate::batch::RecvBatch`] splits
+//!   again. Servers that send one datagram at a time are received as before.
 
 use std::io;
 use std::net::UdpSocket;
@@ -147,9 +147,9 @@ mod tests {
 
     /// With `UDP_GRO` the batch splits a coalesced receive into the datagrams sent.
     #[test]
-    fn gro_batch_splits_what_was_coalesced() {
+    fn recv_batch_splits_what_was_coalesced() {
         let (a, b) = pair();
-        enable_gro(&b);
+        assert!(enable_gro(&b));
         b.set_nonblocking(true).unwrap();
         let sent = packets(7, 100);
         let refs: Vec<&[u8]> = sent.iter().map(|p| &p[..]).collect();

@@ -89,6 +89,7 @@ fn settings(common: &crate::Common, extra: serde_json::Value) -> serde_json::Val
     let (server_cpus, client_cpus) = common.cpus();
     json!({
         "runs": common.runs,
+        "generator_gro": !common.no_gro,
         "server_cpus": server_cpus,
         "client_cpus": client_cpus,
         "mode": extra,
@@ -104,6 +105,7 @@ fn stun_load(args: &StunArgs) -> StunLoad {
         warmup: Duration::from_millis(args.warmup_ms),
         duration: Duration::from_millis(args.duration_ms),
         cpus: client_cpus,
+        gro: !args.common.no_gro,
     }
 }
 
@@ -203,7 +205,7 @@ pub fn turn(args: &TurnArgs) -> anyhow::Result<Report> {
     for run in 0..if args.skip_relay { 0 } else { args.common.runs } {
         for spec in &specs {
             let server = RunningServer::start(spec)?;
-            let rig = RelayRig::setup(&server, args.allocations, args.peers)?;
+            let rig = RelayRig::setup(&server, args.allocations, args.peers, !args.common.no_gro)?;
             let result = find_zero_loss_rate(&rig, &server, &ramp, &load)?;
             let best = result.best;
             eprintln!(

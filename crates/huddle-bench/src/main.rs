@@ -5,6 +5,7 @@ mod batch;
 mod compare;
 mod credentials;
 mod memory;
+mod offload;
 mod reflector;
 mod relay_load;
 mod report;
@@ -66,6 +67,11 @@ pub struct Common {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// The generator's receiving sockets do not ask for `UDP_GRO`: a server's
+    /// segmented sends are cut into datagrams at the receiving socket, which on
+    /// loopback the sending server pays for.
+    #[arg(long)]
+    no_gro: bool,
 }
 
 #[derive(Args)]

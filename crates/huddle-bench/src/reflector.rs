@@ -1,6 +1,7 @@
 //! A calibration target: the cheapest possible STUN "server", one thread that
 //! turns each batch of Binding requests into success responses in place and
-//! sends them back with `recvmmsg`/`sendmmsg`. Loading it with the STUN
+//! sends them back with `recvmmsg`/`sendmmsg`, the answers to one socket in
+//! one segmented send (`UDP_SEGMENT`, see [`crate::offload`]). Loading it with the STUN
 //! generator shows how many responses/s the generator itself can drive.
 
 use std::io;
@@ -12,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::batch::BATCH;
-use crate::sys;
+use crate::{offload, sys};
 
 const SLOT: usize = 64;
 
@@ -88,7 +89,33 @@ fn reflect_batch(socket: &UdpSocket) -> io::Result<()> {
         iovs[i].iov_len = msgs[i].msg_len as usize;
         bufs[i][0] = 0x01; // Binding request 0x0001 becomes success 0x0101
     }
+    // SAFETY: all-zero is valid for these C structs.
+    let mut answers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+    let mut controls = [offload::Control::default(); BATCH];
+    let mut count = 0;
+    let mut first = 0;
+    while first < got {
+        // A run of same-size requests from one socket is answered in one send.
+        let same = |i: &usize| {
+            same_addr(&names[*i], &names[first]) && iovs[*i].iov_len == iovs[first].iov_len
+        };
+        let end = (first + 1..got).find(|i| !same(i)).unwrap_or(got);
+        let answer = &mut answers[count].msg_hdr;
+        answer.msg_name = msgs[first].msg_hdr.msg_name;
+        answer.msg_namelen = msgs[first].msg_hdr.msg_namelen;
+        answer.msg_iov = &mut iovs[first];
+        answer.msg_iovlen = end - first;
+        if end - first > 1 {
+            offload::set_segment_size(answer, &mut controls[count], iovs[first].iov_len);
+        }
+        count += 1;
+        first = end;
+    }
     // SAFETY: as above; names and lengths were filled in by recvmmsg.
-    unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), got as u32, 0) };
+    unsafe { libc::sendmmsg(fd, answers.as_mut_ptr(), count as u32, 0) };
     Ok(())
+}
+
+fn same_addr(a: &libc::sockaddr_in, b: &libc::sockaddr_in) -> bool {
+    a.sin_port == b.sin_port && a.sin_addr.s_addr == b.sin_addr.s_addr
 }

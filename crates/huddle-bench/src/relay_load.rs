@@ -6,7 +6,8 @@ use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::batch::{send_batch, RecvBatch};
+use crate::batch::RecvBatch;
+use crate::offload;
 use crate::server::RunningServer;
 use crate::turn_client::{allocate_many, Allocation, CHANNEL};
 use crate::{stun, sys};
@@ -24,12 +25,21 @@ pub struct RelayRig {
 }
 
 impl RelayRig {
-    pub fn setup(server: &RunningServer, allocations: usize, peers: usize) -> anyhow::Result<Self> {
+    /// With `gro`, the peers receive with `UDP_GRO` (see [`offload`]).
+    pub fn setup(
+        server: &RunningServer,
+        allocations: usize,
+        peers: usize,
+        gro: bool,
+    ) -> anyhow::Result<Self> {
         let peers = (0..peers.max(1))
             .map(|_| {
                 let s = UdpSocket::bind("127.0.0.1:0")?;
                 s.set_nonblocking(true)?;
                 sys::grow_recv_buffer(&s, 8 << 20);
+                if gro {
+                    offload::enable_gro(&s);
+                }
                 Ok(s)
             })
             .collect::<std::io::Result<Vec<_>>>()?;
@@ -157,7 +167,7 @@ fn send_paced(
                 let n = ((due - count) as usize).min(CHUNK);
                 let socket = &rig.allocations[next].socket;
                 next = (next + 1) % rig.allocations.len();
-                let took = send_batch(socket, &packets[..n])?;
+                let took = offload::send_segments(socket, &packets[..n])?;
                 count += took as u64;
                 if took == 0 {
                     break; // kernel buffers full: try again after the sleep

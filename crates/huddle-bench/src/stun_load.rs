@@ -5,7 +5,8 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use crate::batch::{send_batch, RecvBatch, BATCH};
+use crate::batch::RecvBatch;
+use crate::offload::{self, MAX_SEGMENTS};
 use crate::{stun, sys};
 
 #[derive(Debug, Clone)]
@@ -16,6 +17,8 @@ pub struct StunLoad {
     pub warmup: Duration,
     pub duration: Duration,
     pub cpus: Vec<usize>,
+    /// Receive with `UDP_GRO` (see [`offload`]).
+    pub gro: bool,
 }
 
 /// What one run measured.
@@ -77,6 +80,9 @@ fn worker(
             let s = UdpSocket::bind("127.0.0.1:0")?;
             s.connect(server)?;
             s.set_nonblocking(true)?;
+            if load.gro {
+                offload::enable_gro(&s);
+            }
             Ok(s)
         })
         .collect::<std::io::Result<Vec<_>>>()?;
@@ -94,7 +100,7 @@ fn worker(
     let mut at_start = None;
     let mut batch = RecvBatch::default();
     let mut ready = Vec::new();
-    let mut answered = Vec::with_capacity(BATCH);
+    let mut answered = Vec::with_capacity(MAX_SEGMENTS);
     let mut last_scan = start;
     loop {
         let now = Instant::now();
@@ -144,7 +150,7 @@ impl Flights {
         Flights {
             sent_at: vec![now; slots],
             seq: 0,
-            buffers: vec![stun::binding_request(0); BATCH],
+            buffers: vec![stun::binding_request(0); MAX_SEGMENTS],
         }
     }
 
@@ -163,9 +169,10 @@ impl Flights {
             .collect()
     }
 
-    /// Sends a fresh request for each of `slots`, in batches.
+    /// Sends a fresh request for each of `slots`, a segmented send per
+    /// [`MAX_SEGMENTS`].
     fn send(&mut self, socket: &UdpSocket, slots: &[usize], now: Instant) -> anyhow::Result<()> {
-        for chunk in slots.chunks(BATCH) {
+        for chunk in slots.chunks(MAX_SEGMENTS) {
             for (buf, &slot) in self.buffers.iter_mut().zip(chunk) {
                 self.seq += 1;
                 stun::set_transaction_id(buf, (self.seq << 16) | slot as u64);
@@ -173,7 +180,7 @@ impl Flights {
                 self.sent_at[slot] = now;
             }
             let packets: Vec<&[u8]> = self.buffers[..chunk.len()].iter().map(|b| &b[..]).collect();
-            send_batch(socket, &packets)?;
+            offload::send_segments(socket, &packets)?;
         }
         Ok(())
     }

@@ -132,6 +132,7 @@ impl Bench {
             inbox: VecDeque::new(),
             auto_answer: true,
             downlink: None,
+            offline: false,
             video_mid,
             audio_mid,
             screen_mid: None,
@@ -190,6 +191,9 @@ impl Bench {
                     continue;
                 }
             }
+            if self.is_offline(d.source) {
+                continue;
+            }
             // A datagram for a participant that left is an error, not a panic.
             let _ = self
                 .sfu
@@ -210,7 +214,8 @@ impl Bench {
             match self.sfu.poll_output() {
                 Output::Timeout(_) => break,
                 Output::Transmit(t) => {
-                    if let Some(c) = self.clients.iter_mut().find(|c| c.addr == t.destination) {
+                    let client = self.clients.iter_mut().find(|c| c.addr == t.destination);
+                    if let Some(c) = client.filter(|c| !c.offline) {
                         c.inbox.push_back(Datagram {
                             source: t.source,
                             destination: t.destination,
@@ -226,6 +231,10 @@ impl Bench {
                 }
             }
         }
+    }
+
+    fn is_offline(&self, addr: SocketAddr) -> bool {
+        self.clients.iter().any(|c| c.addr == addr && c.offline)
     }
 
     fn answer_offer(&mut self, participant: ParticipantId, sdp: &str) {

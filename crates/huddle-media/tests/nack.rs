@@ -10,13 +10,19 @@ use std::time::Duration;
 use common::{Bench, AV, NOTHING};
 use huddle_media::MediaKind;
 
-#[test]
-fn lossy_uplink_is_repaired_by_nacks() {
+/// A publisher and a viewer, connected; returns the viewer's index.
+fn publisher_and_viewer() -> (Bench, usize) {
     let mut b = Bench::new();
     b.join(AV);
     let viewer = b.join(NOTHING);
     b.connect_all();
     b.run_for(Duration::from_millis(200));
+    (b, viewer)
+}
+
+#[test]
+fn lossy_uplink_is_repaired_by_nacks() {
+    let (mut b, viewer) = publisher_and_viewer();
     b.uplink_loss_every = 20;
     b.send_media(Duration::from_secs(4));
 
@@ -34,11 +40,7 @@ fn lossy_uplink_is_repaired_by_nacks() {
 /// the subscriber would ask again and again while its picture froze.
 #[test]
 fn lossy_downlink_is_repaired_by_retransmissions() {
-    let mut b = Bench::new();
-    b.join(AV);
-    let viewer = b.join(NOTHING);
-    b.connect_all();
-    b.run_for(Duration::from_millis(200));
+    let (mut b, viewer) = publisher_and_viewer();
     b.downlink_loss_one_in = 5;
     b.send_media(Duration::from_secs(4));
     b.downlink_loss_one_in = 0;

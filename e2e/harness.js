@@ -100,7 +100,8 @@ class Server {
     port = port || (await freePort());
     const argv = ['--listen', `127.0.0.1:${port}`];
     // Everything here is on loopback, which TURN refuses to relay to unless told otherwise.
-    argv.push('--turn-listen', '127.0.0.1:0', '--turn-allow-peer', '127.0.0.0/8');
+    if (!args.includes('--turn-listen')) argv.push('--turn-listen', '127.0.0.1:0');
+    argv.push('--turn-allow-peer', '127.0.0.0/8');
     if (dataDir) argv.push('--data-dir', dataDir);
     if (tls) argv.push('--tls-self-signed');
     // Auto rooms (the default) may use the SFU: keep it on loopback, on a free port.

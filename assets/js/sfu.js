@@ -37,6 +37,9 @@ import { FILES_LABEL } from './files.js';
  * @property {(event: SfuEvent) => void} listener
  */
 
+/** How long the connection to the SFU may stay 'disconnected' before we restart ICE. */
+const ICE_RESTART_AFTER_MS = 2_000;
+
 /** Camera simulcast layers, lowest first as the SFU expects. */
 export const SIMULCAST_LAYERS = /** @type {const} */ ([
   { rid: 'q', scaleResolutionDownBy: 4 },
@@ -94,9 +97,11 @@ export class SfuConnection {
     this.pc.addEventListener('track', ({ transceiver }) => {
       if (transceiver.mid !== null) this.bind(transceiver.mid);
     });
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.iceRestartTimer = undefined;
     this.pc.addEventListener('connectionstatechange', () => {
       const state = this.pc.connectionState;
-      if (state === 'failed') this.pc.restartIce();
+      this.restartIceIfLost(state);
       this.emit({ kind: 'connection', state });
     });
 
@@ -186,7 +191,26 @@ export class SfuConnection {
     this.negotiation.rollback();
   }
 
+  /**
+   * A network change (or an outage) breaks the path to the SFU: restart ICE, which offers new
+   * credentials through `sfu_signal` (negotiationneeded), and keeps everything else of the
+   * session. 'failed' restarts at once; 'disconnected' often heals by itself (a few lost
+   * checks), so it restarts only if it lasts ICE_RESTART_AFTER_MS.
+   * @private
+   * @param {RTCPeerConnectionState} state
+   */
+  restartIceIfLost(state) {
+    clearTimeout(this.iceRestartTimer);
+    if (state === 'failed') this.pc.restartIce();
+    if (state === 'disconnected') {
+      this.iceRestartTimer = setTimeout(() => {
+        if (!this.closed && this.pc.connectionState === 'disconnected') this.pc.restartIce();
+      }, ICE_RESTART_AFTER_MS);
+    }
+  }
+
   close() {
+    clearTimeout(this.iceRestartTimer);
     this.closed = true;
     this.negotiation.close();
     this.pc.close();

@@ -7,6 +7,8 @@
 //! The browser must therefore be the "polite" peer only for its *own* pending offer,
 //! which it never has while it waits for our answer.
 
+use std::time::Duration;
+
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::Direction;
 
@@ -15,6 +17,14 @@ use crate::event::SfuEvent;
 use crate::outbox::{Outbox, Propagated};
 use crate::participant::Participant;
 use crate::subscription::Negotiation;
+
+/// str0m's default RTX cache for what we send a subscriber, with a higher cap on the share of
+/// retransmitted bytes. Past the cap str0m drops every queued retransmission; at its default
+/// (15%) a subscriber behind 10% random loss (whose retransmissions get lost too) hit it often,
+/// and each time its picture froze ~500 ms while it asked again and again for the same packets.
+const RTX_CACHE_PACKETS: usize = 1024;
+const RTX_CACHE_AGE: Duration = Duration::from_secs(3);
+const RTX_RATIO_CAP: f32 = 0.3;
 
 /// Offer/answer state of one participant's session.
 #[derive(Debug)]
@@ -65,6 +75,9 @@ impl Participant {
             let was_opening = matches!(s.negotiation, Negotiation::Opening(_));
             s.on_answer();
             if let (true, Some(mid)) = (was_opening, s.open_mid()) {
+                if let Some(stream) = self.rtc.direct_api().stream_tx_by_mid(mid, None) {
+                    stream.set_rtx_cache(RTX_CACHE_PACKETS, RTX_CACHE_AGE, Some(RTX_RATIO_CAP));
+                }
                 out.events.push_back(SfuEvent::TrackSubscribed {
                     participant: self.id,
                     track: s.track,

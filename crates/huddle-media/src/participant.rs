@@ -4,7 +4,7 @@
 //! leaves as a [`Propagated`] value in the [`Outbox`], routed by the worker.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::channel::ChannelId;
@@ -29,6 +29,7 @@ pub struct Participant {
     pub published: Vec<PublishedTrack>,
     pub subscriptions: Vec<Subscription>,
     pub connected: bool,
+    pub ice: IceLink,
     /// Latest egress bandwidth estimate towards this participant, bits per second.
     pub bwe_bps: Option<u64>,
     /// Last (minimum, desired) handed to str0m's estimator.
@@ -43,6 +44,15 @@ pub struct Participant {
     /// Assumed size of a publisher's top simulcast layer until a keyframe tells.
     top_layer: (u32, u32),
     pub forwarding: Forwarding,
+}
+
+/// Whether the participant's ICE path works. str0m reports `Disconnected` once consent
+/// checks stop arriving; the client may then restart ICE with new credentials (an offer
+/// through signaling) and keep its session, so the participant stays until a grace passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IceLink {
+    Up,
+    Lost { since: Instant },
 }
 
 /// Which kinds of a publisher's media the SFU forwards. Everything by default.
@@ -105,6 +115,7 @@ impl Participant {
             published: vec![],
             subscriptions: vec![],
             connected: false,
+            ice: IceLink::Up,
             bwe_bps: None,
             bwe_goal: None,
             channels: HashMap::new(),
@@ -125,6 +136,11 @@ impl Participant {
         self.rtc.is_alive()
     }
 
+    /// ICE died more than `grace` ago and no restart brought it back.
+    pub fn ice_lost_longer_than(&self, now: Instant, grace: Duration) -> bool {
+        matches!(self.ice, IceLink::Lost { since } if now.saturating_duration_since(since) > grace)
+    }
+
     /// Feeds input; a session that fails on input is closed, never panics.
     pub fn handle_input(&mut self, input: Input) {
         self.needs_poll = true;
@@ -135,7 +151,7 @@ impl Participant {
     }
 
     /// Drains the `Rtc` until it asks for a timeout.
-    pub fn poll_to_timeout(&mut self, out: &mut Outbox) {
+    pub fn poll_to_timeout(&mut self, now: Instant, out: &mut Outbox) {
         self.needs_poll = false;
         while self.rtc.is_alive() {
             match self.rtc.poll_output() {
@@ -148,7 +164,7 @@ impl Participant {
                     destination: t.destination,
                     contents: t.contents.into(),
                 }),
-                Ok(Output::Event(e)) => self.on_event(e, out),
+                Ok(Output::Event(e)) => self.on_event(e, now, out),
                 Err(e) => {
                     tracing::info!(participant = %self.id, "closing after rtc error: {e}");
                     self.rtc.disconnect();
@@ -157,7 +173,7 @@ impl Participant {
         }
     }
 
-    fn on_event(&mut self, event: Event, out: &mut Outbox) {
+    fn on_event(&mut self, event: Event, now: Instant, out: &mut Outbox) {
         match event {
             Event::Connected => {
                 self.connected = true;
@@ -170,11 +186,7 @@ impl Participant {
                     participant: self.id,
                 });
             }
-            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                // str0m reports Disconnected once consent checks failed; without an
-                // ICE restart from the client this connection is over.
-                self.rtc.disconnect();
-            }
+            Event::IceConnectionStateChange(state) => self.on_ice_state(state, now),
             Event::MediaAdded(added) => self.on_media_added(added, out),
             // The browser stopped sending (removeTrack, transceiver stopped). Our own
             // subscription m-lines have other mids, so they never match a publication.
@@ -235,6 +247,23 @@ impl Participant {
                 let seen = self.nacks_seen.entry((s.mid, s.rid)).or_insert(0);
                 out.stats.nacks += s.nacks.saturating_sub(*seen);
                 *seen = s.nacks;
+            }
+            _ => {}
+        }
+    }
+
+    fn on_ice_state(&mut self, state: IceConnectionState, now: Instant) {
+        match (self.ice, state) {
+            (IceLink::Up, IceConnectionState::Disconnected) => {
+                tracing::info!(participant = %self.id, "ICE lost; waiting for an ICE restart");
+                self.ice = IceLink::Lost { since: now };
+            }
+            (
+                IceLink::Lost { .. },
+                IceConnectionState::Connected | IceConnectionState::Completed,
+            ) => {
+                tracing::info!(participant = %self.id, "ICE back");
+                self.ice = IceLink::Up;
             }
             _ => {}
         }

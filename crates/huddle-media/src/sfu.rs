@@ -43,6 +43,9 @@ pub struct SfuConfig {
     /// Bytes of others' data channel messages that may wait for one participant whose
     /// link is slower than the sender's; beyond it messages are dropped and counted.
     pub data_channel_backlog: usize,
+    /// How long a participant whose ICE died keeps its place (publications, subscriptions)
+    /// waiting for the client to restart ICE, e.g. after a network change.
+    pub ice_restart_grace: Duration,
 }
 
 impl SfuConfig {
@@ -59,6 +62,9 @@ impl SfuConfig {
             // nothing while it is uploaded; memory stays at most 8 MiB (plus str0m's
             // 1 MiB send buffer) per participant however slow its link.
             data_channel_backlog: 8 * 1024 * 1024,
+            // Browsers notice the loss within seconds and restart at once; a network change
+            // (Wi-Fi to cellular, a VPN going up) takes a few seconds more.
+            ice_restart_grace: Duration::from_secs(20),
         }
     }
 }
@@ -340,7 +346,7 @@ impl Sfu {
         let mut did_something = false;
         loop {
             for p in self.participants.values_mut().filter(|p| p.needs_poll) {
-                p.poll_to_timeout(&mut self.out);
+                p.poll_to_timeout(self.now, &mut self.out);
                 did_something = true;
             }
             self.reap_dead();
@@ -364,11 +370,14 @@ impl Sfu {
         did_something || !self.out.transmits.is_empty() || !self.out.events.is_empty()
     }
 
+    /// Removes participants whose session closed, or whose ICE died and was not restarted
+    /// within the grace.
     fn reap_dead(&mut self) {
+        let grace = self.config.ice_restart_grace;
         let dead: Vec<ParticipantId> = self
             .participants
             .values()
-            .filter(|p| !p.is_alive())
+            .filter(|p| !p.is_alive() || p.ice_lost_longer_than(self.now, grace))
             .map(|p| p.id)
             .collect();
         for id in dead {

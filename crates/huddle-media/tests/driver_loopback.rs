@@ -168,9 +168,68 @@ fn video_flows_in_two_rooms_on_two_workers_behind_one_port() {
 
     // Rooms 7 and 8 land on different workers (room id modulo 2).
     let mut calls = [Call::new(&h, 7, 1), Call::new(&h, 8, 11)];
+    run_until(&h, &mut events, &mut calls, |c| c.viewer.media >= 10);
+    let viewer = calls[0].viewer.id;
+    h.send(Command::Leave {
+        room: RoomId(7),
+        participant: viewer,
+    })
+    .unwrap();
+    h.shutdown();
+}
+
+/// A network change: the publisher sends from a new address, after an ICE restart that
+/// gave it a new ufrag at the SFU. The router must find the worker by the new ufrag.
+#[test]
+fn an_ice_restart_from_a_new_address_reaches_the_participants_worker() {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let config = SfuConfig::new(socket.local_addr().unwrap());
+    let (h, mut events) = spawn(socket, config, 2, None).unwrap();
+    let mut calls = [Call::new(&h, 7, 1)];
+    run_until(&h, &mut events, &mut calls, |c| c.viewer.media >= 10);
+
+    let moving = &mut calls[0];
+    let moved = UdpSocket::bind("127.0.0.1:0").unwrap();
+    moved.set_nonblocking(true).unwrap();
+    let address = moved.local_addr().unwrap();
+    moving.publisher.socket = moved;
+    let mut change = moving.publisher.rtc.sdp_api();
+    change.ice_restart(false);
+    let (offer, pending) = change.apply().unwrap();
+    let answer = call(&h, |reply| Command::AcceptOffer {
+        room: moving.room,
+        participant: moving.publisher.id,
+        sdp: offer.to_sdp_string(),
+        reply,
+    })
+    .unwrap();
+    moving
+        .publisher
+        .rtc
+        .sdp_api()
+        .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+        .unwrap();
+    // Applying the answer restarts the client's ICE agent, which drops its old candidates.
+    moving
+        .publisher
+        .rtc
+        .add_local_candidate(Candidate::host(address, "udp").unwrap());
+    moving.viewer.media = 0;
+    run_until(&h, &mut events, &mut calls, |c| c.viewer.media >= 10);
+    h.shutdown();
+}
+
+/// Drives the calls (answering the SFU's offers, 30 fps of video) until `done` holds for
+/// every call; fails after 10 s.
+fn run_until(
+    h: &SfuHandle,
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<SfuEvent>,
+    calls: &mut [Call],
+    done: impl Fn(&Call) -> bool,
+) {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut next_frame = Instant::now();
-    while calls.iter().any(|c| c.viewer.media < 10) {
+    while !calls.iter().all(&done) {
         assert!(
             Instant::now() < deadline,
             "no video through the driver in 10 s"
@@ -189,27 +248,20 @@ fn video_flows_in_two_rooms_on_two_workers_behind_one_port() {
             let peer = call.peer(participant).unwrap();
             let offer = SdpOffer::from_sdp_string(&sdp).unwrap();
             let answer = peer.rtc.sdp_api().accept_offer(offer).unwrap();
-            call_answer(&h, room, participant, answer.to_sdp_string());
+            call_answer(h, room, participant, answer.to_sdp_string());
         }
         if Instant::now() >= next_frame {
-            for c in &mut calls {
+            for c in calls.iter_mut() {
                 c.send_frame();
             }
             next_frame += Duration::from_millis(33);
         }
-        for c in &mut calls {
+        for c in calls.iter_mut() {
             c.publisher.step();
             c.viewer.step();
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    let viewer = calls[0].viewer.id;
-    h.send(Command::Leave {
-        room: RoomId(7),
-        participant: viewer,
-    })
-    .unwrap();
-    h.shutdown();
 }
 
 fn call_answer(h: &SfuHandle, room: RoomId, participant: ParticipantId, sdp: String) {

@@ -32,6 +32,26 @@ async fn joined_hands_out_the_builtin_stun_and_turn_with_personal_credentials() 
     );
 }
 
+/// Browsers reach the SFU through TURN too (a page with `?ice=relay` only has relayed candidates),
+/// so an sfu room's `joined` carries the same relay as a mesh room's.
+#[tokio::test]
+async fn an_sfu_room_hands_out_the_builtin_turn_over_udp_and_tcp() {
+    let server = Server::start(&["--media-mode", "sfu", "--turn-secret", "s3cret"]).await;
+    let turn = server.turn.expect("TURN runs by default");
+    let (_client, joined) = server.joined("r", "Ada").await;
+    assert_eq!(joined["settings"]["media_mode"], "sfu");
+    let relay = &joined["ice_servers"][1];
+    for (i, transport) in ["udp", "tcp"].into_iter().enumerate() {
+        let url = format!("turn:127.0.0.1:{}?transport={transport}", turn.port());
+        assert_eq!(relay["urls"][i], url);
+    }
+    let username = relay["username"].as_str().unwrap();
+    assert_eq!(
+        relay["credential"].as_str().unwrap(),
+        huddle_turn::rest_password(b"s3cret", username)
+    );
+}
+
 #[tokio::test]
 async fn the_advertised_stun_server_answers_binding_requests() {
     let server = Server::start(&[]).await;

@@ -141,13 +141,7 @@ impl Worker {
             } => {
                 let r = self.sfu.join(room, participant);
                 if r.is_ok() {
-                    if let Some(ufrag) = self.sfu.ice_ufrag(participant) {
-                        let _ = self.routes.send(RouteUpdate::Add {
-                            ufrag: ufrag.clone(),
-                            worker: self.id,
-                        });
-                        self.ufrags.insert(participant, ufrag);
-                    }
+                    self.route_ufrag(participant);
                 }
                 let _ = reply.send(r);
             }
@@ -157,7 +151,10 @@ impl Worker {
                 reply,
                 ..
             } => {
-                let _ = reply.send(self.sfu.accept_offer(participant, &sdp));
+                let answer = self.sfu.accept_offer(participant, &sdp);
+                // An ICE restart gave the participant a new ufrag.
+                self.route_ufrag(participant);
+                let _ = reply.send(answer);
             }
             Command::AcceptAnswer {
                 participant,
@@ -200,6 +197,23 @@ impl Worker {
                 self.forget(participant);
             }
         }
+    }
+
+    /// Tells the router the participant's current ICE ufrag, by which it finds this worker.
+    fn route_ufrag(&mut self, participant: ParticipantId) {
+        let Some(ufrag) = self.sfu.ice_ufrag(participant) else {
+            return;
+        };
+        if self.ufrags.get(&participant) == Some(&ufrag) {
+            return;
+        }
+        if let Some(old) = self.ufrags.insert(participant, ufrag.clone()) {
+            let _ = self.routes.send(RouteUpdate::Remove { ufrag: old });
+        }
+        let _ = self.routes.send(RouteUpdate::Add {
+            ufrag,
+            worker: self.id,
+        });
     }
 
     fn forget(&mut self, participant: ParticipantId) {

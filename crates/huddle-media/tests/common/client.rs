@@ -24,6 +24,8 @@ pub struct Client {
     /// Bytes per step the link from the SFU delivers; the rest waits in the inbox.
     /// `None`: no limit. `Some(0)`: the client stopped reading.
     pub downlink: Option<usize>,
+    /// Its network is gone: nothing it sends arrives, nothing sent to it arrives.
+    pub offline: bool,
     /// Mids of this client's own published m-lines.
     pub video_mid: Option<Mid>,
     pub audio_mid: Option<Mid>,

@@ -44,6 +44,10 @@ pub struct Bench {
     /// Drop every n-th RTP datagram from clients to the SFU (0 = no loss).
     pub uplink_loss_every: usize,
     uplink_count: usize,
+    /// Drop RTP datagrams from the SFU to clients at random, one in n on average (0 = no
+    /// loss). Random rather than every n-th: a fixed period can hit a retransmission each time.
+    pub downlink_loss_one_in: u64,
+    downlink_random: u64,
 }
 
 /// What a client publishes in its first offer.
@@ -88,6 +92,8 @@ impl Bench {
             sfu_inbox: VecDeque::new(),
             uplink_loss_every: 0,
             uplink_count: 0,
+            downlink_loss_one_in: 0,
+            downlink_random: 0x9e37_79b9_7f4a_7c15,
         }
     }
 
@@ -132,6 +138,7 @@ impl Bench {
             inbox: VecDeque::new(),
             auto_answer: true,
             downlink: None,
+            offline: false,
             video_mid,
             audio_mid,
             screen_mid: None,
@@ -180,15 +187,11 @@ impl Bench {
         }
         let mut offers = vec![];
         while let Some(d) = self.sfu_inbox.pop_front() {
-            // SRTP packets start with version 2 and a payload type past RTCP's range.
-            let is_rtp = d.contents.len() > 12
-                && d.contents[0] >> 6 == 2
-                && !(192..=223).contains(&d.contents[1]);
-            if is_rtp && self.uplink_loss_every > 0 {
-                self.uplink_count += 1;
-                if self.uplink_count % self.uplink_loss_every == 0 {
-                    continue;
-                }
+            if is_rtp(&d.contents) && nth_dropped(self.uplink_loss_every, &mut self.uplink_count) {
+                continue;
+            }
+            if self.is_offline(d.source) {
+                continue;
             }
             // A datagram for a participant that left is an error, not a panic.
             let _ = self
@@ -210,7 +213,13 @@ impl Bench {
             match self.sfu.poll_output() {
                 Output::Timeout(_) => break,
                 Output::Transmit(t) => {
-                    if let Some(c) = self.clients.iter_mut().find(|c| c.addr == t.destination) {
+                    if is_rtp(&t.contents)
+                        && randomly_dropped(self.downlink_loss_one_in, &mut self.downlink_random)
+                    {
+                        continue;
+                    }
+                    let client = self.clients.iter_mut().find(|c| c.addr == t.destination);
+                    if let Some(c) = client.filter(|c| !c.offline) {
                         c.inbox.push_back(Datagram {
                             source: t.source,
                             destination: t.destination,
@@ -226,6 +235,10 @@ impl Bench {
                 }
             }
         }
+    }
+
+    fn is_offline(&self, addr: SocketAddr) -> bool {
+        self.clients.iter().any(|c| c.addr == addr && c.offline)
     }
 
     fn answer_offer(&mut self, participant: ParticipantId, sdp: &str) {
@@ -352,4 +365,30 @@ fn init_log() {
                 .init();
         }
     });
+}
+
+/// SRTP packets start with version 2 and a payload type past RTCP's range.
+fn is_rtp(datagram: &[u8]) -> bool {
+    datagram.len() > 12 && datagram[0] >> 6 == 2 && !(192..=223).contains(&datagram[1])
+}
+
+/// True for one packet in `one_in` on average (never with 0); `state` is a xorshift64 seed,
+/// so a run is reproducible.
+fn randomly_dropped(one_in: u64, state: &mut u64) -> bool {
+    if one_in == 0 {
+        return false;
+    }
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state % one_in == 0
+}
+
+/// Counts a packet; true for every `every`-th one (never with `every` 0).
+fn nth_dropped(every: usize, count: &mut usize) -> bool {
+    if every == 0 {
+        return false;
+    }
+    *count += 1;
+    *count % every == 0
 }

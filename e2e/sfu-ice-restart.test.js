@@ -1,0 +1,65 @@
+// ICE restart in an sfu room: the UDP path to the SFU is cut for 12 s (nft drops every packet to
+// and from its port, e2e/netfilter.js), as when a laptop changes networks. The page's connection
+// to the SFU goes 'disconnected', the client restarts ICE (new credentials, offered through
+// sfu_signal), the SFU answers with new credentials of its own, and once the path is back both
+// pages decode each other again, in the same session: same participant ids, no rejoin.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as h from './harness.js';
+import { dropUdp, freeUdpPort } from './netfilter.js';
+
+const OUTAGE_MS = 12_000;
+
+/** The ICE ufrags of the page's connection to the SFU: ours and the SFU's. */
+function iceUfrags(page) {
+  return page.evaluate(() => {
+    const pc = window.__e2e.peerConnections.find((c) => c.connectionState !== 'closed');
+    const ufrag = (description) => description && /a=ice-ufrag:(\S+)/.exec(description.sdp)[1];
+    return { local: ufrag(pc.localDescription), remote: ufrag(pc.remoteDescription) };
+  });
+}
+
+/** Starts recording the connection states of the page's connection to the SFU. */
+function recordConnectionStates(page) {
+  return page.evaluate(() => {
+    const pc = window.__e2e.peerConnections.find((c) => c.connectionState !== 'closed');
+    window.__e2e.sfuStates = [];
+    pc.addEventListener('connectionstatechange', () => window.__e2e.sfuStates.push(pc.connectionState));
+  });
+}
+
+test('after a 12 s outage of the path to the SFU, ICE restarts and video resumes', { timeout: 240_000 }, () =>
+  h.scenario('sfu-ice-restart', async (s) => {
+    const sfuPort = await freeUdpPort();
+    await s.startServer({ args: ['--media-mode', 'sfu', '--sfu-listen', `127.0.0.1:${sfuPort}`] });
+    const participants = await s.joinAll(h.roomName('restart'), ['ada', 'bo']);
+    const before = [];
+    for (const p of participants) {
+      await h.waitForRemoteVideos(p.page, 1, { timeout: 90_000 });
+      before.push({ id: await h.ownId(p.page), ufrags: await iceUfrags(p.page) });
+      await recordConnectionStates(p.page);
+    }
+
+    const outage = dropUdp(sfuPort, { oneIn: 1 });
+    try {
+      await h.sleep(OUTAGE_MS);
+    } finally {
+      outage.remove();
+    }
+    const cutAt = Date.now();
+    for (const p of participants) await h.waitForRemoteVideos(p.page, 1, { timeout: 15_000 });
+    const resumedMs = Date.now() - cutAt;
+
+    for (const [i, p] of participants.entries()) {
+      const states = await p.page.evaluate(() => window.__e2e.sfuStates);
+      assert.ok(states.includes('disconnected') || states.includes('failed'), `${p.name} noticed the outage: ${states}`);
+      assert.equal(states.at(-1), 'connected', `${p.name} is connected again: ${states}`);
+      const ufrags = await iceUfrags(p.page);
+      assert.notEqual(ufrags.local, before[i].ufrags.local, `${p.name} restarted ICE with new credentials`);
+      assert.notEqual(ufrags.remote, before[i].ufrags.remote, `the SFU answered ${p.name}'s restart with new credentials`);
+      assert.equal(await h.ownId(p.page), before[i].id, `${p.name} is still the same participant`);
+      assert.equal(await h.openPeerConnections(p.page), 1, `${p.name} kept its one connection to the SFU`);
+    }
+    console.log(`after a ${OUTAGE_MS / 1000} s outage, both pages decode again ${resumedMs} ms after the path came back`);
+  }),
+);

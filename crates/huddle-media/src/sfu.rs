@@ -79,6 +79,9 @@ pub struct Sfu {
     by_addr: HashMap<SocketAddr, ParticipantId>,
     pub(crate) out: Outbox,
     pub(crate) next_tick: Instant,
+    /// Subscriptions or signaling states may have changed since participants were
+    /// last checked for a renegotiation: only then are they all visited.
+    pub(crate) negotiation_due: bool,
 }
 
 impl Sfu {
@@ -91,6 +94,7 @@ impl Sfu {
             by_addr: HashMap::new(),
             out: Outbox::default(),
             next_tick: now,
+            negotiation_due: false,
         }
     }
 
@@ -159,6 +163,7 @@ impl Sfu {
         }
         room.members.push(participant);
         self.participants.insert(participant, p);
+        self.negotiation_due = true;
         Ok(())
     }
 
@@ -167,6 +172,7 @@ impl Sfu {
         participant: ParticipantId,
         offer_sdp: &str,
     ) -> Result<String, SfuError> {
+        self.negotiation_due = true;
         self.participant_mut(participant)?.accept_offer(offer_sdp)
     }
 
@@ -179,6 +185,7 @@ impl Sfu {
             .participants
             .get_mut(&participant)
             .ok_or(SfuError::UnknownParticipant(participant))?;
+        self.negotiation_due = true;
         p.accept_answer(answer_sdp, &mut self.out)
     }
 
@@ -218,6 +225,7 @@ impl Sfu {
         if let Some(s) = p.subscriptions.iter_mut().find(|s| s.track == track) {
             s.spec = spec;
         }
+        self.negotiation_due = true;
         // Apply the new spec now rather than at the next tick: a tile that became
         // visible should not wait.
         self.next_tick = self.now;
@@ -232,6 +240,7 @@ impl Sfu {
     ) -> Result<(), SfuError> {
         let p = self.participant_mut(subscriber)?;
         p.subscriptions.retain_mut(|s| s.track != track || s.stop());
+        self.negotiation_due = true;
         Ok(())
     }
 
@@ -352,16 +361,26 @@ impl Sfu {
             }
             did_something = true;
         }
+        did_something |= self.negotiate();
+        did_something || !self.out.transmits.is_empty() || !self.out.events.is_empty()
+    }
+
+    /// Sends an offer to each participant whose subscriptions need one; true if any did.
+    fn negotiate(&mut self) -> bool {
+        if !std::mem::take(&mut self.negotiation_due) {
+            return false;
+        }
+        let mut offered = false;
         for p in self.participants.values_mut() {
             if let Some(sdp) = p.negotiate_if_needed() {
                 self.out.events.push_back(SfuEvent::Offer {
                     participant: p.id,
                     sdp,
                 });
-                did_something = true;
+                offered = true;
             }
         }
-        did_something || !self.out.transmits.is_empty() || !self.out.events.is_empty()
+        offered
     }
 
     fn reap_dead(&mut self) {

@@ -47,6 +47,7 @@ impl Sfu {
                     rids,
                     msid_track,
                 });
+                self.negotiation_due = true;
                 self.next_tick = self.now;
             }
             Propagated::TrackUnpublished { room, track } => {
@@ -59,6 +60,7 @@ impl Sfu {
                         p.subscriptions.retain_mut(|s| s.track != track || s.stop());
                     }
                 }
+                self.negotiation_due = true;
                 self.out
                     .events
                     .push_back(SfuEvent::TrackUnpublished { room, track });

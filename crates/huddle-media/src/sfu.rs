@@ -85,6 +85,9 @@ pub struct Sfu {
     by_addr: HashMap<SocketAddr, ParticipantId>,
     pub(crate) out: Outbox,
     pub(crate) next_tick: Instant,
+    /// Subscriptions or signaling states may have changed since participants were
+    /// last checked for a renegotiation: only then are they all visited.
+    pub(crate) negotiation_due: bool,
 }
 
 impl Sfu {
@@ -97,6 +100,7 @@ impl Sfu {
             by_addr: HashMap::new(),
             out: Outbox::default(),
             next_tick: now,
+            negotiation_due: false,
         }
     }
 
@@ -165,6 +169,7 @@ impl Sfu {
         }
         room.members.push(participant);
         self.participants.insert(participant, p);
+        self.negotiation_due = true;
         Ok(())
     }
 
@@ -173,6 +178,7 @@ impl Sfu {
         participant: ParticipantId,
         offer_sdp: &str,
     ) -> Result<String, SfuError> {
+        self.negotiation_due = true;
         self.participant_mut(participant)?.accept_offer(offer_sdp)
     }
 
@@ -185,6 +191,7 @@ impl Sfu {
             .participants
             .get_mut(&participant)
             .ok_or(SfuError::UnknownParticipant(participant))?;
+        self.negotiation_due = true;
         p.accept_answer(answer_sdp, &mut self.out)
     }
 
@@ -224,6 +231,7 @@ impl Sfu {
         if let Some(s) = p.subscriptions.iter_mut().find(|s| s.track == track) {
             s.spec = spec;
         }
+        self.negotiation_due = true;
         // Apply the new spec now rather than at the next tick: a tile that became
         // visible should not wait.
         self.next_tick = self.now;
@@ -238,6 +246,7 @@ impl Sfu {
     ) -> Result<(), SfuError> {
         let p = self.participant_mut(subscriber)?;
         p.subscriptions.retain_mut(|s| s.track != track || s.stop());
+        self.negotiation_due = true;
         Ok(())
     }
 
@@ -358,16 +367,26 @@ impl Sfu {
             }
             did_something = true;
         }
+        did_something |= self.negotiate();
+        did_something || !self.out.transmits.is_empty() || !self.out.events.is_empty()
+    }
+
+    /// Sends an offer to each participant whose subscriptions need one; true if any did.
+    fn negotiate(&mut self) -> bool {
+        if !std::mem::take(&mut self.negotiation_due) {
+            return false;
+        }
+        let mut offered = false;
         for p in self.participants.values_mut() {
             if let Some(sdp) = p.negotiate_if_needed() {
                 self.out.events.push_back(SfuEvent::Offer {
                     participant: p.id,
                     sdp,
                 });
-                did_something = true;
+                offered = true;
             }
         }
-        did_something || !self.out.transmits.is_empty() || !self.out.events.is_empty()
+        offered
     }
 
     /// Removes participants whose session closed, or whose ICE died and was not restarted

@@ -14,6 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+import { sleep, waitUntil } from './wait.js';
+
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const OUT = path.join(HERE, 'out');
@@ -36,27 +38,6 @@ const CHROMIUM_ARGS = [
   '--auto-select-desktop-capture-source=Entire screen',
   '--allow-loopback-in-peer-connection',
 ];
-
-/** Milliseconds, bounded: every wait in the suite goes through here. */
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(what, check, { timeout = 30_000, interval = 200 } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await check();
-      if (last) return last;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const detail = last instanceof Error ? `: ${last.message}` : last === undefined ? '' : `: ${JSON.stringify(last)}`;
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}${detail}`);
-    }
-    await sleep(interval);
-  }
-}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -475,109 +456,6 @@ async function waitConnected(page, timeout = 30_000) {
   await page.waitForSelector('body[data-connection="connected"]', { timeout, state: 'attached' });
 }
 
-/** Per remote tile (participant or screen) in the page: id, frames decoded, playback time, size. */
-function remoteVideoStats(page, selector = '[data-participant]:not([data-local]), [data-screen]') {
-  return page.evaluate((sel) => {
-    return [...document.querySelectorAll(sel)].map((tile) => {
-      const video = tile.querySelector('video');
-      const id = tile.getAttribute('data-participant') || `screen:${tile.getAttribute('data-screen')}`;
-      if (!video) return { id, video: false, width: 0, frames: 0, time: 0 };
-      const quality = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : null;
-      return {
-        id,
-        video: true,
-        width: video.videoWidth,
-        height: video.videoHeight,
-        frames: quality ? quality.totalVideoFrames : 0,
-        time: video.currentTime,
-        paused: video.paused,
-        audio: tile.getAttribute('data-audio'),
-        videoState: tile.getAttribute('data-video'),
-      };
-    });
-  }, selector);
-}
-
-/** Which tiles advanced (frames decoded and playback time) over `windowMs`. */
-async function framesAdvancing(page, { selector, windowMs = 1_500 } = {}) {
-  const before = await remoteVideoStats(page, selector);
-  await sleep(windowMs);
-  const after = await remoteVideoStats(page, selector);
-  return after.map((a) => {
-    const b = before.find((x) => x.id === a.id);
-    return {
-      ...a,
-      newFrames: b ? a.frames - b.frames : 0,
-      advancing: Boolean(b && a.width > 0 && a.frames > b.frames && a.time > b.time),
-    };
-  });
-}
-
-/**
- * Waits until the page shows exactly `n` remote participant tiles and every one of them decodes
- * video (videoWidth > 0) whose frames and playback time advance.
- */
-async function waitForRemoteVideos(page, n, { timeout = 60_000 } = {}) {
-  const selector = '[data-participant]:not([data-local])';
-  let last = [];
-  try {
-    return await waitUntil(
-      `${n} remote videos decoding and advancing`,
-      async () => {
-        last = await framesAdvancing(page, { selector, windowMs: 1_000 });
-        return last.length === n && last.every((s) => s.advancing) ? last : false;
-      },
-      { timeout, interval: 250 },
-    );
-  } catch (err) {
-    err.message += `; last seen: ${JSON.stringify(last)}`;
-    throw err;
-  }
-}
-
-/**
- * Starts measuring, every 100 ms, how long each remote camera and screen tile of the page goes
- * without a new decoded frame (screens as `screen:<id>`); a tile counts from its first frame. Survives the tile's srcObject being swapped
- * (a media mode switch), whose frame counter may start again from 0.
- */
-function sampleFrameGaps(page) {
-  return page.evaluate(() => {
-    const tiles = new Map();
-    window.__e2e.frameGaps = tiles;
-    setInterval(() => {
-      const now = performance.now();
-      for (const tile of document.querySelectorAll('[data-participant]:not([data-local]), [data-screen]')) {
-        const video = tile.querySelector('video');
-        if (!video) continue;
-        const frames = video.getVideoPlaybackQuality().totalVideoFrames;
-        const id = tile.getAttribute('data-participant') || `screen:${tile.getAttribute('data-screen')}`;
-        const seen = tiles.get(id);
-        if (!seen) {
-          if (frames > 0) tiles.set(id, { frames, last: now, maxGap: 0 });
-          continue;
-        }
-        if (frames !== seen.frames && frames > 0) {
-          seen.maxGap = Math.max(seen.maxGap, now - seen.last);
-          seen.last = now;
-        }
-        seen.frames = frames;
-      }
-    }, 100);
-  });
-}
-
-/** Per remote tile still shown, sampled by `sampleFrameGaps`: the longest time without a new frame so far, ms. */
-function frameGaps(page) {
-  return page.evaluate(() => {
-    const now = performance.now();
-    const shown = new Set([...document.querySelectorAll('[data-participant], [data-screen]')]
-      .map((tile) => tile.getAttribute('data-participant') || `screen:${tile.getAttribute('data-screen')}`));
-    return [...window.__e2e.frameGaps]
-      .filter(([id]) => shown.has(id))
-      .map(([id, seen]) => ({ id, maxGapMs: Math.round(Math.max(seen.maxGap, now - seen.last)) }));
-  });
-}
-
 /** Peer connections of the page that are not closed. */
 const openPeerConnections = (page) =>
   page.evaluate(() => window.__e2e.peerConnections.filter((pc) => pc.connectionState !== 'closed').length);
@@ -598,34 +476,21 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
 }
 
-/** Candidate types (host, srflx, relay) of the nominated pair of every connected peer connection. */
-function selectedCandidateTypes(page) {
-  return page.evaluate(async () => {
-    const result = [];
-    for (const pc of window.__e2e.peerConnections) {
-      if (pc.connectionState !== 'connected') continue;
-      const stats = await pc.getStats();
-      let pair = null;
-      stats.forEach((s) => {
-        if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
-      });
-      if (!pair) stats.forEach((s) => {
-        if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
-      });
-      if (!pair) continue;
-      const local = stats.get(pair.localCandidateId);
-      const remote = stats.get(pair.remoteCandidateId);
-      result.push({ local: local && local.candidateType, remote: remote && remote.candidateType });
-    }
-    return result;
-  });
-}
-
 /** The values body[data-connection] has taken so far, in order. */
 const connectionStates = (page) => page.evaluate(() => window.__e2e.connectionStates);
 
 /** A room name no other test uses. */
 const roomName = (prefix) => `${prefix}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+
+export {
+  frameGaps,
+  framesAdvancing,
+  remoteVideoStats,
+  sampleFrameGaps,
+  selectedCandidateTypes,
+  waitForRemoteVideos,
+} from './probes.js';
+export { sleep, waitUntil } from './wait.js';
 
 export {
   CHROMIUM_ARGS,
@@ -636,19 +501,11 @@ export {
   Server,
   connectionStates,
   countSignals,
-  frameGaps,
-  framesAdvancing,
   median,
   openPeerConnections,
   ownId,
-  remoteVideoStats,
   roomName,
-  sampleFrameGaps,
-  selectedCandidateTypes,
   scenario,
-  sleep,
   tileOf,
   waitConnected,
-  waitForRemoteVideos,
-  waitUntil,
 };

@@ -1,0 +1,130 @@
+// What a page decodes and how it is connected, read through the page: per tile video stats, frames
+// advancing, the longest gap between frames across a media mode switch, and the selected ICE pair.
+
+import { sleep, waitUntil } from './wait.js';
+
+/** Per remote tile (participant or screen) in the page: id, frames decoded, playback time, size. */
+export function remoteVideoStats(page, selector = '[data-participant]:not([data-local]), [data-screen]') {
+  return page.evaluate((sel) => {
+    return [...document.querySelectorAll(sel)].map((tile) => {
+      const video = tile.querySelector('video');
+      const id = tile.getAttribute('data-participant') || `screen:${tile.getAttribute('data-screen')}`;
+      if (!video) return { id, video: false, width: 0, frames: 0, time: 0 };
+      const quality = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : null;
+      return {
+        id,
+        video: true,
+        width: video.videoWidth,
+        height: video.videoHeight,
+        frames: quality ? quality.totalVideoFrames : 0,
+        time: video.currentTime,
+        paused: video.paused,
+        audio: tile.getAttribute('data-audio'),
+        videoState: tile.getAttribute('data-video'),
+      };
+    });
+  }, selector);
+}
+
+/** Which tiles advanced (frames decoded and playback time) over `windowMs`. */
+export async function framesAdvancing(page, { selector, windowMs = 1_500 } = {}) {
+  const before = await remoteVideoStats(page, selector);
+  await sleep(windowMs);
+  const after = await remoteVideoStats(page, selector);
+  return after.map((a) => {
+    const b = before.find((x) => x.id === a.id);
+    return {
+      ...a,
+      newFrames: b ? a.frames - b.frames : 0,
+      advancing: Boolean(b && a.width > 0 && a.frames > b.frames && a.time > b.time),
+    };
+  });
+}
+
+/**
+ * Waits until the page shows exactly `n` remote participant tiles and every one of them decodes
+ * video (videoWidth > 0) whose frames and playback time advance.
+ */
+export async function waitForRemoteVideos(page, n, { timeout = 60_000 } = {}) {
+  const selector = '[data-participant]:not([data-local])';
+  let last = [];
+  try {
+    return await waitUntil(
+      `${n} remote videos decoding and advancing`,
+      async () => {
+        last = await framesAdvancing(page, { selector, windowMs: 1_000 });
+        return last.length === n && last.every((s) => s.advancing) ? last : false;
+      },
+      { timeout, interval: 250 },
+    );
+  } catch (err) {
+    err.message += `; last seen: ${JSON.stringify(last)}`;
+    throw err;
+  }
+}
+
+/**
+ * Starts measuring, every 100 ms, how long each remote camera and screen tile of the page goes
+ * without a new decoded frame (screens as `screen:<id>`); a tile counts from its first frame. Survives the tile's srcObject being swapped
+ * (a media mode switch), whose frame counter may start again from 0.
+ */
+export function sampleFrameGaps(page) {
+  return page.evaluate(() => {
+    const tiles = new Map();
+    window.__e2e.frameGaps = tiles;
+    setInterval(() => {
+      const now = performance.now();
+      for (const tile of document.querySelectorAll('[data-participant]:not([data-local]), [data-screen]')) {
+        const video = tile.querySelector('video');
+        if (!video) continue;
+        const frames = video.getVideoPlaybackQuality().totalVideoFrames;
+        const id = tile.getAttribute('data-participant') || `screen:${tile.getAttribute('data-screen')}`;
+        const seen = tiles.get(id);
+        if (!seen) {
+          if (frames > 0) tiles.set(id, { frames, last: now, maxGap: 0 });
+          continue;
+        }
+        if (frames !== seen.frames && frames > 0) {
+          seen.maxGap = Math.max(seen.maxGap, now - seen.last);
+          seen.last = now;
+        }
+        seen.frames = frames;
+      }
+    }, 100);
+  });
+}
+
+/** Per remote tile still shown, sampled by `sampleFrameGaps`: the longest time without a new frame so far, ms. */
+export function frameGaps(page) {
+  return page.evaluate(() => {
+    const now = performance.now();
+    const shown = new Set([...document.querySelectorAll('[data-participant], [data-screen]')]
+      .map((tile) => tile.getAttribute('data-participant') || `screen:${tile.getAttribute('data-screen')}`));
+    return [...window.__e2e.frameGaps]
+      .filter(([id]) => shown.has(id))
+      .map(([id, seen]) => ({ id, maxGapMs: Math.round(Math.max(seen.maxGap, now - seen.last)) }));
+  });
+}
+
+/** Candidate types (host, srflx, relay) of the nominated pair of every connected peer connection. */
+export function selectedCandidateTypes(page) {
+  return page.evaluate(async () => {
+    const result = [];
+    for (const pc of window.__e2e.peerConnections) {
+      if (pc.connectionState !== 'connected') continue;
+      const stats = await pc.getStats();
+      let pair = null;
+      stats.forEach((s) => {
+        if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+      });
+      if (!pair) stats.forEach((s) => {
+        if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+      });
+      if (!pair) continue;
+      const local = stats.get(pair.localCandidateId);
+      const remote = stats.get(pair.remoteCandidateId);
+      result.push({ local: local && local.candidateType, remote: remote && remote.candidateType });
+    }
+    return result;
+  });
+}

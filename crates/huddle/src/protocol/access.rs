@@ -1,6 +1,6 @@
 //! The wire types of access control and moderation: roles, the room's doors (lock, lobby,
 //! password), what hosts ask (`moderate`) and what the server tells about it. docs/protocol.md
-//! describes them; `protocol.rs` puts them into its messages.
+//! describes them; `protocol/mod.rs` puts them into its messages.
 
 use serde::{Deserialize, Serialize};
 

@@ -401,8 +401,16 @@ impl Participant {
         let Some(writer) = self.rtc.writer(mid) else {
             return Forwarded::Nothing;
         };
-        let Some(pt) = writer.match_params(data.params) else {
-            return Forwarded::Nothing;
+        let from = data.params.pt();
+        let pt = match sub.payload_type {
+            Some((cached, pt)) if cached == from => pt,
+            _ => {
+                let Some(pt) = writer.match_params(data.params) else {
+                    return Forwarded::Nothing;
+                };
+                sub.payload_type = Some((from, pt));
+                pt
+            }
         };
         let writer = match data.ext_vals.audio_level {
             Some(level) => writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(false)),

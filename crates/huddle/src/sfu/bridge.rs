@@ -2,12 +2,12 @@
 
 use huddle_media::driver::{self, Command};
 use huddle_media::ParticipantId as MediaParticipant;
-use huddle_media::{Forwarding, Mid, RoomId, SfuError, TrackId};
+use huddle_media::{Forwarding, RoomId, SfuError, SubscriptionSpec};
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{media_participant, room_id, tile_subscription, SfuFailure};
-use crate::protocol::{ParticipantId, SdpKind, SessionDescription, Signal, Tile};
+use crate::protocol::{ParticipantId, SdpKind, SessionDescription, Signal, Tile, TrackSource};
 use crate::rooms::{Outbox, RoomName};
 
 /// What sessions ask of the router.
@@ -21,6 +21,15 @@ pub(super) enum Request {
     Leave {
         room: RoomId,
         participant: MediaParticipant,
+    },
+    /// One tile of a subscriber's `view`: the router knows which of the publisher's tracks
+    /// carries `source`.
+    View {
+        room: RoomId,
+        subscriber: MediaParticipant,
+        publisher: MediaParticipant,
+        source: TrackSource,
+        spec: SubscriptionSpec,
     },
     Forward(Command),
 }
@@ -153,18 +162,17 @@ impl SfuBridge {
         let room = room_id(room);
         for tile in tiles {
             let publisher = media_id(&tile.participant)?;
-            let (mid, spec) = tile_subscription(&tile);
-            let track = TrackId {
-                publisher,
-                mid: Mid::from(mid),
-            };
-            self.forward(Command::SetSubscription {
-                room,
-                subscriber,
-                track,
-                spec,
-            })
-            .await?;
+            let (source, spec) = tile_subscription(&tile);
+            self.requests
+                .send(Request::View {
+                    room,
+                    subscriber,
+                    publisher,
+                    source,
+                    spec,
+                })
+                .await
+                .map_err(|_| SfuFailure::Unavailable)?;
         }
         Ok(())
     }

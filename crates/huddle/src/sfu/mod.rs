@@ -91,19 +91,19 @@ pub fn source_of(publisher_mid: &str, kind: Option<MediaKind>) -> TrackSource {
     }
 }
 
-/// The publisher track a tile shows and what its subscription should be: the camera's simulcast
-/// layer and the screen's forwarding each follow their own tile.
-pub fn tile_subscription(tile: &Tile) -> (&'static str, SubscriptionSpec) {
-    let mid = match tile.source {
-        TileSource::Camera => CAMERA_MID,
-        TileSource::Screen => SCREEN_MID,
+/// Which of a publisher's tracks a tile shows and what its subscription should be: the camera's
+/// simulcast layer and the screen's forwarding each follow their own tile.
+pub fn tile_subscription(tile: &Tile) -> (TrackSource, SubscriptionSpec) {
+    let source = match tile.source {
+        TileSource::Camera => TrackSource::Video,
+        TileSource::Screen => TrackSource::Screen,
     };
     let spec = if tile.visible {
         SubscriptionSpec::visible(tile.width, tile.height)
     } else {
         SubscriptionSpec::hidden()
     };
-    (mid, spec)
+    (source, spec)
 }
 
 /// Binds the SFU's UDP port, starts its workers and registers its metrics.
@@ -179,17 +179,17 @@ mod tests {
         let camera = tile(TileSource::Camera, true, 1280, 720);
         assert_eq!(
             tile_subscription(&camera),
-            (CAMERA_MID, SubscriptionSpec::visible(1280, 720))
+            (TrackSource::Video, SubscriptionSpec::visible(1280, 720))
         );
         let screen = tile(TileSource::Screen, true, 320, 180);
         assert_eq!(
             tile_subscription(&screen),
-            (SCREEN_MID, SubscriptionSpec::visible(320, 180))
+            (TrackSource::Screen, SubscriptionSpec::visible(320, 180))
         );
         let hidden_screen = tile(TileSource::Screen, false, 320, 180);
         assert_eq!(
             tile_subscription(&hidden_screen),
-            (SCREEN_MID, SubscriptionSpec::hidden())
+            (TrackSource::Screen, SubscriptionSpec::hidden())
         );
     }
 

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::bridge::Request;
 use super::{protocol_participant, source_of};
-use crate::protocol::{SdpKind, ServerMessage, SessionDescription, Signal};
+use crate::protocol::{SdpKind, ServerMessage, SessionDescription, Signal, TrackSource};
 
 /// Where one participant's SFU messages go.
 struct Route {
@@ -39,6 +39,17 @@ impl Routes {
         Some(ServerMessage::ActiveSpeaker {
             participant: protocol_participant(*speaker),
         })
+    }
+
+    /// The publisher's track that carries `source`, named as in `sfu_track`.
+    fn track_of(&self, publisher: MediaParticipant, source: TrackSource) -> Option<TrackId> {
+        self.kinds
+            .iter()
+            .find(|(track, kind)| {
+                track.publisher == publisher
+                    && source_of(track.mid.as_ref(), Some(**kind)) == source
+            })
+            .map(|(track, _)| *track)
     }
 
     /// `participant` left the SFU; an empty room forgets its speaker.
@@ -193,6 +204,25 @@ impl SfuRouter {
                 self.routes.leave(participant);
                 self.send(Command::Leave { room, participant });
             }
+            Request::View {
+                room,
+                subscriber,
+                publisher,
+                source,
+                spec,
+            } => match self.routes.track_of(publisher, source) {
+                Some(track) => self.send(Command::SetSubscription {
+                    room,
+                    subscriber,
+                    track,
+                    spec,
+                }),
+                None => tracing::debug!(
+                    publisher = %protocol_participant(publisher),
+                    ?source,
+                    "view of a track not published"
+                ),
+            },
             Request::Forward(command) => {
                 if let Command::AcceptOffer {
                     room, participant, ..
@@ -321,6 +351,50 @@ mod tests {
         speaker.sort_by_key(|(id, _)| *id);
         let to: Vec<_> = speaker.iter().map(|(id, _)| *id).collect();
         assert_eq!(to, vec![MediaParticipant(1), MediaParticipant(2)]);
+    }
+
+    #[test]
+    fn a_tile_names_the_publishers_track_of_its_source_whatever_its_mid() {
+        let mut routes = Routes::default();
+        let publish = |routes: &mut Routes, mid: &str, kind| {
+            let track = TrackId {
+                publisher: MediaParticipant(1),
+                mid: Mid::from(mid),
+            };
+            routes.deliveries(SfuEvent::TrackPublished {
+                room: RoomId(1),
+                track,
+                kind,
+                rids: vec![],
+                msid_track: String::new(),
+            });
+            track
+        };
+        // A client with its own mids (aiortc, str0m): audio and camera by kind.
+        let audio = publish(&mut routes, "a0", MediaKind::Audio);
+        let camera = publish(&mut routes, "v7", MediaKind::Video);
+        assert_eq!(
+            routes.track_of(MediaParticipant(1), TrackSource::Video),
+            Some(camera)
+        );
+        assert_eq!(
+            routes.track_of(MediaParticipant(1), TrackSource::Audio),
+            Some(audio)
+        );
+        assert_eq!(
+            routes.track_of(MediaParticipant(1), TrackSource::Screen),
+            None
+        );
+        assert_eq!(
+            routes.track_of(MediaParticipant(2), TrackSource::Video),
+            None
+        );
+        // huddle's browser client: the screen by its fixed mid.
+        let screen = publish(&mut routes, "2", MediaKind::Video);
+        assert_eq!(
+            routes.track_of(MediaParticipant(1), TrackSource::Screen),
+            Some(screen)
+        );
     }
 
     #[test]

@@ -9,28 +9,8 @@ import * as h from './harness.js';
 
 const SFU_ARGS = ['--media-mode', 'sfu'];
 
-/**
- * Frames decoded so far from `id`'s camera, read from the inbound-rtp stats of the receiver whose
- * track the tile shows (a hidden tile's <video> may not count frames, the receiver does).
- */
-function framesDecoded(page, id) {
-  return page.evaluate(async (tileId) => {
-    const video = document.querySelector(`[data-participant="${tileId}"] video`);
-    const track = video && video.srcObject && video.srcObject.getVideoTracks()[0];
-    if (!track) return null;
-    for (const pc of window.__e2e.peerConnections) {
-      if (pc.connectionState === 'closed') continue;
-      const receiver = pc.getReceivers().find((r) => r.track === track);
-      if (!receiver) continue;
-      let frames = null;
-      (await receiver.getStats()).forEach((s) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'video') frames = s.framesDecoded;
-      });
-      return frames;
-    }
-    return null;
-  }, id);
-}
+/** Frames decoded so far from `id`'s camera (a hidden tile's <video> may not count, the receiver does). */
+const framesDecoded = async (page, id) => (await h.tileInboundVideo(page, id))?.framesDecoded ?? null;
 
 /** Whether `id`'s video frames still arrive: framesDecoded over `windowMs`. */
 async function receiving(page, id, windowMs = 1_500) {
@@ -130,7 +110,8 @@ async function decodingOnly(page, ids, on) {
   await h.waitUntil(`frames of ${JSON.stringify(on)} only`, async () => {
     const flowing = [];
     for (const id of ids) if (await receiving(page, id, 1_000)) flowing.push(id);
-    return flowing.length === on.length && on.every((id) => flowing.includes(id)) || { flowing };
+    if (flowing.length === on.length && on.every((id) => flowing.includes(id))) return true;
+    throw new Error(`decoding: ${JSON.stringify(flowing)}`);
   }, { timeout: 40_000, interval: 500 });
 }
 

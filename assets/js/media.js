@@ -19,9 +19,10 @@
 
 /**
  * The camera we ask for. By default 720p, the size the SFU's simulcast is built around: Chromium
- * sends all three VP8 layers (1280x720, 640x360, 320x180) only from about 960x540 up, and a
- * 640x360 camera got two, so small tiles had no layer of their own. `low` is one small layer for
- * weak machines (and the e2e suite).
+ * sends all three VP8 layers (1280x720, 640x360, 320x180) only from about 960x540 up. From a
+ * 640x360 camera it sent 160x90 and 320x180 and never the full size, so a large tile got 320x180
+ * (e2e/simulcast.test.js shows the three). `low` is one small layer for weak machines (and the
+ * e2e suite).
  * @param {Quality} quality
  * @returns {MediaTrackConstraints}
  */

@@ -41,14 +41,18 @@ export function paginate(tiles, first, size) {
 
 /**
  * How many tiles of at least MIN_TILE_WIDTH x MIN_TILE_HEIGHT fit a `width` x `height` grid with
- * `gap` between tiles (at least one: a grid too small for any still shows a tile).
+ * `gap` between tiles, at least one. A grid narrower than that (the strip next to the whiteboard, a
+ * small phone) stacks tiles as wide as itself, so it counts those.
  * @param {number} width
  * @param {number} height
  * @param {number} gap
  */
 export function tilesThatFit(width, height, gap) {
-  const cols = Math.floor((width + gap) / (MIN_TILE_WIDTH + gap));
-  const rows = Math.floor((height + gap) / (MIN_TILE_HEIGHT + gap));
+  const tileWidth = Math.min(MIN_TILE_WIDTH, width);
+  if (tileWidth <= 0) return 1;
+  const tileHeight = (tileWidth * MIN_TILE_HEIGHT) / MIN_TILE_WIDTH;
+  const cols = Math.floor((width + gap) / (tileWidth + gap));
+  const rows = Math.floor((height + gap) / (tileHeight + gap));
   return Math.max(1, cols * rows);
 }
 

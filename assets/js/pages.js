@@ -15,8 +15,8 @@ import { element, show } from './dom.js';
  * The smallest tile (CSS pixels, 16:9) the grid shrinks tiles to before it starts another page.
  * At 240x135 a face is still recognisable and the label (mic, name, connection dot) still reads
  * without cutting a short name off; smaller, a gallery turns into a mosaic of thumbnails nobody
- * can follow, and a page to turn is the better deal. A 1280x720 window then holds 20 tiles a page
- * (5 x 4), a phone held upright 2 to 4.
+ * can follow, and a page to turn is the better deal. A 1280x720 window (a grid of about 1250x480)
+ * then holds 15 tiles a page, 5 x 3; a phone held upright, one column of 3 or 4.
  */
 export const MIN_TILE_WIDTH = 240;
 export const MIN_TILE_HEIGHT = 135;

@@ -374,7 +374,7 @@ export class TileGrid {
   }
 
   /**
-   * Sizes the tiles so that all of the page fit the grid at 16:9, as large as possible. (With a
+   * Sizes the page's tiles so that all fit the grid at 16:9, as large as possible. (With a
    * tile pinned, the CSS shows it large and the others in a strip below it.)
    */
   layout() {

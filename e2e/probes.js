@@ -53,7 +53,8 @@ export function tileInboundVideo(page, id) {
 
 /**
  * The page's camera simulcast layers as it sends them: per outbound-rtp video stream with a rid,
- * its rid, frame size, frames encoded and frame rate, whether it is active and what limits it.
+ * its rid, frame size, frames encoded, bytes sent and frame rate, whether it is active and what
+ * limits it.
  */
 export function outboundLayers(page) {
   return page.evaluate(async () => {
@@ -67,6 +68,7 @@ export function outboundLayers(page) {
             width: s.frameWidth ?? 0,
             height: s.frameHeight ?? 0,
             framesEncoded: s.framesEncoded ?? 0,
+            bytesSent: s.bytesSent ?? 0,
             fps: s.framesPerSecond ?? 0,
             active: s.active,
             limitation: s.qualityLimitationReason,

@@ -485,9 +485,11 @@ const roomName = (prefix) => `${prefix}-${process.pid}-${Math.floor(Math.random(
 export {
   frameGaps,
   framesAdvancing,
+  outboundLayers,
   remoteVideoStats,
   sampleFrameGaps,
   selectedCandidateTypes,
+  tileInboundVideo,
   waitForRemoteVideos,
 } from './probes.js';
 export { sleep, waitUntil } from './wait.js';

@@ -1,5 +1,6 @@
 // What a page decodes and how it is connected, read through the page: per tile video stats, frames
-// advancing, the longest gap between frames across a media mode switch, and the selected ICE pair.
+// advancing, the longest gap between frames across a media mode switch, the selected ICE pair, and
+// the RTP stats of a tile's receiver and of the page's own simulcast layers.
 
 import { sleep, waitUntil } from './wait.js';
 
@@ -24,6 +25,59 @@ export function remoteVideoStats(page, selector = '[data-participant]:not([data-
       };
     });
   }, selector);
+}
+
+/**
+ * The inbound-rtp stats (`framesDecoded`, `frameWidth`, `frameHeight`, ...) of the receiver whose
+ * track `id`'s camera tile shows, or null while it has none; read from the receiver, so they count
+ * for a hidden tile too, and say which simulcast layer the SFU forwards (its frame size).
+ */
+export function tileInboundVideo(page, id) {
+  return page.evaluate(async (tileId) => {
+    const video = document.querySelector(`[data-participant="${tileId}"] video`);
+    const track = video && video.srcObject && video.srcObject.getVideoTracks()[0];
+    if (!track) return null;
+    for (const pc of window.__e2e.peerConnections) {
+      if (pc.connectionState === 'closed') continue;
+      const receiver = pc.getReceivers().find((r) => r.track === track);
+      if (!receiver) continue;
+      let inbound = null;
+      (await receiver.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') inbound = s;
+      });
+      return inbound;
+    }
+    return null;
+  }, id);
+}
+
+/**
+ * The page's camera simulcast layers as it sends them: per outbound-rtp video stream with a rid,
+ * its rid, frame size, frames encoded, bytes sent and frame rate, whether it is active and what
+ * limits it.
+ */
+export function outboundLayers(page) {
+  return page.evaluate(async () => {
+    const layers = [];
+    for (const pc of window.__e2e.peerConnections) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) {
+          layers.push({
+            rid: s.rid,
+            width: s.frameWidth ?? 0,
+            height: s.frameHeight ?? 0,
+            framesEncoded: s.framesEncoded ?? 0,
+            bytesSent: s.bytesSent ?? 0,
+            fps: s.framesPerSecond ?? 0,
+            active: s.active,
+            limitation: s.qualityLimitationReason,
+          });
+        }
+      });
+    }
+    return layers;
+  });
 }
 
 /** Which tiles advanced (frames decoded and playback time) over `windowMs`. */

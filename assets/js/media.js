@@ -18,13 +18,18 @@
  */
 
 /**
+ * The camera we ask for. By default 720p, the size the SFU's simulcast is built around: Chromium
+ * sends all three VP8 layers (1280x720, 640x360, 320x180) only from about 960x540 up. From a
+ * 640x360 camera it sent 160x90 and 320x180 and never the full size, so a large tile got 320x180
+ * (e2e/simulcast.test.js shows the three). `low` is one small layer for weak machines (and the
+ * e2e suite).
  * @param {Quality} quality
  * @returns {MediaTrackConstraints}
  */
 export function videoConstraints(quality) {
   return quality === 'low'
     ? { width: { ideal: 320 }, height: { ideal: 180 }, frameRate: { ideal: 15 } }
-    : { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 30 } };
+    : { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
 }
 
 /** @returns {MediaTrackConstraints} */

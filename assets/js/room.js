@@ -11,7 +11,8 @@
 // pages pages.js's.
 //
 // Query options: ?name=<n> joins at once (no pre-join), ?quality=low asks for 320x180 @ 15 fps,
-// ?ice=relay forces TURN (iceTransportPolicy 'relay'), ?page_size=<n> remote tiles per grid page.
+// ?ice=relay forces TURN (iceTransportPolicy 'relay'), ?page_size=<n> forces n remote tiles per grid
+// page (else as many as fit, pages.js).
 //
 // Stable hooks for tests (keep them when changing the markup):
 //   body[data-connection="connecting|connected|reconnecting|closed"]; body[data-media-mode] and

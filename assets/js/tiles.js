@@ -9,10 +9,11 @@
 //                     [data-reaction] while a reaction floats
 //   remote screen:    [data-screen="<id>"] > video      own screen preview: [data-local-screen] > video
 //   a remote tile on another page of the grid (pages.js) has the `hidden` attribute
+//   the grid:         [data-grid][data-page-size="<remote tiles per page>"][data-count="<tiles shown>"]
 
 /** @import { MediaState } from './protocol.js' */
 
-import { paginate } from './pages.js';
+import { pageHolding, paginate, tilesThatFit } from './pages.js';
 
 /** A tile's size is chosen for this aspect ratio. */
 const TILE_ASPECT = 16 / 9;
@@ -195,17 +196,21 @@ export class TileGrid {
   /**
    * @param {HTMLElement} container
    * @param {object} [paging]
-   * @param {number} [paging.pageSize] remote tiles per page
+   * @param {number | null} [paging.pageSize] remote tiles per page; null: as many as fit (pages.js)
    * @param {(page: number, count: number) => void} [paging.paged] after every layout: the page
    *   shown (from 0) and how many there are
    */
-  constructor(container, { pageSize = Infinity, paged = () => {} } = {}) {
+  constructor(container, { pageSize = null, paged = () => {} } = {}) {
     this.container = container;
-    this.pageSize = pageSize;
+    this.fixedPageSize = pageSize;
     this.paged = paged;
     /** The page shown, from 0. */
     this.page = 0;
     this.pageCount = 1;
+    /** Remote tiles per page, as last laid out. */
+    this.pageSize = 1;
+    /** @type {Tile | undefined} the first tile of the page shown, kept in view when pages are cut anew */
+    this.anchor = undefined;
     /** The participant who speaks now, whose tile leads the first page; '' for nobody. */
     this.speaker = '';
     /** Show the speaker's tile large while nothing is pinned. */
@@ -343,6 +348,7 @@ export class TileGrid {
    */
   turnPage(step) {
     this.page = Math.max(0, Math.min(this.pageCount - 1, this.page + step));
+    this.anchor = undefined;
     this.layout();
   }
 
@@ -368,21 +374,24 @@ export class TileGrid {
   }
 
   /**
-   * Sizes the tiles so that all fit the grid at 16:9, as large as possible. (With a tile pinned,
-   * the CSS shows it large and the others in a strip below it.)
+   * Sizes the page's tiles so that all fit the grid at 16:9, as large as possible. (With a
+   * tile pinned, the CSS shows it large and the others in a strip below it.)
    */
   layout() {
     this.feature();
-    this.paginate();
-    const count = [...this.container.children].filter((child) => child instanceof HTMLElement && !child.hidden).length;
     const style = getComputedStyle(this.container);
     const gap = parseFloat(style.columnGap) || 0;
     const width = this.container.clientWidth - (parseFloat(style.paddingLeft) || 0) - (parseFloat(style.paddingRight) || 0);
     const height = this.container.clientHeight - (parseFloat(style.paddingTop) || 0) - (parseFloat(style.paddingBottom) || 0);
+    // Our own camera and screen preview are on every page: the remote tiles get the rest.
+    const everyPage = this.localScreen ? 2 : 1;
+    this.paginate(this.fixedPageSize ?? Math.max(1, tilesThatFit(width, height, gap) - everyPage));
+    const count = [...this.container.children].filter((child) => child instanceof HTMLElement && !child.hidden).length;
     const { cols, tileWidth } = bestGrid(count, width, height, gap);
     this.container.style.setProperty('--cols', String(cols));
     this.container.style.setProperty('--tile-width', `${Math.max(tileWidth, 80)}px`);
     this.container.dataset.count = String(count);
+    this.container.dataset.pageSize = String(this.pageSize);
     this.paged(this.page, this.pageCount);
   }
 
@@ -400,16 +409,20 @@ export class TileGrid {
 
   /**
    * Shows the remote tiles of the current page and hides the others; our own and the featured one
-   * are on every page.
+   * are on every page. Page 1 stays page 1 (the speaker and the pinned tile lead it); on a later
+   * page, the page that holds the tile the user was looking at stays in view.
    * @private
+   * @param {number} size remote tiles per page
    */
-  paginate() {
+  paginate(size) {
+    this.pageSize = size;
     const remotes = [...this.screens.values(), ...this.remotes.values()];
     const speaker = this.remotes.get(this.speaker);
     const first = [this.pinned, ...this.screens.values(), speaker].filter((tile) => tile !== undefined && tile !== null);
-    const pages = paginate(remotes, first, this.pageSize);
+    const pages = paginate(remotes, first, size);
     this.pageCount = pages.length;
-    this.page = Math.min(this.page, this.pageCount - 1);
+    this.page = this.page > 0 ? pageHolding(pages, this.anchor, this.page) : 0;
+    this.anchor = pages[this.page][0];
     const shown = new Set(pages[this.page]);
     if (this.featured) shown.add(this.featured);
     for (const tile of remotes) tile.element.hidden = !shown.has(tile);

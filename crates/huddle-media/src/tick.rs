@@ -64,10 +64,16 @@ impl Sfu {
                 .iter()
                 .filter(|s| s.kind == MediaKind::Audio)
                 .count();
+            // A tile whose publisher sends no video (camera off) costs nothing: it takes no share.
             let visible_video = p
                 .subscriptions
                 .iter()
                 .filter(|s| s.kind == MediaKind::Video && s.spec.visible)
+                .filter(|s| {
+                    published
+                        .get(&s.track)
+                        .is_some_and(|(infos, _)| infos.iter().any(|l| l.active))
+                })
                 .count();
             let budget = video_budget_per_track(p.bwe_bps, audio, visible_video);
             // What the chosen layers cost now, and what the tiles would want with

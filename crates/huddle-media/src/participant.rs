@@ -321,7 +321,8 @@ impl Participant {
             return;
         }
         let now = data.network_time;
-        track.on_frame(LayerKey(data.rid), data.data.len(), &data.data, now);
+        let key = LayerKey(data.rid);
+        let broken = track.on_frame(key, &data.data, data.is_keyframe(), data.contiguous, now);
         if track.kind == MediaKind::Audio {
             if let Some(level) = data.ext_vals.audio_level {
                 out.propagated.push_back(Propagated::AudioLevel {
@@ -329,17 +330,12 @@ impl Participant {
                     level,
                 });
             }
-        } else if !data.contiguous {
+        } else if broken
+            && track.request_keyframe(&mut self.rtc, key, KeyframeRequestKind::Pli, now)
+        {
             // Lost packets the NACKs could not recover: decoders downstream are broken
-            // until the next keyframe.
-            if track.request_keyframe(
-                &mut self.rtc,
-                LayerKey(data.rid),
-                KeyframeRequestKind::Pli,
-                now,
-            ) {
-                out.stats.keyframe_requests += 1;
-            }
+            // until the next keyframe (retried on every tick until it comes).
+            out.stats.keyframe_requests += 1;
         }
         out.propagated.push_back(Propagated::Media {
             from: self.id,

@@ -34,6 +34,9 @@ pub struct PublishedLayer {
     meter: BitrateMeter,
     last_frame: Option<Instant>,
     limiter: KeyframeLimiter,
+    /// A loss the NACKs could not repair broke the layer and no keyframe came since: every
+    /// decoder downstream waits for one, so it is asked for until it comes.
+    broken: bool,
 }
 
 impl PublishedTrack {
@@ -59,23 +62,44 @@ impl PublishedTrack {
                     meter: BitrateMeter::default(),
                     last_frame: None,
                     limiter: KeyframeLimiter::default(),
+                    broken: false,
                 }
             })
             .collect();
         PublishedTrack { mid, kind, layers }
     }
 
-    /// Accounts one incoming frame. Unknown rids are ignored, never trusted.
-    pub fn on_frame(&mut self, key: LayerKey, bytes: usize, frame: &[u8], now: Instant) {
+    /// Accounts one incoming frame; `contiguous` is false when packets before it were lost
+    /// for good. Returns whether the layer is broken (waits for a keyframe). Unknown rids are
+    /// ignored, never trusted.
+    pub fn on_frame(
+        &mut self,
+        key: LayerKey,
+        frame: &[u8],
+        keyframe: bool,
+        contiguous: bool,
+        now: Instant,
+    ) -> bool {
         let Some(layer) = self.layers.iter_mut().find(|l| l.key == key) else {
-            return;
+            return false;
         };
-        layer.meter.add(bytes, now);
+        layer.meter.add(frame.len(), now);
         layer.last_frame = Some(now);
+        layer.broken = !keyframe && (layer.broken || !contiguous);
         if let Some((w, h)) = vp8_keyframe_size(frame) {
             layer.width = u32::from(w);
             layer.height = u32::from(h);
         }
+        layer.broken
+    }
+
+    /// Layers waiting for a keyframe since a loss broke them.
+    pub fn broken_layers(&self) -> Vec<LayerKey> {
+        self.layers
+            .iter()
+            .filter(|l| l.broken)
+            .map(|l| l.key)
+            .collect()
     }
 
     /// The layers as [`crate::layer::select_layer`] sees them.
@@ -199,13 +223,32 @@ mod tests {
     }
 
     #[test]
+    fn a_layer_broken_by_loss_stays_broken_until_a_keyframe() {
+        let now = Instant::now();
+        let mut t = PublishedTrack::new(Mid::from("1"), MediaKind::Video, &[], (640, 360));
+        let layer = LayerKey(None);
+        assert!(!t.on_frame(layer, &[1], false, true, now));
+        assert!(
+            t.on_frame(layer, &[1], false, false, now),
+            "a gap breaks it"
+        );
+        assert!(
+            t.on_frame(layer, &[1], false, true, now),
+            "whole frames after do not mend it"
+        );
+        assert_eq!(t.broken_layers(), vec![layer]);
+        assert!(!t.on_frame(layer, &[1], true, true, now), "a keyframe does");
+        assert!(t.broken_layers().is_empty());
+    }
+
+    #[test]
     fn meter_reports_bitrate_and_activity() {
         let t0 = Instant::now();
         let mut t = PublishedTrack::new(Mid::from("0"), MediaKind::Video, &[], (640, 360));
         // 1250 bytes every 10 ms = 1 Mbit/s.
         for i in 0..=100 {
             let now = t0 + Duration::from_millis(10 * i);
-            t.on_frame(LayerKey(None), 1250, &[1], now);
+            t.on_frame(LayerKey(None), &[1; 1250], false, true, now);
         }
         let info = t.layer_infos(t0 + Duration::from_millis(1000));
         assert!(info[0].active);

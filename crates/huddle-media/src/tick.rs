@@ -30,7 +30,23 @@ impl Sfu {
             }
         }
         self.select_layers(now);
+        self.repair_broken_layers(now);
         self.drain_channel_backlogs();
+    }
+
+    /// Asks again for the keyframe a broken publisher layer needs: the request or the keyframe
+    /// itself may have been lost, and the frames after it arrive whole, so nothing else would.
+    fn repair_broken_layers(&mut self, now: Instant) {
+        for p in self.participants.values_mut() {
+            for track in &mut p.published {
+                for key in track.broken_layers() {
+                    if track.request_keyframe(&mut p.rtc, key, KeyframeRequestKind::Pli, now) {
+                        self.out.stats.keyframe_requests += 1;
+                        p.needs_poll = true;
+                    }
+                }
+            }
+        }
     }
 
     /// A backstop for the buffered-amount-low events, which only fire for a channel

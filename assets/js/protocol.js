@@ -117,6 +117,7 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
  *         | { type: 'sfu_signal', signal: Signal }
  *         | { type: 'sfu_track', participant: string, source: 'audio' | 'video' | 'screen', mid: string }
  *         | { type: 'active_speaker', participant: string }
+ *         | { type: 'sfu_ended' }
  *         | { type: 'waiting', room: string }
  *         | { type: 'knocking', participant: Knock }
  *         | { type: 'knock_ended', id: string }

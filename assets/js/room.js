@@ -291,6 +291,9 @@ function onServerMessage(message) {
     case 'active_speaker':
       speakers.setActive(message.participant);
       break;
+    case 'sfu_ended':
+      connections.reconnectSfu();
+      break;
     case 'error':
       if (collab.error(message.code, message.message)) break;
       if (message.code === 'rate_limited') notify('Slow down: the server is limiting messages.');

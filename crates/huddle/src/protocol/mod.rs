@@ -240,6 +240,9 @@ pub enum ServerMessage {
     ActiveSpeaker {
         participant: ParticipantId,
     },
+    /// The SFU dropped your connection (ICE lost and not restarted in time): close it and
+    /// connect to the SFU anew with a fresh offer.
+    SfuEnded,
     /// You wait in the lobby until a host admits you (`joined`) or not (`removed`).
     Waiting {
         room: String,

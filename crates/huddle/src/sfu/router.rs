@@ -111,10 +111,11 @@ impl Routes {
             }
             SfuEvent::Disconnected { participant, .. } => {
                 tracing::info!(participant = %protocol_participant(participant), "SFU connection lost");
-                if let Some(route) = self.participants.get_mut(&participant) {
-                    route.in_sfu = false;
-                }
-                vec![]
+                let Some(route) = self.participants.get_mut(&participant) else {
+                    return vec![];
+                };
+                route.in_sfu = false;
+                vec![(participant, ServerMessage::SfuEnded)]
             }
             SfuEvent::Connected { participant, .. } => {
                 tracing::debug!(participant = %protocol_participant(participant), "SFU connected");
@@ -431,14 +432,15 @@ mod tests {
     }
 
     #[test]
-    fn a_lost_connection_is_remembered_for_the_next_offer() {
+    fn a_lost_connection_is_told_and_remembered_for_the_next_offer() {
         let mut routes = Routes::default();
         let (a, _a) = route(1);
         routes.participants.insert(MediaParticipant(1), a);
-        routes.deliveries(SfuEvent::Disconnected {
+        let told = routes.deliveries(SfuEvent::Disconnected {
             room: RoomId(1),
             participant: MediaParticipant(1),
         });
+        assert_eq!(told, vec![(MediaParticipant(1), ServerMessage::SfuEnded)]);
         assert!(!routes.participants[&MediaParticipant(1)].in_sfu);
     }
 }

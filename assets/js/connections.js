@@ -75,6 +75,7 @@ export class CallConnections {
   reconnectSfu() {
     if (!this.of(SfuConnection)) return;
     this.abortSwitch();
+    if (this.current instanceof SfuConnection) this.current.detach();
     this.begin('sfu');
   }
 

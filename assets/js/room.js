@@ -292,6 +292,8 @@ function onServerMessage(message) {
       speakers.setActive(message.participant);
       break;
     case 'sfu_ended':
+      // Before the new connection's offer, which the server then gives the fresh place.
+      call.signaling?.sfuConnect();
       connections.reconnectSfu();
       break;
     case 'error':

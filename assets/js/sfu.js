@@ -215,6 +215,16 @@ export class SfuConnection {
     }, after);
   }
 
+  /**
+   * Our place in the SFU is gone (`sfu_ended`): no more offers or ICE restarts from this
+   * connection, which the server would refuse; its tiles keep their last frames until a new
+   * connection replaces it.
+   */
+  detach() {
+    clearTimeout(this.iceRestartTimer);
+    this.negotiation.close();
+  }
+
   close() {
     clearTimeout(this.iceRestartTimer);
     this.closed = true;

@@ -64,6 +64,27 @@ export class CallConnections {
       // server gave us a fresh place in it when the room went up again.
       if (mode === 'mesh') return;
     }
+    this.begin(mode);
+  }
+
+  /**
+   * The SFU dropped our connection to it (`sfu_ended`: ICE was lost and not restarted in time). A
+   * new connection replaces it the way a media-mode switch does, each tile moving once it shows
+   * the new connection's media; what the old one shows until then is frozen anyway.
+   */
+  reconnectSfu() {
+    if (!this.of(SfuConnection)) return;
+    this.abortSwitch();
+    if (this.current instanceof SfuConnection) this.current.detach();
+    this.begin('sfu');
+  }
+
+  /**
+   * Opens the connection of `mode` and starts moving the tiles to it.
+   * @private
+   * @param {MediaMode} mode
+   */
+  begin(mode) {
     const to = this.options.connect(mode);
     const moving = new MediaSwitch({ mode, to, move: (id, source) => this.options.show(to, id, source), done: () => this.finishSwitch() });
     this.switch = moving;

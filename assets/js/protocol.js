@@ -85,6 +85,7 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
  *         | { type: 'update', media: MediaState, name?: string }
  *         | { type: 'signal', to: string, signal: Signal }
  *         | { type: 'sfu_signal', signal: Signal }
+ *         | { type: 'sfu_connect' }
  *         | { type: 'view', tiles: TileView[] }
  *         | { type: 'moderate', action: Moderation }
  *         | { type: 'ping' }
@@ -117,6 +118,7 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
  *         | { type: 'sfu_signal', signal: Signal }
  *         | { type: 'sfu_track', participant: string, source: 'audio' | 'video' | 'screen', mid: string }
  *         | { type: 'active_speaker', participant: string }
+ *         | { type: 'sfu_ended' }
  *         | { type: 'waiting', room: string }
  *         | { type: 'knocking', participant: Knock }
  *         | { type: 'knock_ended', id: string }
@@ -274,6 +276,11 @@ export class Signaling {
    */
   sfuSignal(signal) {
     if (this.phase === 'joined') this.send({ type: 'sfu_signal', signal });
+  }
+
+  /** We open a new connection to the SFU, our old one's place being gone (`sfu_ended`). */
+  sfuConnect() {
+    if (this.phase === 'joined') this.send({ type: 'sfu_connect' });
   }
 
   /**

@@ -292,6 +292,11 @@ function onServerMessage(message) {
     case 'active_speaker':
       speakers.setActive(message.participant);
       break;
+    case 'sfu_ended':
+      // Before the new connection's offer, which the server then gives the fresh place.
+      call.signaling?.sfuConnect();
+      connections.reconnectSfu();
+      break;
     case 'error':
       if (collab.error(message.code, message.message)) break;
       if (message.code === 'rate_limited') notify('Slow down: the server is limiting messages.');

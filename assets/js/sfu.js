@@ -39,6 +39,11 @@ import { FILES_LABEL } from './files.js';
 
 /** How long the connection to the SFU may stay 'disconnected' before we restart ICE. */
 const ICE_RESTART_AFTER_MS = 2_000;
+/**
+ * How long a connection may stay 'connecting' before we restart ICE: checks sent while the path
+ * was down are not retried for long, and the browser would only give up (`failed`) after ~30 s.
+ */
+const CONNECT_RESTART_AFTER_MS = 6_000;
 
 /** Camera simulcast layers, lowest first as the SFU expects. */
 export const SIMULCAST_LAYERS = /** @type {const} */ ([
@@ -195,18 +200,29 @@ export class SfuConnection {
    * A network change (or an outage) breaks the path to the SFU: restart ICE, which offers new
    * credentials through `sfu_signal` (negotiationneeded), and keeps everything else of the
    * session. 'failed' restarts at once; 'disconnected' often heals by itself (a few lost
-   * checks), so it restarts only if it lasts ICE_RESTART_AFTER_MS.
+   * checks), so it restarts only if it lasts ICE_RESTART_AFTER_MS; a first connection that began
+   * during an outage (after `sfu_ended`) restarts if it is not up after CONNECT_RESTART_AFTER_MS.
    * @private
    * @param {RTCPeerConnectionState} state
    */
   restartIceIfLost(state) {
     clearTimeout(this.iceRestartTimer);
     if (state === 'failed') this.pc.restartIce();
-    if (state === 'disconnected') {
-      this.iceRestartTimer = setTimeout(() => {
-        if (!this.closed && this.pc.connectionState === 'disconnected') this.pc.restartIce();
-      }, ICE_RESTART_AFTER_MS);
-    }
+    const after = state === 'disconnected' ? ICE_RESTART_AFTER_MS : state === 'connecting' ? CONNECT_RESTART_AFTER_MS : null;
+    if (after === null) return;
+    this.iceRestartTimer = setTimeout(() => {
+      if (!this.closed && this.pc.connectionState === state) this.pc.restartIce();
+    }, after);
+  }
+
+  /**
+   * Our place in the SFU is gone (`sfu_ended`): no more offers or ICE restarts from this
+   * connection, which the server would refuse; its tiles keep their last frames until a new
+   * connection replaces it.
+   */
+  detach() {
+    clearTimeout(this.iceRestartTimer);
+    this.negotiation.close();
   }
 
   close() {

@@ -73,6 +73,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u16).range(1..))]
     pub sfu_workers: Option<u16>,
 
+    /// Seconds the SFU keeps a participant whose connection died (ICE lost) waiting for the
+    /// client to restart ICE; after that the client is told to connect anew (`sfu_ended`).
+    #[arg(long, env = "HUDDLE_SFU_ICE_RESTART_GRACE", default_value_t = 20,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub sfu_ice_restart_grace: u16,
+
     /// ICE server handed to browsers, repeatable: `URL` or `URL|username|credential`,
     /// e.g. `stun:stun.example.org:3478` or `turn:turn.example.org:3478|alice|secret`.
     #[arg(long = "ice-server", env = "HUDDLE_ICE_SERVER", value_delimiter = ',')]

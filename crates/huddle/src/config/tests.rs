@@ -139,6 +139,7 @@ fn sfu_settings_have_environment_variables() {
         ("sfu_hold", "HUDDLE_SFU_HOLD"),
         ("sfu_listen", "HUDDLE_SFU_LISTEN"),
         ("sfu_workers", "HUDDLE_SFU_WORKERS"),
+        ("sfu_ice_restart_grace", "HUDDLE_SFU_ICE_RESTART_GRACE"),
         ("max_participants", "HUDDLE_MAX_PARTICIPANTS"),
     ] {
         let arg = command

@@ -95,6 +95,8 @@ pub enum ClientMessage {
     SfuSignal {
         signal: Signal,
     },
+    /// The client starts a new connection to the SFU (after `sfu_ended`); its offer follows.
+    SfuConnect,
     /// How the client shows the others' cameras, so the SFU can pick layers (sfu rooms).
     View {
         tiles: Vec<Tile>,
@@ -152,6 +154,7 @@ impl ClientMessage {
             Self::Update { .. } => "update",
             Self::Signal { .. } => "signal",
             Self::SfuSignal { .. } => "sfu_signal",
+            Self::SfuConnect => "sfu_connect",
             Self::View { .. } => "view",
             Self::Moderate { .. } => "moderate",
             Self::Ping => "ping",
@@ -240,6 +243,9 @@ pub enum ServerMessage {
     ActiveSpeaker {
         participant: ParticipantId,
     },
+    /// The SFU dropped your connection (ICE lost and not restarted in time): close it and
+    /// connect to the SFU anew with a fresh offer.
+    SfuEnded,
     /// You wait in the lobby until a host admits you (`joined`) or not (`removed`).
     Waiting {
         room: String,

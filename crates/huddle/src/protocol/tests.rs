@@ -199,6 +199,10 @@ fn sfu_server_messages_are_tagged() {
         encode_server(&speaker),
         r#"{"type":"active_speaker","participant":"p1"}"#
     );
+    assert_eq!(
+        encode_server(&ServerMessage::SfuEnded),
+        r#"{"type":"sfu_ended"}"#
+    );
     let switch = ServerMessage::MediaMode {
         mode: MediaMode::Sfu,
     };

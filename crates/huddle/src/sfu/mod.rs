@@ -16,6 +16,7 @@ pub use router::SfuRouter;
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::time::Duration;
 
 use anyhow::Context;
 use huddle_media::driver;
@@ -114,13 +115,12 @@ pub fn bind(config: &Config, registry: &mut Registry) -> anyhow::Result<(SfuBrid
     let advertised = SocketAddr::new(advertised_ip(config), port);
     let metrics = SfuMetrics::default();
     metrics.register(registry);
-    let (handle, events) = driver::spawn(
-        socket,
-        SfuConfig::new(advertised),
-        config.sfu_workers(),
-        Some(metrics),
-    )
-    .context("starting the SFU workers")?;
+    let sfu_config = SfuConfig {
+        ice_restart_grace: Duration::from_secs(config.sfu_ice_restart_grace.into()),
+        ..SfuConfig::new(advertised)
+    };
+    let (handle, events) = driver::spawn(socket, sfu_config, config.sfu_workers(), Some(metrics))
+        .context("starting the SFU workers")?;
     let (requests_tx, requests) = mpsc::channel(REQUEST_QUEUE);
     tracing::info!(address = %advertised, workers = config.sfu_workers(), "SFU is serving");
     let bridge = SfuBridge {

@@ -18,8 +18,6 @@ struct Route {
     room: RoomId,
     /// Weak, so that a session the room drops as too slow still sees its inbox close.
     outbox: mpsc::WeakSender<ServerMessage>,
-    /// False after the SFU dropped the participant (ICE died): its next offer joins again.
-    in_sfu: bool,
 }
 
 /// The router's state, apart from its channels: who is where, and what each track is.
@@ -111,10 +109,7 @@ impl Routes {
             }
             SfuEvent::Disconnected { participant, .. } => {
                 tracing::info!(participant = %protocol_participant(participant), "SFU connection lost");
-                if let Some(route) = self.participants.get_mut(&participant) {
-                    route.in_sfu = false;
-                }
-                vec![]
+                vec![(participant, ServerMessage::SfuEnded)]
             }
             SfuEvent::Connected { participant, .. } => {
                 tracing::debug!(participant = %protocol_participant(participant), "SFU connected");
@@ -191,7 +186,6 @@ impl SfuRouter {
                 let route = Route {
                     room,
                     outbox: outbox.downgrade(),
-                    in_sfu: true,
                 };
                 self.routes.participants.insert(participant, route);
                 self.send(Command::Join {
@@ -223,34 +217,8 @@ impl SfuRouter {
                     "view of a track not published"
                 ),
             },
-            Request::Forward(command) => {
-                if let Command::AcceptOffer {
-                    room, participant, ..
-                } = &command
-                {
-                    self.rejoin_if_dropped(*room, *participant);
-                }
-                self.send(command);
-            }
+            Request::Forward(command) => self.send(command),
         }
-    }
-
-    /// A participant whose connection died offers again to reconnect: it joins the SFU anew first.
-    /// Commands of one room go to one worker in order, so the join lands before the offer.
-    fn rejoin_if_dropped(&mut self, room: RoomId, participant: MediaParticipant) {
-        let Some(route) = self.routes.participants.get_mut(&participant) else {
-            return;
-        };
-        if route.in_sfu {
-            return;
-        }
-        route.in_sfu = true;
-        let (reply, _) = oneshot::channel();
-        self.send(Command::Join {
-            room,
-            participant,
-            reply,
-        });
     }
 
     fn send(&self, command: Command) {
@@ -291,7 +259,6 @@ mod tests {
         let route = Route {
             room: RoomId(room),
             outbox: outbox.downgrade(),
-            in_sfu: true,
         };
         (route, (keep, inbox))
     }
@@ -431,14 +398,14 @@ mod tests {
     }
 
     #[test]
-    fn a_lost_connection_is_remembered_for_the_next_offer() {
+    fn a_lost_connection_is_told() {
         let mut routes = Routes::default();
         let (a, _a) = route(1);
         routes.participants.insert(MediaParticipant(1), a);
-        routes.deliveries(SfuEvent::Disconnected {
+        let told = routes.deliveries(SfuEvent::Disconnected {
             room: RoomId(1),
             participant: MediaParticipant(1),
         });
-        assert!(!routes.participants[&MediaParticipant(1)].in_sfu);
+        assert_eq!(told, vec![(MediaParticipant(1), ServerMessage::SfuEnded)]);
     }
 }

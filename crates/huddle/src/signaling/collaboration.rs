@@ -34,6 +34,7 @@ impl Session<'_> {
             | ClientMessage::Update { .. }
             | ClientMessage::Signal { .. }
             | ClientMessage::SfuSignal { .. }
+            | ClientMessage::SfuConnect
             | ClientMessage::View { .. }
             | ClientMessage::Moderate { .. }
             | ClientMessage::Ping

@@ -271,6 +271,7 @@ impl Session<'_> {
             ClientMessage::Update { media, name } => self.update(media, name).await,
             ClientMessage::Signal { to, signal } => self.relay(to, signal).await,
             ClientMessage::SfuSignal { signal } => self.sfu_signal(signal).await,
+            ClientMessage::SfuConnect => self.sfu_connect().await,
             ClientMessage::View { tiles } => self.view(tiles).await,
             ClientMessage::Ping => Step::Reply(ServerMessage::Pong),
             ClientMessage::Leave => {
@@ -381,13 +382,39 @@ impl Session<'_> {
             Ok(answer) => answer,
             Err(failure) => return self.sfu_failure(failure),
         };
-        // An offer may have (re)joined the SFU afresh, with everything forwarded again.
+        // A fresh place in the SFU (a media mode switch, `sfu_connect`) forwards everything until
+        // told otherwise; its first offer is when to tell it.
         if let Err(failure) = self.apply_forwarding().await {
             return self.sfu_failure(failure);
         }
         match answer {
             Some(signal) => Step::Reply(ServerMessage::SfuSignal { signal }),
             None => Step::Quiet,
+        }
+    }
+
+    /// The client opens a new connection to the SFU, its old one's place being gone (`sfu_ended`):
+    /// the SFU forgets whatever is left of the old one, and a fresh place takes the offer that
+    /// follows. Offers of the old connection still on their way arrive before this and are refused.
+    async fn sfu_connect(&mut self) -> Step {
+        let Some(membership) = &self.membership else {
+            return self.not_joined();
+        };
+        if !membership.transport.uses_sfu() {
+            return self.wrong_media_mode("sfu_connect", MediaMode::Mesh);
+        }
+        let Some(sfu) = self.sfu() else {
+            return self.sfu_failure(SfuFailure::Unavailable);
+        };
+        // No outbox left: the room dropped this session, whose loop ends with the inbox.
+        let Some(outbox) = membership.outbox.upgrade() else {
+            return Step::Quiet;
+        };
+        let (room, id) = (membership.room.clone(), membership.id.clone());
+        sfu.leave(&room, &id).await;
+        match self.join_sfu(&room, &id, &outbox).await {
+            Ok(()) => Step::Quiet,
+            Err(failure) => self.sfu_failure(failure),
         }
     }
 

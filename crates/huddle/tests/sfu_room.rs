@@ -304,6 +304,8 @@ async fn messages_of_the_other_media_mode_are_refused() {
     ada.expect_error("wrong_media_mode").await;
     ada.send(json!({"type": "view", "tiles": []})).await;
     ada.expect_error("wrong_media_mode").await;
+    ada.send(json!({"type": "sfu_connect"})).await;
+    ada.expect_error("wrong_media_mode").await;
 
     let sfu = Server::start(SFU_FLAGS).await;
     let mut early = sfu.client().await;
@@ -330,6 +332,19 @@ async fn messages_of_the_other_media_mode_are_refused() {
     bob.expect_error("malformed_message").await;
     bob.send(json!({"type": "ping"})).await;
     assert_eq!(bob.next().await["type"], "pong");
+}
+
+#[tokio::test]
+async fn after_sfu_connect_a_new_connection_gets_a_fresh_place() {
+    let server = Server::start(SFU_FLAGS).await;
+    let (mut ada, _) = server.joined("sfu-anew", "Ada").await;
+    Peer::new().connect(&mut ada, true).await.unwrap();
+    // The first connection is given up (as after `sfu_ended`); a new one offers from scratch
+    // and is answered (`connect` asserts the answer), publishing on mids of its own.
+    ada.send(json!({"type": "sfu_connect"})).await;
+    Peer::new().connect(&mut ada, true).await.unwrap();
+    ada.send(json!({"type": "ping"})).await;
+    assert_eq!(ada.next().await["type"], "pong");
 }
 
 /// Ada publishes into an sfu room where Bob, who came first, is host.

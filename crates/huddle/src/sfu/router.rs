@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use huddle_media::driver::{Command, SfuHandle};
 use huddle_media::ParticipantId as MediaParticipant;
 use huddle_media::{MediaKind, RoomId, SfuEvent, TrackId};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::bridge::Request;

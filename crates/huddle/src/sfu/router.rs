@@ -263,6 +263,22 @@ mod tests {
         (route, (keep, inbox))
     }
 
+    /// Participant 1 of room 1 publishes a track on `mid`.
+    fn publish(routes: &mut Routes, mid: &str, kind: MediaKind) -> TrackId {
+        let track = TrackId {
+            publisher: MediaParticipant(1),
+            mid: Mid::from(mid),
+        };
+        routes.deliveries(SfuEvent::TrackPublished {
+            room: RoomId(1),
+            track,
+            kind,
+            rids: vec![],
+            msid_track: String::new(),
+        });
+        track
+    }
+
     #[test]
     fn events_become_messages_for_the_right_participants() {
         let mut routes = Routes::default();
@@ -283,17 +299,7 @@ mod tests {
                 if description.kind == SdpKind::Offer && description.sdp == "v=0"
         ));
 
-        let track = TrackId {
-            publisher: MediaParticipant(1),
-            mid: Mid::from("abc"),
-        };
-        routes.deliveries(SfuEvent::TrackPublished {
-            room: RoomId(1),
-            track,
-            kind: MediaKind::Audio,
-            rids: vec![],
-            msid_track: String::new(),
-        });
+        let track = publish(&mut routes, "abc", MediaKind::Audio);
         let subscribed = routes.deliveries(SfuEvent::TrackSubscribed {
             participant: MediaParticipant(2),
             track,
@@ -323,20 +329,6 @@ mod tests {
     #[test]
     fn a_tile_names_the_publishers_track_of_its_source_whatever_its_mid() {
         let mut routes = Routes::default();
-        let publish = |routes: &mut Routes, mid: &str, kind| {
-            let track = TrackId {
-                publisher: MediaParticipant(1),
-                mid: Mid::from(mid),
-            };
-            routes.deliveries(SfuEvent::TrackPublished {
-                room: RoomId(1),
-                track,
-                kind,
-                rids: vec![],
-                msid_track: String::new(),
-            });
-            track
-        };
         // A client with its own mids (aiortc, str0m): audio and camera by kind.
         let audio = publish(&mut routes, "a0", MediaKind::Audio);
         let camera = publish(&mut routes, "v7", MediaKind::Video);

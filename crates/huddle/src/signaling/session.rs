@@ -369,14 +369,9 @@ impl Session<'_> {
     }
 
     async fn sfu_signal(&mut self, signal: Signal) -> Step {
-        let Some(membership) = &self.membership else {
-            return self.not_joined();
-        };
-        if !membership.transport.uses_sfu() {
-            return self.wrong_media_mode("sfu_signal", MediaMode::Mesh);
-        }
-        let Some(sfu) = self.sfu() else {
-            return self.sfu_failure(SfuFailure::Unavailable);
+        let (membership, sfu) = match self.in_sfu("sfu_signal") {
+            Ok(found) => found,
+            Err(refusal) => return refusal,
         };
         let answer = match sfu.signal(&membership.room, &membership.id, signal).await {
             Ok(answer) => answer,
@@ -397,14 +392,9 @@ impl Session<'_> {
     /// the SFU forgets whatever is left of the old one, and a fresh place takes the offer that
     /// follows. Offers of the old connection still on their way arrive before this and are refused.
     async fn sfu_connect(&mut self) -> Step {
-        let Some(membership) = &self.membership else {
-            return self.not_joined();
-        };
-        if !membership.transport.uses_sfu() {
-            return self.wrong_media_mode("sfu_connect", MediaMode::Mesh);
-        }
-        let Some(sfu) = self.sfu() else {
-            return self.sfu_failure(SfuFailure::Unavailable);
+        let (membership, sfu) = match self.in_sfu("sfu_connect") {
+            Ok(found) => found,
+            Err(refusal) => return refusal,
         };
         // No outbox left: the room dropped this session, whose loop ends with the inbox.
         let Some(outbox) = membership.outbox.upgrade() else {
@@ -419,14 +409,9 @@ impl Session<'_> {
     }
 
     async fn view(&mut self, tiles: Vec<Tile>) -> Step {
-        let Some(membership) = &self.membership else {
-            return self.not_joined();
-        };
-        if !membership.transport.uses_sfu() {
-            return self.wrong_media_mode("view", MediaMode::Mesh);
-        }
-        let Some(sfu) = self.sfu() else {
-            return self.sfu_failure(SfuFailure::Unavailable);
+        let (membership, sfu) = match self.in_sfu("view") {
+            Ok(found) => found,
+            Err(refusal) => return refusal,
         };
         match sfu.view(&membership.room, &membership.id, tiles).await {
             Ok(()) => Step::Quiet,
@@ -496,6 +481,23 @@ impl Session<'_> {
 
     pub(super) fn sfu(&self) -> Option<&SfuBridge> {
         self.signaling.sfu.as_ref()
+    }
+
+    /// The membership and the SFU for a message only participants in an SFU room send, or the
+    /// error reply to a session that is not one.
+    // The error is a reply built at most once per message: its size costs nothing here.
+    #[allow(clippy::result_large_err)]
+    fn in_sfu(&self, kind: &str) -> Result<(&Membership, &SfuBridge), Step> {
+        let Some(membership) = &self.membership else {
+            return Err(self.not_joined());
+        };
+        if !membership.transport.uses_sfu() {
+            return Err(self.wrong_media_mode(kind, MediaMode::Mesh));
+        }
+        let Some(sfu) = self.sfu() else {
+            return Err(self.sfu_failure(SfuFailure::Unavailable));
+        };
+        Ok((membership, sfu))
     }
 
     fn wrong_media_mode(&self, kind: &str, mode: MediaMode) -> Step {

@@ -1,6 +1,7 @@
 // An auto room (the default media mode): a third page joining a 2-page call moves the room from
-// the mesh to the SFU, and no remote video on any page freezes for more than 1 s across the
-// switch (measured: every remote tile's decoded frame count, sampled every 100 ms). The third
+// the mesh to the SFU, and no remote video or audio on any page stops for more than 1 s across the
+// switch (measured: every remote tile's decoded frame count and the RTP packets of the audio it
+// plays, sampled every 100 ms). The third
 // leaving does not switch back within the hold; a short hold does, again without a freeze. A screen
 // share's tile swaps to the SFU on its own first frame, so it does not freeze either.
 import { test } from 'node:test';
@@ -15,10 +16,10 @@ async function growToThree(s, room) {
   for (const p of pair) {
     await h.waitForRemoteVideos(p.page, 1, { timeout: 90_000 });
     assert.equal(await p.page.getAttribute('body', 'data-media-mode'), 'mesh', `${p.name} starts in the mesh`);
-    await h.sampleFrameGaps(p.page);
+    await sampleBoth(p.page);
   }
   const [cy] = await s.joinAll(room, ['cy']);
-  await h.sampleFrameGaps(cy.page);
+  await sampleBoth(cy.page);
   const all = [...pair, cy];
   for (const p of all) {
     await p.page.waitForSelector('body[data-media-mode="sfu"]:not([data-media-switch])', { state: 'attached', timeout: 60_000 });
@@ -28,16 +29,31 @@ async function growToThree(s, room) {
   return all;
 }
 
-/** Asserts no remote tile of these pages went more than 1 s without a frame, and prints the figures. */
+const sampleBoth = async (page) => {
+  await h.sampleGaps(page, 'video');
+  await h.sampleGaps(page, 'audio');
+};
+
+/**
+ * Asserts no remote tile of these pages went more than 1 s without a frame, nor a camera tile
+ * without audio, and prints the figures.
+ */
 async function assertNoFreeze(participants, what) {
-  const figures = [];
-  for (const p of participants) {
-    for (const tile of await h.frameGaps(p.page)) {
-      figures.push(`${p.name}<-${tile.id.slice(0, 4)}: ${tile.maxGapMs} ms`);
-      assert.ok(tile.maxGapMs <= MAX_FREEZE_MS, `${p.name} froze ${tile.maxGapMs} ms on ${tile.id} (${what})`);
+  for (const kind of ['video', 'audio']) {
+    const figures = [];
+    for (const p of participants) {
+      const tiles = await h.gaps(p.page, kind);
+      if (kind === 'audio') {
+        const cameras = await p.page.locator('[data-participant]:not([data-local])').count();
+        assert.equal(tiles.length, cameras, `${p.name} heard every remote camera tile`);
+      }
+      for (const tile of tiles) {
+        figures.push(`${p.name}<-${tile.id.slice(0, 4)}: ${tile.maxGapMs} ms`);
+        assert.ok(tile.maxGapMs <= MAX_FREEZE_MS, `${p.name}'s ${kind} stopped ${tile.maxGapMs} ms on ${tile.id} (${what})`);
+      }
     }
+    console.log(`${what}: longest ${kind} gap per remote tile: ${figures.join(', ')}`);
   }
-  console.log(`${what}: longest time without a new frame per remote tile: ${figures.join(', ')}`);
 }
 
 test('a third joiner moves an auto room to the SFU without freezing anyone; a leave does not flap', { timeout: 600_000 }, () =>
@@ -87,11 +103,11 @@ test('a screen share keeps playing across the switch to the SFU', { timeout: 300
       const [screen] = await h.framesAdvancing(bo.page, { selector: '[data-screen]', windowMs: 1_000 });
       return screen && screen.advancing;
     }, { timeout: 30_000 });
-    await h.sampleFrameGaps(bo.page);
+    await sampleBoth(bo.page);
     await s.joinAll(room, ['cy']);
     await bo.page.waitForSelector('body[data-media-mode="sfu"]:not([data-media-switch])', { state: 'attached', timeout: 60_000 });
     await h.sleep(2_000);
-    const gaps = await h.frameGaps(bo.page);
+    const gaps = await h.gaps(bo.page, 'video');
     assert.ok(gaps.some((tile) => tile.id.startsWith('screen:')), `bo measured the screen tile: ${JSON.stringify(gaps)}`);
     await assertNoFreeze([bo], 'mesh -> sfu with a screen share');
     assert.equal(await h.openPeerConnections(bo.page), 1, 'bo is left with its one connection to the SFU');

@@ -483,11 +483,11 @@ const connectionStates = (page) => page.evaluate(() => window.__e2e.connectionSt
 const roomName = (prefix) => `${prefix}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
 
 export {
-  frameGaps,
   framesAdvancing,
+  gaps,
   outboundLayers,
   remoteVideoStats,
-  sampleFrameGaps,
+  sampleGaps,
   selectedCandidateTypes,
   tileInboundVideo,
   waitForRemoteVideos,

@@ -1,6 +1,6 @@
 // What a page decodes and how it is connected, read through the page: per tile video stats, frames
-// advancing, the longest gap between frames across a media mode switch, the selected ICE pair, and
-// the RTP stats of a tile's receiver and of the page's own simulcast layers.
+// advancing, the longest gap between frames or audio packets across a media mode switch, the
+// selected ICE pair, and the RTP stats of a tile's receiver and of the page's own simulcast layers.
 
 import { sleep, waitUntil } from './wait.js';
 
@@ -118,46 +118,72 @@ export async function waitForRemoteVideos(page, n, { timeout = 60_000 } = {}) {
 }
 
 /**
- * Starts measuring, every 100 ms, how long each remote camera and screen tile of the page goes
- * without a new decoded frame (screens as `screen:<id>`); a tile counts from its first frame. Survives the tile's srcObject being swapped
- * (a media mode switch), whose frame counter may start again from 0.
+ * Starts measuring, every 100 ms, how long each remote tile of the page goes without progress
+ * (screens as `screen:<id>`); a tile counts from its first progress. `video`: a new decoded frame
+ * (camera and screen tiles). `audio`: a new RTP packet for the audio track the tile plays (camera
+ * tiles; with Opus DTX a silent microphone still sends a packet every 400 ms). Survives the tile's
+ * srcObject being swapped (a media mode switch), whose counters may start again from 0.
+ * @param {'video' | 'audio'} kind
  */
-export function sampleFrameGaps(page) {
-  return page.evaluate(() => {
+export function sampleGaps(page, kind) {
+  return page.evaluate((kind) => {
+    const count = {
+      video: async (video) => video.getVideoPlaybackQuality().totalVideoFrames,
+      audio: async (video) => {
+        const track = video.srcObject && video.srcObject.getAudioTracks()[0];
+        for (const pc of track ? window.__e2e.peerConnections : []) {
+          const receiver = pc.getReceivers().find((r) => r.track === track);
+          if (!receiver) continue;
+          let packets = 0;
+          (await receiver.getStats()).forEach((s) => {
+            if (s.type === 'inbound-rtp' && s.kind === 'audio') packets = s.packetsReceived;
+          });
+          return packets;
+        }
+        return 0;
+      },
+    }[kind];
     const tiles = new Map();
-    window.__e2e.frameGaps = tiles;
-    setInterval(() => {
+    window.__e2e.gaps = { ...window.__e2e.gaps, [kind]: tiles };
+    let sampling = false;
+    setInterval(async () => {
+      if (sampling) return;
+      sampling = true;
       const now = performance.now();
       for (const tile of document.querySelectorAll('[data-participant]:not([data-local]), [data-screen]')) {
         const video = tile.querySelector('video');
         if (!video) continue;
-        const frames = video.getVideoPlaybackQuality().totalVideoFrames;
+        const progress = await count(video);
         const id = tile.getAttribute('data-participant') || `screen:${tile.getAttribute('data-screen')}`;
         const seen = tiles.get(id);
         if (!seen) {
-          if (frames > 0) tiles.set(id, { frames, last: now, maxGap: 0 });
+          if (progress > 0) tiles.set(id, { progress, last: now, maxGap: 0 });
           continue;
         }
-        if (frames !== seen.frames && frames > 0) {
+        if (progress !== seen.progress && progress > 0) {
           seen.maxGap = Math.max(seen.maxGap, now - seen.last);
           seen.last = now;
         }
-        seen.frames = frames;
+        seen.progress = progress;
       }
+      sampling = false;
     }, 100);
-  });
+  }, kind);
 }
 
-/** Per remote tile still shown, sampled by `sampleFrameGaps`: the longest time without a new frame so far, ms. */
-export function frameGaps(page) {
-  return page.evaluate(() => {
+/**
+ * Per remote tile still shown, sampled by `sampleGaps`: the longest time without progress so far, ms.
+ * @param {'video' | 'audio'} kind
+ */
+export function gaps(page, kind) {
+  return page.evaluate((kind) => {
     const now = performance.now();
     const shown = new Set([...document.querySelectorAll('[data-participant], [data-screen]')]
       .map((tile) => tile.getAttribute('data-participant') || `screen:${tile.getAttribute('data-screen')}`));
-    return [...window.__e2e.frameGaps]
+    return [...window.__e2e.gaps[kind]]
       .filter(([id]) => shown.has(id))
       .map(([id, seen]) => ({ id, maxGapMs: Math.round(Math.max(seen.maxGap, now - seen.last)) }));
-  });
+  }, kind);
 }
 
 /** Candidate types (host, srflx, relay) of the nominated pair of every connected peer connection. */

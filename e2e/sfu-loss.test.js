@@ -23,14 +23,14 @@ test('an sfu room of 3 keeps decoding with 10% UDP loss, no freeze over 1 s', { 
 
     const loss = dropUdp(sfuPort, { oneIn: 10 });
     try {
-      for (const p of participants) await h.sampleFrameGaps(p.page);
+      for (const p of participants) await h.sampleGaps(p.page, 'video');
       await h.sleep(LOSSY_FOR_MS);
       for (const p of participants) await h.waitForRemoteVideos(p.page, 2, { timeout: 5_000 });
       const dropped = loss.count();
       const figures = [];
       const freezes = [];
       for (const p of participants) {
-        const gaps = await h.frameGaps(p.page);
+        const gaps = await h.gaps(p.page, 'video');
         assert.equal(gaps.length, 2, `${p.name} measured both remote tiles`);
         for (const tile of gaps) {
           figures.push(`${p.name}<-${tile.id.slice(0, 4)}: ${tile.maxGapMs} ms`);

@@ -129,6 +129,13 @@ class Server {
     });
   }
 
+  /** The value of a counter or gauge without labels on `/metrics` (plain HTTP), or NaN without it. */
+  async metric(name) {
+    const text = await (await fetch(`${this.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.slice(name.length + 1)) : NaN;
+  }
+
   /** SIGTERM, then demand an exit within 5 s (graceful shutdown must not hang on open sockets). */
   async stop() {
     if (this.exitStatus) return this.exitStatus;

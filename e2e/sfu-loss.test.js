@@ -1,7 +1,7 @@
 // An sfu room of 3 on a lossy network: one UDP packet in ten to and from the SFU is dropped at
 // random, each direction on its own (nft, e2e/netfilter.js; this kernel has no netem). Every page
-// keeps decoding every remote camera, and no remote tile goes without a new frame for longer than
-// MAX_FREEZE_MS. The figures are printed.
+// keeps decoding every remote camera, no remote tile goes without a new frame for longer than
+// MAX_FREEZE_MS, and the SFU NACKs the publishers (`huddle_sfu_nacks_total`). The figures are printed.
 //
 // Measured on 2 cores (docs/testing.md): the longest freeze per tile is 200 to 400 ms. It was 800 to
 // 1,400 ms before the SFU raised str0m's cap on retransmitted bytes (crates/huddle-media/src/
@@ -21,6 +21,7 @@ test('an sfu room of 3 keeps decoding with 10% UDP loss, no freeze over 1 s', { 
     const participants = await s.joinAll(h.roomName('loss'), ['ada', 'bo', 'cy']);
     for (const p of participants) await h.waitForRemoteVideos(p.page, 2, { timeout: 90_000 });
 
+    const nacksBefore = await s.server.metric('huddle_sfu_nacks_total');
     const loss = dropUdp(sfuPort, { oneIn: 10 });
     try {
       for (const p of participants) await h.sampleGaps(p.page, 'video');
@@ -37,8 +38,12 @@ test('an sfu room of 3 keeps decoding with 10% UDP loss, no freeze over 1 s', { 
           if (tile.maxGapMs > MAX_FREEZE_MS) freezes.push(`${p.name} froze ${tile.maxGapMs} ms on ${tile.id}`);
         }
       }
-      console.log(`10% UDP loss for ${LOSSY_FOR_MS / 1000} s, ${dropped} packets dropped; longest time without a new frame per remote tile: ${figures.join(', ')}`);
+      // The workers publish their counters every second.
+      await h.sleep(1_500);
+      const nacks = (await s.server.metric('huddle_sfu_nacks_total')) - nacksBefore;
+      console.log(`10% UDP loss for ${LOSSY_FOR_MS / 1000} s, ${dropped} packets dropped, ${nacks} NACKs from the SFU to the publishers; longest time without a new frame per remote tile: ${figures.join(', ')}`);
       assert.ok(dropped > 100, `the rules dropped packets (${dropped})`);
+      assert.ok(nacks > 0, `the SFU asked the publishers to resend what it lost (${nacks} NACKs)`);
       assert.deepEqual(freezes, [], `no freeze over ${MAX_FREEZE_MS} ms`);
     } finally {
       loss.remove();

@@ -2,6 +2,8 @@
 // (CONFIG_NET_SCH_NETEM is not set), so `tc qdisc ... netem loss` is not available; nft's `numgen
 // random` drops a share of packets instead. Rules go in a table of their own in the test's network
 // namespace, and only match UDP to and from one port (the SFU's), so they touch nothing else.
+// They hook input, not output: a packet dropped on output fails the sender's sendto (EPERM), and
+// Chromium then sends it again, so its uplink would see a tenth of the loss asked for.
 
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -43,10 +45,10 @@ function freeUdpPort() {
 function dropUdp(port, { oneIn }) {
   assertPrivateNamespace();
   nft('add', 'table', 'inet', TABLE);
-  nft('add', 'chain', 'inet', TABLE, 'output', '{ type filter hook output priority 0; policy accept; }');
+  nft('add', 'chain', 'inet', TABLE, 'input', '{ type filter hook input priority 0; policy accept; }');
   const chance = oneIn === 1 ? [] : ['numgen', 'random', 'mod', String(oneIn), '0'];
   for (const direction of ['dport', 'sport']) {
-    nft('add', 'rule', 'inet', TABLE, 'output', 'udp', direction, String(port), ...chance, 'counter', 'drop');
+    nft('add', 'rule', 'inet', TABLE, 'input', 'udp', direction, String(port), ...chance, 'counter', 'drop');
   }
   return {
     /** Packets dropped so far, both directions. */

@@ -86,6 +86,9 @@ impl PublishedTrack {
         layer.meter.add(frame.len(), now);
         layer.last_frame = Some(now);
         layer.broken = !keyframe && (layer.broken || !contiguous);
+        if keyframe {
+            layer.limiter.on_keyframe();
+        }
         if let Some((w, h)) = vp8_keyframe_size(frame) {
             layer.width = u32::from(w);
             layer.height = u32::from(h);
@@ -122,7 +125,7 @@ impl PublishedTrack {
             .collect()
     }
 
-    /// Asks the publisher for a keyframe on one layer, at most once per limiter interval.
+    /// Asks the publisher for a keyframe on one layer, as often as its limiter allows.
     /// Returns whether a request was sent.
     pub fn request_keyframe(
         &mut self,

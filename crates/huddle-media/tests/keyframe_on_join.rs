@@ -48,8 +48,8 @@ fn keyframe_requests_are_rate_limited() {
     }
     b.connect_all();
     b.send_media(Duration::from_secs(3));
-    // Five subscribers joining at once, each wanting a keyframe: the limiter (500 ms)
-    // allows at most a handful over three seconds, not one per subscriber per frame.
+    // Five subscribers joining at once, each wanting a keyframe: the limiter (300 ms once a
+    // keyframe came) allows at most a handful over three seconds, not one per subscriber per frame.
     let n = b.clients[publisher].keyframe_requests;
     assert!(n >= 1, "no keyframe request reached the publisher");
     assert!(n <= 7, "{n} keyframe requests in 3 s is not rate limited");

@@ -1,9 +1,9 @@
 // An auto room (the default media mode): a third page joining a 2-page call moves the room from
 // the mesh to the SFU, and no remote video or audio on any page stops for more than 1 s across the
 // switch (measured: every remote tile's decoded frame count and the RTP packets of the audio it
-// plays, sampled every 100 ms). The third
-// leaving does not switch back within the hold; a short hold does, again without a freeze. A screen
-// share's tile swaps to the SFU on its own first frame, so it does not freeze either.
+// plays, sampled every 100 ms). The third leaving does not switch back within the hold; a short
+// hold does, again without a freeze. A screen share's tile swaps to the SFU on its own first
+// frame, so it does not freeze either.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from './harness.js';

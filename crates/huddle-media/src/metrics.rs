@@ -20,6 +20,7 @@ pub struct SfuMetrics {
     bytes_forwarded: Counter,
     keyframe_requests: Counter,
     nacks: Counter,
+    frames_skipped: Counter,
     data_channel_dropped: Counter,
     worker_rooms: Family<WorkerLabel, Gauge>,
     worker_participants: Family<WorkerLabel, Gauge>,
@@ -48,6 +49,11 @@ impl SfuMetrics {
             "huddle_sfu_nacks",
             "NACKs sent to publishers for lost packets",
             self.nacks.clone(),
+        );
+        registry.register(
+            "huddle_sfu_frames_skipped",
+            "Video frames not forwarded to a subscriber whose send queue was too far behind",
+            self.frames_skipped.clone(),
         );
         registry.register(
             "huddle_sfu_data_channel_dropped",
@@ -91,6 +97,7 @@ impl SfuMetrics {
         self.bytes_forwarded.inc_by(delta.bytes_forwarded);
         self.keyframe_requests.inc_by(delta.keyframe_requests);
         self.nacks.inc_by(delta.nacks);
+        self.frames_skipped.inc_by(delta.frames_skipped);
         self.data_channel_dropped.inc_by(delta.data_channel_dropped);
     }
 }
@@ -110,6 +117,7 @@ mod tests {
             bytes_forwarded: 1000,
             keyframe_requests: 1,
             nacks: 2,
+            frames_skipped: 4,
             data_channel_dropped: 3,
         };
         let first = s;
@@ -139,6 +147,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("huddle_sfu_nacks_total 2"), "{text}");
+        assert!(text.contains("huddle_sfu_frames_skipped_total 4"), "{text}");
         assert!(
             text.contains("huddle_sfu_data_channel_dropped_total 3"),
             "{text}"

@@ -60,6 +60,8 @@ pub struct SfuStats {
     pub bytes_forwarded: u64,
     pub keyframe_requests: u64,
     pub nacks: u64,
+    /// Video frames not forwarded to a subscriber whose queue was too far behind.
+    pub frames_skipped: u64,
     /// Data channel messages not relayed to a participant: its backlog was full, or
     /// its channel refused or closed.
     pub data_channel_dropped: u64,
@@ -77,6 +79,7 @@ impl SfuStats {
                 .keyframe_requests
                 .saturating_sub(earlier.keyframe_requests),
             nacks: self.nacks.saturating_sub(earlier.nacks),
+            frames_skipped: self.frames_skipped.saturating_sub(earlier.frames_skipped),
             data_channel_dropped: self
                 .data_channel_dropped
                 .saturating_sub(earlier.data_channel_dropped),

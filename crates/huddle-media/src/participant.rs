@@ -96,7 +96,18 @@ pub enum Forwarded {
     },
     /// The subscription waits for a keyframe of this layer.
     NeedKeyframe(LayerKey),
+    /// The queue towards the subscriber is over [`MAX_SEND_DELAY`] behind: frame dropped.
+    Skipped,
 }
+
+/// How far behind the queue towards a subscriber may be (see `send_delay`) before new
+/// frames are skipped until it caught up. Past it the subscriber's downlink cannot carry
+/// the layer (a track without simulcast, or one whose lowest layer is above the estimate):
+/// fewer frames at a bounded delay beat a delay that only grows (tests/slow_subscriber.rs).
+/// Well above the few hundred ms str0m's pacer takes to send a keyframe at the estimate;
+/// at 500 ms a subscriber behind 20% loss (retransmissions on top of the layer) already
+/// lost frames to it (tests/nack.rs).
+pub const MAX_SEND_DELAY: Duration = Duration::from_millis(800);
 
 impl Participant {
     pub fn new(
@@ -378,6 +389,12 @@ impl Participant {
             return Forwarded::Nothing;
         };
         let (switched, frame_ticks) = if sub.kind == MediaKind::Video {
+            if send_delay(&mut self.rtc, mid, self.bwe_bps, data.network_time) > MAX_SEND_DELAY {
+                // Behind: what is queued still goes out, and the subscription starts
+                // again at a keyframe once it did (asked for when the next frame comes).
+                sub.layers.restart();
+                return Forwarded::Skipped;
+            }
             match sub.layers.on_frame(LayerKey(data.rid), data.is_keyframe()) {
                 Decision::Drop => {
                     return match sub.layers.target() {
@@ -425,6 +442,28 @@ impl Participant {
             }
         }
     }
+}
+
+/// How far behind the queue on `mid` towards this participant is: the longer of how long
+/// its oldest packet waited and how long what it holds takes to send at the estimate
+/// `bwe_bps` (what is written now waits that long).
+fn send_delay(rtc: &mut Rtc, mid: Mid, bwe_bps: Option<u64>, now: Instant) -> Duration {
+    let mut api = rtc.direct_api();
+    let Some(queue) = api
+        .stream_tx_by_mid(mid, None)
+        .and_then(|stream| stream.queue_info())
+    else {
+        return Duration::ZERO;
+    };
+    let waited = queue
+        .first_unsent()
+        .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+    let to_send = bwe_bps
+        .filter(|bps| *bps > 0)
+        .map_or(Duration::ZERO, |bps| {
+            Duration::from_secs_f64(queue.byte_size() as f64 * 8.0 / bps as f64)
+        });
+    waited.max(to_send)
 }
 
 fn packets_in(data: &MediaData) -> u64 {

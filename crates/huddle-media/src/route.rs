@@ -141,6 +141,7 @@ impl Sfu {
                     self.out.stats.bytes_forwarded += bytes as u64;
                 }
                 Forwarded::NeedKeyframe(layer) => wanted_keyframe = Some(layer),
+                Forwarded::Skipped => self.out.stats.frames_skipped += 1,
                 Forwarded::Nothing => {}
             }
         }

@@ -22,8 +22,10 @@ pub struct Client {
     /// Auto-answer the SFU's renegotiation offers.
     pub auto_answer: bool,
     /// Bytes per step the link from the SFU delivers; the rest waits in the inbox.
-    /// `None`: no limit. `Some(0)`: the client stopped reading.
+    /// `None`: no limit. `Some(0)`: the client stopped reading. Below a datagram per
+    /// step, unused bytes carry over (up to one full datagram), so slow links work too.
     pub downlink: Option<usize>,
+    pub(super) downlink_credit: usize,
     /// Its network is gone: nothing it sends arrives, nothing sent to it arrives.
     pub offline: bool,
     /// Mids of this client's own published m-lines.
@@ -128,6 +130,16 @@ impl Client {
             .find(|p| p.spec().codec == codec)
             .expect("codec configured")
             .pt()
+    }
+
+    /// A slow downlink's buffer holds what it delivers in 200 ms; more is tail-dropped, as
+    /// by a router. Unlimited and stopped (`Some(0)`) downlinks never drop.
+    pub(super) fn downlink_full(&self) -> bool {
+        let Some(rate) = self.downlink.filter(|r| *r > 0) else {
+            return false;
+        };
+        let queued: usize = self.inbox.iter().map(|d| d.contents.len()).sum();
+        queued > rate * 200
     }
 
     /// Media received so far, as (mid, is_keyframe, first byte) per frame.

@@ -22,6 +22,8 @@ use huddle_media::{Output, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent, Trac
 /// and received at the same instant, and str0m's delay-based bandwidth estimator
 /// reads the bunching as congestion (5 ms steps collapsed a 3 Mbit/s estimate to 300k).
 pub const STEP: Duration = Duration::from_millis(1);
+/// The largest datagram a slow downlink must still be able to deliver.
+const MTU: usize = 1500;
 pub const ROOM: RoomId = RoomId(1);
 
 pub fn sfu_addr() -> SocketAddr {
@@ -138,6 +140,7 @@ impl Bench {
             inbox: VecDeque::new(),
             auto_answer: true,
             downlink: None,
+            downlink_credit: 0,
             offline: false,
             video_mid,
             audio_mid,
@@ -161,7 +164,11 @@ impl Bench {
         for c in &mut self.clients {
             let span = tracing::info_span!("client", id = c.id.0);
             let _entered = span.enter();
-            let mut budget = c.downlink.unwrap_or(usize::MAX);
+            let mut budget = match c.downlink {
+                None => usize::MAX,
+                Some(0) => 0,
+                Some(rate) => (c.downlink_credit + rate).min(rate.max(MTU)),
+            };
             while let Some(d) = c.inbox.pop_front() {
                 if d.contents.len() > budget {
                     c.inbox.push_front(d);
@@ -179,6 +186,9 @@ impl Bench {
                 );
                 c.rtc.handle_input(input).expect("client input");
                 poll_client(&mut c.rtc, &mut c.events, &mut self.sfu_inbox);
+            }
+            if c.downlink.is_some() {
+                c.downlink_credit = budget;
             }
             c.rtc
                 .handle_input(Input::Timeout(now))
@@ -219,7 +229,7 @@ impl Bench {
                         continue;
                     }
                     let client = self.clients.iter_mut().find(|c| c.addr == t.destination);
-                    if let Some(c) = client.filter(|c| !c.offline) {
+                    if let Some(c) = client.filter(|c| !c.offline && !c.downlink_full()) {
                         c.inbox.push_back(Datagram {
                             source: t.source,
                             destination: t.destination,

@@ -9,8 +9,11 @@
 //! Commands carry their room so the handle can route them without a table.
 //! Calls that need an answer carry a oneshot; events come out on one channel.
 
+mod pressure;
 mod router;
 mod worker;
+
+pub(crate) use pressure::PressureReading;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::mpsc;

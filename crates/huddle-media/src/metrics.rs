@@ -3,11 +3,14 @@
 //! The core keeps plain integers ([`SfuStats`]); the driver adds their growth to
 //! these counters about once a second, so the packet path touches no atomics.
 
+use std::sync::atomic::AtomicU64;
+
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use crate::driver::PressureReading;
 use crate::outbox::SfuStats;
 use crate::sfu::Load;
 
@@ -25,6 +28,8 @@ pub struct SfuMetrics {
     worker_rooms: Family<WorkerLabel, Gauge>,
     worker_participants: Family<WorkerLabel, Gauge>,
     worker_packets_forwarded: Family<WorkerLabel, Counter>,
+    worker_busy_seconds: Family<WorkerLabel, Counter<f64, AtomicU64>>,
+    worker_lag_seconds: Family<WorkerLabel, Gauge<f64, AtomicU64>>,
 }
 
 impl SfuMetrics {
@@ -75,11 +80,27 @@ impl SfuMetrics {
             "RTP packets forwarded by each SFU worker",
             self.worker_packets_forwarded.clone(),
         );
+        registry.register(
+            "huddle_sfu_worker_busy_seconds",
+            "Time each SFU worker spent working rather than waiting for input; a rate near 1 means it cannot keep up",
+            self.worker_busy_seconds.clone(),
+        );
+        registry.register(
+            "huddle_sfu_worker_lag_seconds",
+            "The longest a datagram waited between the socket and its SFU worker over the last second: a saturated worker delays everybody's media by this much",
+            self.worker_lag_seconds.clone(),
+        );
     }
 
-    /// One worker's share: what it carries now and the packets it forwarded since the last call
-    /// (see [`SfuStats::since`]); the totals grow by the same delta.
-    pub fn add_worker(&self, worker: usize, load: Load, delta: SfuStats) {
+    /// One worker's share: what it carries now, how hard it was pushed and the packets it
+    /// forwarded since the last call (see [`SfuStats::since`]); the totals grow by the same delta.
+    pub(crate) fn add_worker(
+        &self,
+        worker: usize,
+        load: Load,
+        pressure: PressureReading,
+        delta: SfuStats,
+    ) {
         let label = vec![("worker", worker.to_string())];
         self.worker_rooms
             .get_or_create(&label)
@@ -88,6 +109,10 @@ impl SfuMetrics {
         participants.set(load.participants as i64);
         let packets = self.worker_packets_forwarded.get_or_create(&label);
         packets.inc_by(delta.packets_forwarded);
+        let busy = self.worker_busy_seconds.get_or_create(&label);
+        busy.inc_by(pressure.busy.as_secs_f64());
+        let lag = self.worker_lag_seconds.get_or_create(&label);
+        lag.set(pressure.worst_lag.as_secs_f64());
         self.add(delta);
     }
 
@@ -104,6 +129,8 @@ impl SfuMetrics {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use prometheus_client::encoding::text::encode;
 
@@ -125,13 +152,23 @@ mod tests {
             rooms: 1,
             participants: 3,
         };
-        m.add_worker(0, one_room, first.since(&SfuStats::default()));
+        let pushed = |busy_ms, lag_ms| PressureReading {
+            busy: Duration::from_millis(busy_ms),
+            worst_lag: Duration::from_millis(lag_ms),
+        };
+        m.add_worker(
+            0,
+            one_room,
+            pushed(250, 3),
+            first.since(&SfuStats::default()),
+        );
         s.packets_forwarded = 15;
         let two_rooms = Load {
             rooms: 2,
             participants: 5,
         };
-        m.add_worker(1, two_rooms, s.since(&first));
+        m.add_worker(1, two_rooms, pushed(500, 40), s.since(&first));
+        m.add_worker(1, two_rooms, pushed(250, 20), SfuStats::default());
         let mut text = String::new();
         encode(&mut text, &registry).unwrap();
         assert!(
@@ -157,6 +194,10 @@ mod tests {
             r#"huddle_sfu_worker_packets_forwarded_total{worker="1"} 5"#,
             r#"huddle_sfu_worker_rooms{worker="1"} 2"#,
             r#"huddle_sfu_worker_participants{worker="0"} 3"#,
+            r#"huddle_sfu_worker_busy_seconds_total{worker="0"} 0.25"#,
+            r#"huddle_sfu_worker_busy_seconds_total{worker="1"} 0.75"#,
+            r#"huddle_sfu_worker_lag_seconds{worker="0"} 0.003"#,
+            r#"huddle_sfu_worker_lag_seconds{worker="1"} 0.02"#,
         ] {
             assert!(text.contains(series), "{series} in {text}");
         }

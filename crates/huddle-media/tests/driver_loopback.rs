@@ -12,6 +12,8 @@ use huddle_media::str0m::media::{Direction, Frequency, MediaKind, MediaTime};
 use huddle_media::str0m::net::{Protocol, Receive};
 use huddle_media::str0m::{Candidate, Event, Input, Output, Rtc};
 use huddle_media::{ParticipantId, RoomId, SfuConfig, SfuEvent, SfuMetrics};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::registry::Registry;
 use tokio::sync::oneshot;
 
 struct Peer {
@@ -164,11 +166,26 @@ fn video_flows_in_two_rooms_on_two_workers_behind_one_port() {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let config = SfuConfig::new(socket.local_addr().unwrap());
     let metrics = SfuMetrics::default();
+    let mut registry = Registry::default();
+    metrics.register(&mut registry);
     let (h, mut events) = spawn(socket, config, 2, Some(metrics)).unwrap();
 
     // Rooms 7 and 8 land on different workers (room id modulo 2).
     let mut calls = [Call::new(&h, 7, 1), Call::new(&h, 8, 11)];
     run_until(&h, &mut events, &mut calls, |c| c.viewer.media >= 10);
+    // Each worker publishes its figures once a second: run through a publication.
+    let flowing = Instant::now();
+    run_until(&h, &mut events, &mut calls, |_| {
+        flowing.elapsed() > Duration::from_millis(1200)
+    });
+    for worker in ["0", "1"] {
+        let busy = metric(&registry, "huddle_sfu_worker_busy_seconds_total", worker);
+        let lag = metric(&registry, "huddle_sfu_worker_lag_seconds", worker);
+        // Two small calls keep a worker busy a sliver of the time and handle datagrams
+        // within milliseconds; a bound of a second is far from either.
+        assert!(busy > 0.0 && busy < 1.0, "worker {worker} busy {busy} s");
+        assert!(lag > 0.0 && lag < 1.0, "worker {worker} lag {lag} s");
+    }
     let viewer = calls[0].viewer.id;
     h.send(Command::Leave {
         room: RoomId(7),
@@ -217,6 +234,18 @@ fn an_ice_restart_from_a_new_address_reaches_the_participants_worker() {
     moving.viewer.media = 0;
     run_until(&h, &mut events, &mut calls, |c| c.viewer.media >= 10);
     h.shutdown();
+}
+
+/// The value of `name{worker="<worker>"}` in the registry's text exposition.
+fn metric(registry: &Registry, name: &str, worker: &str) -> f64 {
+    let mut text = String::new();
+    encode(&mut text, registry).unwrap();
+    let series = format!("{name}{{worker=\"{worker}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .unwrap_or_else(|| panic!("no {series} in {text}"))
+        .parse()
+        .unwrap()
 }
 
 /// Drives the calls (answering the SFU's offers, 30 fps of video) until `done` holds for

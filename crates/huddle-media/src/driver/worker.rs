@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc as tokio_mpsc;
 
+use super::pressure::Pressure;
 use super::router::RouteUpdate;
 use super::Command;
 use crate::demux::WorkerId;
@@ -42,6 +43,7 @@ pub struct Worker {
     ufrags: HashMap<ParticipantId, String>,
     metrics: Option<SfuMetrics>,
     published: SfuStats,
+    pressure: Pressure,
     next_metrics: Instant,
 }
 
@@ -69,6 +71,7 @@ impl Worker {
             ufrags: HashMap::new(),
             metrics,
             published: SfuStats::default(),
+            pressure: Pressure::new(now),
             next_metrics: now,
         }
     }
@@ -77,23 +80,29 @@ impl Worker {
         loop {
             let timeout = self.flush();
             self.publish_metrics();
-            let wait = timeout.saturating_duration_since(Instant::now());
-            match self.inputs.recv_timeout(wait) {
+            let idle = Instant::now();
+            let input = self
+                .inputs
+                .recv_timeout(timeout.saturating_duration_since(idle));
+            let now = Instant::now();
+            self.pressure.waited(idle, now);
+            match input {
                 Ok(WorkerInput::Shutdown) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
-                Ok(input) => self.handle(input),
+                Ok(input) => self.handle(input, now),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
             self.sfu.handle_timeout(Instant::now());
         }
     }
 
-    fn handle(&mut self, input: WorkerInput) {
+    fn handle(&mut self, input: WorkerInput, now: Instant) {
         match input {
             WorkerInput::Datagram {
                 at,
                 source,
                 contents,
             } => {
+                self.pressure.handled(at, now);
                 let r = self
                     .sfu
                     .handle_receive(at, source, self.local_addr, &contents);
@@ -103,7 +112,7 @@ impl Worker {
             }
             WorkerInput::Command(c) => {
                 // `join` builds its Rtc at the SFU's last known time: make it now.
-                self.sfu.handle_timeout(Instant::now());
+                self.sfu.handle_timeout(now);
                 self.apply(c)
             }
             WorkerInput::Shutdown => {}
@@ -228,9 +237,11 @@ impl Worker {
             return;
         }
         self.next_metrics = now + METRICS_INTERVAL;
+        let pressure = self.pressure.read(now);
         if let Some(m) = &self.metrics {
             let stats = self.sfu.stats();
-            m.add_worker(self.id, self.sfu.load(), stats.since(&self.published));
+            let load = self.sfu.load();
+            m.add_worker(self.id, load, pressure, stats.since(&self.published));
             self.published = stats;
         }
     }

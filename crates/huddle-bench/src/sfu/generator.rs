@@ -24,6 +24,7 @@ use crate::sys;
 const SWEEP: Duration = Duration::from_millis(2);
 const ROOM: &str = "bench";
 pub const FORWARDED: &str = "huddle_sfu_packets_forwarded_total";
+const WORKER_LAG: &str = "huddle_sfu_worker_lag_seconds";
 
 /// Who joins, in order, and how long each phase lasts.
 pub struct Plan {
@@ -43,6 +44,8 @@ pub struct Plan {
 struct Reading {
     cpu: Duration,
     forwarded: f64,
+    /// The slowest worker's lag over the last second.
+    worker_lag: f64,
 }
 
 impl Reading {
@@ -51,6 +54,7 @@ impl Reading {
         Ok(Reading {
             cpu: server.cpu_time()?,
             forwarded: signaling::metric(&metrics, FORWARDED).unwrap_or(f64::NAN),
+            worker_lag: signaling::max_series(&metrics, WORKER_LAG).unwrap_or(f64::NAN),
         })
     }
 }
@@ -65,6 +69,8 @@ pub struct Outcome {
     pub window: Duration,
     pub server_cpu: Duration,
     pub server_forwarded: f64,
+    /// The slowest SFU worker's lag over the window's last second, in seconds.
+    pub worker_lag: f64,
     pub rss_growth: u64,
     pub generator_cpu: Duration,
     pub generator_busy: Duration,
@@ -97,6 +103,7 @@ pub fn run(server: &RunningServer, plan: &Plan) -> anyhow::Result<Outcome> {
         window,
         server_cpu: after.cpu - before.cpu,
         server_forwarded: after.forwarded - before.forwarded,
+        worker_lag: after.worker_lag,
         rss_growth,
         generator_cpu,
         generator_busy,

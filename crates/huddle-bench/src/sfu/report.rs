@@ -43,6 +43,10 @@ const EXPECTED: Metric = metric(
 const FORWARDED: Metric = metric("forwarded_per_sec", "packets/s counted at subscribers");
 const FORWARDED_METRIC: Metric = metric("forwarded_per_sec_metrics", "packets/s from /metrics");
 const SERVER_CPU: Metric = metric("server_cpu", "cores");
+const WORKER_LAG: Metric = metric(
+    "worker_lag",
+    "ms a datagram waited for its worker at most (last second, /metrics)",
+);
 const US_PER_PACKET: Metric = metric("server_cpu_per_forwarded", "µs/packet");
 const FLOOR_US: Metric = metric("floor_cpu_per_packet", "µs/packet (SRTP encrypt + send)");
 const OVER_FLOOR: Metric = metric("cpu_per_forwarded_over_floor", "x");
@@ -69,6 +73,7 @@ impl RunFigures {
             (FORWARDED, o.tally.packets as f64 / secs),
             (FORWARDED_METRIC, o.server_forwarded / secs),
             (SERVER_CPU, o.server_cpu.as_secs_f64() / secs),
+            (WORKER_LAG, o.worker_lag * 1000.0),
             (US_PER_PACKET, per_packet),
             (OVER_FLOOR, per_packet / floor_us),
             (LOSS, o.tally.loss()),
@@ -153,10 +158,12 @@ fn notes(args: &SfuArgs, median: impl Fn(Metric) -> f64) -> Vec<String> {
     } else if kept < KEPT_UP {
         notes.push(format!(
             "the subscribers got {:.0}% of the scheduled packets, {:.0} ms late at the median, \
-             with the server at {:.2} cores: the server could not keep up",
+             with the server at {:.2} cores and datagrams waiting up to {:.0} ms for its \
+             worker: the server could not keep up",
             kept * 100.0,
             median(LATENCY_P50),
-            median(SERVER_CPU)
+            median(SERVER_CPU),
+            median(WORKER_LAG)
         ));
     }
     if matches!(args.scenario, Scenario::Webinar) {
@@ -198,6 +205,7 @@ mod tests {
             "expected_per_sec" => 85_000.0,
             "forwarded_per_sec" => forwarded,
             "server_cpu" => server_cpu,
+            "worker_lag" => 600.0,
             "generator_busy" => 0.7,
             "latency_p50" => 15.0,
             "cpu_per_forwarded_over_floor" => 3.0,
@@ -216,7 +224,7 @@ mod tests {
     fn a_server_that_falls_behind_misses_the_target_even_without_loss() {
         let notes = webinar_500_notes(58_000.0, 1.0);
         assert!(
-            notes[1].contains("the server could not keep up"),
+            notes[1].contains("waiting up to 600 ms for its worker: the server could not keep up"),
             "{notes:?}"
         );
         assert!(notes[2].ends_with(": MISSED"), "{notes:?}");

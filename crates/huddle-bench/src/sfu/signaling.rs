@@ -97,9 +97,29 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
         .and_then(|value| value.trim().parse().ok())
 }
 
+/// The largest value among the series of a labelled metric (`name{...} value`).
+pub fn max_series(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix(name)?.strip_prefix('{'))
+        .filter_map(|rest| rest.split_once("} ")?.1.trim().parse().ok())
+        .reduce(f64::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_largest_series_of_a_labelled_gauge() {
+        let text = "huddle_sfu_worker_lag_seconds{worker=\"0\"} 0.002\n\
+                    huddle_sfu_worker_lag_seconds{worker=\"1\"} 0.47\n\
+                    huddle_sfu_worker_lag_seconds_x{worker=\"2\"} 9\n";
+        assert_eq!(
+            max_series(text, "huddle_sfu_worker_lag_seconds"),
+            Some(0.47)
+        );
+        assert_eq!(max_series(text, "huddle_missing"), None);
+    }
 
     #[test]
     fn reads_an_unlabelled_counter() {

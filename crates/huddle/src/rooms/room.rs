@@ -185,17 +185,33 @@ impl Room {
     /// Removes a member without settling the mode: laggards are dropped in the middle of a
     /// delivery, and the registry's next tick settles the room.
     fn drop_member(&mut self, id: &ParticipantId, reason: LeaveReason) {
-        if self.members.remove(id).is_some() {
+        self.drop_members(std::slice::from_ref(id), reason);
+    }
+
+    /// Removes all of `ids` before telling the others: when many fall behind at once (a
+    /// network outage, a server that stalled), announcing one departure must not find the
+    /// other laggards still here and drop them again, once per departure.
+    fn drop_members(&mut self, ids: &[ParticipantId], reason: LeaveReason) {
+        let gone: Vec<ParticipantId> = ids
+            .iter()
+            .filter(|id| self.members.remove(*id).is_some())
+            .cloned()
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        for id in &gone {
             self.broadcast(ServerMessage::ParticipantLeft {
                 id: id.clone(),
                 reason,
             });
-            if self.hands.contains(id) {
-                self.hands.retain(|hand| hand != id);
-                self.broadcast(self.hands_message());
-            }
-            self.replace_lost_host();
         }
+        let hands = self.hands.len();
+        self.hands.retain(|hand| !gone.contains(hand));
+        if self.hands.len() != hands {
+            self.broadcast(self.hands_message());
+        }
+        self.replace_lost_host();
     }
 
     /// An open room whose last host left hands the role to another member who may publish, so
@@ -300,9 +316,7 @@ impl Room {
             .filter(|id| !self.deliver(id, message.clone()))
             .cloned()
             .collect();
-        for id in laggards {
-            self.drop_member(&id, LeaveReason::Disconnected);
-        }
+        self.drop_members(&laggards, LeaveReason::Disconnected);
     }
 
     /// False when the member's session is gone or cannot keep up.
@@ -430,6 +444,51 @@ mod tests {
             id: ParticipantId("slow".into()),
             reason: LeaveReason::Disconnected
         }));
+    }
+
+    #[test]
+    fn laggards_falling_behind_together_are_each_dropped_and_announced_once() {
+        // Announcing one departure must not recurse into the next laggard's: a stalled
+        // server can leave thousands behind at once, and this thread has a small stack.
+        let laggards = 1000;
+        std::thread::Builder::new()
+            .stack_size(128 * 1024)
+            .spawn(move || drop_laggards(laggards))
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn drop_laggards(laggards: usize) {
+        let mut room = mesh_room(laggards + 1);
+        let (tx, mut a) = mpsc::channel(2 * laggards + 8);
+        room.admit(participant("a"), key("a"), tx, Instant::now())
+            .unwrap();
+        let mut never_read = vec![];
+        let slow: Vec<ParticipantId> = (0..laggards)
+            .map(|i| ParticipantId(format!("slow{i:04}")))
+            .collect();
+        for (i, id) in slow.iter().enumerate() {
+            // Room for the later joins and one update: the second update finds them all full.
+            let (tx, rx) = mpsc::channel(laggards - i);
+            room.admit(participant(&id.0), key(&id.0), tx, Instant::now())
+                .unwrap();
+            never_read.push(rx);
+        }
+        let media = MediaState {
+            audio: true,
+            ..MediaState::default()
+        };
+        room.update(&ParticipantId("a".into()), media, None);
+        room.update(&ParticipantId("a".into()), media, None);
+        assert_eq!(room.len(), 1);
+        let left: Vec<ParticipantId> = std::iter::from_fn(|| a.try_recv().ok())
+            .filter_map(|m| match m {
+                ServerMessage::ParticipantLeft { id, .. } => Some(id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(left, slow);
     }
 
     #[test]

@@ -153,6 +153,7 @@ mod tests {
             participants: 3,
         };
         let pushed = |busy_ms, lag_ms| PressureReading {
+            interval: Duration::from_secs(1),
             busy: Duration::from_millis(busy_ms),
             worst_lag: Duration::from_millis(lag_ms),
         };

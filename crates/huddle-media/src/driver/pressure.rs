@@ -16,10 +16,19 @@ pub struct Pressure {
 /// One interval's figures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PressureReading {
+    /// How long the interval was.
+    pub interval: Duration,
     /// Time the worker spent working (the interval minus its waits for input).
     pub busy: Duration,
     /// The longest a datagram waited between the socket and the worker.
     pub worst_lag: Duration,
+}
+
+impl PressureReading {
+    /// The share of the interval the worker was busy, 0 to 1.
+    pub fn busy_share(&self) -> f64 {
+        self.busy.as_secs_f64() / self.interval.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
 }
 
 impl Pressure {
@@ -45,6 +54,7 @@ impl Pressure {
     pub fn read(&mut self, now: Instant) -> PressureReading {
         let elapsed = now.saturating_duration_since(self.since);
         let reading = PressureReading {
+            interval: elapsed,
             busy: elapsed.saturating_sub(self.waited),
             worst_lag: self.worst_lag,
         };
@@ -72,6 +82,7 @@ mod tests {
         p.handled(t0 + ms(940), t0 + ms(960));
         let r = p.read(t0 + ms(1000));
         assert_eq!(r.busy, ms(200));
+        assert_eq!(r.busy_share(), 0.2);
         assert_eq!(r.worst_lag, ms(100));
     }
 

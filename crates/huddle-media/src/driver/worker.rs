@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc as tokio_mpsc;
 
-use super::pressure::Pressure;
+use super::pressure::{Pressure, PressureReading};
 use super::router::RouteUpdate;
 use super::Command;
 use crate::demux::WorkerId;
@@ -20,6 +20,10 @@ use crate::sfu::{Sfu, SfuConfig};
 
 /// How often counters are published to prometheus.
 const METRICS_INTERVAL: Duration = Duration::from_secs(1);
+/// A worker that lets datagrams wait longer than this is logged as falling behind: well
+/// above the few ms a busy worker takes to send a frame to hundreds of subscribers, and
+/// a delay people in a call notice.
+const BEHIND: Duration = Duration::from_millis(100);
 
 #[derive(Debug)]
 pub enum WorkerInput {
@@ -44,6 +48,8 @@ pub struct Worker {
     metrics: Option<SfuMetrics>,
     published: SfuStats,
     pressure: Pressure,
+    /// The last reading's lag was over [`BEHIND`].
+    behind: bool,
     next_metrics: Instant,
 }
 
@@ -72,6 +78,7 @@ impl Worker {
             metrics,
             published: SfuStats::default(),
             pressure: Pressure::new(now),
+            behind: false,
             next_metrics: now,
         }
     }
@@ -231,6 +238,30 @@ impl Worker {
         }
     }
 
+    /// Says once when the worker starts and stops falling behind, not every second.
+    fn log_if_behind_changed(&mut self, pressure: PressureReading) {
+        let behind = pressure.worst_lag > BEHIND;
+        if behind == self.behind {
+            return;
+        }
+        self.behind = behind;
+        let lag_ms = pressure.worst_lag.as_millis();
+        let busy = pressure.busy_share();
+        let load = self.sfu.load();
+        if behind {
+            tracing::warn!(
+                worker = self.id,
+                lag_ms,
+                busy,
+                rooms = load.rooms,
+                participants = load.participants,
+                "SFU worker falling behind: its rooms need more than its core, media is delayed"
+            );
+        } else {
+            tracing::info!(worker = self.id, lag_ms, busy, "SFU worker caught up");
+        }
+    }
+
     fn publish_metrics(&mut self) {
         let now = Instant::now();
         if now < self.next_metrics {
@@ -238,6 +269,7 @@ impl Worker {
         }
         self.next_metrics = now + METRICS_INTERVAL;
         let pressure = self.pressure.read(now);
+        self.log_if_behind_changed(pressure);
         if let Some(m) = &self.metrics {
             let stats = self.sfu.stats();
             let load = self.sfu.load();

@@ -1,6 +1,7 @@
 // A 5 MiB file shared over RTCDataChannels arrives byte-identical on every other page, with
-// progress shown on both sides: in a mesh room (a channel per peer connection) and in an sfu room
-// (one channel to the SFU, which forwards it).
+// progress shown on both sides, its sender named as the transport knows them, and only as a
+// download (an .html file must not become a page of huddle's origin): in a mesh room (a channel
+// per peer connection) and in an sfu room (one channel to the SFU, which forwards it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -25,12 +26,14 @@ function watchProgress(page) {
   });
 }
 
-/** SHA-256 (hex) of the file behind the page's download link, computed in the page. */
-function downloadedSha256(page) {
+/** The file behind the page's download link: its size, SHA-256 (hex), type and download name. */
+function downloaded(page) {
   return page.$eval('[data-transfer][data-state="done"] [data-file-download]', async (link) => {
-    const bytes = await (await fetch(link.href)).arrayBuffer();
-    const digest = await crypto.subtle.digest('SHA-256', bytes);
-    return { size: bytes.byteLength, sha256: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('') };
+    if (!(link instanceof HTMLAnchorElement)) throw new Error('the download is not a link');
+    const blob = await (await fetch(link.href)).blob();
+    const digest = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
+    const sha256 = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+    return { size: blob.size, sha256, type: blob.type, download: link.download };
   });
 }
 
@@ -46,7 +49,7 @@ for (const mode of ['mesh', 'sfu']) {
       for (const p of participants) await watchProgress(p.page);
 
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-e2e-file-'));
-      const file = path.join(dir, 'report.bin');
+      const file = path.join(dir, 'report.html');
       const content = crypto.randomBytes(SIZE);
       fs.writeFileSync(file, content);
       const expected = crypto.createHash('sha256').update(content).digest('hex');
@@ -57,10 +60,11 @@ for (const mode of ['mesh', 'sfu']) {
           // The pane opens by itself when a file comes in, showing its name and size.
           const card = p.page.locator('[data-transfer][data-direction="in"]');
           await card.waitFor({ timeout: 30_000 });
-          assert.match(await card.textContent(), /report\.bin/);
-          assert.match(await card.textContent(), /5\.0 MB/);
+          assert.match(await card.textContent(), /report\.html/);
+          assert.match(await card.textContent(), /From ada · 5\.0 MB/);
           await p.page.waitForSelector('[data-transfer][data-state="done"] [data-file-download]', { timeout: 120_000 });
-          assert.deepEqual(await downloadedSha256(p.page), { size: SIZE, sha256: expected }, `${p.name} got the same bytes`);
+          const expectedDownload = { size: SIZE, sha256: expected, type: 'application/octet-stream', download: 'report.html' };
+          assert.deepEqual(await downloaded(p.page), expectedDownload, `${p.name} got the same bytes, as a download`);
         }
         await ada.page.waitForSelector('[data-transfer][data-direction="out"][data-state="done"]', { timeout: 60_000 });
         for (const p of participants) {

@@ -142,9 +142,12 @@ export class Collaboration {
     this.handButton.setAttribute('aria-pressed', String(this.hands.includes(this.selfId)));
   }
 
-  /** @param {RTCDataChannel} channel a "files" channel of the media connection */
-  addFileChannel(channel) {
-    this.files.addChannel(channel);
+  /**
+   * @param {RTCDataChannel} channel a "files" channel of the media connection
+   * @param {string | null} peer the participant at its other end; null for the SFU's
+   */
+  addFileChannel(channel, peer) {
+    this.files.addChannel(channel, peer);
   }
 
   /** @param {RoomEvent} event */

@@ -3,12 +3,17 @@
 //
 // In a mesh room there is one channel per peer connection, and a file goes out on each; in an sfu
 // room there is one channel to the SFU, which forwards every message to the others' channels of the
-// same label. On every channel a file is:
-//   {"t":"file_offer","file":"<uuid>","name","size","mime","from":<participant id>}   (JSON text)
+// same label, in an envelope naming its sender (`openEnvelope`). On every channel a file is:
+//   {"t":"file_offer","file":"<uuid>","name","size"}   (JSON text)
 //   binary chunks: the file's 16 uuid bytes, then up to CHUNK_SIZE bytes of the file, in order
 //   {"t":"file_end","file":"<uuid>"}  or, if the sender gives up,  {"t":"file_cancel","file":"<uuid>"}
 // The sender keeps at most HIGH_WATER bytes queued per channel and resumes when the queue falls to
 // LOW_WATER (`bufferedamountlow`), so a large file never fills the browser's buffers.
+//
+// Who sent a file is never what a message says, only what the transport knows: the peer at the
+// other end of a mesh channel, or the sender the SFU stamps. A received file is a download only
+// (an `application/octet-stream` blob: no type travels with it), so that a file cannot run as a
+// page of huddle's origin.
 
 export const FILES_LABEL = 'files';
 export const CHUNK_SIZE = 16 * 1024;
@@ -24,7 +29,6 @@ const LOW_WATER = 256 * 1024;
  * @property {'in' | 'out'} direction
  * @property {string} name
  * @property {number} size
- * @property {string} mime
  * @property {string} from the sender's participant id
  * @property {number} bytes
  * @property {'active' | 'done' | 'cancelled' | 'failed'} state
@@ -32,7 +36,7 @@ const LOW_WATER = 256 * 1024;
  */
 
 /**
- * @typedef {{ t: 'file_offer', file: string, name: string, size: number, mime: string, from: string }
+ * @typedef {{ t: 'file_offer', file: string, name: string, size: number }
  *         | { t: 'file_end', file: string }
  *         | { t: 'file_cancel', file: string }} FileControl
  */
@@ -50,6 +54,26 @@ function bytesKey(bytes) {
 
 /** @param {string} uuid */
 const uuidKey = (uuid) => uuid.replace(/-/g, '').toLowerCase();
+
+/** What a received file is served as: never a type a browser would render. */
+export const RECEIVED_TYPE = 'application/octet-stream';
+
+const SENDER_BYTES = 8;
+
+/**
+ * A message the SFU forwarded: the sender's participant id (8 bytes, big-endian, which is its
+ * 16 hex digits), 1 if the message is text or 0 if binary, then the message. Null when malformed.
+ * @param {ArrayBuffer} envelope
+ * @returns {{ from: string, data: string | ArrayBuffer } | null}
+ */
+export function openEnvelope(envelope) {
+  if (envelope.byteLength < SENDER_BYTES + 1) return null;
+  const bytes = new Uint8Array(envelope);
+  const from = [...bytes.subarray(0, SENDER_BYTES)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const message = envelope.slice(SENDER_BYTES + 1);
+  const text = bytes[SENDER_BYTES] === 1;
+  return { from, data: text ? new TextDecoder().decode(message) : message };
+}
 
 /**
  * Resolves when `channel` has room again, or is closing.
@@ -83,13 +107,22 @@ export class FileShare {
   /**
    * A "files" channel to send on and receive from, for as long as it is open.
    * @param {RTCDataChannel} channel
+   * @param {string | null} peer the participant at the other end of a mesh channel; null for the
+   *   SFU's channel, whose messages come in envelopes naming their senders
    */
-  addChannel(channel) {
+  addChannel(channel, peer) {
     channel.binaryType = 'arraybuffer';
     channel.bufferedAmountLowThreshold = LOW_WATER;
     channel.addEventListener('open', () => this.channels.add(channel));
     channel.addEventListener('close', () => this.channels.delete(channel));
-    channel.addEventListener('message', (event) => this.receive(event.data));
+    channel.addEventListener('message', (event) => {
+      if (peer !== null) {
+        this.receive(event.data, peer);
+        return;
+      }
+      const opened = event.data instanceof ArrayBuffer ? openEnvelope(event.data) : null;
+      if (opened) this.receive(opened.data, opened.from);
+    });
     if (channel.readyState === 'open') this.channels.add(channel);
   }
 
@@ -102,7 +135,7 @@ export class FileShare {
     const id = crypto.randomUUID();
     /** @type {Transfer} */
     const transfer = {
-      id, direction: 'out', name: file.name, size: file.size, mime: file.type, from: this.selfId, bytes: 0, state: 'active',
+      id, direction: 'out', name: file.name, size: file.size, from: this.selfId, bytes: 0, state: 'active',
     };
     this.transfers.set(uuidKey(id), transfer);
     this.onChange(transfer);
@@ -149,7 +182,7 @@ export class FileShare {
     const open = () => channel.readyState === 'open';
     const prefix = uuidBytes(transfer.id);
     /** @type {FileControl} */
-    const offer = { t: 'file_offer', file: transfer.id, name: file.name, size: file.size, mime: file.type, from: this.selfId };
+    const offer = { t: 'file_offer', file: transfer.id, name: file.name, size: file.size };
     channel.send(JSON.stringify(offer));
     for (let offset = 0; offset < file.size; offset += CHUNK_SIZE) {
       if (channel.bufferedAmount > HIGH_WATER) await drained(channel);
@@ -182,10 +215,11 @@ export class FileShare {
   /**
    * @private
    * @param {string | ArrayBuffer} data
+   * @param {string} from who sent it, as the transport knows
    */
-  receive(data) {
+  receive(data, from) {
     if (typeof data !== 'string') {
-      this.receiveChunk(data);
+      this.receiveChunk(data, from);
       return;
     }
     /** @type {FileControl} */
@@ -195,15 +229,18 @@ export class FileShare {
     } catch {
       return;
     }
-    const known = this.transfers.get(uuidKey(String(control.file)));
-    if (control.t === 'file_offer' && !known) {
+    const found = this.transfers.get(uuidKey(String(control.file)));
+    if (control.t === 'file_offer' && !found) {
       this.transfers.set(uuidKey(control.file), {
         id: control.file, direction: 'in', name: String(control.name), size: Number(control.size),
-        mime: String(control.mime || 'application/octet-stream'), from: String(control.from), bytes: 0,
-        state: 'active', chunks: [],
+        from, bytes: 0, state: 'active', chunks: [],
       });
       this.onChange(/** @type {Transfer} */ (this.transfers.get(uuidKey(control.file))));
-    } else if (control.t === 'file_end' && known?.state === 'active' && known.chunks) {
+      return;
+    }
+    // Only the sender of a file may end or cancel it.
+    const known = found?.from === from ? found : undefined;
+    if (control.t === 'file_end' && known?.state === 'active' && known.chunks) {
       this.complete(known);
     } else if (control.t === 'file_cancel' && known?.state === 'active') {
       known.state = 'cancelled';
@@ -215,12 +252,14 @@ export class FileShare {
   /**
    * @private
    * @param {ArrayBuffer} data
+   * @param {string} from
    */
-  receiveChunk(data) {
+  receiveChunk(data, from) {
     if (data.byteLength <= ID_BYTES) return;
     const transfer = this.transfers.get(bytesKey(new Uint8Array(data, 0, ID_BYTES)));
-    // A chunk of a file offered before we arrived, or one we cancelled.
-    if (!transfer?.chunks || transfer.state !== 'active') return;
+    // A chunk of a file offered before we arrived, of one we cancelled, or from anyone but the
+    // file's sender (who could only have taken its id from the offer).
+    if (!transfer?.chunks || transfer.state !== 'active' || transfer.from !== from) return;
     transfer.chunks.push(data.slice(ID_BYTES));
     transfer.bytes += data.byteLength - ID_BYTES;
     this.onChange(transfer);
@@ -233,7 +272,7 @@ export class FileShare {
   complete(transfer) {
     // Anything else means chunks were lost on the way (e.g. a relay dropped them).
     if (transfer.bytes === transfer.size) {
-      transfer.blob = new Blob(transfer.chunks, { type: transfer.mime });
+      transfer.blob = new Blob(transfer.chunks, { type: RECEIVED_TYPE });
       transfer.state = 'done';
     } else {
       transfer.state = 'failed';

@@ -1,9 +1,10 @@
-// What hosts see and do: the host bar (lock, lobby, password, end the meeting), the lobby's knocks
+// What hosts see and do: the host bar (lock, lobby, viewers' chat, password, end the meeting), the
+// lobby's knocks
 // (admit, deny), and moderation buttons on each remote tile (mute, stop video, make host, remove).
 // Shown only to hosts; the server enforces roles whatever the page shows.
 //
-// Stable hooks for tests: [data-host-panel], [data-host-action="lock|lobby|password|end"] (state in
-// aria-pressed), [data-knock="<id>"] with [data-admit] and [data-deny], and on remote tiles
+// Stable hooks for tests: [data-host-panel], [data-host-action="lock|lobby|viewers-chat|password|end"]
+// (state in aria-pressed), body[data-viewers-chat="on|off"], [data-knock="<id>"] with [data-admit] and [data-deny], and on remote tiles
 // [data-moderate="mute|stop_video|hand_over_host|kick"].
 
 import { element, show } from './dom.js';
@@ -27,7 +28,7 @@ export class HostControls {
     /** @type {Role} */
     this.role = 'participant';
     /** @type {AccessState} */
-    this.access = { locked: false, lobby: false, password: false };
+    this.access = { locked: false, lobby: false, password: false, viewers_chat: false };
     this.wire();
   }
 
@@ -44,6 +45,10 @@ export class HostControls {
     this.access = access;
     this.pressed('lock', access.locked, access.locked ? 'Unlock the room' : 'Lock the room');
     this.pressed('lobby', access.lobby, access.lobby ? 'Turn the lobby off' : 'Turn the lobby on');
+    const viewersChat = Boolean(access.viewers_chat);
+    this.pressed('viewers-chat', viewersChat, viewersChat ? 'Stop viewers from chatting' : 'Let viewers chat');
+    // A viewer's page shows the chat box only where viewers may write (style.css).
+    document.body.dataset.viewersChat = viewersChat ? 'on' : 'off';
     this.pressed('password', access.password, access.password ? 'Remove the password' : 'Set a password');
   }
 
@@ -103,6 +108,7 @@ export class HostControls {
     const actions = {
       lock: () => this.moderate({ kind: 'lock', locked: !this.access.locked }),
       lobby: () => this.moderate({ kind: 'lobby', enabled: !this.access.lobby }),
+      'viewers-chat': () => this.moderate({ kind: 'viewers_chat', enabled: !this.access.viewers_chat }),
       password: () => {
         if (this.access.password) {
           this.moderate({ kind: 'set_password', password: null });

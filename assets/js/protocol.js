@@ -38,12 +38,13 @@ const MAX_REJOIN_REFUSALS = 5;
 /**
  * Access control and moderation (docs/protocol.md, "Access and moderation").
  * @typedef {{ token?: string, password?: string }} Credentials
- * @typedef {{ locked: boolean, lobby: boolean, password: boolean }} AccessState
+ * @typedef {{ locked: boolean, lobby: boolean, password: boolean, viewers_chat?: boolean }} AccessState
  * @typedef {{ id: string, name: string }} Knock
  * @typedef {'kicked' | 'denied' | 'meeting_ended'} Removal
  * @typedef {{ kind: 'mute' | 'stop_video' | 'kick' | 'admit' | 'deny' | 'hand_over_host', participant: string }
  *         | { kind: 'lock', locked: boolean }
  *         | { kind: 'lobby', enabled: boolean }
+ *         | { kind: 'viewers_chat', enabled: boolean }
  *         | { kind: 'set_password', password: string | null }
  *         | { kind: 'end_meeting' }} Moderation
  */
@@ -96,8 +97,8 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
 /**
  * @typedef {'malformed_message' | 'message_too_large' | 'unknown_type' | 'unsupported_version'
  *         | 'not_joined' | 'already_joined' | 'invalid_room' | 'invalid_name' | 'room_full'
- *         | 'unknown_participant' | 'rate_limited' | 'wrong_media_mode' | 'sfu_rejected'
- *         | 'sfu_unavailable' | 'chat_too_long' | 'empty_message' | 'invalid_schedule_time'
+ *         | 'unknown_participant' | 'recipient_busy' | 'rate_limited' | 'wrong_media_mode' | 'sfu_rejected'
+ *         | 'sfu_unavailable' | 'chat_too_long' | 'empty_message' | 'invalid_schedule_time' | 'too_many_scheduled'
  *         | 'unknown_scheduled' | 'not_author' | 'title_too_long' | 'whiteboard_full'
  *         | 'invalid_whiteboard_item' | 'invalid_reaction' | 'bot_unavailable' | 'storage_failed'
  *         | 'token_required' | 'token_expired' | 'token_invalid'

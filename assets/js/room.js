@@ -361,7 +361,8 @@ function onConnectionEvent(source, event) {
   } else if (event.kind === 'sfu_signal') {
     call.signaling?.sfuSignal(event.signal);
   } else if (event.kind === 'data_channel') {
-    collab.addFileChannel(event.channel);
+    // A mesh channel has one participant at its other end; the SFU's carries everybody's.
+    collab.addFileChannel(event.channel, 'id' in event ? event.id : null);
   } else if (event.kind === 'tracks') {
     const participant = call.participants.get(event.id);
     if (!participant) return;

@@ -105,7 +105,9 @@ export class TransferList {
     const link = document.createElement('a');
     link.className = 'button small';
     link.href = URL.createObjectURL(blob);
+    // A download, never a page: the blob's type is octet-stream whatever the sender said.
     link.download = transfer.name;
+    link.rel = 'noopener';
     link.dataset.fileDownload = '';
     link.textContent = 'Download';
     return link;

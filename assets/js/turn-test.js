@@ -66,9 +66,18 @@ async function testAll() {
   const summary = element('[data-turn-summary]', HTMLElement);
   list.replaceChildren();
   summary.textContent = 'Testing…';
-  const response = await fetch('/api/ice-servers');
+  // A server that requires invitations wants the token of one: /turn-test?token=...
+  const token = new URL(location.href).searchParams.get('token');
+  const response = await fetch('/api/turn-test', {
+    method: 'POST',
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+  });
+  if (!response.ok) {
+    summary.textContent = `The server refused the test: ${await response.text()}`;
+    return;
+  }
   /** @type {IceServer[]} */
-  const servers = response.ok ? await response.json() : [];
+  const servers = await response.json();
   const checks = checksFor(servers);
   if (checks.length === 0) {
     summary.textContent = 'This server hands out no STUN or TURN servers.';

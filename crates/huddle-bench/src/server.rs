@@ -181,6 +181,7 @@ fn huddle_args(cmd: &mut Command, web: SocketAddr, turn_addr: SocketAddr) {
         .args(["--turn-allow-peer", "127.0.0.1/32"])
         .args(["--turn-realm", REALM])
         .args(["--turn-user-quota", "1000000"])
+        .args(["--turn-client-quota", "1000000"])
         .args(["--turn-bandwidth", "0"])
         // Same logging as coturn gets: warnings only, nothing per allocation.
         .env("RUST_LOG", "warn");

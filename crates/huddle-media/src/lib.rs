@@ -9,6 +9,7 @@
 mod channel_backlog;
 pub mod demux;
 pub mod driver;
+pub mod envelope;
 mod error;
 mod event;
 pub mod forward;

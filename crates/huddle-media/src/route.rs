@@ -4,6 +4,7 @@
 use str0m::media::MediaData;
 
 use crate::channel_backlog::Delivery;
+use crate::envelope;
 use crate::event::SfuEvent;
 use crate::forward::LayerKey;
 use crate::ids::{ParticipantId, TrackId};
@@ -97,6 +98,8 @@ impl Sfu {
                 let Some(r) = self.rooms.get(&room) else {
                     return;
                 };
+                // Receivers learn the sender from the SFU, never from the message.
+                let sealed = envelope::seal(from, binary, &data);
                 for other in r.others(from) {
                     let Some(p) = self.participants.get_mut(&other) else {
                         continue;
@@ -106,7 +109,7 @@ impl Sfu {
                         continue;
                     };
                     let id = *id;
-                    match p.backlog.send(&mut p.rtc, id, binary, &data) {
+                    match p.backlog.send(&mut p.rtc, id, true, &sealed) {
                         Delivery::Written => p.needs_poll = true,
                         Delivery::Queued => {}
                         Delivery::Dropped => {

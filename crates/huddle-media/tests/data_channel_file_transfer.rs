@@ -1,12 +1,13 @@
-//! A file sent over a reliable data channel reaches every other participant whole,
-//! even when the SFU's send buffer towards them fills; a receiver that stops reading
-//! costs bounded memory and does not hold the others back.
+//! A file sent over a reliable data channel reaches every other participant whole, in
+//! envelopes that name its sender, even when the SFU's send buffer towards them fills; a
+//! receiver that stops reading costs bounded memory and does not hold the others back.
 
 mod common;
 
 use std::time::Duration;
 
 use common::{Bench, NOTHING};
+use huddle_media::envelope;
 use huddle_media::str0m::channel::{ChannelConfig, ChannelId};
 use huddle_media::str0m::Event;
 
@@ -70,13 +71,19 @@ fn send_file(b: &mut Bench, sender: usize, channel: ChannelId, file: &[u8]) {
     }
 }
 
-/// Messages `client` received on its `files` channel, as (binary, data).
-fn received(b: &Bench, client: usize, channel: ChannelId) -> Vec<(bool, Vec<u8>)> {
+/// Messages `client` received on its `files` channel from `sender`, as (binary, data), out of
+/// the envelopes the SFU puts them in.
+fn received(b: &Bench, client: usize, channel: ChannelId, sender: usize) -> Vec<(bool, Vec<u8>)> {
     b.clients[client]
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::ChannelData(d) if d.id == channel => Some((d.binary, d.data.clone())),
+            Event::ChannelData(d) if d.id == channel => {
+                assert!(d.binary, "envelopes are binary");
+                let (from, binary, data) = envelope::open(&d.data).expect("an envelope");
+                assert_eq!(from, b.clients[sender].id, "the SFU names the sender");
+                Some((binary, data.to_vec()))
+            }
             _ => None,
         })
         .collect()
@@ -113,7 +120,7 @@ fn five_mib_file_arrives_whole_and_in_order_at_every_subscriber() {
     b.run_for(Duration::from_secs(3));
 
     for who in [bob, carol] {
-        assert_whole_file(&received(&b, who, files[who]), &file);
+        assert_whole_file(&received(&b, who, files[who], alice), &file);
     }
     assert_eq!(b.sfu.stats().data_channel_dropped, 0);
 }
@@ -137,7 +144,7 @@ fn stalled_receiver_is_capped_and_does_not_hold_back_others() {
     send_file(&mut b, alice, files[alice], &file);
     b.run_for(Duration::from_secs(1));
 
-    assert_whole_file(&received(&b, bob, files[bob]), &file);
+    assert_whole_file(&received(&b, bob, files[bob], alice), &file);
     let sent = (FILE / CHUNK + 2) as u64;
     let dropped = b.sfu.stats().data_channel_dropped;
     // Towards carol only str0m's 1 MiB send buffer and the backlog can hold chunks.
@@ -147,7 +154,7 @@ fn stalled_receiver_is_capped_and_does_not_hold_back_others() {
     // Once carol reads again she gets what was held, in order, and nothing twice.
     b.clients[carol].downlink = None;
     b.run_for(Duration::from_secs(3));
-    let got = received(&b, carol, files[carol]);
+    let got = received(&b, carol, files[carol], alice);
     assert_eq!(got.len() as u64 + dropped, sent);
     let mut chunks = file.chunks(CHUNK);
     for (_, data) in got.iter().filter(|(binary, _)| *binary) {

@@ -1,4 +1,5 @@
-//! Data channel messages from one participant reach the others in the room.
+//! Data channel messages from one participant reach the others in the room, in envelopes that
+//! say who sent them.
 
 mod common;
 
@@ -6,13 +7,18 @@ use std::time::Duration;
 
 use common::{Bench, AV, NOTHING};
 use huddle_media::str0m::Event;
+use huddle_media::{envelope, ParticipantId};
 
-fn channel_messages(b: &Bench, client: usize) -> Vec<Vec<u8>> {
+/// What `client` received: (sender, binary, message), out of their envelopes.
+fn channel_messages(b: &Bench, client: usize) -> Vec<(ParticipantId, bool, Vec<u8>)> {
     b.clients[client]
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::ChannelData(d) => Some(d.data.clone()),
+            Event::ChannelData(d) => {
+                let (from, binary, data) = envelope::open(&d.data).expect("an envelope");
+                Some((from, binary, data.to_vec()))
+            }
             _ => None,
         })
         .collect()
@@ -44,8 +50,9 @@ fn chat_message_is_relayed_to_everyone_else() {
         .unwrap();
     b.run_for(Duration::from_millis(300));
 
+    let from_alice = (b.clients[alice].id, false, b"hello room".to_vec());
     for who in [bob, carol] {
-        assert_eq!(channel_messages(&b, who), vec![b"hello room".to_vec()]);
+        assert_eq!(channel_messages(&b, who), vec![from_alice.clone()]);
     }
     assert!(
         channel_messages(&b, alice).is_empty(),

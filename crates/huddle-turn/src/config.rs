@@ -25,6 +25,8 @@ pub struct TurnConfig {
     pub allow_peers: Vec<IpNet>,
     /// Allocations one user id may hold at once.
     pub user_quota: usize,
+    /// Allocations one client address (IPv6: its /64) may hold at once, whatever its credentials.
+    pub client_quota: usize,
     /// Lifetime granted when a client asks for none or less (RFC 8656 default: 600 s).
     pub default_lifetime: Duration,
     /// Longest lifetime granted to an allocation.
@@ -37,7 +39,7 @@ pub struct TurnConfig {
 
 impl TurnConfig {
     /// Safe defaults: port 3478 on all IPv4 addresses, relay ports 49152-65535,
-    /// 10 allocations per user, 600 s default / 3600 s maximum lifetime,
+    /// 10 allocations per user and 100 per client address, 600 s default / 3600 s maximum lifetime,
     /// 2 MB/s per allocation, no private peers.
     pub fn new(realm: impl Into<String>, secret: impl Into<Vec<u8>>) -> Self {
         TurnConfig {
@@ -49,6 +51,7 @@ impl TurnConfig {
             secret: secret.into(),
             allow_peers: Vec::new(),
             user_quota: 10,
+            client_quota: 100,
             default_lifetime: Duration::from_secs(600),
             max_lifetime: Duration::from_secs(3600),
             nonce_lifetime: Duration::from_secs(600),

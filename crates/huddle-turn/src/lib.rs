@@ -60,6 +60,7 @@
 //!   when listening on `0.0.0.0`: the relayed address advertised to clients is
 //!   taken from them (and from `listen` last).
 
+mod address;
 mod auth;
 mod config;
 pub mod core;
@@ -69,6 +70,7 @@ mod metrics;
 mod nonce;
 mod peer_policy;
 
+pub use address::address_key;
 pub use auth::{rest_credentials, rest_password, Credentials};
 pub use config::{IpNet, TurnConfig};
 pub use driver::{run, ClientStream, StreamIntake, StreamIo, TurnServer};

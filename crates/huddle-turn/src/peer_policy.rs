@@ -4,7 +4,7 @@
 //! only relay to public unicast addresses that are not the server itself. Operators
 //! who really want a relay into a private network list those CIDRs in `allow_peers`.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
@@ -32,15 +32,30 @@ impl PeerPolicy {
     }
 }
 
-/// An IPv4-mapped IPv6 address is the IPv4 address in disguise; judge it as such
-/// so `::ffff:127.0.0.1` cannot sneak past the loopback rule.
+/// An IPv6 address that carries an IPv4 one reaches that IPv4 address (through a NAT64
+/// gateway, a 6to4 or Teredo relay, or the host's own stack); judge it as that address, so
+/// that `::ffff:127.0.0.1` or `64:ff9b::a00:1` cannot sneak past the IPv4 rules.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(v6),
-        },
+        IpAddr::V6(v6) => embedded_ipv4(v6).map_or(ip, IpAddr::V4),
         v4 => v4,
+    }
+}
+
+fn embedded_ipv4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let bits = u128::from(v6);
+    let low32 = Ipv4Addr::from(bits as u32);
+    let [first, second, ..] = v6.segments();
+    match first {
+        // IPv4-mapped ::ffff:0:0/96 and IPv4-compatible ::/96.
+        0 => v6.to_ipv4(),
+        // NAT64: the well-known prefix 64:ff9b::/96 and the local-use 64:ff9b:1::/48.
+        0x0064 if second == 0xff9b => Some(low32),
+        // 6to4, 2002::/16: the IPv4 address follows the prefix.
+        0x2002 => Some(Ipv4Addr::from((bits >> 80) as u32)),
+        // Teredo, 2001::/32: the client's address, inverted, in the last 32 bits.
+        0x2001 if second == 0 => Some(Ipv4Addr::from(!(bits as u32))),
+        _ => None,
     }
 }
 
@@ -97,11 +112,20 @@ mod tests {
             "ff02::1",
             "::",
             "::ffff:127.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::c0a8:101",
+            "2002:a00:1::1",
+            "2002:7f00:1::",
+            "2001:0:4136:e378:8000:63bf:f5ff:fffe",
         ] {
             assert!(!policy.permits(ip(denied)), "{denied} should be denied");
         }
         assert!(policy.permits(ip("8.8.8.8")));
         assert!(policy.permits(ip("2001:4860::8888")));
+        // The same rules see through the IPv6 forms of a public IPv4 address.
+        assert!(policy.permits(ip("64:ff9b::808:808")));
+        assert!(policy.permits(ip("2002:808:808::1")));
     }
 
     #[test]

@@ -126,6 +126,11 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_TURN_USER_QUOTA", default_value_t = 10)]
     pub turn_user_quota: usize,
 
+    /// TURN allocations one client address (IPv6: its /64) may hold at once, all participants
+    /// behind it together.
+    #[arg(long, env = "HUDDLE_TURN_CLIENT_QUOTA", default_value_t = 100)]
+    pub turn_client_quota: usize,
+
     /// Longest TURN allocation lifetime granted, in seconds (clients refresh before it ends).
     #[arg(long, env = "HUDDLE_TURN_MAX_LIFETIME", default_value_t = 3600)]
     pub turn_max_lifetime: u64,
@@ -135,11 +140,11 @@ pub struct Config {
     pub turn_bandwidth: u64,
 
     /// Seconds between keepalive pings on an idle signaling connection.
-    #[arg(long, env = "HUDDLE_KEEPALIVE_INTERVAL", default_value_t = 2.0)]
+    #[arg(long, env = "HUDDLE_KEEPALIVE_INTERVAL", default_value_t = 2.0, value_parser = seconds)]
     pub keepalive_interval: f64,
 
     /// Seconds of silence after which a signaling connection counts as dead.
-    #[arg(long, env = "HUDDLE_KEEPALIVE_TIMEOUT", default_value_t = 7.0)]
+    #[arg(long, env = "HUDDLE_KEEPALIVE_TIMEOUT", default_value_t = 7.0, value_parser = seconds)]
     pub keepalive_timeout: f64,
 
     /// Signaling messages per second one connection may send, sustained.
@@ -149,6 +154,11 @@ pub struct Config {
     /// Signaling messages one connection may send in a burst.
     #[arg(long, env = "HUDDLE_MESSAGE_BURST", default_value_t = 200.0)]
     pub message_burst: f64,
+
+    /// Bytes of signaling messages per second one connection may send, sustained (bursts of four
+    /// seconds' worth, and always one message of the largest size).
+    #[arg(long, env = "HUDDLE_MESSAGE_BYTES_RATE", default_value_t = 262_144.0)]
+    pub message_bytes_rate: f64,
 
     /// PostgreSQL database instead of SQLite, e.g. `postgres://huddle:secret@db.example/huddle`.
     #[arg(long, env = "HUDDLE_DATABASE_URL", hide_env_values = true)]
@@ -292,10 +302,25 @@ impl From<PortRange> for String {
     }
 }
 
+/// A length of time in seconds, as flags take it: positive and finite, so that it always makes
+/// a `Duration`.
+pub(crate) fn seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds < 1e9 => Ok(seconds),
+        _ => Err(format!("{text:?} is not a number of seconds above 0")),
+    }
+}
+
 impl Config {
+    /// The command line: every server flag is global, so that it also works after a subcommand
+    /// (`huddle token --room r --token-secret s`).
+    fn cli() -> clap::Command {
+        Self::command().mut_args(|arg| arg.global(true))
+    }
+
     /// Reads flags, environment and the `--config` file; exits with usage on bad flags.
     pub fn load() -> anyhow::Result<Self> {
-        let matches = Self::command().get_matches();
+        let matches = Self::cli().get_matches();
         Self::from_matches(&matches)
     }
 
@@ -305,7 +330,7 @@ impl Config {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let matches = Self::command().try_get_matches_from(args)?;
+        let matches = Self::cli().try_get_matches_from(args)?;
         Self::from_matches(&matches)
     }
 

@@ -27,9 +27,24 @@ pub struct IceServers {
     pub builtin: Option<BuiltinTurn>,
 }
 
+/// How long the credentials of a connectivity test stay valid: the checks take seconds, and
+/// allocations made with them cannot be refreshed past it.
+const CONNECTIVITY_TEST_TTL: Duration = Duration::from_secs(10 * 60);
+
 impl IceServers {
     /// `request_host` is the `Host` the browser used, e.g. `meet.example.org` or `[::1]:8080`.
     pub fn for_participant(&self, request_host: &str, id: &ParticipantId) -> Vec<IceServer> {
+        let ttl = self.builtin.as_ref().map(|turn| turn.credential_ttl);
+        self.issue(request_host, &id.0, ttl.unwrap_or_default())
+    }
+
+    /// The servers `/turn-test` checks, with credentials of its own that expire within minutes.
+    pub fn for_connectivity_test(&self, request_host: &str) -> Vec<IceServer> {
+        let user = format!("turn-test-{:08x}", rand::random::<u32>());
+        self.issue(request_host, &user, CONNECTIVITY_TEST_TTL)
+    }
+
+    fn issue(&self, request_host: &str, user: &str, ttl: Duration) -> Vec<IceServer> {
         if !self.operator.is_empty() {
             return self.operator.clone();
         }
@@ -45,8 +60,7 @@ impl IceServers {
             .duration_since(UNIX_EPOCH)
             .expect("the clock is after 1970")
             .as_secs();
-        let credentials =
-            huddle_turn::rest_credentials(&turn.secret, &id.0, turn.credential_ttl, now);
+        let credentials = huddle_turn::rest_credentials(&turn.secret, user, ttl, now);
         let port = turn.port;
         let turns = turn
             .tls_ports
@@ -124,6 +138,20 @@ mod tests {
             servers[1].credential.as_deref(),
             Some(huddle_turn::rest_password(b"s3cret", username).as_str())
         );
+    }
+
+    #[test]
+    fn connectivity_test_credentials_expire_within_minutes() {
+        let servers = builtin(None).for_connectivity_test("localhost:8080");
+        let username = servers[1].username.as_deref().unwrap();
+        let (expiry, user) = username.split_once(':').unwrap();
+        assert!(user.starts_with("turn-test-"), "{user}");
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let expires_in = expiry.parse::<u64>().unwrap() - now;
+        assert!((500..=600).contains(&expires_in), "{expires_in}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod access;
 pub mod clock;
 pub mod collab;
 pub mod config;
+mod files;
 pub mod http;
 pub mod ice;
 pub mod identity;
@@ -40,7 +41,7 @@ use access::{
 use clock::{Clock, SystemClock};
 use collab::{Bot, Collab};
 use config::Config;
-use http::WebListener;
+use http::{ConnectionLimits, WebListener};
 use ice::IceServers;
 use metrics::Metrics;
 use rooms::{LocalRegistry, RoomName, RoomPolicy, RoomRegistry};
@@ -57,6 +58,9 @@ pub struct Huddle {
     redirect: Option<TcpListener>,
     turn: Option<TurnServer>,
     sfu: Option<SfuRouter>,
+    /// What every web connection is held to (the redirect's too).
+    connection_limits: ConnectionLimits,
+    files: Option<files::FileWatch>,
 }
 
 impl Huddle {
@@ -78,6 +82,10 @@ impl Huddle {
             .await
             .context("opening the database")?;
         let mut metrics = Metrics::default();
+        let files = files::raise_limit().map(|limit| {
+            tracing::info!(limit, "open-file limit");
+            files::FileWatch::register(limit, metrics.registry_mut())
+        });
         let tls = tls::server_config(config)?;
         let (turn, builtin) = if config.no_turn {
             (None, None)
@@ -117,6 +125,11 @@ impl Huddle {
             builtin,
         };
         let metrics = Arc::new(metrics);
+        let connection_limits = ConnectionLimits {
+            per_address: ConnectionCounter::new(config.security.max_http_connections_per_ip),
+            header_timeout: config.security.http_header_timeout(),
+            metrics: metrics.clone(),
+        };
         let registry = Arc::new(LocalRegistry::new(room_policy(config)));
         let settings_store: Arc<dyn RoomSettingsStore> = Arc::new(store.clone());
         let access = access(config, settings_store).await?;
@@ -136,6 +149,8 @@ impl Huddle {
             redirect,
             turn,
             sfu: sfu_router,
+            connection_limits,
+            files,
         })
     }
 
@@ -165,12 +180,20 @@ impl Huddle {
         let https_port = self.web_addr.port();
         let redirect = async {
             match self.redirect {
-                Some(tcp) => http::redirect::serve(tcp, https_port, shutdown.clone()).await,
+                Some(tcp) => {
+                    let limits = self.connection_limits.clone();
+                    http::redirect::serve(tcp, https_port, limits, shutdown.clone()).await
+                }
                 None => Ok(()),
             }
         };
         let clock = settle_rooms(self.signaling.registry().clone(), shutdown.clone());
-        let web = http::serve(self.web, self.signaling);
+        let files = async {
+            if let Some(files) = self.files {
+                files.run(shutdown.clone()).await;
+            }
+        };
+        let web = http::serve(self.web, self.signaling, self.connection_limits.clone());
         let turn = async {
             match self.turn {
                 Some(turn) => turn.run(shutdown.clone().cancelled_owned()).await,
@@ -183,8 +206,8 @@ impl Huddle {
             }
         };
         let scheduler = collab.clone().run_scheduler(shutdown.clone());
-        let (web, redirect, turn, (), (), ()) =
-            tokio::join!(web, redirect, turn, sfu, scheduler, clock);
+        let (web, redirect, turn, (), (), (), ()) =
+            tokio::join!(web, redirect, turn, sfu, scheduler, clock, files);
         collab.flush().await;
         web.context("web server")?;
         redirect.context("HTTP redirect")?;
@@ -260,6 +283,7 @@ fn signaling_settings(config: &Config, ice: IceServers) -> SignalingSettings {
         rate: RateSettings {
             per_second: config.message_rate,
             burst: config.message_burst,
+            bytes_per_second: config.message_bytes_rate,
         },
     }
 }

@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -50,12 +51,16 @@ fn print_token(config: &Config, request: &TokenRequest) -> anyhow::Result<()> {
     let tokens =
         JoinTokens::from_config(config.security.token_secret.as_deref(), &config.data_dir)?;
     let token = tokens.mint(&room, request.role, request.name.clone(), request.ttl);
-    println!("{token}");
-    println!(
+    let link = format!(
         "{}/r/{room}?token={token}",
         request.url.trim_end_matches('/')
     );
-    Ok(())
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{token}\n{link}") {
+        // `huddle token ... | head -1`: whoever reads has what they wanted.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => Ok(written?),
+    }
 }
 
 fn init_logging(format: LogFormat) {

@@ -49,6 +49,7 @@ fn turn_config(config: &Config, secret: Vec<u8>) -> TurnConfig {
     turn.external_ips = config.external_ip.clone();
     turn.allow_peers = config.turn_allow_peer.clone();
     turn.user_quota = config.turn_user_quota;
+    turn.client_quota = config.turn_client_quota;
     turn.max_lifetime = Duration::from_secs(config.turn_max_lifetime);
     turn.bandwidth_bytes_per_sec = config.turn_bandwidth;
     turn

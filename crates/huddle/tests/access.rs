@@ -250,30 +250,28 @@ async fn pages_carry_security_headers() {
     assert!(head.contains("referrer-policy: no-referrer"), "{head}");
 }
 
+/// `POST /api/rooms/minted/tokens` with `key` as its bearer and `body`.
+async fn mint_request(server: &Server, key: &str, body: &str) -> (u16, String) {
+    let headers = [
+        format!("Authorization: Bearer {key}"),
+        "Content-Type: application/json".to_owned(),
+    ];
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let path = "/api/rooms/minted/tokens";
+    common::http_request(server.address, "POST", path, &headers, body).await
+}
+
 #[tokio::test]
 async fn the_token_api_needs_its_key_and_mints_working_tokens() {
     let server = Server::start(&["--api-key", "k3y", "--require-token"]).await;
-    let post = |key: &'static str| {
-        let address = server.address;
-        async move {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let body = r#"{"role": "host", "ttl_seconds": 600, "name": "Ada"}"#;
-            let request = format!(
-                "POST /api/rooms/minted/tokens HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\n\
-                 Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-            stream.write_all(request.as_bytes()).await.unwrap();
-            let mut response = String::new();
-            stream.read_to_string(&mut response).await.unwrap();
-            response
-        }
-    };
-    assert!(post("wrong").await.starts_with("HTTP/1.1 401"));
-    let response = post("k3y").await;
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    let minted: Value = serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let body = r#"{"role": "host", "ttl_seconds": 600, "name": "Ada"}"#;
+    assert_eq!(mint_request(&server, "wrong", body).await.0, 401);
+    // The key is checked before the body is read: a caller without it learns nothing.
+    assert_eq!(mint_request(&server, "wrong", "not json").await.0, 401);
+    assert_eq!(mint_request(&server, "k3y", "not json").await.0, 400);
+    let (status, response) = mint_request(&server, "k3y", body).await;
+    assert_eq!(status, 200, "{response}");
+    let minted: Value = serde_json::from_str(&response).unwrap();
     assert!(minted["path"]
         .as_str()
         .unwrap()
@@ -286,29 +284,27 @@ async fn the_token_api_needs_its_key_and_mints_working_tokens() {
     assert_eq!(joined["role"], "host");
 }
 
+#[tokio::test]
+async fn without_a_key_the_token_api_does_not_exist() {
+    let server = Server::start(&[]).await;
+    assert_eq!(mint_request(&server, "any", "not json").await.0, 404);
+}
+
+/// `huddle token` with the server's flags after the subcommand, as people type them.
+fn huddle_token(data_dir: &common::database::TempDir) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_huddle"));
+    command
+        .args(["token", "--room", "cli", "--role", "viewer", "--ttl", "2h"])
+        .args(["--url", "https://meet.example.org/"])
+        .args(["--data-dir", data_dir.path().to_str().unwrap()])
+        .args(["--token-secret", TOKEN_SECRET]);
+    command
+}
+
 #[test]
 fn huddle_token_prints_a_token_and_its_link() {
     let data_dir = common::database::TempDir::new("cli");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_huddle"))
-        .args([
-            "--data-dir",
-            data_dir.path().to_str().unwrap(),
-            "--token-secret",
-            TOKEN_SECRET,
-        ])
-        .args([
-            "token",
-            "--room",
-            "cli",
-            "--role",
-            "viewer",
-            "--ttl",
-            "2h",
-            "--url",
-            "https://meet.example.org/",
-        ])
-        .output()
-        .unwrap();
+    let output = huddle_token(&data_dir).output().unwrap();
     assert!(output.status.success(), "{output:?}");
     let text = String::from_utf8(output.stdout).unwrap();
     let mut lines = text.lines();
@@ -321,4 +317,16 @@ fn huddle_token_prints_a_token_and_its_link() {
         .verify(token, &RoomName::parse("cli").unwrap())
         .unwrap();
     assert_eq!(claims.role, Role::Viewer);
+}
+
+/// `huddle token ... | head -1`: a reader that went away is no reason to panic.
+#[test]
+fn huddle_token_exits_quietly_when_its_reader_is_gone() {
+    let data_dir = common::database::TempDir::new("cli-pipe");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = huddle_token(&data_dir).stdout(writer).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{output:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -1,4 +1,5 @@
-//! Chat: messages reach everybody, are kept, and late joiners page through the history.
+//! Chat: messages reach everybody, are kept, and late joiners page through the history, as
+//! much of it per second as its bytes allow.
 
 mod common;
 
@@ -118,4 +119,35 @@ async fn collaboration_works_the_same_in_an_sfu_room() {
         .await;
     assert_eq!(bob.expect("whiteboard_added").await["item"]["id"], "s1");
     server.stop().await;
+}
+
+/// A `chat_history` request is a few bytes and its answer up to a page of long messages: what a
+/// connection reads is limited by bytes, so small requests cannot pull megabytes again and again.
+#[tokio::test]
+async fn history_is_limited_by_the_bytes_it_answers_with() {
+    let server = Server::start(&["--chat-rate", "1000"]).await;
+    let mut ada = server.client().await;
+    ada.join_as("long", "Ada", &identity("ada")).await;
+    let long = "x".repeat(4000);
+    let mut newest = 0;
+    for _ in 0..100 {
+        ada.send(json!({"type": "chat_send", "text": long})).await;
+        newest = ada.expect("chat_message").await["message"]["id"]
+            .as_i64()
+            .unwrap();
+    }
+    let page = json!({"type": "chat_history", "before": newest + 1, "limit": 100});
+    let mut pages = 0;
+    let refusal = loop {
+        ada.send(page.clone()).await;
+        let answer = ada.next().await;
+        if answer["type"] != "chat_history" {
+            break answer;
+        }
+        pages += 1;
+        assert!(pages < 10, "ten pages of 400 KB and no limit");
+    };
+    assert_eq!(refusal["code"], "rate_limited", "{refusal}");
+    // 2 MiB at once: five pages of about 400 KB, and the one that overdraws.
+    assert!((5..=6).contains(&pages), "{pages} pages");
 }

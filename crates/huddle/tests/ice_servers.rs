@@ -1,4 +1,5 @@
-//! What `joined` says about ICE servers, and that the built-in STUN server behind it answers.
+//! What `joined` says about ICE servers, that the built-in STUN server behind it answers, and who
+//! else gets credentials (the connectivity test).
 
 mod common;
 
@@ -91,4 +92,50 @@ async fn operator_servers_override_and_no_turn_means_none() {
     assert!(server.turn.is_none());
     let (_client, joined) = server.joined("r", "Ada").await;
     assert_eq!(joined["ice_servers"], serde_json::json!([]));
+}
+
+/// `POST /api/turn-test` with these header lines.
+async fn turn_test(server: &Server, headers: &[String]) -> (u16, String) {
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    common::http_request(server.address, "POST", "/api/turn-test", &headers, "").await
+}
+
+/// The connectivity test's credentials take relay ports like a participant's: another site's page
+/// gets none, an address gets its join budget's worth, and a server that requires invitations
+/// asks for one.
+#[tokio::test]
+async fn connectivity_test_credentials_have_the_guards_of_a_join() {
+    let server = Server::start(&["--joins-per-minute", "2"]).await;
+    let foreign = turn_test(&server, &["Origin: https://evil.example".into()]).await;
+    assert_eq!(foreign.0, 403, "{foreign:?}");
+    let own = [format!("Origin: http://{}", server.address)];
+    let (status, body) = turn_test(&server, &own).await;
+    assert_eq!(status, 200, "{body}");
+    let servers: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let username = servers[1]["username"].as_str().unwrap();
+    assert!(username.contains(":turn-test-"), "{username}");
+    assert_eq!(turn_test(&server, &own).await.0, 200);
+    let spent = turn_test(&server, &own).await;
+    assert_eq!(spent.0, 429, "the address's joins are spent: {spent:?}");
+    assert_eq!(
+        common::metric(
+            &server.metrics().await,
+            "huddle_abuse_refusals_total{limit=\"joins_per_ip\"}"
+        ),
+        Some(1.0)
+    );
+
+    let server = Server::start(&["--require-token"]).await;
+    assert_eq!(turn_test(&server, &[]).await.0, 401);
+    let forged = ["Authorization: Bearer forged".to_owned()];
+    assert_eq!(turn_test(&server, &forged).await.0, 401);
+    let room = huddle::rooms::RoomName::parse("any-room").unwrap();
+    let token = huddle::access::JoinTokens::new(common::TOKEN_SECRET.as_bytes()).mint(
+        &room,
+        huddle::protocol::Role::Participant,
+        None,
+        std::time::Duration::from_secs(60),
+    );
+    let (status, body) = turn_test(&server, &[format!("Authorization: Bearer {token}")]).await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -1,5 +1,6 @@
 //! Roles and what hosts do: the first to join an open room hosts; viewers cannot publish;
-//! only hosts moderate; mute, lock, lobby admit and deny, hand-over, kick (kept out), end.
+//! only hosts moderate; mute, lock, lobby admit and deny, hand-over, kick (kept out), end; password
+//! changes as limited as password attempts.
 
 mod common;
 
@@ -251,4 +252,81 @@ async fn a_host_sets_and_removes_the_room_password() {
     );
     let (_, joined) = server.joined("guarded", "Free").await;
     assert_eq!(joined["access"]["password"], false);
+}
+
+/// Each password change costs an argon2 hash (19 MiB while it runs): a host cannot ask for them
+/// faster than a visitor may try passwords.
+#[tokio::test]
+async fn password_changes_are_limited_per_address() {
+    let server = Server::start(&["--password-attempts-per-minute", "3"]).await;
+    let (mut host, _) = server.joined("churn", "Host").await;
+    for attempt in 0..3 {
+        let password = format!("secret-{attempt}");
+        moderate(
+            &mut host,
+            json!({"kind": "set_password", "password": password}),
+        )
+        .await;
+        host.expect("access_changed").await;
+    }
+    moderate(
+        &mut host,
+        json!({"kind": "set_password", "password": "one too many"}),
+    )
+    .await;
+    let refused = host.expect_error("too_many_attempts").await;
+    assert!(
+        refused["message"].as_str().unwrap().contains("retry in"),
+        "{refused}"
+    );
+    moderate(&mut host, json!({"kind": "set_password", "password": null})).await;
+    host.expect("access_changed").await;
+}
+
+/// The audience of a webinar raises hands and reacts; it chats only where a host lets it, and
+/// never draws or titles the room.
+#[tokio::test]
+async fn viewers_raise_hands_and_react_and_chat_when_a_host_lets_them() {
+    let server = Server::start(&[]).await;
+    let (mut host, _) = server.joined("webinar", "Host").await;
+    let tokens = JoinTokens::new(TOKEN_SECRET.as_bytes());
+    let room = RoomName::parse("webinar").unwrap();
+    let token = tokens.mint(&room, Role::Viewer, None, Duration::from_secs(60));
+    let mut viewer = server.client().await;
+    viewer
+        .send(json!({"type": "join", "room": "webinar", "name": "V", "version": 1, "token": token}))
+        .await;
+    let joined = viewer.expect("joined").await;
+    assert_eq!(joined["access"]["viewers_chat"], false);
+    let viewer_id = joined["you"].clone();
+
+    viewer
+        .send(json!({"type": "raise_hand", "raised": true}))
+        .await;
+    assert_eq!(host.expect("hands").await["queue"], json!([viewer_id]));
+    viewer.send(json!({"type": "react", "emoji": "👏"})).await;
+    assert_eq!(host.expect("reaction").await["from"], viewer_id);
+
+    for refused in [
+        json!({"type": "chat_send", "text": "hello"}),
+        json!({"type": "set_title", "title": "mine"}),
+        json!({"type": "whiteboard_undo"}),
+        json!({"type": "schedule_message", "text": "later", "at": 4_000_000_000_000_i64}),
+    ] {
+        viewer.send(refused.clone()).await;
+        viewer.expect_error("forbidden").await;
+    }
+
+    moderate(&mut host, json!({"kind": "viewers_chat", "enabled": true})).await;
+    assert_eq!(
+        viewer.expect("access_changed").await["access"]["viewers_chat"],
+        true
+    );
+    viewer
+        .send(json!({"type": "chat_send", "text": "a question"}))
+        .await;
+    assert_eq!(
+        host.expect("chat_message").await["message"]["text"],
+        "a question"
+    );
 }

@@ -1,5 +1,6 @@
 //! Scheduled messages, on a clock the test moves: posted at their time even when the author has
-//! left or nobody is there, cancelled by their author only, refused for times out of range.
+//! left or nobody is there, cancelled by their author only, refused for times out of range and
+//! beyond the pending limits.
 
 mod common;
 
@@ -141,6 +142,45 @@ async fn a_room_with_nobody_in_it_still_gets_its_message() {
         };
         assert_eq!(messages[0]["text"], "reminder", "{}", db.name());
         assert_eq!(messages[0]["kind"], "scheduled");
+        server.stop().await;
+    })
+    .await;
+}
+
+/// Every newcomer gets the room's whole pending list: a room may hold 50, an author 10.
+#[tokio::test]
+async fn pending_messages_are_bounded_per_author_and_per_room() {
+    on_each_database(|db| async move {
+        let clock = ManualClock::new(NOW);
+        let flags = ["--chat-rate", "1000"];
+        let server = Server::start_on_with_clock(&db, &flags, Arc::new(clock.clone())).await;
+        let schedule =
+            |text: String| json!({"type": "schedule_message", "text": text, "at": NOW + MINUTE});
+        let mut authors = Vec::new(); // they stay in the room
+        for author in 0..5 {
+            let mut client = server.client().await;
+            let name = format!("Author {author}");
+            client.join_as("busy", &name, &identity(&name)).await;
+            for n in 0..10 {
+                client.send(schedule(format!("{author}/{n}"))).await;
+                client.expect("scheduled_added").await;
+            }
+            // The author's eleventh is refused while the room still has room.
+            client.send(schedule("one more".into())).await;
+            client.expect_error("too_many_scheduled").await;
+            authors.push(client);
+        }
+
+        let mut late = server.client().await;
+        let [_, _, pending, _] = late.join_as("busy", "Late", &identity("late")).await;
+        assert_eq!(
+            pending["scheduled"].as_array().unwrap().len(),
+            50,
+            "{}",
+            db.name()
+        );
+        late.send(schedule("mine".into())).await;
+        late.expect_error("too_many_scheduled").await;
         server.stop().await;
     })
     .await;

@@ -1,5 +1,6 @@
 //! The whiteboard: strokes reach the others live, late joiners get the whole board, undo takes
-//! back one's own last item only, clear empties it, and the board has a bound.
+//! back one's own last item only, clear empties it, the board has a bound, and what others saw
+//! is stored (growing strokes by what they gained).
 
 mod common;
 
@@ -93,11 +94,10 @@ async fn strokes_reach_others_and_late_joiners_get_the_whole_board() {
 #[tokio::test]
 async fn a_full_board_refuses_more_until_cleared() {
     on_each_database(|db| async move {
-        let server = Server::start_on(
-            &db,
-            &["--message-burst", "1000", "--whiteboard-rate", "1000"],
-        )
-        .await;
+        // Six megabytes of strokes at once: past the default message and byte rates.
+        let rates = ["--message-burst", "1000", "--whiteboard-rate", "1000"];
+        let bytes = ["--message-bytes-rate", "100000000"];
+        let server = Server::start_on(&db, &[&rates[..], &bytes[..]].concat()).await;
         let mut ada = server.client().await;
         ada.join_as("r", "Ada", &identity("ada")).await;
         // 100 strokes of 5,000 points fill the 500,000 points the board holds.
@@ -129,6 +129,60 @@ async fn a_full_board_refuses_more_until_cleared() {
             "pong",
             "the add after clear is accepted quietly"
         );
+        server.stop().await;
+    })
+    .await;
+}
+
+/// An item the others saw is stored already (a crash cannot take it back), and a stroke that
+/// grows is stored by what it gained: its stored item keeps its first points, and each batch of
+/// growth is a small row of its own, not the whole stroke again.
+#[tokio::test]
+async fn seen_items_are_stored_and_growing_strokes_store_only_their_growth() {
+    on_each_database(|db| async move {
+        let flags = ["--message-burst", "1000", "--whiteboard-rate", "1000"];
+        let server = Server::start_on(&db, &flags).await;
+        let mut ada = server.client().await;
+        ada.join_as("r", "Ada", &identity("ada")).await;
+        let mut bob = server.client().await;
+        bob.join_as("r", "Bob", &identity("bob")).await;
+        ada.expect("participant_joined").await;
+
+        ada.send(json!({"type": "whiteboard_add", "item": pen("long", json!([[0.0, 0.0]]))}))
+            .await;
+        bob.expect("whiteboard_added").await;
+        let stored = "SELECT COUNT(*) FROM whiteboard_items WHERE item_id = 'long'";
+        assert_eq!(db.number(stored).await, 1, "{}", db.name());
+
+        for n in 1..=300 {
+            let point = f64::from(n) / 1000.0;
+            let extend =
+                json!({"type": "whiteboard_extend", "id": "long", "points": [[point, point]]});
+            ada.send(extend).await;
+        }
+        for _ in 1..=300 {
+            bob.expect("whiteboard_extended").await;
+        }
+        drop((ada, bob));
+        server.stop().await;
+
+        let first =
+            "SELECT CAST(LENGTH(item) AS BIGINT) FROM whiteboard_items WHERE item_id = 'long'";
+        assert!(
+            db.number(first).await < 200,
+            "the item row keeps its first point"
+        );
+        let gained = "SELECT CAST(SUM(LENGTH(points)) AS BIGINT) FROM whiteboard_points";
+        let gained = db.number(gained).await;
+        // 300 points of about 14 bytes each, stored once: a rewrite per batch would be far more.
+        assert!(gained < 300 * 30, "{gained} bytes for 300 points");
+
+        let server = Server::start_on(&db, &[]).await;
+        let mut cleo = server.client().await;
+        let [.., board] = cleo.join_as("r", "Cleo", &identity("cleo")).await;
+        let points = board["items"][0]["points"].as_array().unwrap();
+        assert_eq!(points.len(), 301);
+        assert_eq!(points[300], json!([0.3, 0.3]));
         server.stop().await;
     })
     .await;

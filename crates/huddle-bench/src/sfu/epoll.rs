@@ -40,7 +40,7 @@ impl Epoll {
     /// Waits up to `timeout` and fills `ready` with the tokens of readable fds.
     pub fn wait(&mut self, timeout: Duration, ready: &mut Vec<u64>) -> io::Result<()> {
         ready.clear();
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        let ms = wait_millis(timeout);
         // SAFETY: the buffer has capacity for `capacity` events.
         let n = unsafe {
             libc::epoll_wait(
@@ -64,9 +64,31 @@ impl Epoll {
     }
 }
 
+/// `timeout` as epoll's whole milliseconds, rounded up: rounded down, a deadline under 1 ms away
+/// becomes a wait of 0, and the caller spins until it passes (about half a core with two
+/// subscribers). Waking up to 1 ms late is within the generator's own 2 ms sweep.
+fn wait_millis(timeout: Duration) -> i32 {
+    timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+}
+
 impl Drop for Epoll {
     fn drop(&mut self) {
         // SAFETY: our own fd, closed once.
         unsafe { libc::close(self.fd) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_round_up_to_whole_milliseconds() {
+        assert_eq!(wait_millis(Duration::ZERO), 0);
+        assert_eq!(wait_millis(Duration::from_micros(1)), 1);
+        assert_eq!(wait_millis(Duration::from_micros(999)), 1);
+        assert_eq!(wait_millis(Duration::from_millis(1)), 1);
+        assert_eq!(wait_millis(Duration::from_micros(1500)), 2);
+        assert_eq!(wait_millis(Duration::MAX), i32::MAX);
     }
 }

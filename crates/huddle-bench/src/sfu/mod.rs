@@ -199,6 +199,8 @@ fn one_run(
         "5000",
         "--max-connections-per-ip",
         "100000",
+        "--max-http-connections-per-ip",
+        "100000",
         "--joins-per-minute",
         "1000000",
         "--data-dir",

@@ -19,6 +19,7 @@ use super::bandwidth::TokenBucket;
 use super::reservation::PortChoice;
 use super::stun::{self, Signer, StunMessage};
 use super::{next_id, ClientAddr, Output, Server};
+use crate::address_key;
 
 const UDP: u8 = 17;
 /// Bind attempts before giving up with 508 (ports taken by other programs).
@@ -48,7 +49,7 @@ impl Server {
             }
             return;
         }
-        if let Err(code) = self.check_allocate(request, &owner) {
+        if let Err(code) = self.check_allocate(request, &owner, from) {
             return self.reply_error(from, request, code, &owner);
         }
         let PortChoice {
@@ -62,7 +63,8 @@ impl Server {
             self.granted_lifetime(request.get_attribute::<Lifetime>().map(|l| l.lifetime()));
         let id = next_id(&mut self.next_id);
         let relay = SocketAddr::new(self.config.relay_bind_ip, port);
-        *self.per_user.entry(owner.user_id.clone()).or_default() += 1;
+        self.per_user.take(owner.user_id.clone());
+        self.per_client.take(address_key(from.addr.ip()));
         let allocation = Allocation {
             client: from,
             owner,
@@ -91,7 +93,12 @@ impl Server {
         });
     }
 
-    fn check_allocate(&self, request: &StunMessage, owner: &Owner) -> Result<(), ErrorCode> {
+    fn check_allocate(
+        &self,
+        request: &StunMessage,
+        owner: &Owner,
+        from: ClientAddr,
+    ) -> Result<(), ErrorCode> {
         match request.get_attribute::<RequestedTransport>() {
             None => return Err(BadRequest.into()),
             Some(t) if t.protocol() != UDP => return Err(UnsupportedTransportProtocol.into()),
@@ -103,8 +110,9 @@ impl Server {
                 return Err(AddressFamilyNotSupported.into());
             }
         }
-        let held = self.per_user.get(&owner.user_id).copied().unwrap_or(0);
-        if held >= self.config.user_quota {
+        if self.per_user.is_full(&owner.user_id)
+            || self.per_client.is_full(&address_key(from.addr.ip()))
+        {
             return Err(AllocationQuotaReached.into());
         }
         Ok(())

@@ -16,15 +16,16 @@ mod channel_number;
 pub(crate) mod indication;
 mod peers;
 mod permission;
+mod quota;
 mod relay;
 mod reservation;
 pub mod stun;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, HashSet, VecDeque};
 
 use rustc_hash::FxHashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -38,6 +39,8 @@ pub use self::allocation::AllocationId;
 use self::allocation::{Allocation, AllocationState};
 pub use self::channel::CHANNEL_LIFETIME;
 pub use self::permission::PERMISSION_LIFETIME;
+use self::quota::Quota;
+use crate::address_key;
 use crate::framing::{self, PacketKind};
 use crate::metrics::{DropReason, TurnMetrics};
 use crate::nonce::Nonces;
@@ -115,7 +118,10 @@ pub struct Server {
     by_client: FxHashMap<ClientAddr, AllocationId>,
     used_ports: HashSet<u16>,
     reservations: reservation::Reservations,
-    per_user: HashMap<String, usize>,
+    per_user: Quota<String>,
+    /// Allocations per client address, whatever credentials they come with: a flood of fresh
+    /// credentials from one place cannot take every relay port.
+    per_client: Quota<IpAddr>,
     /// "Look at this allocation then"; entries that no longer match the
     /// allocation's `wake_at` are skipped when popped.
     deadlines: BinaryHeap<Reverse<(Instant, AllocationId)>>,
@@ -148,7 +154,8 @@ impl Server {
             by_client: FxHashMap::default(),
             used_ports: HashSet::new(),
             reservations: Default::default(),
-            per_user: HashMap::new(),
+            per_user: Quota::new(config.user_quota),
+            per_client: Quota::new(config.client_quota),
             deadlines: BinaryHeap::new(),
             outputs: VecDeque::new(),
             buffers: Vec::new(),
@@ -341,12 +348,9 @@ impl Server {
             }
         );
         self.release_port(allocation.relay.port(), held_next);
-        if let Some(count) = self.per_user.get_mut(&allocation.owner.user_id) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                self.per_user.remove(&allocation.owner.user_id);
-            }
-        }
+        self.per_user.give_back(&allocation.owner.user_id);
+        self.per_client
+            .give_back(&address_key(allocation.client.addr.ip()));
         if allocation.is_active() {
             self.metrics.allocations.dec();
         }

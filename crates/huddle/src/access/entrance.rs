@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::limits::{address_key, IpBuckets};
-use super::password::{hash_password, password_matches, PasswordError};
+use super::password::{PasswordError, PasswordWork};
 use super::store::{RoomSettingsStore, StoreError, StoredRoomSettings};
 use super::token::JoinClaims;
 use crate::protocol::{AccessState, ErrorCode, Knock, ParticipantId, Role};
-use crate::rooms::RoomName;
+use crate::rooms::{Arrival, RoomName};
 
-/// Who someone is for keeping them out after a kick: their token when they joined with one, else
+/// Who someone is for keeping them out after a kick: their token when they come with one, else
 /// their address (which may keep out others behind the same NAT: see docs/security.md; IPv6 by
 /// its /64, which one host can rotate through).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,11 +33,20 @@ pub struct Visitor<'a> {
 }
 
 impl Visitor<'_> {
-    pub fn identity(&self) -> Identity {
+    /// What a ban on them checks: their token when they bring one, else their address.
+    fn identity(&self) -> Identity {
         match self.token {
             Some(claims) => Identity::Token(claims.jti.clone()),
             None => Identity::Address(address_key(self.ip)),
         }
+    }
+
+    /// What a kick bans: their token and their address too, so that a kicked token holder
+    /// cannot walk back in without the token (others' own tokens still open the door).
+    pub fn identities(&self) -> Vec<Identity> {
+        let address = Identity::Address(address_key(self.ip));
+        let token = self.token.map(|claims| Identity::Token(claims.jti.clone()));
+        token.into_iter().chain([address]).collect()
     }
 
     fn role(&self) -> Option<Role> {
@@ -87,8 +96,8 @@ struct Entrance {
     settings: StoredRoomSettings,
     locked: bool,
     bans: HashSet<Identity>,
-    /// Who is inside, by identity, so that a kick can keep them out.
-    inside: HashMap<ParticipantId, Identity>,
+    /// Who is inside, by their identities, so that a kick can keep them out.
+    inside: HashMap<ParticipantId, Vec<Identity>>,
     lobby: HashMap<ParticipantId, Waiter>,
 }
 
@@ -103,13 +112,16 @@ impl Entrance {
             locked: self.locked,
             lobby: self.settings.lobby,
             password: self.settings.password_hash.is_some(),
+            viewers_chat: self.settings.viewers_chat,
         }
     }
 }
 
 pub struct Entrances {
     store: Arc<dyn RoomSettingsStore>,
+    /// Password checks and changes per address (right or wrong: each costs a hash).
     password_attempts: IpBuckets,
+    passwords: PasswordWork,
     rooms: Mutex<HashMap<RoomName, Entrance>>,
 }
 
@@ -118,17 +130,20 @@ impl Entrances {
         Self {
             store,
             password_attempts: IpBuckets::new(password_attempts_per_minute),
+            passwords: PasswordWork::default(),
             rooms: Mutex::default(),
         }
     }
 
     /// Decides whether `visitor` comes in. A host token opens every door; any token spares the
-    /// password and the lobby; the lobby holds people only while a host is there to admit them.
+    /// password and the lobby; the lobby holds newcomers to a room somebody is in (a hostless
+    /// room keeps them waiting until a host comes), but not the first one in nor a host coming
+    /// back after losing their connection.
     pub async fn check(
         &self,
         room: &RoomName,
         visitor: &Visitor<'_>,
-        host_present: bool,
+        arrival: Arrival,
     ) -> Result<Entry, Refusal> {
         let identity = visitor.identity();
         // Read without caching: a refused visitor must not leave state behind (room names are
@@ -144,6 +159,7 @@ impl Entrances {
         let StoredRoomSettings {
             password_hash,
             lobby,
+            ..
         } = match settings {
             Some(settings) => settings,
             None => self.store.load(room).await?.unwrap_or_default(),
@@ -163,7 +179,7 @@ impl Entrances {
         if let Some(hash) = password_hash {
             self.check_password(visitor, hash).await?;
         }
-        Ok(if lobby && host_present {
+        Ok(if lobby && arrival == Arrival::Newcomer {
             Entry::Wait
         } else {
             Entry::Enter
@@ -177,17 +193,15 @@ impl Entrances {
         self.password_attempts
             .take(visitor.ip, Instant::now())
             .map_err(Refusal::TooManyAttempts)?;
-        let matches = tokio::task::spawn_blocking(move || password_matches(&password, &hash))
-            .await
-            .unwrap_or(false);
+        let matches = self.passwords.matches(password, hash).await;
         matches.then_some(()).ok_or(Refusal::WrongPassword)
     }
 
     /// Notes who is inside, for kicks.
-    pub async fn entered(&self, room: &RoomName, id: &ParticipantId, identity: Identity) {
+    pub async fn entered(&self, room: &RoomName, id: &ParticipantId, identities: Vec<Identity>) {
         let _ = self
             .with(room, |entrance| {
-                entrance.inside.insert(id.clone(), identity)
+                entrance.inside.insert(id.clone(), identities)
             })
             .await;
     }
@@ -211,7 +225,10 @@ impl Entrances {
             return false;
         };
         match entrance.inside.get(id).cloned() {
-            Some(identity) => entrance.bans.insert(identity),
+            Some(identities) => {
+                entrance.bans.extend(identities);
+                true
+            }
             None => false,
         }
     }
@@ -281,20 +298,31 @@ impl Entrances {
             .await
     }
 
-    /// Sets the room's password (hashed here), or removes it with `None`.
+    pub async fn set_viewers_chat(
+        &self,
+        room: &RoomName,
+        enabled: bool,
+    ) -> Result<AccessState, StoreError> {
+        self.change_settings(room, |settings| settings.viewers_chat = enabled)
+            .await
+    }
+
+    /// Sets the room's password (hashed here), or removes it with `None`; a host at `ip` changes
+    /// it as often as a visitor there may try one.
     pub async fn set_password(
         &self,
         room: &RoomName,
         password: Option<String>,
+        ip: IpAddr,
     ) -> Result<AccessState, PasswordChangeError> {
         let hash = match password {
-            Some(password) => Some(
-                tokio::task::spawn_blocking(move || hash_password(&password))
-                    .await
-                    .map_err(|_| {
-                        PasswordChangeError::Storage(StoreError("hashing stopped".into()))
-                    })??,
-            ),
+            Some(password) => {
+                self.password_attempts
+                    .take(ip, Instant::now())
+                    .map_err(PasswordChangeError::TooManyAttempts)?;
+                let hashed = self.passwords.hash(password).await;
+                Some(hashed.ok_or_else(|| StoreError("hashing stopped".into()))??)
+            }
             None => None,
         };
         Ok(self
@@ -348,6 +376,8 @@ impl Entrances {
 pub enum PasswordChangeError {
     #[error(transparent)]
     Password(#[from] PasswordError),
+    #[error("too many password changes, retry in {} s", .0.as_secs().max(1))]
+    TooManyAttempts(Duration),
     #[error(transparent)]
     Storage(#[from] StoreError),
 }
@@ -378,11 +408,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn tokens_open_doors_by_role_and_the_lobby_needs_a_host() {
+    async fn tokens_open_doors_by_role_and_the_lobby_holds_newcomers_only() {
         let entrances = Entrances::new(Arc::new(MemorySettingsStore::default()), 100);
         let room = RoomName::parse("r").unwrap();
         entrances
-            .set_password(&room, Some("pw".into()))
+            .set_password(&room, Some("pw".into()), IP)
             .await
             .unwrap();
         entrances.set_lobby(&room, true).await.unwrap();
@@ -391,49 +421,80 @@ mod tests {
 
         assert_eq!(
             entrances
-                .check(&room, &visitor(Some(&host), None), true)
+                .check(&room, &visitor(Some(&host), None), Arrival::Newcomer)
                 .await
                 .unwrap(),
             Entry::Enter
         );
         assert!(matches!(
             entrances
-                .check(&room, &visitor(Some(&participant), None), true)
+                .check(&room, &visitor(Some(&participant), None), Arrival::Newcomer)
                 .await,
             Err(Refusal::Locked)
         ));
         entrances.set_locked(&room, false).await.unwrap();
         assert_eq!(
             entrances
-                .check(&room, &visitor(Some(&participant), None), true)
+                .check(&room, &visitor(Some(&participant), None), Arrival::Newcomer)
                 .await
                 .unwrap(),
             Entry::Enter
         );
         assert!(matches!(
-            entrances.check(&room, &visitor(None, None), true).await,
+            entrances
+                .check(&room, &visitor(None, None), Arrival::Newcomer)
+                .await,
             Err(Refusal::PasswordRequired)
         ));
         assert!(matches!(
             entrances
-                .check(&room, &visitor(None, Some("no")), true)
+                .check(&room, &visitor(None, Some("no")), Arrival::Newcomer)
                 .await,
             Err(Refusal::WrongPassword)
         ));
         assert_eq!(
             entrances
-                .check(&room, &visitor(None, Some("pw")), true)
+                .check(&room, &visitor(None, Some("pw")), Arrival::Newcomer)
                 .await
                 .unwrap(),
             Entry::Wait
         );
         assert_eq!(
             entrances
-                .check(&room, &visitor(None, Some("pw")), false)
+                .check(&room, &visitor(None, Some("pw")), Arrival::FirstIn)
                 .await
                 .unwrap(),
             Entry::Enter
         );
+        assert_eq!(
+            entrances
+                .check(&room, &visitor(None, Some("pw")), Arrival::ReturningHost)
+                .await
+                .unwrap(),
+            Entry::Enter
+        );
+    }
+
+    #[tokio::test]
+    async fn a_kicked_token_holder_is_kept_out_without_the_token_too() {
+        let entrances = Entrances::new(Arc::new(MemorySettingsStore::default()), 100);
+        let room = RoomName::parse("r").unwrap();
+        let token = claims(Role::Participant);
+        let id = ParticipantId("p".into());
+        let identities = visitor(Some(&token), None).identities();
+        entrances.entered(&room, &id, identities).await;
+        assert!(entrances.ban(&room, &id));
+        for comeback in [visitor(Some(&token), None), visitor(None, None)] {
+            assert!(matches!(
+                entrances.check(&room, &comeback, Arrival::Newcomer).await,
+                Err(Refusal::Banned)
+            ));
+        }
+        let other = claims(Role::Viewer);
+        assert!(entrances
+            .check(&room, &visitor(Some(&other), None), Arrival::Newcomer)
+            .await
+            .is_ok());
     }
 
     #[tokio::test]
@@ -444,23 +505,25 @@ mod tests {
             RoomName::parse("probed").unwrap(),
         );
         assert!(entrances
-            .check(&stranger, &visitor(None, None), false)
+            .check(&stranger, &visitor(None, None), Arrival::FirstIn)
             .await
             .is_ok());
         assert!(entrances.rooms().is_empty(), "checking caches nothing");
 
         let id = ParticipantId("p".into());
         entrances
-            .entered(&room, &id, visitor(None, None).identity())
+            .entered(&room, &id, visitor(None, None).identities())
             .await;
         assert!(entrances.ban(&room, &id));
         assert!(matches!(
-            entrances.check(&room, &visitor(None, None), true).await,
+            entrances
+                .check(&room, &visitor(None, None), Arrival::Newcomer)
+                .await,
             Err(Refusal::Banned)
         ));
         entrances.left(&room, &id, true);
         assert!(entrances
-            .check(&room, &visitor(None, None), false)
+            .check(&room, &visitor(None, None), Arrival::FirstIn)
             .await
             .is_ok());
     }

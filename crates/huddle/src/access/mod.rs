@@ -10,7 +10,7 @@ mod token;
 
 pub use entrance::{Entrances, Entry, Identity, PasswordChangeError, Refusal, Visitor};
 pub use limits::{ConnectionCounter, ConnectionSlot, IpBuckets, KindLimits, KindRate};
-pub use password::{hash_password, password_matches, PasswordError, MAX_PASSWORD_BYTES};
+pub use password::{hash_password, PasswordError, MAX_PASSWORD_BYTES};
 #[cfg(test)]
 pub use store::MemorySettingsStore;
 pub use store::{RoomSettingsStore, StoreError, StoredRoomSettings};

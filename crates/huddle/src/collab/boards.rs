@@ -1,19 +1,22 @@
 //! The rooms' whiteboards, kept in memory while in use and written behind to the database.
 //!
-//! Strokes grow many times a second, so a change never waits for the database: it is applied to the
-//! board in memory, announced, and queued for the room's writer task, which stores batches in order
-//! (a stroke extended ten times in a batch is saved once). A board nobody touched for
-//! [`IDLE`] is dropped from memory once its writer has stored everything.
+//! Strokes grow many times a second, so their growth never waits for the database: it is applied to
+//! the board in memory, announced, and queued for the room's writer task, which stores batches in
+//! order, each stroke's new points as one row (a stroke extended ten times in a batch is stored
+//! once, and only with what it gained). A new item is different: it is announced only once its
+//! writer has stored it, so that nobody sees an item a crash could lose. A board nobody touched
+//! for [`IDLE`] is dropped from memory once its writer has stored everything.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, Mutex as AsyncMutex, OnceCell, OwnedMutexGuard};
+use tokio::sync::{mpsc, oneshot, Mutex as AsyncMutex, OnceCell, OwnedMutexGuard};
 use tokio_util::task::TaskTracker;
 
 use super::board::Board;
 use crate::metrics::Metrics;
+use crate::protocol::Point;
 use crate::rooms::RoomName;
 use crate::store::{BoardRecord, Store, StoreError};
 
@@ -25,49 +28,124 @@ const BATCH: usize = 256;
 /// A change to store, in the order it happened.
 #[derive(Debug)]
 enum BoardWrite {
-    Save(BoardRecord),
+    Insert(BoardRecord),
+    /// Points a stroke gained.
+    Append {
+        id: String,
+        points: Vec<Point>,
+    },
     Delete(String),
     Clear,
 }
 
 impl BoardWrite {
+    /// The item this change is about; `None` for a clear, which is about them all.
+    fn item(&self) -> Option<&str> {
+        match self {
+            Self::Insert(record) => Some(&record.item.id),
+            Self::Append { id, .. } | Self::Delete(id) => Some(id),
+            Self::Clear => None,
+        }
+    }
+
     /// Whether storing `later` makes storing `self` useless.
     fn superseded_by(&self, later: &BoardWrite) -> bool {
         match (self, later) {
-            (Self::Save(record), Self::Save(newer)) => record.item.id == newer.item.id,
-            (Self::Save(record), Self::Delete(id)) => &record.item.id == id,
-            (Self::Save(_), Self::Clear) => true,
+            (Self::Insert(_) | Self::Append { .. }, Self::Clear) => true,
+            (Self::Insert(_) | Self::Append { .. }, Self::Delete(id)) => self.item() == Some(id),
+            _ => false,
+        }
+    }
+
+    /// Takes `points` a stroke gained after this change, when it is the stroke's last one.
+    fn absorb(&mut self, gained: &str, points: &[Point]) -> bool {
+        match self {
+            Self::Insert(record) if record.item.id == gained => {
+                record.item.points.extend_from_slice(points);
+                true
+            }
+            Self::Append { id, points: mine } if id == gained => {
+                mine.extend_from_slice(points);
+                true
+            }
             _ => false,
         }
     }
 }
 
+/// The fewest writes that store `batch`: each stroke's growth joined to the change before it
+/// about the same stroke, and changes that later ones undo left out.
+fn compact(batch: Vec<BoardWrite>) -> Vec<BoardWrite> {
+    let mut writes: Vec<BoardWrite> = Vec::with_capacity(batch.len());
+    for write in batch {
+        if let BoardWrite::Append { id, points } = &write {
+            let last = writes
+                .iter_mut()
+                .rev()
+                .find(|earlier| earlier.item().is_none_or(|item| item == id));
+            if last.is_some_and(|last| last.absorb(id, points)) {
+                continue;
+            }
+        }
+        writes.push(write);
+    }
+    let superseded: Vec<bool> = (0..writes.len())
+        .map(|i| {
+            writes[i + 1..]
+                .iter()
+                .any(|later| writes[i].superseded_by(later))
+        })
+        .collect();
+    writes
+        .into_iter()
+        .zip(superseded)
+        .filter_map(|(write, superseded)| (!superseded).then_some(write))
+        .collect()
+}
+
+/// A change on its way to the writer, and who waits until it is stored.
+struct Queued {
+    write: BoardWrite,
+    stored: Option<oneshot::Sender<Result<(), NotStored>>>,
+}
+
+/// The database refused a change (the writer logged and counted why), or the writer is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotStored;
+
 /// A board in use and the queue of its writer.
 pub struct LiveBoard {
     pub board: Board,
-    writes: mpsc::UnboundedSender<BoardWrite>,
+    writes: mpsc::UnboundedSender<Queued>,
     last_used: Instant,
     /// Dropped from memory: whoever still holds it takes the board again.
     evicted: bool,
 }
 
 impl LiveBoard {
-    pub fn save(&self, record: BoardRecord) {
-        self.queue(BoardWrite::Save(record));
+    /// Stores a new item; resolves once it is stored (or could not be).
+    pub async fn insert(&self, record: BoardRecord) -> Result<(), NotStored> {
+        let (stored, done) = oneshot::channel();
+        self.queue(BoardWrite::Insert(record), Some(stored));
+        done.await.unwrap_or(Err(NotStored))
+    }
+
+    pub fn append(&self, id: String, points: Vec<Point>) {
+        self.queue(BoardWrite::Append { id, points }, None);
     }
 
     pub fn delete(&self, id: String) {
-        self.queue(BoardWrite::Delete(id));
+        self.queue(BoardWrite::Delete(id), None);
     }
 
     pub fn clear(&mut self) {
         self.board.clear();
-        self.queue(BoardWrite::Clear);
+        self.queue(BoardWrite::Clear, None);
     }
 
-    fn queue(&self, write: BoardWrite) {
+    fn queue(&self, write: BoardWrite, stored: Option<oneshot::Sender<Result<(), NotStored>>>) {
         // The writer only stops after eviction, and evicted boards are never handed out.
-        let _ = self.writes.send(write);
+        let _ = self.writes.send(Queued { write, stored });
     }
 }
 
@@ -139,7 +217,7 @@ impl Boards {
     }
 
     /// The room's writer: stores changes in order until the board is evicted.
-    async fn write_behind(self, room: RoomName, mut queue: mpsc::UnboundedReceiver<BoardWrite>) {
+    async fn write_behind(self, room: RoomName, mut queue: mpsc::UnboundedReceiver<Queued>) {
         let mut batch = Vec::with_capacity(BATCH);
         loop {
             match tokio::time::timeout(IDLE, queue.recv_many(&mut batch, BATCH)).await {
@@ -151,26 +229,32 @@ impl Boards {
         }
     }
 
-    async fn store_batch(&self, room: &RoomName, batch: &mut Vec<BoardWrite>) {
-        for (index, write) in batch.iter().enumerate() {
-            if batch[index + 1..]
-                .iter()
-                .any(|later| write.superseded_by(later))
-            {
-                continue;
-            }
-            let stored = match write {
-                BoardWrite::Save(record) => self.store.save_item(room.as_str(), record).await,
+    /// Stores a batch, then tells whoever waits for one of its changes how it went.
+    async fn store_batch(&self, room: &RoomName, batch: &mut Vec<Queued>) {
+        let (writes, waiting): (Vec<_>, Vec<_>) = batch
+            .drain(..)
+            .map(|queued| (queued.write, queued.stored))
+            .unzip();
+        let mut outcome = Ok(());
+        for write in compact(writes) {
+            let stored = match &write {
+                BoardWrite::Insert(record) => self.store.insert_item(room.as_str(), record).await,
+                BoardWrite::Append { id, points } => {
+                    self.store.append_points(room.as_str(), id, points).await
+                }
                 BoardWrite::Delete(id) => self.store.delete_item(room.as_str(), id).await,
                 BoardWrite::Clear => self.store.clear_board(room.as_str()).await,
             };
             if let Err(err) = stored {
-                // The board in memory still has the change; the next save of the item retries it.
+                // The board in memory keeps the change until the board is dropped from memory.
                 tracing::error!(room = %room, %err, "storing the whiteboard failed");
                 self.metrics.count_storage_error();
+                outcome = Err(NotStored);
             }
         }
-        batch.clear();
+        for stored in waiting.into_iter().flatten() {
+            let _ = stored.send(outcome);
+        }
     }
 
     /// Drops the board from memory if nobody used it for [`IDLE`]. Called by its writer with an
@@ -202,8 +286,8 @@ mod tests {
     use crate::identity::AuthorKey;
     use crate::protocol::{ShapeKind, WhiteboardItem};
 
-    fn save(id: &str) -> BoardWrite {
-        BoardWrite::Save(BoardRecord {
+    fn insert(id: &str) -> BoardWrite {
+        BoardWrite::Insert(BoardRecord {
             author_key: AuthorKey::random(),
             order: 0,
             item: WhiteboardItem {
@@ -218,13 +302,55 @@ mod tests {
         })
     }
 
+    fn append(id: &str, x: f64) -> BoardWrite {
+        BoardWrite::Append {
+            id: id.into(),
+            points: vec![[x, x]],
+        }
+    }
+
+    /// What `writes` store, written as short strings to compare.
+    fn shown(writes: &[BoardWrite]) -> Vec<String> {
+        writes
+            .iter()
+            .map(|write| match write {
+                BoardWrite::Insert(record) => {
+                    format!("insert {} {:?}", record.item.id, record.item.points)
+                }
+                BoardWrite::Append { id, points } => format!("append {id} {points:?}"),
+                BoardWrite::Delete(id) => format!("delete {id}"),
+                BoardWrite::Clear => "clear".into(),
+            })
+            .collect()
+    }
+
     #[test]
-    fn later_writes_supersede_earlier_saves_of_the_same_item() {
-        assert!(save("a").superseded_by(&save("a")));
-        assert!(!save("a").superseded_by(&save("b")));
-        assert!(save("a").superseded_by(&BoardWrite::Delete("a".into())));
-        assert!(save("a").superseded_by(&BoardWrite::Clear));
-        assert!(!BoardWrite::Clear.superseded_by(&save("a")));
-        assert!(!BoardWrite::Delete("a".into()).superseded_by(&save("a")));
+    fn a_stroke_grown_in_one_batch_is_stored_once_with_what_it_gained() {
+        let batch = vec![
+            append("a", 1.0),
+            append("b", 5.0),
+            append("a", 2.0),
+            insert("c"),
+            append("c", 3.0),
+        ];
+        assert_eq!(
+            shown(&compact(batch)),
+            [
+                "append a [[1.0, 1.0], [2.0, 2.0]]",
+                "append b [[5.0, 5.0]]",
+                "insert c [[0.0, 0.0], [3.0, 3.0]]",
+            ]
+        );
+    }
+
+    #[test]
+    fn growth_is_not_joined_across_a_delete_or_a_clear() {
+        let batch = vec![append("a", 1.0), BoardWrite::Clear, append("a", 2.0)];
+        assert_eq!(shown(&compact(batch)), ["clear", "append a [[2.0, 2.0]]"]);
+        let batch = vec![insert("a"), BoardWrite::Delete("a".into()), insert("a")];
+        assert_eq!(
+            shown(&compact(batch)),
+            ["delete a", "insert a [[0.0, 0.0]]"]
+        );
     }
 }

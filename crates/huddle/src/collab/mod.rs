@@ -24,7 +24,7 @@ use crate::protocol::{ChatKind, ErrorCode, ParticipantId, Point, ServerMessage, 
 use crate::rooms::{
     self, Admission, JoinError, Notice, Outbox, Profile, Reader, RoomName, RoomRegistry,
 };
-use crate::store::{NewChat, NewScheduled, Store, StoreError};
+use crate::store::{NewChat, NewScheduled, PendingLimits, Store, StoreError};
 use boards::Boards;
 
 /// A refusal: the error the client gets.
@@ -238,11 +238,25 @@ impl Collab {
             text,
             at,
         };
+        let limits = validate::PENDING_LIMITS;
         let record = self
             .store
-            .add_scheduled(caller.room.as_str(), &new)
+            .add_scheduled(caller.room.as_str(), &new, limits)
             .await
-            .map_err(|err| self.storage(err))?;
+            .map_err(|err| self.storage(err))?
+            .ok_or_else(|| {
+                let PendingLimits {
+                    per_room,
+                    per_author,
+                } = limits;
+                Failure::new(
+                    ErrorCode::TooManyScheduled,
+                    format!(
+                        "a room may have {per_room} messages waiting to be posted, \
+                         each person {per_author}: cancel one first"
+                    ),
+                )
+            })?;
         self.scheduler.notify_one();
         self.registry
             .announce(caller.room, Notice::ScheduledAdded(record), None)
@@ -311,7 +325,11 @@ impl Collab {
             .await
             .map_err(|err| self.storage(err))?;
         let record = live.board.add(caller.author, item)?.clone();
-        live.save(record.clone());
+        // Announced only once stored: nobody sees an item that a crash could take back.
+        if live.insert(record.clone()).await.is_err() {
+            live.board.undo(caller.author);
+            return Err(storage_failed());
+        }
         self.metrics.count_whiteboard_item();
         let notice = Notice::WhiteboardAdded {
             record,
@@ -335,8 +353,8 @@ impl Collab {
             .lock(caller.room)
             .await
             .map_err(|err| self.storage(err))?;
-        let record = live.board.extend(caller.author, &id, &points)?.clone();
-        live.save(record);
+        live.board.extend(caller.author, &id, &points)?;
+        live.append(id.clone(), points.clone());
         let extended = ServerMessage::WhiteboardExtended { id, points };
         self.registry
             .announce(caller.room, Notice::Plain(extended), Some(caller.id))
@@ -442,10 +460,7 @@ impl Collab {
     fn storage(&self, err: StoreError) -> Failure {
         tracing::error!(%err, "storage failed");
         self.metrics.count_storage_error();
-        Failure::new(
-            ErrorCode::StorageFailed,
-            "the server could not store or read this; try again",
-        )
+        storage_failed()
     }
 
     fn or_failure(&self, message: Result<ServerMessage, StoreError>) -> ServerMessage {
@@ -459,4 +474,12 @@ impl Collab {
         self.metrics.count_error(failure.code);
         ServerMessage::error(failure.code, failure.message)
     }
+}
+
+/// What the client is told when the database failed (logged and counted where it failed).
+fn storage_failed() -> Failure {
+    Failure::new(
+        ErrorCode::StorageFailed,
+        "the server could not store or read this; try again",
+    )
 }

@@ -5,6 +5,7 @@ use super::Failure;
 use crate::clock::UnixMillis;
 use crate::protocol::{ErrorCode, Point, ShapeKind, WhiteboardItem, REACTIONS};
 use crate::rooms::without_invisible;
+use crate::store::PendingLimits;
 
 pub const MAX_CHAT_CHARS: usize = 4000;
 pub const MAX_TITLE_CHARS: usize = 120;
@@ -12,6 +13,11 @@ pub const MAX_ITEM_TEXT_CHARS: usize = 500;
 pub const MAX_ITEM_ID_CHARS: usize = 64;
 pub const HISTORY_PAGE: u32 = 50;
 pub const MAX_HISTORY_PAGE: u32 = 100;
+/// Pending scheduled messages a room, and one author in it, may have at once.
+pub const PENDING_LIMITS: PendingLimits = PendingLimits {
+    per_room: 50,
+    per_author: 10,
+};
 /// How far ahead a message may be scheduled.
 pub const MAX_SCHEDULE_AHEAD_MS: i64 = 30 * 24 * 3600 * 1000;
 const WIDTHS: std::ops::RangeInclusive<f64> = 1.0..=64.0;

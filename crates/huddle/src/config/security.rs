@@ -74,6 +74,20 @@ pub struct SecurityConfig {
     #[arg(long, env = "HUDDLE_MAX_CONNECTIONS_PER_IP", default_value_t = 20)]
     pub max_connections_per_ip: u32,
 
+    /// Connections to the web server open at once from one address, of every kind (page loads,
+    /// signaling, the API).
+    #[arg(
+        long,
+        env = "HUDDLE_MAX_HTTP_CONNECTIONS_PER_IP",
+        default_value_t = 100
+    )]
+    pub max_http_connections_per_ip: u32,
+
+    /// Seconds a client may take to send a request's headers, from the connection or from the
+    /// previous response: silent and idle connections close after it.
+    #[arg(long, env = "HUDDLE_HTTP_HEADER_TIMEOUT", default_value_t = 15.0, value_parser = super::seconds)]
+    pub http_header_timeout: f64,
+
     /// `join`s per minute from one address.
     #[arg(long, env = "HUDDLE_JOINS_PER_MINUTE", default_value_t = 30)]
     pub joins_per_minute: u32,
@@ -98,6 +112,10 @@ pub struct SecurityConfig {
 impl SecurityConfig {
     pub fn tls_enabled(&self) -> bool {
         self.tls_self_signed || self.tls_cert.is_some()
+    }
+
+    pub fn http_header_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.http_header_timeout)
     }
 }
 

@@ -200,3 +200,16 @@ fn auto_is_the_default_with_its_switch() {
     assert!(!mesh.needs_sfu());
     assert!(load(&["--sfu-threshold", "1"]).is_err());
 }
+
+#[test]
+fn lengths_of_time_must_be_positive_seconds() {
+    for bad in ["-1", "0", "NaN", "inf", "soon"] {
+        assert!(load(&["--keepalive-timeout", bad]).is_err(), "{bad}");
+        assert!(load(&["--http-header-timeout", bad]).is_err(), "{bad}");
+    }
+    let config = load(&["--http-header-timeout", "2.5"]).unwrap();
+    assert_eq!(
+        config.security.http_header_timeout(),
+        Duration::from_millis(2500)
+    );
+}

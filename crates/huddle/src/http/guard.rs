@@ -30,6 +30,9 @@ pub async fn security_headers(mut response: Response) -> Response {
     response
 }
 
+/// Why a request from another site's page is refused.
+pub const FOREIGN_ORIGIN: &str = "this page's origin may not use this server";
+
 /// Whether a WebSocket request may connect: browsers always send `Origin`, and a page of another
 /// site must not open signaling in its visitor's name. Without `Origin` (not a browser) there is
 /// no visitor to protect. Allowed: the configured origins, else pages of the host the request

@@ -4,22 +4,21 @@ mod assets;
 mod guard;
 mod pages;
 pub mod redirect;
+mod serve;
 mod tokens;
+mod turn_test;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::connect_info::Connected;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::IncomingStream;
-use axum::{middleware, Json, Router};
+use axum::{middleware, Router};
 use tokio::net::TcpListener;
 
-use crate::protocol::ParticipantId;
 use crate::rooms::RoomName;
 use crate::signaling::{Peer, Signaling};
 use crate::tls::TlsListener;
@@ -34,7 +33,7 @@ pub fn app(signaling: Arc<Signaling>) -> Router {
         .route("/", get(|| page("index.html")))
         .route("/r/{room}", get(room_page))
         .route("/turn-test", get(|| page("turn-test.html")))
-        .route("/api/ice-servers", get(ice_servers))
+        .route("/api/turn-test", post(turn_test::ice_servers))
         .route("/assets/{*path}", get(asset))
         .route("/ws", get(websocket))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -51,29 +50,23 @@ pub enum WebListener {
     Tls(TlsListener),
 }
 
+pub use serve::ConnectionLimits;
+
 /// The client's address as the connection saw it (no proxy headers are trusted).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
 
-impl Connected<IncomingStream<'_, TcpListener>> for ClientAddr {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
-        Self(*stream.remote_addr())
-    }
-}
-
-impl Connected<IncomingStream<'_, TlsListener>> for ClientAddr {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
-        Self(*stream.remote_addr())
-    }
-}
-
 /// Serves until `signaling.shutdown` is cancelled and open requests have finished.
-pub async fn serve(listener: WebListener, signaling: Arc<Signaling>) -> std::io::Result<()> {
-    let shutdown = signaling.shutdown.clone().cancelled_owned();
-    let app = app(signaling).into_make_service_with_connect_info::<ClientAddr>();
+pub async fn serve(
+    listener: WebListener,
+    signaling: Arc<Signaling>,
+    limits: ConnectionLimits,
+) -> std::io::Result<()> {
+    let shutdown = signaling.shutdown.clone();
+    let app = app(signaling);
     match listener {
-        WebListener::Plain(tcp) => axum::serve(tcp, app).with_graceful_shutdown(shutdown).await,
-        WebListener::Tls(tls) => axum::serve(tls, app).with_graceful_shutdown(shutdown).await,
+        WebListener::Plain(tcp) => serve::serve(tcp, app, limits, shutdown).await,
+        WebListener::Tls(tls) => serve::serve(tls, app, limits, shutdown).await,
     }
 }
 
@@ -100,20 +93,20 @@ async fn websocket(
 ) -> Response {
     let access = &signaling.access;
     if !guard::origin_allowed(&headers, &access.allowed_origins) {
-        signaling.metrics.count_refusal("origin");
-        return (
+        return refuse(
+            &signaling,
+            "origin",
             StatusCode::FORBIDDEN,
-            "this page's origin may not use this server",
-        )
-            .into_response();
+            guard::FOREIGN_ORIGIN,
+        );
     }
     let Some(slot) = access.connections.open(client.ip()) else {
-        signaling.metrics.count_refusal("connections_per_ip");
-        return (
+        return refuse(
+            &signaling,
+            "connections_per_ip",
             StatusCode::TOO_MANY_REQUESTS,
             "too many connections from your address",
-        )
-            .into_response();
+        );
     };
     let peer = Peer {
         host: request_host(&headers).to_owned(),
@@ -127,14 +120,10 @@ async fn websocket(
         })
 }
 
-/// The ICE servers a participant would get, for the connectivity test page.
-async fn ice_servers(headers: HeaderMap, State(signaling): State<Arc<Signaling>>) -> Response {
-    let probe = ParticipantId(format!("turn-test-{:08x}", rand::random::<u32>()));
-    let servers = signaling
-        .settings
-        .ice
-        .for_participant(request_host(&headers), &probe);
-    Json(servers).into_response()
+/// A request refused by an abuse limit, counted under `limit`.
+fn refuse(signaling: &Signaling, limit: &'static str, status: StatusCode, why: &str) -> Response {
+    signaling.metrics.count_refusal(limit);
+    (status, why.to_owned()).into_response()
 }
 
 fn request_host(headers: &HeaderMap) -> &str {

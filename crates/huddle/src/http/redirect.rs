@@ -7,18 +7,18 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Serves redirects to `https://<host>[:https_port]/<path>` until `shutdown`.
+/// Serves redirects to `https://<host>[:https_port]/<path>` until `shutdown`, under the same
+/// connection limits as the web server.
 pub async fn serve(
     listener: TcpListener,
     https_port: u16,
+    limits: super::ConnectionLimits,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let app = Router::new().fallback(move |headers: HeaderMap, uri: Uri| async move {
         redirect(&headers, &uri, https_port)
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    super::serve::serve(listener, app, limits, shutdown).await
 }
 
 fn redirect(headers: &HeaderMap, uri: &Uri, https_port: u16) -> Response {

@@ -45,7 +45,7 @@ pub struct Credentials {
     pub password: Option<String>,
 }
 
-/// How a room lets people in, as everybody in it sees it.
+/// How a room lets people in, and what its viewers may say, as everybody in it sees it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AccessState {
@@ -55,6 +55,8 @@ pub struct AccessState {
     pub lobby: bool,
     /// Joining needs the room's password (or a token).
     pub password: bool,
+    /// Viewers may write in the chat (they always read it).
+    pub viewers_chat: bool,
 }
 
 /// What a host asks the server to do (`moderate`).
@@ -88,6 +90,10 @@ pub enum Moderation {
         locked: bool,
     },
     Lobby {
+        enabled: bool,
+    },
+    /// Let viewers write in the chat, or not.
+    ViewersChat {
         enabled: bool,
     },
     /// Set or, with `null`, remove the room's password.

@@ -53,6 +53,9 @@ pub enum TileSource {
     Screen,
 }
 
+/// Tiles one `view` may name: a camera and a screen share each of a few hundred publishers.
+pub const MAX_VIEW_TILES: usize = 512;
+
 /// How one remote participant's camera or screen is shown (`view`): size in device pixels, and
 /// whether it is on screen at all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

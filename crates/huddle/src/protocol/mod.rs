@@ -18,7 +18,7 @@ pub use access::{AccessState, Credentials, Knock, ModeratedAction, Moderation, R
 mod media;
 pub use media::{
     IceCandidate, IceServer, MediaMode, SdpKind, SessionDescription, Signal, Tile, TileSource,
-    TrackSource,
+    TrackSource, MAX_VIEW_TILES,
 };
 
 /// The protocol version this server speaks; a `join` with another version is refused.
@@ -191,10 +191,43 @@ impl ClientMessage {
         }
     }
 
-    /// What a viewer, who receives only, may not send.
-    pub fn is_contribution(&self) -> bool {
-        self.rate_class().is_some()
+    /// Whether a viewer may send this. Viewers receive media and take part without it: they
+    /// raise hands, react, read the chat history and, where the room allows it, chat; they do
+    /// not draw, title the room or schedule messages. Media messages are allowed here and their
+    /// content checked where they are handled (a viewer's SDP must not send).
+    pub fn viewer_rule(&self) -> ViewerRule {
+        match self {
+            Self::Join { .. }
+            | Self::Update { .. }
+            | Self::Signal { .. }
+            | Self::SfuSignal { .. }
+            | Self::SfuConnect
+            | Self::View { .. }
+            | Self::Moderate { .. }
+            | Self::Ping
+            | Self::Leave
+            | Self::ChatHistory { .. }
+            | Self::RaiseHand { .. }
+            | Self::React { .. } => ViewerRule::Allowed,
+            Self::ChatSend { .. } => ViewerRule::IfViewersChat,
+            Self::ScheduleMessage { .. }
+            | Self::CancelScheduled { .. }
+            | Self::SetTitle { .. }
+            | Self::WhiteboardAdd { .. }
+            | Self::WhiteboardExtend { .. }
+            | Self::WhiteboardUndo
+            | Self::WhiteboardClear => ViewerRule::Forbidden,
+        }
     }
+}
+
+/// What a viewer may send of one kind of message ([`ClientMessage::viewer_rule`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewerRule {
+    Allowed,
+    /// When a host lets the room's viewers chat (`viewers_chat`).
+    IfViewersChat,
+    Forbidden,
 }
 
 /// Messages the server sends.
@@ -363,6 +396,8 @@ pub enum ErrorCode {
     InvalidName,
     RoomFull,
     UnknownParticipant,
+    /// A `signal` to somebody with too much waiting for them already; it was not delivered.
+    RecipientBusy,
     RateLimited,
     /// A message of the other media mode: `sfu_signal`/`view` in a mesh room, `signal` in an sfu room.
     WrongMediaMode,
@@ -374,6 +409,8 @@ pub enum ErrorCode {
     EmptyMessage,
     /// A scheduled time in the past or more than 30 days ahead.
     InvalidScheduleTime,
+    /// The room, or its author, has as many pending scheduled messages as it may.
+    TooManyScheduled,
     UnknownScheduled,
     /// Only the author may cancel a scheduled message or extend a stroke.
     NotAuthor,
@@ -418,6 +455,7 @@ impl ErrorCode {
             Self::InvalidName => "invalid_name",
             Self::RoomFull => "room_full",
             Self::UnknownParticipant => "unknown_participant",
+            Self::RecipientBusy => "recipient_busy",
             Self::RateLimited => "rate_limited",
             Self::WrongMediaMode => "wrong_media_mode",
             Self::SfuRejected => "sfu_rejected",
@@ -425,6 +463,7 @@ impl ErrorCode {
             Self::ChatTooLong => "chat_too_long",
             Self::EmptyMessage => "empty_message",
             Self::InvalidScheduleTime => "invalid_schedule_time",
+            Self::TooManyScheduled => "too_many_scheduled",
             Self::UnknownScheduled => "unknown_scheduled",
             Self::NotAuthor => "not_author",
             Self::TitleTooLong => "title_too_long",

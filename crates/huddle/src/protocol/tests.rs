@@ -315,6 +315,7 @@ fn collaboration_error_codes_are_snake_case() {
     for code in [
         ErrorCode::ChatTooLong,
         ErrorCode::InvalidScheduleTime,
+        ErrorCode::TooManyScheduled,
         ErrorCode::WhiteboardFull,
         ErrorCode::BotUnavailable,
         ErrorCode::StorageFailed,

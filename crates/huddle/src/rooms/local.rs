@@ -7,9 +7,10 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use super::{
-    Admission, Authors, Census, JoinError, MemberChange, Notice, Outbox, Profile, RelayError, Room,
-    RoomName, RoomPolicy, RoomRegistry,
+    Admission, Arrival, Authors, Census, JoinError, MemberChange, Notice, Outbox, Profile,
+    RelayError, Room, RoomName, RoomPolicy, RoomRegistry,
 };
+use crate::identity::AuthorKey;
 use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, ServerMessage, Signal};
 
 /// Rooms of this process. One short lock per signaling message: signaling is rare next to media,
@@ -99,13 +100,9 @@ impl RoomRegistry for LocalRegistry {
         to: &ParticipantId,
         signal: Signal,
     ) -> Result<(), RelayError> {
-        self.with_rooms(|rooms| {
-            let relayed = rooms
-                .get_mut(room)
-                .is_some_and(|members| members.relay(from, to, signal));
-            relayed
-                .then_some(())
-                .ok_or_else(|| RelayError::UnknownParticipant(to.clone()))
+        self.with_rooms(|rooms| match rooms.get_mut(room) {
+            Some(members) => members.relay(from, to, signal),
+            None => Err(RelayError::UnknownParticipant(to.clone())),
         })
     }
 
@@ -179,6 +176,14 @@ impl RoomRegistry for LocalRegistry {
 
     async fn members(&self, room: &RoomName) -> Vec<Participant> {
         self.with_rooms(|rooms| rooms.get(room).map(Room::participants).unwrap_or_default())
+    }
+
+    async fn arrival(&self, room: &RoomName, author: &AuthorKey) -> Arrival {
+        self.with_rooms(|rooms| {
+            rooms
+                .get(room)
+                .map_or(Arrival::FirstIn, |members| members.arrival(author))
+        })
     }
 
     fn census(&self) -> Census {

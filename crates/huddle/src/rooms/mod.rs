@@ -13,7 +13,7 @@ pub use names::{
     clean_display_name, without_invisible, InvalidDisplayName, InvalidRoomName, RoomName,
 };
 pub use notice::{chat_message, scheduled, whiteboard_item, Authors, Notice, Reader};
-pub use room::{MemberChange, Outbox, Room, RoomFull};
+pub use room::{MemberChange, Outbox, Room, RoomFull, HOST_RETURN_GRACE};
 
 use std::time::Instant;
 
@@ -78,6 +78,18 @@ pub enum JoinError {
 pub enum RelayError {
     #[error("no participant {0} in this room")]
     UnknownParticipant(ParticipantId),
+    #[error("participant {0} has too much waiting for it: try again shortly")]
+    RecipientBusy(ParticipantId),
+}
+
+/// Who somebody at a room's door would be: a lobby holds newcomers only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// The room is empty.
+    FirstIn,
+    /// The host who lost their connection a moment ago, coming back to their role.
+    ReturningHost,
+    Newcomer,
 }
 
 /// How many rooms and participants there are, for `/metrics`.
@@ -152,6 +164,9 @@ pub trait RoomRegistry: Send + Sync {
 
     /// The room's members now (empty when there is no such room).
     async fn members(&self, room: &RoomName) -> Vec<Participant>;
+
+    /// Who `author` would be coming into the room now.
+    async fn arrival(&self, room: &RoomName, author: &AuthorKey) -> Arrival;
 
     /// Lets time pass: auto rooms that stayed small long enough go back to the mesh. Called about
     /// once a second.

@@ -37,16 +37,47 @@ impl fmt::Display for RoomName {
 #[error("a display name needs at least one visible character")]
 pub struct InvalidDisplayName;
 
-/// Trims, drops control characters (they could fake line breaks or reorder text on others' screens)
-/// and cuts to [`MAX_DISPLAY_NAME`] characters.
+/// Trims blank characters, drops control characters (they could fake line breaks or reorder text
+/// on others' screens) and cuts to [`MAX_DISPLAY_NAME`] characters. A name must show something:
+/// one made only of blank characters would be an empty tile under somebody's camera.
 pub fn clean_display_name(raw: &str) -> Result<String, InvalidDisplayName> {
     let visible = without_invisible(raw);
-    let name: String = visible.trim().chars().take(MAX_DISPLAY_NAME).collect();
-    let name = name.trim_end().to_owned();
+    let name: String = visible
+        .trim_matches(is_blank)
+        .chars()
+        .take(MAX_DISPLAY_NAME)
+        .collect();
+    let name = name.trim_end_matches(is_blank).to_owned();
     if name.is_empty() {
         return Err(InvalidDisplayName);
     }
     Ok(name)
+}
+
+/// Characters that draw nothing: white space, zero-width characters, fillers that fonts render
+/// as blanks (Hangul, Braille), and modifiers that only change the character before them.
+fn is_blank(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E007F}'
+                | '\u{E0100}'..='\u{E01EF}'
+        )
 }
 
 /// `raw` without control characters and bidirectional overrides: text shown on others' screens as
@@ -88,5 +119,28 @@ mod tests {
             64
         );
         assert_eq!(clean_display_name(" \t\n"), Err(InvalidDisplayName));
+    }
+
+    #[test]
+    fn names_of_blank_characters_only_are_refused() {
+        for blank in [
+            "\u{200B}",
+            "\u{3164}\u{3164}",
+            "\u{115F}",
+            "\u{FFA0}",
+            "\u{2800}",
+            " \u{200D}\u{FEFF} ",
+            "\u{E0020}",
+        ] {
+            assert_eq!(
+                clean_display_name(blank),
+                Err(InvalidDisplayName),
+                "{blank:?}"
+            );
+        }
+        assert_eq!(clean_display_name("\u{200B}Ada\u{3164}").unwrap(), "Ada");
+        // A joiner inside an emoji sequence is part of a visible name.
+        let family = "\u{1F468}\u{200D}\u{1F469}";
+        assert_eq!(clean_display_name(family).unwrap(), family);
     }
 }

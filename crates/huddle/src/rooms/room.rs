@@ -1,12 +1,12 @@
 //! One room's members and the messages membership changes send to them.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 use super::notice::{Authors, Notice, Reader};
-use super::{RoomMode, RoomPolicy};
+use super::{Arrival, RelayError, RoomMode, RoomPolicy};
 use crate::identity::AuthorKey;
 use crate::protocol::{
     LeaveReason, MediaState, Participant, ParticipantId, Role, RoomSettings, ServerMessage, Signal,
@@ -15,10 +15,30 @@ use crate::protocol::{
 /// Where a participant's session receives what the room sends it.
 pub type Outbox = mpsc::Sender<ServerMessage>;
 
+/// Messages a member may have waiting when another member's signal is relayed to it: relays
+/// never fill an outbox (whose overflow drops its owner), so nobody can be pushed out of a room
+/// by somebody else's signals.
+const RELAY_BACKLOG: usize = 32;
+
+/// How long the role of a host who lost their connection waits for them to come back before it
+/// passes on: a reconnecting browser is back within seconds, and whoever made it drop (by
+/// flooding it, say) does not inherit the room.
+pub const HOST_RETURN_GRACE: Duration = Duration::from_secs(30);
+
 struct Member {
     participant: Participant,
     author: AuthorKey,
     outbox: Outbox,
+    /// Order of arrival: the role of a host who left passes to the longest present.
+    arrival: u64,
+}
+
+/// A host who lost their connection (not one who left), for whom the role is kept a while.
+struct AbsentHost {
+    author: AuthorKey,
+    /// When they were found gone: a removal knows its time; a laggard dropped in the middle
+    /// of a delivery is timed by the next settle tick.
+    since: Option<Instant>,
 }
 
 /// The members of one room and how it carries media. Every change announces itself to the other
@@ -30,6 +50,8 @@ pub struct Room {
     mode: RoomMode,
     /// Raised hands, first raised first.
     hands: Vec<ParticipantId>,
+    arrivals: u64,
+    absent_host: Option<AbsentHost>,
 }
 
 /// What a host changes about another member.
@@ -55,7 +77,26 @@ impl Room {
             policy,
             mode: policy.media.initial(),
             hands: Vec::new(),
+            arrivals: 0,
+            absent_host: None,
         }
+    }
+
+    /// Who `author` would be coming in: the lobby holds newcomers only.
+    pub fn arrival(&self, author: &AuthorKey) -> Arrival {
+        if self.members.is_empty() {
+            Arrival::FirstIn
+        } else if self.is_absent_host(author) {
+            Arrival::ReturningHost
+        } else {
+            Arrival::Newcomer
+        }
+    }
+
+    fn is_absent_host(&self, author: &AuthorKey) -> bool {
+        self.absent_host
+            .as_ref()
+            .is_some_and(|absent| absent.author == *author)
     }
 
     /// What a newcomer is told about the room.
@@ -79,7 +120,9 @@ impl Room {
     }
 
     /// Adds a participant and returns the others, as the newcomer's first view of the room, and
-    /// the role they got (a hostless open room makes its newcomer host). When the newcomer moves
+    /// the role they got: in an open room, the first one in is host, and so is a host coming
+    /// back after losing their connection; a newcomer to a hostless room is not (they could have
+    /// caused the host's departure, and viewers must not be handed to a stranger). When the newcomer moves
     /// the room to the SFU, the others hear it before they hear of the newcomer, so that they meet
     /// it on the SFU rather than set up a peer connection to it.
     pub fn admit(
@@ -93,8 +136,15 @@ impl Room {
         if self.members.len() >= capacity {
             return Err(RoomFull { capacity });
         }
-        if self.policy.auto_host && !self.has_host() && participant.role.may_publish() {
+        let returning = self.is_absent_host(&author);
+        if self.policy.auto_host
+            && participant.role.may_publish()
+            && (self.members.is_empty() || returning)
+        {
             participant.role = Role::Host;
+        }
+        if returning {
+            self.absent_host = None;
         }
         let role = participant.role;
         self.settle_at(self.members.len() + 1, now);
@@ -103,12 +153,14 @@ impl Room {
             participant: participant.clone(),
         });
         let id = participant.id.clone();
+        self.arrivals += 1;
         self.members.insert(
             id,
             Member {
                 participant,
                 author,
                 outbox,
+                arrival: self.arrivals,
             },
         );
         Ok((others, role))
@@ -162,10 +214,23 @@ impl Room {
         self.broadcast(ServerMessage::ParticipantUpdated { participant });
     }
 
-    /// Passes a signal to one member, stamped with its sender. False when `to` is not in this room.
-    pub fn relay(&mut self, from: &ParticipantId, to: &ParticipantId, signal: Signal) -> bool {
-        if !self.members.contains_key(from) || !self.members.contains_key(to) {
-            return false;
+    /// Passes a signal to one member, stamped with its sender. A recipient with a backlog is left
+    /// alone: the signal is refused to its sender rather than left to overflow the recipient.
+    pub fn relay(
+        &mut self,
+        from: &ParticipantId,
+        to: &ParticipantId,
+        signal: Signal,
+    ) -> Result<(), RelayError> {
+        let recipient = self
+            .members
+            .get(to)
+            .filter(|_| self.members.contains_key(from))
+            .ok_or_else(|| RelayError::UnknownParticipant(to.clone()))?;
+        let outbox = &recipient.outbox;
+        let backlog = outbox.max_capacity() - outbox.capacity();
+        if backlog >= RELAY_BACKLOG {
+            return Err(RelayError::RecipientBusy(to.clone()));
         }
         let message = ServerMessage::Signal {
             from: from.clone(),
@@ -174,7 +239,7 @@ impl Room {
         if !self.deliver(to, message) {
             self.drop_member(to, LeaveReason::Disconnected);
         }
-        true
+        Ok(())
     }
 
     pub fn remove(&mut self, id: &ParticipantId, reason: LeaveReason, now: Instant) {
@@ -192,11 +257,22 @@ impl Room {
     /// network outage, a server that stalled), announcing one departure must not find the
     /// other laggards still here and drop them again, once per departure.
     fn drop_members(&mut self, ids: &[ParticipantId], reason: LeaveReason) {
-        let gone: Vec<ParticipantId> = ids
-            .iter()
-            .filter(|id| self.members.remove(*id).is_some())
-            .cloned()
-            .collect();
+        let mut gone = Vec::new();
+        for id in ids {
+            let Some(member) = self.members.remove(id) else {
+                continue;
+            };
+            let lost_host = member.participant.role == Role::Host
+                && reason == LeaveReason::Disconnected
+                && self.policy.auto_host;
+            if lost_host {
+                self.absent_host = Some(AbsentHost {
+                    author: member.author,
+                    since: None,
+                });
+            }
+            gone.push(id.clone());
+        }
         if gone.is_empty() {
             return;
         }
@@ -214,16 +290,18 @@ impl Room {
         self.replace_lost_host();
     }
 
-    /// An open room whose last host left hands the role to another member who may publish, so
-    /// that a locked room or a lobby always has somebody to open it.
+    /// An open room whose last host left hands the role to the longest present member who may
+    /// publish, so that a locked room or a lobby always has somebody to open it; a host who lost
+    /// their connection is waited for first ([`HOST_RETURN_GRACE`]).
     fn replace_lost_host(&mut self) {
-        if !self.policy.auto_host || self.has_host() {
+        if !self.policy.auto_host || self.has_host() || self.absent_host.is_some() {
             return;
         }
         let heir = self
             .members
             .values()
-            .find(|member| member.participant.role.may_publish())
+            .filter(|member| member.participant.role.may_publish())
+            .min_by_key(|member| member.arrival)
             .map(|member| member.participant.id.clone());
         if let Some(heir) = heir {
             self.change(&heir, MemberChange::Role(Role::Host));
@@ -286,9 +364,17 @@ impl Room {
         }
     }
 
-    /// Lets time pass: an auto room that stayed small long enough goes back to the mesh.
+    /// Lets time pass: an auto room that stayed small long enough goes back to the mesh, and the
+    /// role of a host who did not come back in time passes on.
     pub fn settle(&mut self, now: Instant) {
         self.settle_at(self.members.len(), now);
+        if let Some(absent) = &mut self.absent_host {
+            let since = *absent.since.get_or_insert(now);
+            if now.saturating_duration_since(since) >= HOST_RETURN_GRACE {
+                self.absent_host = None;
+                self.replace_lost_host();
+            }
+        }
     }
 
     /// Moves the room to the mode the policy wants for `members`, telling everybody if it changes.
@@ -413,7 +499,7 @@ mod tests {
         let _a = join(&mut room, "a");
         let mut b = join(&mut room, "b");
         let (a, b_id) = (ParticipantId("a".into()), ParticipantId("b".into()));
-        assert!(room.relay(&a, &b_id, offer()));
+        assert_eq!(room.relay(&a, &b_id, offer()), Ok(()));
         assert_eq!(
             b.try_recv().unwrap(),
             ServerMessage::Signal {
@@ -421,7 +507,29 @@ mod tests {
                 signal: offer()
             }
         );
-        assert!(!room.relay(&a, &ParticipantId("elsewhere".into()), offer()));
+        let elsewhere = ParticipantId("elsewhere".into());
+        assert_eq!(
+            room.relay(&a, &elsewhere, offer()),
+            Err(RelayError::UnknownParticipant(elsewhere))
+        );
+    }
+
+    #[test]
+    fn relays_to_a_member_with_a_backlog_are_refused_and_the_member_stays() {
+        let mut room = mesh_room(4);
+        let _a = join(&mut room, "a");
+        let (tx, _never_read) = mpsc::channel(RELAY_BACKLOG + 1);
+        room.admit(participant("slow"), key("slow"), tx, Instant::now())
+            .unwrap();
+        let (a, slow) = (ParticipantId("a".into()), ParticipantId("slow".into()));
+        for _ in 0..RELAY_BACKLOG {
+            assert_eq!(room.relay(&a, &slow, offer()), Ok(()));
+        }
+        assert_eq!(
+            room.relay(&a, &slow, offer()),
+            Err(RelayError::RecipientBusy(slow.clone()))
+        );
+        assert!(room.contains(&slow));
     }
 
     #[test]
@@ -530,6 +638,15 @@ mod host_tests {
 
     /// Admits `id` asking for `role`; the role it gets, and its inbox (kept so it stays a member).
     fn admit(room: &mut Room, id: &str, role: Role) -> (Role, mpsc::Receiver<ServerMessage>) {
+        admit_as(room, id, role, AuthorKey::random())
+    }
+
+    fn admit_as(
+        room: &mut Room,
+        id: &str,
+        role: Role,
+        author: AuthorKey,
+    ) -> (Role, mpsc::Receiver<ServerMessage>) {
         let (tx, rx) = mpsc::channel(8);
         let newcomer = Participant {
             id: ParticipantId(id.into()),
@@ -537,10 +654,49 @@ mod host_tests {
             media: MediaState::default(),
             role,
         };
-        let (_, role) = room
-            .admit(newcomer, AuthorKey::random(), tx, Instant::now())
-            .unwrap();
+        let (_, role) = room.admit(newcomer, author, tx, Instant::now()).unwrap();
         (role, rx)
+    }
+
+    fn role_of(room: &Room, id: &str) -> Option<Role> {
+        let participants = room.participants();
+        participants.iter().find(|p| p.id.0 == id).map(|p| p.role)
+    }
+
+    #[test]
+    fn a_host_who_lost_the_connection_is_waited_for_then_the_longest_present_inherits() {
+        let mut room = Room::new(RoomPolicy::mesh(8));
+        let start = Instant::now();
+        let (_, _a) = admit(&mut room, "a", Role::Participant);
+        let (_, _b) = admit(&mut room, "b", Role::Participant);
+        let (_, _c) = admit(&mut room, "c", Role::Participant);
+        room.remove(&ParticipantId("a".into()), LeaveReason::Disconnected, start);
+        assert_eq!(role_of(&room, "b"), Some(Role::Participant));
+        let (role, _d) = admit(&mut room, "d", Role::Participant);
+        assert_eq!(role, Role::Participant, "a newcomer to a hostless room");
+        room.settle(start + HOST_RETURN_GRACE - Duration::from_secs(1));
+        assert_eq!(role_of(&room, "b"), Some(Role::Participant));
+        room.settle(start + HOST_RETURN_GRACE);
+        assert_eq!(role_of(&room, "b"), Some(Role::Host));
+        assert_eq!(role_of(&room, "c"), Some(Role::Participant));
+    }
+
+    #[test]
+    fn a_host_coming_back_in_time_is_host_again() {
+        let mut room = Room::new(RoomPolicy::mesh(8));
+        let host = AuthorKey::random();
+        let (_, _a) = admit_as(&mut room, "a", Role::Participant, host.clone());
+        let (_, _b) = admit(&mut room, "b", Role::Participant);
+        room.remove(
+            &ParticipantId("a".into()),
+            LeaveReason::Disconnected,
+            Instant::now(),
+        );
+        assert_eq!(room.arrival(&host), Arrival::ReturningHost);
+        assert_eq!(room.arrival(&AuthorKey::random()), Arrival::Newcomer);
+        let (role, _a) = admit_as(&mut room, "a2", Role::Participant, host.clone());
+        assert_eq!(role, Role::Host);
+        assert_eq!(room.arrival(&host), Arrival::Newcomer);
     }
 
     #[test]

@@ -22,16 +22,20 @@ pub(super) enum Request {
         room: RoomId,
         participant: MediaParticipant,
     },
-    /// One tile of a subscriber's `view`: the router knows which of the publisher's tracks
-    /// carries `source`.
+    /// A subscriber's `view`, one request for all its tiles.
     View {
         room: RoomId,
         subscriber: MediaParticipant,
-        publisher: MediaParticipant,
-        source: TrackSource,
-        spec: SubscriptionSpec,
+        tiles: Vec<ViewTile>,
     },
     Forward(Command),
+}
+
+/// One tile of a `view`: the router knows which of the publisher's tracks carries `source`.
+pub(super) struct ViewTile {
+    pub publisher: MediaParticipant,
+    pub source: TrackSource,
+    pub spec: SubscriptionSpec,
 }
 
 /// The sessions' end of the SFU; cheap to clone.
@@ -160,21 +164,26 @@ impl SfuBridge {
     ) -> Result<(), SfuFailure> {
         let subscriber = media_id(subscriber)?;
         let room = room_id(room);
-        for tile in tiles {
-            let publisher = media_id(&tile.participant)?;
-            let (source, spec) = tile_subscription(&tile);
-            self.requests
-                .send(Request::View {
-                    room,
-                    subscriber,
+        let tiles = tiles
+            .iter()
+            .map(|tile| {
+                let publisher = media_id(&tile.participant)?;
+                let (source, spec) = tile_subscription(tile);
+                Ok(ViewTile {
                     publisher,
                     source,
                     spec,
                 })
-                .await
-                .map_err(|_| SfuFailure::Unavailable)?;
-        }
-        Ok(())
+            })
+            .collect::<Result<_, SfuFailure>>()?;
+        self.requests
+            .send(Request::View {
+                room,
+                subscriber,
+                tiles,
+            })
+            .await
+            .map_err(|_| SfuFailure::Unavailable)
     }
 
     /// Which of the participant's media the SFU passes on to the others (moderation, viewers).

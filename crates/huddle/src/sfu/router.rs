@@ -9,7 +9,7 @@ use huddle_media::{MediaKind, RoomId, SfuEvent, TrackId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::bridge::Request;
+use super::bridge::{Request, ViewTile};
 use super::{protocol_participant, source_of};
 use crate::protocol::{SdpKind, ServerMessage, SessionDescription, Signal, TrackSource};
 
@@ -24,7 +24,9 @@ struct Route {
 #[derive(Default)]
 struct Routes {
     participants: HashMap<MediaParticipant, Route>,
-    kinds: HashMap<TrackId, MediaKind>,
+    /// Each publisher's tracks and their kinds (a few each), so that a `view` tile is found
+    /// without looking at every track of every room.
+    tracks: HashMap<MediaParticipant, Vec<(TrackId, MediaKind)>>,
     /// Each room's active speaker, for those who connect after it was chosen.
     speakers: HashMap<RoomId, MediaParticipant>,
 }
@@ -41,13 +43,19 @@ impl Routes {
 
     /// The publisher's track that carries `source`, named as in `sfu_track`.
     fn track_of(&self, publisher: MediaParticipant, source: TrackSource) -> Option<TrackId> {
-        self.kinds
+        self.tracks
+            .get(&publisher)?
             .iter()
-            .find(|(track, kind)| {
-                track.publisher == publisher
-                    && source_of(track.mid.as_ref(), Some(**kind)) == source
-            })
+            .find(|(track, kind)| source_of(track.mid.as_ref(), Some(*kind)) == source)
             .map(|(track, _)| *track)
+    }
+
+    fn kind_of(&self, track: &TrackId) -> Option<MediaKind> {
+        self.tracks
+            .get(&track.publisher)?
+            .iter()
+            .find(|(published, _)| published == track)
+            .map(|(_, kind)| *kind)
     }
 
     /// `participant` left the SFU; an empty room forgets its speaker.
@@ -77,7 +85,7 @@ impl Routes {
                 track,
                 mid,
             } => {
-                let source = source_of(&track.mid.to_string(), self.kinds.get(&track).copied());
+                let source = source_of(&track.mid.to_string(), self.kind_of(&track));
                 let message = ServerMessage::SfuTrack {
                     participant: protocol_participant(track.publisher),
                     source,
@@ -100,11 +108,18 @@ impl Routes {
                     .collect()
             }
             SfuEvent::TrackPublished { track, kind, .. } => {
-                self.kinds.insert(track, kind);
+                let published = self.tracks.entry(track.publisher).or_default();
+                published.retain(|(known, _)| *known != track);
+                published.push((track, kind));
                 vec![]
             }
             SfuEvent::TrackUnpublished { track, .. } => {
-                self.kinds.remove(&track);
+                if let Some(published) = self.tracks.get_mut(&track.publisher) {
+                    published.retain(|(known, _)| *known != track);
+                    if published.is_empty() {
+                        self.tracks.remove(&track.publisher);
+                    }
+                }
                 vec![]
             }
             SfuEvent::Disconnected { participant, .. } => {
@@ -201,23 +216,34 @@ impl SfuRouter {
             Request::View {
                 room,
                 subscriber,
-                publisher,
-                source,
-                spec,
-            } => match self.routes.track_of(publisher, source) {
-                Some(track) => self.send(Command::SetSubscription {
-                    room,
-                    subscriber,
-                    track,
-                    spec,
-                }),
-                None => tracing::debug!(
-                    publisher = %protocol_participant(publisher),
-                    ?source,
-                    "view of a track not published"
-                ),
-            },
+                tiles,
+            } => {
+                for tile in tiles {
+                    self.view(room, subscriber, tile);
+                }
+            }
             Request::Forward(command) => self.send(command),
+        }
+    }
+
+    fn view(&self, room: RoomId, subscriber: MediaParticipant, tile: ViewTile) {
+        let ViewTile {
+            publisher,
+            source,
+            spec,
+        } = tile;
+        match self.routes.track_of(publisher, source) {
+            Some(track) => self.send(Command::SetSubscription {
+                room,
+                subscriber,
+                track,
+                spec,
+            }),
+            None => tracing::debug!(
+                publisher = %protocol_participant(publisher),
+                ?source,
+                "view of a track not published"
+            ),
         }
     }
 

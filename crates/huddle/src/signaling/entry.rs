@@ -73,16 +73,15 @@ impl Session<'_> {
             token: claims.as_ref(),
             password: credentials.password.as_deref(),
         };
-        let members = self.signaling.registry().members(&room).await;
-        let host_present = members.iter().any(|member| member.role == Role::Host);
-        let entry = access.entrances.check(&room, &visitor, host_present).await;
+        let arrival = self.signaling.registry().arrival(&room, &author).await;
+        let entry = access.entrances.check(&room, &visitor, arrival).await;
         let newcomer = Newcomer {
             name,
             media,
             role: claims
                 .as_ref()
                 .map_or(Role::Participant, |claims| claims.role),
-            identity: visitor.identity(),
+            identities: visitor.identities(),
             author,
         };
         match entry {
@@ -193,7 +192,7 @@ impl Session<'_> {
         }
         let entrances = &self.signaling.access.entrances;
         entrances
-            .entered(&room, &admission.id, newcomer.identity)
+            .entered(&room, &admission.id, newcomer.identities)
             .await;
         let access = entrances.access(&room).await.unwrap_or_default();
         tracing::info!(room = %room, participant = %admission.id, role = admission.role.as_str(), "joined");

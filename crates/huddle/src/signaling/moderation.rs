@@ -57,10 +57,19 @@ impl Session<'_> {
                 }
                 self.announce_access(&room, access).await
             }
+            Moderation::ViewersChat { enabled } => {
+                let entrances = &self.signaling.access.entrances;
+                let access = entrances.set_viewers_chat(&room, enabled).await;
+                self.announce_access(&room, access).await
+            }
             Moderation::SetPassword { password } => {
                 let entrances = &self.signaling.access.entrances;
-                match entrances.set_password(&room, password).await {
+                match entrances.set_password(&room, password, self.peer.ip).await {
                     Ok(access) => self.announce_access(&room, Ok(access)).await,
+                    Err(err @ PasswordChangeError::TooManyAttempts(_)) => {
+                        self.signaling.metrics.count_refusal("password_attempts");
+                        self.error(ErrorCode::TooManyAttempts, err.to_string())
+                    }
                     Err(PasswordChangeError::Storage(err)) => {
                         self.error(ErrorCode::StorageFailed, err.to_string())
                     }

@@ -19,9 +19,11 @@ use crate::identity::AuthorKey;
 use crate::protocol::{
     decode_client, encode_server, ClientMessage, ErrorCode, Knock, LeaveReason, MediaMode,
     MediaState, ModeratedAction, ParticipantId, Removal, Role, ServerMessage, Signal, Tile,
+    ViewerRule, MAX_VIEW_TILES,
 };
-use crate::rooms::{clean_display_name, RoomName};
+use crate::rooms::{clean_display_name, RelayError, RoomName};
 use crate::sfu::{SfuBridge, SfuFailure};
+use crate::token_bucket::TokenBucket;
 
 /// How long a closing session waits for the client to answer its close frame.
 const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(1);
@@ -57,7 +59,8 @@ pub(super) struct Newcomer {
     pub name: String,
     pub media: MediaState,
     pub role: Role,
-    pub identity: Identity,
+    /// What a kick bans (crate::access::Visitor::identities).
+    pub identities: Vec<Identity>,
     /// Who they are for what they make (chat, scheduled messages, whiteboard items).
     pub author: AuthorKey,
 }
@@ -82,7 +85,9 @@ impl Membership {
 
 /// How a session ends.
 pub(super) enum End {
-    /// The socket closed or failed, or went silent.
+    /// The client closed the connection (a tab closed, a page left): it left the room.
+    Closed,
+    /// The socket failed or went silent: the participant lost its connection.
     Gone,
     /// The server closes with this code and reason.
     Close(u16, &'static str),
@@ -114,7 +119,10 @@ impl Signaling {
             waiting: None,
             rate: RateLimit::new(self.settings.rate, now),
             kind_limits: KindLimits::new(&self.access.kind_rates, now),
+            history_allowance: super::collaboration::history_allowance(now),
         };
+        // A socket that takes nothing for as long as a silent one may stay is as dead.
+        let wait = self.settings.keepalive_timeout;
         let mut keepalive = interval(self.settings.keepalive_interval);
         keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
@@ -134,7 +142,8 @@ impl Signaling {
                 },
                 _ = keepalive.tick() => {
                     let silent = last_heard.elapsed() > self.settings.keepalive_timeout;
-                    if silent || socket.send(Message::Ping(Default::default())).await.is_err() {
+                    let ping = Message::Ping(Default::default());
+                    if silent || send_frame(&mut socket, ping, wait).await.is_err() {
                         Step::End(End::Gone)
                     } else {
                         Step::Quiet
@@ -144,19 +153,19 @@ impl Signaling {
             };
             match step {
                 Step::Reply(message) => {
-                    if send(&mut socket, &message).await.is_err() {
+                    if send(&mut socket, &message, wait).await.is_err() {
                         break End::Gone;
                     }
                 }
                 Step::Replies(messages) => {
                     for message in &messages {
-                        if send(&mut socket, message).await.is_err() {
+                        if send(&mut socket, message, wait).await.is_err() {
                             break 'session End::Gone;
                         }
                     }
                 }
                 Step::Last(message, end) => {
-                    let _ = send(&mut socket, &message).await;
+                    let _ = send(&mut socket, &message, wait).await;
                     break end;
                 }
                 Step::Quiet => {}
@@ -164,14 +173,22 @@ impl Signaling {
             }
         };
         session.leave_lobby().await;
-        session.leave(LeaveReason::Disconnected).await;
+        let reason = match end {
+            End::Closed => LeaveReason::Left,
+            End::Gone | End::Close(..) => LeaveReason::Disconnected,
+        };
+        session.leave(reason).await;
         if let End::Close(code, reason) = end {
             let frame = CloseFrame {
                 code,
                 reason: reason.into(),
             };
             // The client may already be gone; there is nobody left to tell then.
-            if socket.send(Message::Close(Some(frame))).await.is_ok() {
+            let close = Message::Close(Some(frame));
+            if send_frame(&mut socket, close, CLOSE_REPLY_WAIT)
+                .await
+                .is_ok()
+            {
                 // Wait for the client's close reply: closing the TCP connection before it
                 // arrives makes the client's kernel reset it, which may discard what we said
                 // last (the `removed` or `error` explaining why) before the page reads it.
@@ -188,13 +205,29 @@ impl Signaling {
     }
 }
 
+/// Sends one frame, giving up after `wait`: a frozen client whose socket takes nothing must not
+/// hold its session (and its connection) open while data keeps coming for it.
+async fn send_frame<S: Sink<Message> + Unpin>(
+    socket: &mut S,
+    frame: Message,
+    wait: Duration,
+) -> Result<(), Unsent> {
+    match tokio::time::timeout(wait, socket.send(frame)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) | Err(_) => Err(Unsent),
+    }
+}
+
+/// A frame the socket did not take in time, or at all.
+struct Unsent;
+
 async fn send<S: Sink<Message> + Unpin>(
     socket: &mut S,
     message: &ServerMessage,
-) -> Result<(), S::Error> {
-    socket
-        .send(Message::Text(encode_server(message).into()))
-        .await
+    wait: Duration,
+) -> Result<(), Unsent> {
+    let frame = Message::Text(encode_server(message).into());
+    send_frame(socket, frame, wait).await
 }
 
 pub(super) struct Session<'a> {
@@ -204,6 +237,8 @@ pub(super) struct Session<'a> {
     pub waiting: Option<Waiting>,
     rate: RateLimit,
     kind_limits: KindLimits,
+    /// Chat history bytes this connection may still read (signaling::collaboration).
+    pub history_allowance: TokenBucket,
 }
 
 impl Session<'_> {
@@ -225,13 +260,13 @@ impl Session<'_> {
                 ErrorCode::MalformedMessage,
                 "binary frames are not part of the protocol",
             ),
-            Message::Close(_) => Step::End(End::Gone),
+            Message::Close(_) => Step::End(End::Closed),
             Message::Ping(_) | Message::Pong(_) => Step::Quiet,
         }
     }
 
     async fn on_text(&mut self, text: &str) -> Step {
-        match self.rate.check(Instant::now()) {
+        match self.rate.check(text.len(), Instant::now()) {
             Verdict::Allow => {}
             Verdict::Refuse => {
                 return self.error(ErrorCode::RateLimited, "too many messages, slow down")
@@ -246,6 +281,9 @@ impl Session<'_> {
             Err(err) => return self.error(err.code(), err.to_string()),
         };
         self.signaling.metrics.count_message(message.kind());
+        if let Some(refusal) = self.refused_to_viewer(&message).await {
+            return refusal;
+        }
         let limited = message.rate_class();
         if limited.is_some_and(|class| !self.kind_limits.allow(class, Instant::now())) {
             self.signaling.metrics.count_refusal("message_kind_rate");
@@ -280,6 +318,27 @@ impl Session<'_> {
             }
             collaboration => self.collaborate(collaboration).await,
         }
+    }
+
+    /// The `forbidden` answer to a viewer's message that viewers may not send here.
+    async fn refused_to_viewer(&self, message: &ClientMessage) -> Option<Step> {
+        let membership = self.membership.as_ref()?;
+        if membership.role != Role::Viewer {
+            return None;
+        }
+        let why = match message.viewer_rule() {
+            ViewerRule::Allowed => return None,
+            ViewerRule::IfViewersChat => {
+                let entrances = &self.signaling.access.entrances;
+                let access = entrances.access(&membership.room).await.unwrap_or_default();
+                if access.viewers_chat {
+                    return None;
+                }
+                "viewers read this room's chat but do not write in it"
+            }
+            ViewerRule::Forbidden => "viewers do not draw, title or schedule",
+        };
+        Some(self.error(ErrorCode::Forbidden, why))
     }
 
     async fn update(&mut self, media: MediaState, name: Option<String>) -> Step {
@@ -364,7 +423,12 @@ impl Session<'_> {
             .await
         {
             Ok(()) => Step::Quiet,
-            Err(err) => self.error(ErrorCode::UnknownParticipant, err.to_string()),
+            Err(err @ RelayError::UnknownParticipant(_)) => {
+                self.error(ErrorCode::UnknownParticipant, err.to_string())
+            }
+            Err(err @ RelayError::RecipientBusy(_)) => {
+                self.error(ErrorCode::RecipientBusy, err.to_string())
+            }
         }
     }
 
@@ -409,6 +473,10 @@ impl Session<'_> {
     }
 
     async fn view(&mut self, tiles: Vec<Tile>) -> Step {
+        if tiles.len() > MAX_VIEW_TILES {
+            let message = format!("a view names at most {MAX_VIEW_TILES} tiles");
+            return self.error(ErrorCode::MalformedMessage, message);
+        }
         let (membership, sfu) = match self.in_sfu("view") {
             Ok(found) => found,
             Err(refusal) => return refusal,

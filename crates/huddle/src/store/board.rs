@@ -1,10 +1,13 @@
-//! Whiteboard items, one row each, the item itself as JSON.
+//! Whiteboard items, one row each with the item itself as JSON, and the points strokes gained
+//! afterwards, one row per stored extension: a growing stroke costs what it grew, not itself again.
+
+use std::collections::HashMap;
 
 use sqlx::Row;
 
 use super::{Store, StoreError};
 use crate::identity::AuthorKey;
-use crate::protocol::WhiteboardItem;
+use crate::protocol::{Point, WhiteboardItem};
 
 /// A whiteboard item as stored: who drew it and where it is in drawing order.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,7 +18,7 @@ pub struct BoardRecord {
 }
 
 impl Store {
-    /// The room's items in drawing order.
+    /// The room's items in drawing order, strokes with every point they gained.
     pub async fn board(&self, room: &str) -> Result<Vec<BoardRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT author_key, ord, item FROM whiteboard_items WHERE room = $1 ORDER BY ord",
@@ -23,7 +26,8 @@ impl Store {
         .bind(room)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
+        let mut records = rows
+            .iter()
             .map(|row| {
                 let item: String = row.try_get("item")?;
                 Ok(BoardRecord {
@@ -32,16 +36,35 @@ impl Store {
                     item: serde_json::from_str(&item)?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let by_id: HashMap<String, usize> = records
+            .iter()
+            .enumerate()
+            .map(|(index, record)| (record.item.id.clone(), index))
+            .collect();
+        let gained = sqlx::query(
+            "SELECT item_id, points FROM whiteboard_points WHERE room = $1 ORDER BY id",
+        )
+        .bind(room)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &gained {
+            let id: String = row.try_get("item_id")?;
+            let points: String = row.try_get("points")?;
+            if let Some(&index) = by_id.get(&id) {
+                let points: Vec<Point> = serde_json::from_str(&points)?;
+                records[index].item.points.extend(points);
+            }
+        }
+        Ok(records)
     }
 
-    /// Inserts the item or replaces the stored one (a stroke that grew).
-    pub async fn save_item(&self, room: &str, record: &BoardRecord) -> Result<(), StoreError> {
+    /// Stores a new item (again: a retry changes nothing).
+    pub async fn insert_item(&self, room: &str, record: &BoardRecord) -> Result<(), StoreError> {
         let item = serde_json::to_string(&record.item)?;
         sqlx::query(
             "INSERT INTO whiteboard_items (room, item_id, author_key, item, ord) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (room, item_id) DO UPDATE SET item = excluded.item",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room, item_id) DO NOTHING",
         )
         .bind(room)
         .bind(record.item.id.as_str())
@@ -53,20 +76,47 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_item(&self, room: &str, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM whiteboard_items WHERE room = $1 AND item_id = $2")
+    /// Stores points a stroke gained, after those it had.
+    pub async fn append_points(
+        &self,
+        room: &str,
+        id: &str,
+        points: &[Point],
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO whiteboard_points (room, item_id, points) VALUES ($1, $2, $3)")
             .bind(room)
             .bind(id)
+            .bind(serde_json::to_string(points)?)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    pub async fn clear_board(&self, room: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM whiteboard_items WHERE room = $1")
+    /// Deletes an item with its points, together (a new item may reuse the id).
+    pub async fn delete_item(&self, room: &str, id: &str) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        for table in ["whiteboard_points", "whiteboard_items"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE room = $1 AND item_id = $2"
+            ))
             .bind(room)
-            .execute(&self.pool)
+            .bind(id)
+            .execute(&mut *transaction)
             .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    pub async fn clear_board(&self, room: &str) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        for table in ["whiteboard_points", "whiteboard_items"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE room = $1"))
+                .bind(room)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
         Ok(())
     }
 }

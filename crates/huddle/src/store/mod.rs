@@ -12,7 +12,7 @@ mod title;
 
 pub use board::BoardRecord;
 pub use chat::{ChatRecord, NewChat};
-pub use scheduled::{NewScheduled, ScheduledRecord};
+pub use scheduled::{NewScheduled, PendingLimits, ScheduledRecord};
 pub use settings::RoomSettingsRecord;
 
 use std::path::PathBuf;

@@ -31,15 +31,32 @@ pub struct NewScheduled<'a> {
 
 const COLUMNS: &str = "id, room, author_key, author_name, text, at";
 
+/// The most pending messages a room, and one author in it, may have at once: every newcomer
+/// gets the room's whole list, so it must stay small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingLimits {
+    pub per_room: i64,
+    pub per_author: i64,
+}
+
 impl Store {
+    /// Stores a pending message, unless the room or its author already has as many as `limits`
+    /// allow (`None` then). The check is part of the insert, so concurrent requests cannot pass
+    /// it together on SQLite, and only a few can on PostgreSQL.
     pub async fn add_scheduled(
         &self,
         room: &str,
         new: &NewScheduled<'_>,
-    ) -> Result<ScheduledRecord, StoreError> {
+        limits: PendingLimits,
+    ) -> Result<Option<ScheduledRecord>, StoreError> {
         let sql = format!(
             "INSERT INTO scheduled_messages (room, author_key, author_name, text, at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
+             SELECT $1, $2, $3, $4, $5 \
+             WHERE (SELECT COUNT(*) FROM scheduled_messages \
+                    WHERE room = $1 AND status = 'pending') < $6 \
+               AND (SELECT COUNT(*) FROM scheduled_messages \
+                    WHERE room = $1 AND status = 'pending' AND author_key = $2) < $7 \
+             RETURNING {COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(room)
@@ -47,9 +64,11 @@ impl Store {
             .bind(new.author_name)
             .bind(new.text)
             .bind(new.at)
-            .fetch_one(&self.pool)
+            .bind(limits.per_room)
+            .bind(limits.per_author)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(scheduled_record(&row)?)
+        Ok(row.as_ref().map(scheduled_record).transpose()?)
     }
 
     /// The room's pending messages, soonest first.

@@ -1,5 +1,5 @@
-//! Room settings that outlive a meeting: the password and the lobby (crate::access decides what
-//! they mean).
+//! Room settings that outlive a meeting: the password, the lobby and whether viewers chat
+//! (crate::access decides what they mean).
 
 use sqlx::Row;
 
@@ -13,6 +13,8 @@ pub struct RoomSettingsRecord {
     pub password_hash: Option<String>,
     /// Newcomers wait in the lobby until a host admits them.
     pub lobby: bool,
+    /// Viewers may write in the chat.
+    pub viewers_chat: bool,
 }
 
 impl Store {
@@ -20,13 +22,15 @@ impl Store {
         &self,
         room: &str,
     ) -> Result<Option<RoomSettingsRecord>, StoreError> {
-        let row = sqlx::query("SELECT password_hash, lobby FROM rooms WHERE name = $1")
-            .bind(room)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT password_hash, lobby, viewers_chat FROM rooms WHERE name = $1")
+                .bind(room)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|row| RoomSettingsRecord {
             password_hash: row.get("password_hash"),
             lobby: row.get::<i64, _>("lobby") != 0,
+            viewers_chat: row.get::<i64, _>("viewers_chat") != 0,
         }))
     }
 
@@ -36,13 +40,14 @@ impl Store {
         settings: &RoomSettingsRecord,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO rooms (name, password_hash, lobby) VALUES ($1, $2, $3) \
+            "INSERT INTO rooms (name, password_hash, lobby, viewers_chat) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, \
-             lobby = excluded.lobby",
+             lobby = excluded.lobby, viewers_chat = excluded.viewers_chat",
         )
         .bind(room)
         .bind(settings.password_hash.as_deref())
         .bind(i64::from(settings.lobby))
+        .bind(i64::from(settings.viewers_chat))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -59,14 +59,30 @@ impl Database {
 
     /// Runs SQL on the test's database behind the server's back, e.g. to make it fail.
     pub async fn execute(&self, sql: &str) {
+        let mut connection = self.connect().await;
+        sqlx::query(sql).execute(&mut connection).await.unwrap();
+        connection.close().await.unwrap();
+    }
+
+    /// The number a query of one row and one integer column answers, read behind the server's
+    /// back (what is stored, not what the server says).
+    pub async fn number(&self, sql: &str) -> i64 {
+        let mut connection = self.connect().await;
+        let number = sqlx::query_scalar(sql)
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+        connection.close().await.unwrap();
+        number
+    }
+
+    async fn connect(&self) -> sqlx::AnyConnection {
         sqlx::any::install_default_drivers();
         let url = match self {
             Self::Sqlite(dir) => format!("sqlite://{}/huddle.db", dir.path().display()),
             Self::Postgres(url) => url.clone(),
         };
-        let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
-        sqlx::query(sql).execute(&mut connection).await.unwrap();
-        connection.close().await.unwrap();
+        sqlx::AnyConnection::connect(&url).await.unwrap()
     }
 }
 

@@ -223,16 +223,18 @@ impl Client {
         }
     }
 
-    /// Skips messages until one of type `kind` arrives.
+    /// Skips messages until one of type `kind` arrives; an `error` on the way fails the test,
+    /// since whatever was awaited did not go as the test meant.
     pub async fn expect(&mut self, kind: &str) -> Value {
         loop {
             let message = self.next().await;
             if message["type"] == kind {
                 return message;
             }
-            if message["type"] == "error" {
-                eprintln!("skipped while waiting for {kind}: {message}");
-            }
+            assert_ne!(
+                message["type"], "error",
+                "an error while waiting for {kind}: {message}"
+            );
         }
     }
 
@@ -261,9 +263,26 @@ impl Client {
 
 /// A bare HTTP/1.1 GET; returns the status and body.
 pub async fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
+    http_request(address, "GET", path, &[], "").await
+}
+
+/// A bare HTTP/1.1 request with extra header lines (`"Origin: http://x"`) and a body; returns
+/// the status and body.
+pub async fn http_request(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &str,
+) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = TcpStream::connect(address).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    let extra: String = headers.iter().map(|line| format!("{line}\r\n")).collect();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{extra}Content-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();

@@ -2,12 +2,14 @@
 
 use huddle_media::driver::{self, Command};
 use huddle_media::ParticipantId as MediaParticipant;
-use huddle_media::{Forwarding, RoomId, SfuError, SubscriptionSpec};
+use huddle_media::{RoomId, SfuError, SubscriptionSpec};
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{media_participant, room_id, tile_subscription, SfuFailure};
-use crate::protocol::{ParticipantId, SdpKind, SessionDescription, Signal, Tile, TrackSource};
+use super::{media_participant, room_id, tile_subscription, Gate, SfuFailure};
+use crate::protocol::{
+    ParticipantId, Role, SdpKind, SessionDescription, Signal, Tile, TrackSource,
+};
 use crate::rooms::{Outbox, RoomName};
 
 /// What sessions ask of the router.
@@ -69,6 +71,18 @@ impl SfuBridge {
             self.leave(room, id).await;
         }
         joined
+    }
+
+    /// Gives a participant a fresh place: the SFU forgets its old connection, and the offer that
+    /// follows opens a new one.
+    pub async fn rejoin(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        outbox: Outbox,
+    ) -> Result<(), SfuFailure> {
+        self.leave(room, id).await;
+        self.join(room, id, outbox).await
     }
 
     pub async fn leave(&self, room: &RoomName, id: &ParticipantId) {
@@ -186,18 +200,20 @@ impl SfuBridge {
             .map_err(|_| SfuFailure::Unavailable)
     }
 
-    /// Which of the participant's media the SFU passes on to the others (moderation, viewers).
-    pub async fn set_forwarding(
+    /// Which of the participant's media the SFU passes on to the others: what its `gate` lets
+    /// through, nothing of a viewer.
+    pub async fn set_gate(
         &self,
         room: &RoomName,
         id: &ParticipantId,
-        forwarding: Forwarding,
+        role: Role,
+        gate: Gate,
     ) -> Result<(), SfuFailure> {
         let participant = media_id(id)?;
         self.forward(Command::SetForwarding {
             room: room_id(room),
             participant,
-            forwarding,
+            forwarding: gate.forwarding(role),
         })
         .await
     }
@@ -232,4 +248,35 @@ impl SfuBridge {
 
 fn media_id(id: &ParticipantId) -> Result<MediaParticipant, SfuFailure> {
     media_participant(id).ok_or_else(|| SfuFailure::UnknownParticipant(id.clone()))
+}
+
+/// SFUs that fail, for the sessions' tests.
+#[cfg(test)]
+impl SfuBridge {
+    /// A bridge to an SFU that has stopped: every request fails.
+    pub fn stopped() -> Self {
+        let (requests, _) = mpsc::channel(1);
+        Self {
+            requests,
+            local_addr: SocketAddr::from(([127, 0, 0, 1], 9)),
+        }
+    }
+
+    /// A bridge to an SFU that takes one participant, then stops before anything else.
+    pub fn stopping_after_one_join() -> Self {
+        let (requests, mut router) = mpsc::channel(8);
+        tokio::spawn(async move {
+            while let Some(request) = router.recv().await {
+                if let Request::Join { reply, .. } = request {
+                    drop(router);
+                    let _ = reply.send(Ok(()));
+                    return;
+                }
+            }
+        });
+        Self {
+            requests,
+            local_addr: SocketAddr::from(([127, 0, 0, 1], 9)),
+        }
+    }
 }

@@ -9,9 +9,11 @@
 //! `bridge` is the sessions' side, `router` the task's; this file binds the SFU and names things.
 
 mod bridge;
+mod gate;
 mod router;
 
 pub use bridge::SfuBridge;
+pub use gate::Gate;
 pub use router::SfuRouter;
 
 use std::hash::{DefaultHasher, Hash, Hasher};

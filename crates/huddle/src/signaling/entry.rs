@@ -14,6 +14,7 @@ use crate::protocol::{
     Credentials, ErrorCode, LeaveReason, MediaState, Removal, Role, ServerMessage, PROTOCOL_VERSION,
 };
 use crate::rooms::{clean_display_name, JoinError, Profile, RoomName};
+use crate::sfu::Gate;
 
 /// Messages queued for one participant before it counts as too slow and is dropped.
 const OUTBOX_CAPACITY: usize = 256;
@@ -221,9 +222,11 @@ impl Session<'_> {
             role: admission.role,
             inbox,
             outbox: sfu_outbox.downgrade(),
-            forwarding: huddle_media::Forwarding::default(),
+            gate: Gate::default(),
         });
+        // A join is all or nothing: whoever is not told `joined` is not in the room either.
         if let Err(failure) = self.apply_forwarding().await {
+            self.leave(LeaveReason::Disconnected).await;
             return self.sfu_failure(failure);
         }
         if admission.role.may_moderate() {

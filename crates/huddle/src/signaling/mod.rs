@@ -3,11 +3,13 @@
 
 mod collaboration;
 mod entry;
-mod forwarding;
 mod moderation;
 mod publishing;
 mod rate_limit;
 mod session;
+mod sfu_side;
+#[cfg(test)]
+mod tests;
 mod transport;
 
 pub use rate_limit::{RateLimit, RateSettings, Verdict};

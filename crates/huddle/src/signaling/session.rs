@@ -3,7 +3,6 @@
 use std::future::pending;
 use std::time::{Duration, Instant};
 
-use huddle_media::Forwarding;
 use tokio::sync::oneshot;
 
 use axum::extract::ws::{CloseFrame, Message};
@@ -11,18 +10,17 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::{interval, MissedTickBehavior};
 
-use super::transport::{SfuStep, Transport};
+use super::transport::Transport;
 use super::{close_code, Peer, RateLimit, Signaling, Verdict};
 use crate::access::{Identity, KindLimits};
 use crate::collab::Caller;
 use crate::identity::AuthorKey;
 use crate::protocol::{
     decode_client, encode_server, ClientMessage, ErrorCode, Knock, LeaveReason, MediaMode,
-    MediaState, ModeratedAction, ParticipantId, Removal, Role, ServerMessage, Signal, Tile,
-    ViewerRule, MAX_VIEW_TILES,
+    MediaState, ParticipantId, Removal, Role, ServerMessage, Signal, ViewerRule,
 };
 use crate::rooms::{clean_display_name, RelayError, RoomName};
-use crate::sfu::{SfuBridge, SfuFailure};
+use crate::sfu::{Gate, SfuFailure};
 use crate::token_bucket::TokenBucket;
 
 /// How long a closing session waits for the client to answer its close frame.
@@ -43,7 +41,7 @@ pub(super) struct Membership {
     /// router's own: the room must still be able to close the inbox of a participant too slow.
     pub outbox: mpsc::WeakSender<ServerMessage>,
     /// What the SFU forwards of this participant: closed by a host's mute until they unmute.
-    pub forwarding: Forwarding,
+    pub gate: Gate,
 }
 
 /// A visitor in the lobby, waiting for a host's answer.
@@ -369,41 +367,6 @@ impl Session<'_> {
         Step::Quiet
     }
 
-    pub(super) async fn join_sfu(
-        &self,
-        room: &RoomName,
-        id: &ParticipantId,
-        outbox: &mpsc::Sender<ServerMessage>,
-    ) -> Result<(), SfuFailure> {
-        let sfu = self.sfu().ok_or(SfuFailure::Unavailable)?;
-        sfu.join(room, id, outbox.clone()).await
-    }
-
-    async fn switch(&mut self, mode: MediaMode) -> Result<(), SfuFailure> {
-        let Some(membership) = &self.membership else {
-            return Ok(());
-        };
-        let (transport, step) = membership.transport.switch(mode);
-        let (room, id) = (&membership.room, &membership.id);
-        if step == SfuStep::Rejoin {
-            if let Some(sfu) = self.sfu() {
-                sfu.leave(room, id).await;
-            }
-        }
-        if step != SfuStep::Nothing {
-            // No outbox left: the room dropped this session, whose loop ends with the inbox.
-            let Some(outbox) = membership.outbox.upgrade() else {
-                return Ok(());
-            };
-            self.join_sfu(room, id, &outbox).await?;
-        }
-        tracing::info!(room = %room, participant = %id, ?transport, "media mode switch");
-        if let Some(membership) = &mut self.membership {
-            membership.transport = transport;
-        }
-        Ok(())
-    }
-
     async fn relay(&mut self, to: ParticipantId, signal: Signal) -> Step {
         let Some(membership) = &self.membership else {
             return self.not_joined();
@@ -432,62 +395,7 @@ impl Session<'_> {
         }
     }
 
-    async fn sfu_signal(&mut self, signal: Signal) -> Step {
-        let (membership, sfu) = match self.in_sfu("sfu_signal") {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
-        let answer = match sfu.signal(&membership.room, &membership.id, signal).await {
-            Ok(answer) => answer,
-            Err(failure) => return self.sfu_failure(failure),
-        };
-        // A fresh place in the SFU (a media mode switch, `sfu_connect`) forwards everything until
-        // told otherwise; its first offer is when to tell it.
-        if let Err(failure) = self.apply_forwarding().await {
-            return self.sfu_failure(failure);
-        }
-        match answer {
-            Some(signal) => Step::Reply(ServerMessage::SfuSignal { signal }),
-            None => Step::Quiet,
-        }
-    }
-
-    /// The client opens a new connection to the SFU, its old one's place being gone (`sfu_ended`):
-    /// the SFU forgets whatever is left of the old one, and a fresh place takes the offer that
-    /// follows. Offers of the old connection still on their way arrive before this and are refused.
-    async fn sfu_connect(&mut self) -> Step {
-        let (membership, sfu) = match self.in_sfu("sfu_connect") {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
-        // No outbox left: the room dropped this session, whose loop ends with the inbox.
-        let Some(outbox) = membership.outbox.upgrade() else {
-            return Step::Quiet;
-        };
-        let (room, id) = (membership.room.clone(), membership.id.clone());
-        sfu.leave(&room, &id).await;
-        match self.join_sfu(&room, &id, &outbox).await {
-            Ok(()) => Step::Quiet,
-            Err(failure) => self.sfu_failure(failure),
-        }
-    }
-
-    async fn view(&mut self, tiles: Vec<Tile>) -> Step {
-        if tiles.len() > MAX_VIEW_TILES {
-            let message = format!("a view names at most {MAX_VIEW_TILES} tiles");
-            return self.error(ErrorCode::MalformedMessage, message);
-        }
-        let (membership, sfu) = match self.in_sfu("view") {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
-        match sfu.view(&membership.room, &membership.id, tiles).await {
-            Ok(()) => Step::Quiet,
-            Err(failure) => self.sfu_failure(failure),
-        }
-    }
-
-    async fn leave(&mut self, reason: LeaveReason) {
+    pub(super) async fn leave(&mut self, reason: LeaveReason) {
         if let Some(membership) = self.membership.take() {
             if membership.transport.uses_sfu() {
                 if let Some(sfu) = self.sfu() {
@@ -512,7 +420,7 @@ impl Session<'_> {
         match &message {
             ServerMessage::MediaMode { mode } => {
                 if let Err(failure) = self.switch(*mode).await {
-                    return self.sfu_failure(failure);
+                    return self.cannot_follow(failure);
                 }
             }
             ServerMessage::ParticipantUpdated { participant } => {
@@ -524,10 +432,7 @@ impl Session<'_> {
             }
             ServerMessage::Moderated { action, .. } => {
                 if let Some(membership) = self.membership.as_mut() {
-                    match action {
-                        ModeratedAction::Mute => membership.forwarding.audio = false,
-                        ModeratedAction::StopVideo => membership.forwarding.video = false,
-                    }
+                    membership.gate.close(*action);
                 }
                 if let Err(failure) = self.apply_forwarding().await {
                     tracing::debug!("forwarding not applied: {failure}");
@@ -547,30 +452,24 @@ impl Session<'_> {
         Step::Reply(message)
     }
 
-    pub(super) fn sfu(&self) -> Option<&SfuBridge> {
-        self.signaling.sfu.as_ref()
-    }
-
-    /// The membership and the SFU for a message only participants in an SFU room send, or the
-    /// error reply to a session that is not one.
-    // The error is a reply built at most once per message: its size costs nothing here.
-    #[allow(clippy::result_large_err)]
-    fn in_sfu(&self, kind: &str) -> Result<(&Membership, &SfuBridge), Step> {
-        let Some(membership) = &self.membership else {
-            return Err(self.not_joined());
-        };
-        if !membership.transport.uses_sfu() {
-            return Err(self.wrong_media_mode(kind, MediaMode::Mesh));
-        }
-        let Some(sfu) = self.sfu() else {
-            return Err(self.sfu_failure(SfuFailure::Unavailable));
-        };
-        Ok((membership, sfu))
-    }
-
-    fn wrong_media_mode(&self, kind: &str, mode: MediaMode) -> Step {
+    pub(super) fn wrong_media_mode(&self, kind: &str, mode: MediaMode) -> Step {
         let message = format!("{kind} is not used in a {} room", mode.as_str());
         self.error(ErrorCode::WrongMediaMode, message)
+    }
+
+    /// The room moved its media where this participant cannot follow (the SFU failed): rather
+    /// than stay on a path the room no longer uses, the session ends, and the client reconnects
+    /// and joins again (docs/protocol.md, close code 1013).
+    fn cannot_follow(&self, failure: SfuFailure) -> Step {
+        tracing::warn!(%failure, "could not follow the room's media mode switch");
+        let code = failure.code();
+        self.signaling.metrics.count_error(code);
+        let error = ServerMessage::error(code, failure.to_string());
+        let end = End::Close(
+            close_code::TRY_AGAIN_LATER,
+            "could not follow the room's media",
+        );
+        Step::Last(error, end)
     }
 
     pub(super) fn sfu_failure(&self, failure: SfuFailure) -> Step {

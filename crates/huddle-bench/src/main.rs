@@ -4,6 +4,7 @@
 mod batch;
 mod compare;
 mod credentials;
+mod idle;
 mod memory;
 mod offload;
 mod reflector;
@@ -42,6 +43,9 @@ enum Mode {
     /// SFU load: synthetic str0m participants in a huddle sfu room, and the
     /// SRTP floor on the server's CPU.
     Sfu(sfu::SfuArgs),
+    /// Idle participants over the real signaling: the server's memory with them, and after
+    /// they left, round after round.
+    Idle(idle::IdleArgs),
 }
 
 #[derive(Args, Clone)]
@@ -166,6 +170,8 @@ fn main() -> anyhow::Result<()> {
         Mode::Turn(args) => (compare::turn(&args)?, args.common.json),
         Mode::Calibrate(args) => (compare::calibrate(&args)?, args.common.json),
         Mode::Sfu(args) => (sfu::run(&args)?, args.json),
+        // Memory over rounds, not a comparison: it prints its own table.
+        Mode::Idle(args) => return idle::run(&args),
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

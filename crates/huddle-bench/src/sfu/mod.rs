@@ -3,14 +3,14 @@
 //! and Opus, and subscribers count, time and check what arrives. The same run
 //! measures the floor (SRTP encrypt + send) on the server's CPU.
 
-mod epoll;
+pub(crate) mod epoll;
 mod floor;
 mod generator;
 mod participant;
 mod peer;
 mod publishing;
 mod report;
-mod signaling;
+pub(crate) mod signaling;
 mod stamp;
 mod tally;
 mod traffic;

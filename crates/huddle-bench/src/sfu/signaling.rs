@@ -7,6 +7,7 @@ use std::os::fd::{AsRawFd, RawFd};
 
 use anyhow::Context;
 use serde_json::{json, Value};
+use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 
 pub struct Signaling {
@@ -18,8 +19,12 @@ impl Signaling {
     pub fn connect(web: SocketAddr) -> anyhow::Result<Self> {
         let stream = TcpStream::connect(web).context("connecting to huddle")?;
         stream.set_nodelay(true)?;
-        let (ws, _) = tungstenite::client(format!("ws://{web}/ws"), stream)
-            .map_err(|e| anyhow::anyhow!("WebSocket handshake: {e}"))?;
+        // Signaling is a few small messages: a small read buffer lets thousands of connections
+        // share this process (the default is 128 KiB each).
+        let config = WebSocketConfig::default().read_buffer_size(4096);
+        let (ws, _) =
+            tungstenite::client::client_with_config(format!("ws://{web}/ws"), stream, Some(config))
+                .map_err(|e| anyhow::anyhow!("WebSocket handshake: {e}"))?;
         ws.get_ref().set_nonblocking(true)?;
         Ok(Signaling { ws })
     }

@@ -27,6 +27,10 @@ use crate::tls::TlsListener;
 /// (64 KiB) and this one still get a typed `message_too_large` reply.
 const MAX_FRAME_BYTES: usize = 1024 * 1024;
 
+/// A WebSocket's read buffer, allocated whole for every connection: signaling messages are small,
+/// and tungstenite's default (128 KiB) was most of what an idle participant cost.
+const READ_BUFFER_BYTES: usize = 8 * 1024;
+
 /// The whole HTTP application; `main` and the tests serve it the same way.
 pub fn app(signaling: Arc<Signaling>) -> Router {
     Router::new()
@@ -114,6 +118,10 @@ async fn websocket(
     };
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Each message goes out as it is sent (the session writes one at a time anyway), so no
+        // buffer is kept waiting to fill.
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             signaling.run_session(socket, &peer).await;
             drop(slot);

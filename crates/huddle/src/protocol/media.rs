@@ -35,7 +35,7 @@ impl MediaMode {
 }
 
 /// What a track of a publisher carries, as the tiles show it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrackSource {
     Audio,

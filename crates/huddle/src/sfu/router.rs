@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use huddle_media::driver::{Command, SfuHandle};
 use huddle_media::ParticipantId as MediaParticipant;
-use huddle_media::{MediaKind, RoomId, SfuEvent, TrackId};
+use huddle_media::{MediaKind, RoomId, SfuEvent, SubscriptionSpec, TrackId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +29,9 @@ struct Routes {
     tracks: HashMap<MediaParticipant, Vec<(TrackId, MediaKind)>>,
     /// Each room's active speaker, for those who connect after it was chosen.
     speakers: HashMap<RoomId, MediaParticipant>,
+    /// `view` tiles whose track is not published yet (a page lays out a newcomer's tile before
+    /// its browser has offered), by subscriber, publisher and source: applied once it is.
+    waiting: HashMap<(MediaParticipant, MediaParticipant, TrackSource), (RoomId, SubscriptionSpec)>,
 }
 
 impl Routes {
@@ -63,9 +66,71 @@ impl Routes {
         let Some(route) = self.participants.remove(&participant) else {
             return;
         };
+        self.waiting.retain(|(subscriber, publisher, _), _| {
+            *subscriber != participant && *publisher != participant
+        });
         if !self.participants.values().any(|r| r.room == route.room) {
             self.speakers.remove(&route.room);
         }
+    }
+
+    /// The subscription a tile asks for, or `None` when its track is not published yet; the
+    /// tile then waits for it, if its publisher is in the subscriber's room (so what waits is
+    /// bounded by the room).
+    fn resolve(
+        &mut self,
+        room: RoomId,
+        subscriber: MediaParticipant,
+        tile: ViewTile,
+    ) -> Option<Command> {
+        let ViewTile {
+            publisher,
+            source,
+            spec,
+        } = tile;
+        let key = (subscriber, publisher, source);
+        match self.track_of(publisher, source) {
+            Some(track) => {
+                self.waiting.remove(&key);
+                Some(Command::SetSubscription {
+                    room,
+                    subscriber,
+                    track,
+                    spec,
+                })
+            }
+            None => {
+                let in_room = self.participants.get(&publisher).map(|r| r.room);
+                if in_room == Some(room) {
+                    self.waiting.insert(key, (room, spec));
+                }
+                None
+            }
+        }
+    }
+
+    /// The subscriptions that waited for `track`.
+    fn published(&mut self, track: TrackId, kind: MediaKind) -> Vec<Command> {
+        let source = source_of(track.mid.as_ref(), Some(kind));
+        let due: Vec<_> = self
+            .waiting
+            .keys()
+            .filter(|(_, publisher, waits_for)| {
+                *publisher == track.publisher && *waits_for == source
+            })
+            .copied()
+            .collect();
+        due.into_iter()
+            .filter_map(|key| {
+                let (room, spec) = self.waiting.remove(&key)?;
+                Some(Command::SetSubscription {
+                    room,
+                    subscriber: key.0,
+                    track,
+                    spec,
+                })
+            })
+            .collect()
     }
 
     /// The messages an SFU event sends, to whom. Pure but for remembering track kinds.
@@ -219,31 +284,12 @@ impl SfuRouter {
                 tiles,
             } => {
                 for tile in tiles {
-                    self.view(room, subscriber, tile);
+                    if let Some(command) = self.routes.resolve(room, subscriber, tile) {
+                        self.send(command);
+                    }
                 }
             }
             Request::Forward(command) => self.send(command),
-        }
-    }
-
-    fn view(&self, room: RoomId, subscriber: MediaParticipant, tile: ViewTile) {
-        let ViewTile {
-            publisher,
-            source,
-            spec,
-        } = tile;
-        match self.routes.track_of(publisher, source) {
-            Some(track) => self.send(Command::SetSubscription {
-                room,
-                subscriber,
-                track,
-                spec,
-            }),
-            None => tracing::debug!(
-                publisher = %protocol_participant(publisher),
-                ?source,
-                "view of a track not published"
-            ),
         }
     }
 
@@ -255,6 +301,11 @@ impl SfuRouter {
     }
 
     fn on_event(&mut self, event: SfuEvent) {
+        if let SfuEvent::TrackPublished { track, kind, .. } = &event {
+            for command in self.routes.published(*track, *kind) {
+                self.send(command);
+            }
+        }
         for (participant, message) in self.routes.deliveries(event) {
             let Some(route) = self.routes.participants.get(&participant) else {
                 continue;
@@ -380,6 +431,46 @@ mod tests {
             routes.track_of(MediaParticipant(1), TrackSource::Screen),
             Some(screen)
         );
+    }
+
+    #[test]
+    fn a_tile_before_its_track_waits_for_it_in_the_room_only() {
+        let mut routes = Routes::default();
+        let (publisher, _p) = route(1);
+        routes.participants.insert(MediaParticipant(1), publisher);
+        let hidden = |publisher| ViewTile {
+            publisher: MediaParticipant(publisher),
+            source: TrackSource::Video,
+            spec: SubscriptionSpec::hidden(),
+        };
+        assert!(routes
+            .resolve(RoomId(1), MediaParticipant(2), hidden(1))
+            .is_none());
+        // Somebody of another room, or nobody: nothing waits for them.
+        assert!(routes
+            .resolve(RoomId(2), MediaParticipant(3), hidden(1))
+            .is_none());
+        assert!(routes
+            .resolve(RoomId(1), MediaParticipant(2), hidden(9))
+            .is_none());
+        assert_eq!(routes.waiting.len(), 1);
+
+        let audio = TrackId {
+            publisher: MediaParticipant(1),
+            mid: Mid::from("0"),
+        };
+        assert!(routes.published(audio, MediaKind::Audio).is_empty());
+        let camera = TrackId {
+            publisher: MediaParticipant(1),
+            mid: Mid::from("1"),
+        };
+        let applied = routes.published(camera, MediaKind::Video);
+        assert!(matches!(
+            &applied[..],
+            [Command::SetSubscription { subscriber: MediaParticipant(2), track, spec, .. }]
+                if *track == camera && *spec == SubscriptionSpec::hidden()
+        ));
+        assert!(routes.waiting.is_empty());
     }
 
     #[test]

@@ -79,7 +79,8 @@ pub fn run(args: &IdleArgs) -> anyhow::Result<()> {
     }
     let data = std::env::temp_dir().join(format!("huddle-bench-idle-{}", std::process::id()));
     let server = RunningServer::start(&server_spec(args, &data)?)?;
-    let result = measure(args, &server);
+    let result = measure(args, &server)
+        .with_context(|| format!("the server's last words:\n{}", server.log_tail()));
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
     let report = result?;

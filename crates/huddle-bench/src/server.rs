@@ -149,7 +149,7 @@ impl RunningServer {
         Ok(Duration::from_millis(ticks * 1000 / hz))
     }
 
-    fn log_tail(&self) -> String {
+    pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")

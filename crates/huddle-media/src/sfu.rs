@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use str0m::bwe::Bitrate;
+use str0m::crypto::dtls::DtlsCert;
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Input, Rtc};
 
@@ -88,6 +89,9 @@ pub struct Sfu {
     /// Subscriptions or signaling states may have changed since participants were
     /// last checked for a renegotiation: only then are they all visited.
     pub(crate) negotiation_due: bool,
+    /// The DTLS certificate every participant's connection presents: an SFU is one endpoint,
+    /// and a certificate made per participant cost a key generation and kilobytes each.
+    dtls_cert: Option<DtlsCert>,
 }
 
 impl Sfu {
@@ -101,6 +105,9 @@ impl Sfu {
             out: Outbox::default(),
             next_tick: now,
             negotiation_due: false,
+            dtls_cert: str0m::crypto::from_feature_flags()
+                .dtls_provider
+                .generate_certificate(),
         }
     }
 
@@ -138,7 +145,11 @@ impl Sfu {
         if let Some(p) = self.participants.get(&participant) {
             return Err(SfuError::ParticipantExists(participant, p.room));
         }
-        let mut rtc = Rtc::builder()
+        let mut builder = Rtc::builder();
+        if let Some(cert) = &self.dtls_cert {
+            builder = builder.set_dtls_cert(cert.clone());
+        }
+        let mut rtc = builder
             .set_ice_lite(self.config.ice_lite)
             .enable_bwe(Some(self.config.initial_bwe))
             .set_stats_interval(Some(Duration::from_secs(1)))

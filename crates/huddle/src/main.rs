@@ -9,6 +9,22 @@ use huddle::config::{Command, Config, LogFormat, TokenRequest};
 use huddle::rooms::RoomName;
 use huddle::Huddle;
 
+/// jemalloc, not glibc's malloc: after thousands of participants left, glibc kept what they had
+/// used (an idle server stayed 50 to 120 MB above where it started, more after every wave), while
+/// jemalloc gives freed memory back within a second or two (docs/benchmarks.md, "Idle
+/// participants").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Freed pages go back to the system a second after they are freed, by jemalloc's background
+/// thread; `_RJEM_MALLOC_CONF` in the environment overrides this.
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+static malloc_conf: Option<&std::ffi::c_char> = Some(
+    // SAFETY: the first byte of a static, NUL-terminated string.
+    unsafe { &*c"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0".as_ptr() },
+);
+
 /// After a shutdown signal, how long open connections get to close before the process exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 

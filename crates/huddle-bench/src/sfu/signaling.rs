@@ -51,7 +51,7 @@ impl Signaling {
                 Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
                     return flush(&mut self.ws);
                 }
-                Err(e) => return Err(e).context("reading the WebSocket"),
+                Err(e) => return Err(anyhow::anyhow!("reading the WebSocket: {e}")),
             }
         }
     }

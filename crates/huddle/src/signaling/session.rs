@@ -126,6 +126,10 @@ impl Signaling {
         let mut last_heard = Instant::now();
         let end = 'session: loop {
             let step = tokio::select! {
+                // The client's frames first: after the session waited on the server (the SFU, the
+                // database), what the client sent meanwhile is read before the keepalive asks
+                // whether it has been silent. Its rate limit keeps it from starving the rest.
+                biased;
                 frame = socket.next() => match frame {
                     Some(Ok(frame)) => {
                         last_heard = Instant::now();

@@ -4,7 +4,7 @@
 // and their actions back to the server; room.js owns the call itself and tells us who is in it.
 
 /** @import { RoomAction, RoomEvent, JoinedMessage, ErrorCode } from './protocol.js' */
-/** @import { MediaConnection } from './connection.js' */
+/** @import { MediaConnection } from './media-connection.js' */
 /** @import { TileGrid, Tile } from './tiles.js' */
 /** @import { Person } from './people.js' */
 /** @import { PacketCount } from './quality.js' */

@@ -9,9 +9,9 @@
 import { SfuConnection } from './sfu.js';
 import { MediaSwitch } from './switch.js';
 
-/** @import { MediaConnection } from './connection.js' */
+/** @import { MediaConnection } from './media-connection.js' */
 /** @import { MediaMode, Participant, TileSource } from './protocol.js' */
-/** @import { Slot } from './mesh.js' */
+/** @import { Slot } from './media-connection.js' */
 
 /**
  * @typedef {object} ConnectionsOptions

@@ -7,7 +7,7 @@
 // - switching a device is a new track for the same slot.
 
 /** @import { MediaState } from './protocol.js' */
-/** @import { Slot } from './mesh.js' */
+/** @import { Slot } from './media-connection.js' */
 
 /** @typedef {'videoinput' | 'audioinput' | 'audiooutput'} DeviceKind */
 /** @typedef {'default' | 'low'} Quality */

@@ -15,14 +15,12 @@
 // camera, mic or screen on and off is `replaceTrack` on these senders: no renegotiation.
 
 /** @import { Signal, IceServer } from './protocol.js' */
-/** @import { MediaConnection } from './connection.js' */
+/** @import { MediaConnection, Slot } from './media-connection.js' */
 
 import { Negotiation } from './negotiation.js';
 import { FILES_LABEL } from './files.js';
+import { SLOTS } from './media-connection.js';
 
-/** @typedef {'audio' | 'video' | 'screen'} Slot */
-/** The transceiver order, shared by both ends. */
-export const SLOTS = /** @type {const} */ (['audio', 'video', 'screen']);
 /** The "files" channel's SCTP stream id, the same at both ends. */
 const FILES_CHANNEL_ID = 0;
 

@@ -1,5 +1,5 @@
 // The room page, /r/<room>: pre-join screen, the call, and the screens that end it.
-// Wires UI-free parts together: `Signaling` (protocol.js), a `MediaConnection` (connection.js) that
+// Wires UI-free parts together: `Signaling` (protocol.js), a `MediaConnection` (media-connection.js) that
 // is `Mesh` (mesh.js) or `SfuConnection` (sfu.js) as `joined.settings.media_mode` says, and
 // `LocalMedia` (media.js); everything on screen is drawn from their events. Both kinds of
 // connection feed the same tiles; sfu rooms also report tile sizes (`view`, views.js). Who speaks
@@ -25,7 +25,8 @@
 //   the room's name on the pre-join screen: [data-room-name]; the rest: see collab.js's modules
 
 import { Signaling } from './protocol.js';
-import { Mesh, SLOTS } from './mesh.js';
+import { Mesh } from './mesh.js';
+import { SLOTS } from './media-connection.js';
 import { SfuConnection } from './sfu.js';
 import { ViewReporter } from './views.js';
 import { Pager, pageSizeFrom } from './pages.js';
@@ -46,7 +47,7 @@ import { SpeakerHighlight } from './speakers.js';
 /** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState, RoomEvent, Role, MediaMode, IceServer, TileSource } from './protocol.js' */
 /** @import { MeshEvent } from './mesh.js' */
 /** @import { SfuEvent } from './sfu.js' */
-/** @import { MediaConnection } from './connection.js' */
+/** @import { MediaConnection } from './media-connection.js' */
 /** @import { MediaEvent } from './media.js' */
 
 const params = new URLSearchParams(location.search);

@@ -14,11 +14,11 @@
 // Turning camera, mic or screen on and off is `replaceTrack` on our senders, as in the mesh.
 
 /** @import { Signal, IceServer } from './protocol.js' */
-/** @import { Slot } from './mesh.js' */
+/** @import { Slot } from './media-connection.js' */
 /** @import { Quality } from './media.js' */
-/** @import { MediaConnection, RemoteMedia } from './connection.js' */
+/** @import { MediaConnection, RemoteMedia } from './media-connection.js' */
 
-import { SLOTS } from './mesh.js';
+import { SLOTS } from './media-connection.js';
 import { Negotiation } from './negotiation.js';
 import { FILES_LABEL } from './files.js';
 

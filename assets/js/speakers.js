@@ -5,7 +5,7 @@
 import { SfuConnection } from './sfu.js';
 
 /** @import { TileGrid } from './tiles.js' */
-/** @import { MediaConnection } from './connection.js' */
+/** @import { MediaConnection } from './media-connection.js' */
 /** @import { Participant } from './protocol.js' */
 
 /** A mesh peer louder than this (0..1) is speaking. */

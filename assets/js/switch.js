@@ -10,7 +10,7 @@
 // whatever is left, e.g. a participant whose old connection had died anyway.
 // UI side: it uses video elements, and room.js owns the tiles.
 
-/** @import { MediaConnection, RemoteMedia } from './connection.js' */
+/** @import { MediaConnection, RemoteMedia } from './media-connection.js' */
 /** @import { MediaMode, TileSource } from './protocol.js' */
 
 /** @typedef {`${TileSource}/${string}`} TileKey */

@@ -1,7 +1,7 @@
 //! The thin driver: owns the UDP socket and the clock, runs [`crate::Sfu`] workers on
 //! their own threads, and talks to the server through channels of values.
 //!
-//! One socket (one port) serves every client. A router thread reads it and hands
+//! One socket (one port) serves every client. An ingress thread reads it and hands
 //! each datagram to the worker that owns the client's room ([`crate::demux`]);
 //! workers send on clones of the socket. A room lives on one worker, chosen by
 //! room id, so no state is shared between threads and nothing is locked.
@@ -9,8 +9,8 @@
 //! Commands carry their room so the handle can route them without a table.
 //! Calls that need an answer carry a oneshot; events come out on one channel.
 
+mod ingress;
 mod pressure;
-mod router;
 mod worker;
 
 pub(crate) use pressure::PressureReading;
@@ -108,7 +108,7 @@ impl SfuHandle {
             .map_err(|_| SfuError::Stopped)
     }
 
-    /// Stops the workers and the router, and waits for their threads.
+    /// Stops the workers and the ingress thread, and waits for their threads.
     pub fn shutdown(self) {
         for w in &self.workers {
             let _ = w.send(WorkerInput::Shutdown);
@@ -120,7 +120,7 @@ impl SfuHandle {
     }
 }
 
-/// Starts `workers` SFU workers and a router over `socket`.
+/// Starts `workers` SFU workers and an ingress thread over `socket`.
 ///
 /// `config.local_addrs[0]` is the address clients send to (the host candidate),
 /// used as the destination of received datagrams: with a socket bound to 0.0.0.0
@@ -160,13 +160,13 @@ pub fn spawn(
         );
         senders.push(tx);
     }
-    // The router ends when every worker dropped its route sender.
+    // The ingress thread ends when every worker dropped its route sender.
     drop(routes_tx);
     let to_workers = senders.clone();
     threads.push(
         std::thread::Builder::new()
-            .name("huddle-sfu-router".into())
-            .spawn(move || router::run(socket, to_workers, routes_rx))?,
+            .name("huddle-sfu-ingress".into())
+            .spawn(move || ingress::run(socket, to_workers, routes_rx))?,
     );
     Ok((
         SfuHandle {

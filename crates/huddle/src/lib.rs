@@ -12,6 +12,7 @@ pub mod clock;
 pub mod collab;
 pub mod config;
 mod files;
+mod host;
 pub mod http;
 pub mod ice;
 pub mod identity;
@@ -45,7 +46,7 @@ use http::{ConnectionLimits, WebListener};
 use ice::IceServers;
 use metrics::Metrics;
 use rooms::{LocalRegistry, RoomName, RoomPolicy, RoomRegistry};
-use sfu::SfuRouter;
+use sfu::SfuSwitchboard;
 use signaling::{RateSettings, Signaling, SignalingSettings};
 use store::Store;
 
@@ -57,7 +58,7 @@ pub struct Huddle {
     /// Plain HTTP redirecting to HTTPS (`--http-redirect`).
     redirect: Option<TcpListener>,
     turn: Option<TurnServer>,
-    sfu: Option<SfuRouter>,
+    sfu: Option<SfuSwitchboard>,
     /// What every web connection is held to (the redirect's too).
     connection_limits: ConnectionLimits,
     files: Option<files::FileWatch>,
@@ -98,9 +99,9 @@ impl Huddle {
             }
             (Some(server), Some(builtin))
         };
-        let (sfu, sfu_router) = if config.needs_sfu() {
-            let (bridge, router) = sfu::bind(config, metrics.registry_mut())?;
-            (Some(bridge), Some(router))
+        let (sfu, switchboard) = if config.needs_sfu() {
+            let (bridge, switchboard) = sfu::bind(config, metrics.registry_mut())?;
+            (Some(bridge), Some(switchboard))
         } else {
             (None, None)
         };
@@ -148,7 +149,7 @@ impl Huddle {
             web_addr,
             redirect,
             turn,
-            sfu: sfu_router,
+            sfu: switchboard,
             connection_limits,
             files,
         })
@@ -201,8 +202,8 @@ impl Huddle {
             }
         };
         let sfu = async {
-            if let Some(router) = self.sfu {
-                router.run(shutdown.clone()).await;
+            if let Some(switchboard) = self.sfu {
+                switchboard.run(shutdown.clone()).await;
             }
         };
         let scheduler = collab.clone().run_scheduler(shutdown.clone());

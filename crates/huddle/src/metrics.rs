@@ -8,9 +8,15 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use crate::protocol::{ChatKind, ErrorCode};
-use crate::rooms::Census;
 
 type Labels = Vec<(&'static str, &'static str)>;
+
+/// How many rooms and participants there are, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Census {
+    pub rooms: usize,
+    pub participants: usize,
+}
 
 pub struct Metrics {
     registry: Registry,

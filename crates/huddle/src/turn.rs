@@ -1,6 +1,6 @@
 //! The built-in STUN/TURN server as the configuration describes it.
 
-use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,16 +63,8 @@ fn relay_bind_ip(config: &Config) -> IpAddr {
     if !listen.is_unspecified() || !config.external_ip.is_empty() {
         listen
     } else {
-        outbound_ip().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        crate::host::outbound_ip().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
     }
-}
-
-/// The local address of the default route; connecting a UDP socket sends nothing.
-pub(crate) fn outbound_ip() -> Option<IpAddr> {
-    let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
-    socket.connect((Ipv4Addr::new(192, 0, 2, 1), 9)).ok()?;
-    let ip = socket.local_addr().ok()?.ip();
-    (!ip.is_unspecified()).then_some(ip)
 }
 
 /// TURN over TLS with the web server's certificate: each `--turns-listen` address (default port

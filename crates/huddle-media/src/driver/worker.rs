@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc as tokio_mpsc;
 
+use super::ingress::RouteUpdate;
 use super::pressure::{Pressure, PressureReading};
-use super::router::RouteUpdate;
 use super::Command;
 use crate::demux::WorkerId;
 use crate::event::{Output, SfuEvent};
@@ -215,7 +215,7 @@ impl Worker {
         }
     }
 
-    /// Tells the router the participant's current ICE ufrag, by which it finds this worker.
+    /// Tells the ingress thread the participant's current ICE ufrag, by which it finds this worker.
     fn route_ufrag(&mut self, participant: ParticipantId) {
         let Some(ufrag) = self.sfu.ice_ufrag(participant) else {
             return;

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::limits::{address_key, IpBuckets};
 use super::password::{PasswordError, PasswordWork};
-use super::store::{RoomSettingsStore, StoreError, StoredRoomSettings};
+use super::store::{RoomSettingsStore, SettingsError, StoredRoomSettings};
 use super::token::JoinClaims;
 use crate::protocol::{AccessState, ErrorCode, Knock, ParticipantId, Role};
 use crate::rooms::{Arrival, RoomName};
@@ -74,7 +74,7 @@ pub enum Refusal {
     #[error("too many attempts, retry in {} s", .0.as_secs().max(1))]
     TooManyAttempts(Duration),
     #[error(transparent)]
-    Storage(#[from] StoreError),
+    Storage(#[from] SettingsError),
 }
 
 impl Refusal {
@@ -277,7 +277,7 @@ impl Entrances {
         })
     }
 
-    pub async fn access(&self, room: &RoomName) -> Result<AccessState, StoreError> {
+    pub async fn access(&self, room: &RoomName) -> Result<AccessState, SettingsError> {
         self.with(room, |entrance| entrance.access()).await
     }
 
@@ -285,7 +285,7 @@ impl Entrances {
         &self,
         room: &RoomName,
         locked: bool,
-    ) -> Result<AccessState, StoreError> {
+    ) -> Result<AccessState, SettingsError> {
         self.with(room, |entrance| {
             entrance.locked = locked;
             entrance.access()
@@ -293,7 +293,11 @@ impl Entrances {
         .await
     }
 
-    pub async fn set_lobby(&self, room: &RoomName, lobby: bool) -> Result<AccessState, StoreError> {
+    pub async fn set_lobby(
+        &self,
+        room: &RoomName,
+        lobby: bool,
+    ) -> Result<AccessState, SettingsError> {
         self.change_settings(room, |settings| settings.lobby = lobby)
             .await
     }
@@ -302,7 +306,7 @@ impl Entrances {
         &self,
         room: &RoomName,
         enabled: bool,
-    ) -> Result<AccessState, StoreError> {
+    ) -> Result<AccessState, SettingsError> {
         self.change_settings(room, |settings| settings.viewers_chat = enabled)
             .await
     }
@@ -321,7 +325,7 @@ impl Entrances {
                     .take(ip, Instant::now())
                     .map_err(PasswordChangeError::TooManyAttempts)?;
                 let hashed = self.passwords.hash(password).await;
-                Some(hashed.ok_or_else(|| StoreError("hashing stopped".into()))??)
+                Some(hashed.ok_or_else(|| SettingsError("hashing stopped".into()))??)
             }
             None => None,
         };
@@ -334,7 +338,7 @@ impl Entrances {
         &self,
         room: &RoomName,
         change: impl FnOnce(&mut StoredRoomSettings),
-    ) -> Result<AccessState, StoreError> {
+    ) -> Result<AccessState, SettingsError> {
         let settings = self
             .with(room, |entrance| {
                 change(&mut entrance.settings);
@@ -350,7 +354,7 @@ impl Entrances {
         &self,
         room: &RoomName,
         f: impl FnOnce(&mut Entrance) -> T,
-    ) -> Result<T, StoreError> {
+    ) -> Result<T, SettingsError> {
         let cached = self.rooms().contains_key(room);
         let loaded = if cached {
             None
@@ -379,7 +383,7 @@ pub enum PasswordChangeError {
     #[error("too many password changes, retry in {} s", .0.as_secs().max(1))]
     TooManyAttempts(Duration),
     #[error(transparent)]
-    Storage(#[from] StoreError),
+    Storage(#[from] SettingsError),
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub use limits::{ConnectionCounter, ConnectionSlot, IpBuckets, KindLimits, KindR
 pub use password::{hash_password, PasswordError, MAX_PASSWORD_BYTES};
 #[cfg(test)]
 pub use store::MemorySettingsStore;
-pub use store::{RoomSettingsStore, StoreError, StoredRoomSettings};
+pub use store::{RoomSettingsStore, SettingsError, StoredRoomSettings};
 pub use token::{parse_ttl, JoinClaims, JoinTokens, TokenError};
 
 use std::io::Write;

@@ -9,12 +9,16 @@ pub use crate::store::RoomSettingsRecord as StoredRoomSettings;
 
 #[derive(Debug, thiserror::Error)]
 #[error("room settings storage failed: {0}")]
-pub struct StoreError(pub String);
+pub struct SettingsError(pub String);
 
 #[async_trait]
 pub trait RoomSettingsStore: Send + Sync {
-    async fn load(&self, room: &RoomName) -> Result<Option<StoredRoomSettings>, StoreError>;
-    async fn save(&self, room: &RoomName, settings: &StoredRoomSettings) -> Result<(), StoreError>;
+    async fn load(&self, room: &RoomName) -> Result<Option<StoredRoomSettings>, SettingsError>;
+    async fn save(
+        &self,
+        room: &RoomName,
+        settings: &StoredRoomSettings,
+    ) -> Result<(), SettingsError>;
 }
 
 /// Settings in this process only: the test double of the database.
@@ -38,11 +42,15 @@ impl MemorySettingsStore {
 #[cfg(test)]
 #[async_trait]
 impl RoomSettingsStore for MemorySettingsStore {
-    async fn load(&self, room: &RoomName) -> Result<Option<StoredRoomSettings>, StoreError> {
+    async fn load(&self, room: &RoomName) -> Result<Option<StoredRoomSettings>, SettingsError> {
         Ok(self.rooms().get(room).cloned())
     }
 
-    async fn save(&self, room: &RoomName, settings: &StoredRoomSettings) -> Result<(), StoreError> {
+    async fn save(
+        &self,
+        room: &RoomName,
+        settings: &StoredRoomSettings,
+    ) -> Result<(), SettingsError> {
         self.rooms().insert(room.clone(), settings.clone());
         Ok(())
     }
@@ -50,17 +58,21 @@ impl RoomSettingsStore for MemorySettingsStore {
 
 #[async_trait]
 impl RoomSettingsStore for crate::store::Store {
-    async fn load(&self, room: &RoomName) -> Result<Option<StoredRoomSettings>, StoreError> {
+    async fn load(&self, room: &RoomName) -> Result<Option<StoredRoomSettings>, SettingsError> {
         let name = room.to_string();
         self.room_settings(&name)
             .await
-            .map_err(|err| StoreError(err.to_string()))
+            .map_err(|err| SettingsError(err.to_string()))
     }
 
-    async fn save(&self, room: &RoomName, settings: &StoredRoomSettings) -> Result<(), StoreError> {
+    async fn save(
+        &self,
+        room: &RoomName,
+        settings: &StoredRoomSettings,
+    ) -> Result<(), SettingsError> {
         let name = room.to_string();
         self.set_room_settings(&name, settings)
             .await
-            .map_err(|err| StoreError(err.to_string()))
+            .map_err(|err| SettingsError(err.to_string()))
     }
 }

@@ -19,7 +19,7 @@ use crate::signaling::Signaling;
 const MAX_TTL: Duration = Duration::from_secs(30 * 86_400);
 
 #[derive(Debug, Deserialize)]
-pub struct TokenRequest {
+pub struct MintRequest {
     #[serde(default)]
     role: Role,
     /// Seconds; one hour by default.
@@ -58,7 +58,7 @@ pub async fn mint(
             .into_response();
     }
     // Only a caller holding the key learns what its body is worth.
-    let request: TokenRequest = match serde_json::from_slice(&body) {
+    let request: MintRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(err) => return (StatusCode::BAD_REQUEST, err.to_string()).into_response(),
     };

@@ -20,6 +20,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use crate::identity::AuthorKey;
+pub use crate::metrics::Census;
 use crate::protocol::{
     LeaveReason, MediaState, Participant, ParticipantId, Role, RoomSettings, ServerMessage, Signal,
 };
@@ -90,13 +91,6 @@ pub enum Arrival {
     /// The host who lost their connection a moment ago, coming back to their role.
     ReturningHost,
     Newcomer,
-}
-
-/// How many rooms and participants there are, for `/metrics`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Census {
-    pub rooms: usize,
-    pub participants: usize,
 }
 
 /// Newcomer's profile as validated by the signaling layer.

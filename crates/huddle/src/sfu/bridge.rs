@@ -1,4 +1,4 @@
-//! The sessions' end of the SFU: requests as values to the router, replies on the SFU's oneshots.
+//! The sessions' end of the SFU: requests as values to the switchboard, replies on the SFU's oneshots.
 
 use huddle_media::driver::{self, Command};
 use huddle_media::ParticipantId as MediaParticipant;
@@ -12,7 +12,7 @@ use crate::protocol::{
 };
 use crate::rooms::{Outbox, RoomName};
 
-/// What sessions ask of the router.
+/// What sessions ask of the switchboard.
 pub(super) enum Request {
     Join {
         room: RoomId,
@@ -33,7 +33,7 @@ pub(super) enum Request {
     Forward(Command),
 }
 
-/// One tile of a `view`: the router knows which of the publisher's tracks carries `source`.
+/// One tile of a `view`: the switchboard knows which of the publisher's tracks carries `source`.
 pub(super) struct ViewTile {
     pub publisher: MediaParticipant,
     pub source: TrackSource,
@@ -264,11 +264,11 @@ impl SfuBridge {
 
     /// A bridge to an SFU that takes one participant, then stops before anything else.
     pub fn stopping_after_one_join() -> Self {
-        let (requests, mut router) = mpsc::channel(8);
+        let (requests, mut switchboard) = mpsc::channel(8);
         tokio::spawn(async move {
-            while let Some(request) = router.recv().await {
+            while let Some(request) = switchboard.recv().await {
                 if let Request::Join { reply, .. } = request {
-                    drop(router);
+                    drop(switchboard);
                     let _ = reply.send(Ok(()));
                     return;
                 }

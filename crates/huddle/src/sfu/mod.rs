@@ -2,19 +2,19 @@
 //! server): room names become [`RoomId`]s, participant ids (16 hex digits) become the SFU's
 //! `ParticipantId(u64)`, and [`SfuEvent`]s become protocol messages in participants' outboxes.
 //!
-//! One task, [`SfuRouter`], owns the SFU handle, the event receiver and the table of outboxes.
+//! One task, [`SfuSwitchboard`], owns the SFU handle, the event receiver and the table of outboxes.
 //! Sessions talk to it through [`SfuBridge`] with `Request` values; answers that sessions wait
 //! for travel on the SFU's own oneshots. Media never passes here: it stays on the SFU's threads.
 //!
-//! `bridge` is the sessions' side, `router` the task's; this file binds the SFU and names things.
+//! `bridge` is the sessions' side, `switchboard` the task's; this file binds the SFU and names things.
 
 mod bridge;
 mod gate;
-mod router;
+mod switchboard;
 
 pub use bridge::SfuBridge;
 pub use gate::Gate;
-pub use router::SfuRouter;
+pub use switchboard::SfuSwitchboard;
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::protocol::{ErrorCode, ParticipantId, Tile, TileSource, TrackSource};
 use crate::rooms::RoomName;
 
-/// Requests queued for the router before sessions wait.
+/// Requests queued for the switchboard before sessions wait.
 const REQUEST_QUEUE: usize = 1024;
 
 /// Why the SFU did not do what a session asked.
@@ -110,7 +110,10 @@ pub fn tile_subscription(tile: &Tile) -> (TrackSource, SubscriptionSpec) {
 }
 
 /// Binds the SFU's UDP port, starts its workers and registers its metrics.
-pub fn bind(config: &Config, registry: &mut Registry) -> anyhow::Result<(SfuBridge, SfuRouter)> {
+pub fn bind(
+    config: &Config,
+    registry: &mut Registry,
+) -> anyhow::Result<(SfuBridge, SfuSwitchboard)> {
     let socket = UdpSocket::bind(config.sfu_listen)
         .with_context(|| format!("binding the SFU to UDP {}", config.sfu_listen))?;
     let port = socket.local_addr()?.port();
@@ -129,8 +132,8 @@ pub fn bind(config: &Config, registry: &mut Registry) -> anyhow::Result<(SfuBrid
         requests: requests_tx,
         local_addr: handle.local_addr,
     };
-    let router = SfuRouter::new(handle, events, requests);
-    Ok((bridge, router))
+    let switchboard = SfuSwitchboard::new(handle, events, requests);
+    Ok((bridge, switchboard))
 }
 
 /// The address in the SFU's candidate: the external IP behind a 1:1 NAT, else the listen IP if
@@ -143,7 +146,7 @@ fn advertised_ip(config: &Config) -> IpAddr {
     if !listen.is_unspecified() {
         return listen;
     }
-    crate::turn::outbound_ip().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    crate::host::outbound_ip().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 
 #[cfg(test)]

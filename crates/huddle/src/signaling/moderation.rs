@@ -193,7 +193,7 @@ impl Session<'_> {
     async fn announce_access(
         &self,
         room: &RoomName,
-        access: Result<crate::protocol::AccessState, crate::access::StoreError>,
+        access: Result<crate::protocol::AccessState, crate::access::SettingsError>,
     ) -> Step {
         match access {
             Ok(access) => {

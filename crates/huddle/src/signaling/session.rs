@@ -38,7 +38,7 @@ pub(super) struct Membership {
     pub role: Role,
     pub inbox: mpsc::Receiver<ServerMessage>,
     /// Where the SFU writes when the participant joins it later (a switch). Weak, as the SFU
-    /// router's own: the room must still be able to close the inbox of a participant too slow.
+    /// switchboard's own: the room must still be able to close the inbox of a participant too slow.
     pub outbox: mpsc::WeakSender<ServerMessage>,
     /// What the SFU forwards of this participant: closed by a host's mute until they unmute.
     pub gate: Gate,

@@ -85,7 +85,7 @@ fn subject_alt_names(external_ips: &[IpAddr]) -> Vec<String> {
             names.push(host.to_owned());
         }
     }
-    let outbound = crate::turn::outbound_ip();
+    let outbound = crate::host::outbound_ip();
     for ip in external_ips.iter().copied().chain(outbound) {
         if !names.contains(&ip.to_string()) {
             names.push(ip.to_string());

@@ -3,7 +3,12 @@
 // RTCPeerConnection to the server's SFU) both implement `MediaConnection`, so room.js draws the
 // same tiles from either. No DOM here.
 
-/** @import { Slot } from './mesh.js' */
+/**
+ * What a participant sends, each on its own transceiver: the microphone, the camera, the screen.
+ * @typedef {'audio' | 'video' | 'screen'} Slot
+ */
+/** The transceiver order, the same at both ends of a peer connection and towards the SFU. */
+export const SLOTS = /** @type {const} */ (['audio', 'video', 'screen']);
 
 /**
  * What one remote participant sends us: camera + mic in one stream, the screen in another. The

@@ -1,4 +1,4 @@
-//! The router thread: reads the shared socket and hands datagrams to workers.
+//! The ingress thread: reads the shared socket and hands datagrams to workers.
 
 use std::io::ErrorKind;
 use std::net::UdpSocket;
@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use super::worker::WorkerInput;
 use crate::demux::{Demux, WorkerId};
 
-/// Workers tell the router which ICE ufrags are theirs.
+/// Workers tell the ingress thread which ICE ufrags are theirs.
 #[derive(Debug)]
 pub enum RouteUpdate {
     Add { ufrag: String, worker: WorkerId },
     Remove { ufrag: String },
 }
 
-/// How often the router looks for shutdown when no datagram arrives.
+/// How often the ingress thread looks for shutdown when no datagram arrives.
 const IDLE_CHECK: Duration = Duration::from_millis(100);
 
 pub fn run(
@@ -24,7 +24,7 @@ pub fn run(
     updates: mpsc::Receiver<RouteUpdate>,
 ) {
     if let Err(e) = socket.set_read_timeout(Some(IDLE_CHECK)) {
-        tracing::warn!("router set_read_timeout: {e}");
+        tracing::warn!("ingress set_read_timeout: {e}");
     }
     let mut demux = Demux::default();
     let mut buf = vec![0u8; 2000];

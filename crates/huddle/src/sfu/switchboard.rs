@@ -20,7 +20,7 @@ struct Route {
     outbox: mpsc::WeakSender<ServerMessage>,
 }
 
-/// The router's state, apart from its channels: who is where, and what each track is.
+/// The switchboard's state, apart from its channels: who is where, and what each track is.
 #[derive(Default)]
 struct Routes {
     participants: HashMap<MediaParticipant, Route>,
@@ -29,9 +29,12 @@ struct Routes {
     tracks: HashMap<MediaParticipant, Vec<(TrackId, MediaKind)>>,
     /// Each room's active speaker, for those who connect after it was chosen.
     speakers: HashMap<RoomId, MediaParticipant>,
-    /// `view` tiles whose track is not published yet (a page lays out a newcomer's tile before
-    /// its browser has offered), by subscriber, publisher and source: applied once it is.
-    waiting: HashMap<(MediaParticipant, MediaParticipant, TrackSource), (RoomId, SubscriptionSpec)>,
+    /// Hidden `view` tiles whose track is not published yet (a page lays out a newcomer's tile,
+    /// off its page, before that browser has offered), by subscriber, publisher and source:
+    /// paused as soon as the track comes. A visible tile needs no waiting: a new track is
+    /// forwarded whole, and the page reports the tile's real size once frames arrive (a tile
+    /// without frames yet has no size worth applying).
+    waiting: HashMap<(MediaParticipant, MediaParticipant, TrackSource), RoomId>,
 }
 
 impl Routes {
@@ -74,7 +77,7 @@ impl Routes {
         }
     }
 
-    /// The subscription a tile asks for, or `None` when its track is not published yet; the
+    /// The subscription a tile asks for, or `None` when its track is not published yet; a hidden
     /// tile then waits for it, if its publisher is in the subscriber's room (so what waits is
     /// bounded by the room).
     fn resolve(
@@ -101,15 +104,17 @@ impl Routes {
             }
             None => {
                 let in_room = self.participants.get(&publisher).map(|r| r.room);
-                if in_room == Some(room) {
-                    self.waiting.insert(key, (room, spec));
+                if in_room == Some(room) && !spec.visible {
+                    self.waiting.insert(key, room);
+                } else {
+                    self.waiting.remove(&key);
                 }
                 None
             }
         }
     }
 
-    /// The subscriptions that waited for `track`.
+    /// The pauses that waited for `track`.
     fn published(&mut self, track: TrackId, kind: MediaKind) -> Vec<Command> {
         let source = source_of(track.mid.as_ref(), Some(kind));
         let due: Vec<_> = self
@@ -122,12 +127,12 @@ impl Routes {
             .collect();
         due.into_iter()
             .filter_map(|key| {
-                let (room, spec) = self.waiting.remove(&key)?;
+                let room = self.waiting.remove(&key)?;
                 Some(Command::SetSubscription {
                     room,
                     subscriber: key.0,
                     track,
-                    spec,
+                    spec: SubscriptionSpec::hidden(),
                 })
             })
             .collect()
@@ -207,15 +212,15 @@ impl Routes {
     }
 }
 
-/// The one task between the SFU and the sessions; run it with [`SfuRouter::run`].
-pub struct SfuRouter {
+/// The one task between the SFU and the sessions; run it with [`SfuSwitchboard::run`].
+pub struct SfuSwitchboard {
     handle: SfuHandle,
     events: mpsc::UnboundedReceiver<SfuEvent>,
     requests: mpsc::Receiver<Request>,
     routes: Routes,
 }
 
-impl SfuRouter {
+impl SfuSwitchboard {
     pub(super) fn new(
         handle: SfuHandle,
         events: mpsc::UnboundedReceiver<SfuEvent>,
@@ -434,7 +439,7 @@ mod tests {
     }
 
     #[test]
-    fn a_tile_before_its_track_waits_for_it_in_the_room_only() {
+    fn a_hidden_tile_before_its_track_waits_for_it_in_the_room_only() {
         let mut routes = Routes::default();
         let (publisher, _p) = route(1);
         routes.participants.insert(MediaParticipant(1), publisher);
@@ -452,6 +457,14 @@ mod tests {
             .is_none());
         assert!(routes
             .resolve(RoomId(1), MediaParticipant(2), hidden(9))
+            .is_none());
+        // A visible tile of a track not there yet waits for nothing: the track comes whole.
+        let small = ViewTile {
+            spec: SubscriptionSpec::visible(0, 0),
+            ..hidden(1)
+        };
+        assert!(routes
+            .resolve(RoomId(1), MediaParticipant(4), small)
             .is_none());
         assert_eq!(routes.waiting.len(), 1);
 

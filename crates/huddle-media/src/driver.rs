@@ -10,10 +10,7 @@
 //! Calls that need an answer carry a oneshot; events come out on one channel.
 
 mod ingress;
-mod pressure;
 mod worker;
-
-pub(crate) use pressure::PressureReading;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::mpsc;

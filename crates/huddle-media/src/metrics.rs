@@ -10,8 +10,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::driver::PressureReading;
 use crate::outbox::SfuStats;
+use crate::pressure::PressureReading;
 use crate::sfu::Load;
 
 /// `worker="<index>"`: one series per worker thread.

@@ -1,17 +1,15 @@
 //! Routing of effects between participants: the worker loop's half of str0m chat's
 //! `propagate`. Each [`Propagated`] value is applied to the participants it concerns.
 
-use str0m::media::MediaData;
+use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
 
-use crate::channel_backlog::Delivery;
 use crate::envelope;
 use crate::event::SfuEvent;
 use crate::forward::LayerKey;
-use crate::ids::{ParticipantId, TrackId};
+use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::outbox::Propagated;
 use crate::participant::Forwarded;
 use crate::sfu::Sfu;
-use crate::subscription::Subscription;
 
 impl Sfu {
     pub(crate) fn route(&mut self, prop: Propagated) {
@@ -22,108 +20,113 @@ impl Sfu {
                 kind,
                 rids,
                 msid_track,
-            } => {
-                let Some(room_id) = self.participants.get(&from).map(|p| p.room) else {
-                    return;
-                };
-                let Some(room) = self.rooms.get_mut(&room_id) else {
-                    return;
-                };
-                let track = TrackId {
-                    publisher: from,
-                    mid,
-                };
-                room.tracks.push((track, kind));
-                if self.config.auto_subscribe {
-                    for other in room.others(from) {
-                        if let Some(p) = self.participants.get_mut(&other) {
-                            p.subscriptions.push(Subscription::new(track, kind));
-                        }
-                    }
-                }
-                self.out.events.push_back(SfuEvent::TrackPublished {
-                    room: room_id,
-                    track,
-                    kind,
-                    rids,
-                    msid_track,
-                });
-                self.negotiation_due = true;
-                self.next_tick = self.now;
-            }
+            } => self.route_track_published(from, mid, kind, rids, msid_track),
             Propagated::TrackUnpublished { room, track } => {
-                let Some(r) = self.rooms.get_mut(&room) else {
-                    return;
-                };
-                r.tracks.retain(|(t, _)| *t != track);
-                for m in &r.members {
-                    if let Some(p) = self.participants.get_mut(m) {
-                        p.subscriptions.retain_mut(|s| s.track != track || s.stop());
-                    }
-                }
-                self.negotiation_due = true;
-                self.out
-                    .events
-                    .push_back(SfuEvent::TrackUnpublished { room, track });
+                self.route_track_unpublished(room, track)
             }
             Propagated::Media { from, data } => self.route_media(from, &data),
             Propagated::KeyframeRequest { track, layer, kind } => {
-                let now = self.now;
-                let Some(p) = self.participants.get_mut(&track.publisher) else {
-                    return;
-                };
-                let Some(t) = p.published.iter_mut().find(|t| t.mid == track.mid) else {
-                    return;
-                };
-                if t.request_keyframe(&mut p.rtc, layer, kind, now) {
-                    self.out.stats.keyframe_requests += 1;
-                    p.needs_poll = true;
-                }
+                self.route_keyframe_request(track, layer, kind)
             }
-            Propagated::AudioLevel { from, level } => {
-                let room = self.participants.get(&from).map(|p| p.room);
-                if let Some(r) = room.and_then(|r| self.rooms.get_mut(&r)) {
-                    r.speaker.observe(from, level, self.now);
-                }
-            }
+            Propagated::AudioLevel { from, level } => self.route_audio_level(from, level),
             Propagated::ChannelData {
                 from,
                 label,
                 binary,
                 data,
-            } => {
-                let Some(room) = self.participants.get(&from).map(|p| p.room) else {
-                    return;
-                };
-                let Some(r) = self.rooms.get(&room) else {
-                    return;
-                };
-                // Receivers learn the sender from the SFU, never from the message.
-                let sealed = envelope::seal(from, binary, &data);
-                for other in r.others(from) {
-                    let Some(p) = self.participants.get_mut(&other) else {
-                        continue;
-                    };
-                    // Same label on the other side, else its first channel.
-                    let Some(id) = p.channels.get(&label).or(p.channels.values().next()) else {
-                        continue;
-                    };
-                    let id = *id;
-                    match p.backlog.send(&mut p.rtc, id, true, &sealed) {
-                        Delivery::Written => p.needs_poll = true,
-                        Delivery::Queued => {}
-                        Delivery::Dropped => {
-                            tracing::debug!(participant = %other, "data channel message dropped");
-                            self.out.stats.data_channel_dropped += 1;
-                        }
-                    }
+            } => self.route_channel_data(from, &label, binary, &data),
+        }
+    }
+
+    fn route_track_published(
+        &mut self,
+        from: ParticipantId,
+        mid: Mid,
+        kind: MediaKind,
+        rids: Vec<Rid>,
+        msid_track: String,
+    ) {
+        let Some(room_id) = self.participants.get(&from).map(|p| p.room()) else {
+            return;
+        };
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
+        let track = TrackId {
+            publisher: from,
+            mid,
+        };
+        room.tracks.push((track, kind));
+        if self.config.auto_subscribe {
+            for other in room.others(from) {
+                if let Some(p) = self.participants.get_mut(&other) {
+                    p.subscribe(track, kind);
                 }
+            }
+        }
+        self.out.events.push_back(SfuEvent::TrackPublished {
+            room: room_id,
+            track,
+            kind,
+            rids,
+            msid_track,
+        });
+        self.negotiation_due = true;
+        self.next_tick = self.now;
+    }
+
+    fn route_track_unpublished(&mut self, room: RoomId, track: TrackId) {
+        let Some(r) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        r.tracks.retain(|(t, _)| *t != track);
+        for m in &r.members {
+            if let Some(p) = self.participants.get_mut(m) {
+                p.unsubscribe(track);
+            }
+        }
+        self.negotiation_due = true;
+        self.out
+            .events
+            .push_back(SfuEvent::TrackUnpublished { room, track });
+    }
+
+    fn route_keyframe_request(
+        &mut self,
+        track: TrackId,
+        layer: LayerKey,
+        kind: KeyframeRequestKind,
+    ) {
+        if let Some(p) = self.participants.get_mut(&track.publisher) {
+            p.request_keyframe(track.mid, layer, kind, self.now, &mut self.out);
+        }
+    }
+
+    fn route_audio_level(&mut self, from: ParticipantId, level: i8) {
+        let room = self.participants.get(&from).map(|p| p.room());
+        if let Some(r) = room.and_then(|r| self.rooms.get_mut(&r)) {
+            r.speaker.observe(from, level, self.now);
+        }
+    }
+
+    fn route_channel_data(&mut self, from: ParticipantId, label: &str, binary: bool, data: &[u8]) {
+        let Some(room) = self.participants.get(&from).map(|p| p.room()) else {
+            return;
+        };
+        let Some(r) = self.rooms.get(&room) else {
+            return;
+        };
+        // Receivers learn the sender from the SFU, never from the message.
+        let sealed = envelope::seal(from, binary, data);
+        for other in r.others(from) {
+            if let Some(p) = self.participants.get_mut(&other) {
+                p.deliver_channel_data(label, &sealed, &mut self.out);
             }
         }
     }
 
     fn route_media(&mut self, from: ParticipantId, data: &MediaData) {
-        let Some(room_id) = self.participants.get(&from).map(|p| p.room) else {
+        let Some(room_id) = self.participants.get(&from).map(|p| p.room()) else {
             return;
         };
         let Some(room) = self.rooms.get(&room_id) else {
@@ -150,11 +153,7 @@ impl Sfu {
         }
         if let Some(layer) = wanted_keyframe {
             // Rate limited per publisher layer, so asking on every dropped frame is fine.
-            self.route(Propagated::KeyframeRequest {
-                track,
-                layer,
-                kind: str0m::media::KeyframeRequestKind::Pli,
-            });
+            self.route_keyframe_request(track, layer, KeyframeRequestKind::Pli);
         }
     }
 }

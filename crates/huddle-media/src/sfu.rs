@@ -10,20 +10,17 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use str0m::bwe::Bitrate;
-use str0m::crypto::dtls::DtlsCert;
 use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Input, Rtc};
+use str0m::{Candidate, Input};
 
-use crate::channel_backlog::SCTP_SEND_BUFFER;
 use crate::error::SfuError;
 use crate::event::{Output, SfuEvent};
 use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::layer::SubscriptionSpec;
 use crate::outbox::{Outbox, SfuStats};
-use crate::participant::{Forwarding, Participant};
+use crate::participant::{Forwarding, Participant, RtcRecipe};
 use crate::room::Room;
 use crate::speaker::SpeakerConfig;
-use crate::subscription::Subscription;
 
 #[derive(Debug, Clone)]
 pub struct SfuConfig {
@@ -89,13 +86,16 @@ pub struct Sfu {
     /// Subscriptions or signaling states may have changed since participants were
     /// last checked for a renegotiation: only then are they all visited.
     pub(crate) negotiation_due: bool,
-    /// The DTLS certificate every participant's connection presents: an SFU is one endpoint,
-    /// and a certificate made per participant cost a key generation and kilobytes each.
-    dtls_cert: Option<DtlsCert>,
+    recipe: RtcRecipe,
 }
 
 impl Sfu {
     pub fn new(config: SfuConfig, now: Instant) -> Self {
+        let recipe = RtcRecipe::new(
+            config.local_addrs.clone(),
+            config.ice_lite,
+            config.initial_bwe,
+        );
         Sfu {
             config,
             now,
@@ -105,9 +105,7 @@ impl Sfu {
             out: Outbox::default(),
             next_tick: now,
             negotiation_due: false,
-            dtls_cert: str0m::crypto::from_feature_flags()
-                .dtls_provider
-                .generate_certificate(),
+            recipe,
         }
     }
 
@@ -133,37 +131,21 @@ impl Sfu {
 
     /// The local ICE ufrag of a participant: the STUN USERNAME prefix that tells a
     /// shared socket's reader which worker a client's packets belong to.
-    pub fn ice_ufrag(&mut self, participant: ParticipantId) -> Option<String> {
-        let p = self.participants.get_mut(&participant)?;
-        Some(p.rtc.direct_api().local_ice_credentials().ufrag)
+    pub fn ice_ufrag(&self, participant: ParticipantId) -> Option<String> {
+        let p = self.participants.get(&participant)?;
+        Some(p.ice_ufrag().to_owned())
     }
 
     /// Adds a participant to a room (creating the room). The browser's offer follows
-    /// through [`Sfu::accept_offer`]. The participant's `Rtc` starts at the time of the
-    /// last input, so call [`Sfu::handle_timeout`] first after a long idle spell.
+    /// through [`Sfu::accept_offer`], which builds its `Rtc` at the time of the last input:
+    /// call [`Sfu::handle_timeout`] first after a long idle spell.
     pub fn join(&mut self, room: RoomId, participant: ParticipantId) -> Result<(), SfuError> {
         if let Some(p) = self.participants.get(&participant) {
-            return Err(SfuError::ParticipantExists(participant, p.room));
-        }
-        let mut builder = Rtc::builder();
-        if let Some(cert) = &self.dtls_cert {
-            builder = builder.set_dtls_cert(cert.clone());
-        }
-        let mut rtc = builder
-            .set_ice_lite(self.config.ice_lite)
-            .enable_bwe(Some(self.config.initial_bwe))
-            .set_stats_interval(Some(Duration::from_secs(1)))
-            .set_sctp_max_buffered_amount(SCTP_SEND_BUFFER)
-            .build(self.now);
-        for addr in &self.config.local_addrs {
-            let candidate = Candidate::host(*addr, "udp")
-                .map_err(|e| SfuError::BadSdp(format!("local candidate {addr}: {e}")))?;
-            rtc.add_local_candidate(candidate);
+            return Err(SfuError::ParticipantExists(participant, p.room()));
         }
         let mut p = Participant::new(
             participant,
             room,
-            rtc,
             self.now,
             self.config.top_layer,
             self.config.data_channel_backlog,
@@ -175,7 +157,7 @@ impl Sfu {
             .or_insert_with(|| Room::new(room, speaker));
         if self.config.auto_subscribe {
             for (track, kind) in &room.tracks {
-                p.subscriptions.push(Subscription::new(*track, *kind));
+                p.subscribe(*track, *kind);
             }
         }
         room.members.push(participant);
@@ -190,7 +172,12 @@ impl Sfu {
         offer_sdp: &str,
     ) -> Result<String, SfuError> {
         self.negotiation_due = true;
-        self.participant_mut(participant)?.accept_offer(offer_sdp)
+        let now = self.now;
+        let p = self
+            .participants
+            .get_mut(&participant)
+            .ok_or(SfuError::UnknownParticipant(participant))?;
+        p.accept_offer(offer_sdp, &self.recipe, now)
     }
 
     pub fn accept_answer(
@@ -214,9 +201,7 @@ impl Sfu {
     ) -> Result<(), SfuError> {
         let line = candidate.trim().trim_start_matches("a=");
         let c = Candidate::from_sdp_string(line).map_err(|e| SfuError::BadSdp(e.to_string()))?;
-        let p = self.participant_mut(participant)?;
-        p.rtc.add_remote_candidate(c);
-        p.needs_poll = true;
+        self.participant_mut(participant)?.add_remote_candidate(c);
         Ok(())
     }
 
@@ -228,7 +213,7 @@ impl Sfu {
         track: TrackId,
         spec: SubscriptionSpec,
     ) -> Result<(), SfuError> {
-        let room_id = self.participant_mut(subscriber)?.room;
+        let room_id = self.participant_mut(subscriber)?.room();
         let kind = self
             .rooms
             .get(&room_id)
@@ -236,12 +221,8 @@ impl Sfu {
             .filter(|_| track.publisher != subscriber)
             .ok_or(SfuError::UnknownTrack(track))?;
         let p = self.participant_mut(subscriber)?;
-        if !p.subscriptions.iter().any(|s| s.track == track) {
-            p.subscriptions.push(Subscription::new(track, kind));
-        }
-        if let Some(s) = p.subscriptions.iter_mut().find(|s| s.track == track) {
-            s.spec = spec;
-        }
+        p.subscribe(track, kind);
+        p.set_spec(track, spec);
         self.negotiation_due = true;
         // Apply the new spec now rather than at the next tick: a tile that became
         // visible should not wait.
@@ -255,8 +236,7 @@ impl Sfu {
         subscriber: ParticipantId,
         track: TrackId,
     ) -> Result<(), SfuError> {
-        let p = self.participant_mut(subscriber)?;
-        p.subscriptions.retain_mut(|s| s.track != track || s.stop());
+        self.participant_mut(subscriber)?.unsubscribe(track);
         self.negotiation_due = true;
         Ok(())
     }
@@ -268,7 +248,8 @@ impl Sfu {
         participant: ParticipantId,
         forwarding: Forwarding,
     ) -> Result<(), SfuError> {
-        self.participant_mut(participant)?.forwarding = forwarding;
+        self.participant_mut(participant)?
+            .set_forwarding(forwarding);
         Ok(())
     }
 
@@ -281,7 +262,7 @@ impl Sfu {
         self.now = self.now.max(now);
         let now = self.now;
         for p in self.participants.values_mut() {
-            if p.next_timeout <= now {
+            if p.next_timeout().is_some_and(|t| t <= now) {
                 p.handle_input(Input::Timeout(now));
             }
         }
@@ -323,7 +304,7 @@ impl Sfu {
                     .participants
                     .values()
                     .find(|p| p.accepts(&input))
-                    .map(|p| p.id)
+                    .map(|p| p.id())
                     .ok_or(SfuError::NoParticipantForDatagram)?;
                 self.by_addr.insert(source, id);
                 id
@@ -352,7 +333,11 @@ impl Sfu {
     }
 
     fn next_timeout(&self) -> Instant {
-        let rtc = self.participants.values().map(|p| p.next_timeout).min();
+        let rtc = self
+            .participants
+            .values()
+            .filter_map(|p| p.next_timeout())
+            .min();
         match rtc {
             Some(t) => t.min(self.next_tick),
             // An idle worker still wakes up now and then; nothing is due.
@@ -365,7 +350,7 @@ impl Sfu {
     fn drive(&mut self) -> bool {
         let mut did_something = false;
         loop {
-            for p in self.participants.values_mut().filter(|p| p.needs_poll) {
+            for p in self.participants.values_mut().filter(|p| p.needs_poll()) {
                 p.poll_to_timeout(self.now, &mut self.out);
                 did_something = true;
             }
@@ -391,7 +376,7 @@ impl Sfu {
         for p in self.participants.values_mut() {
             if let Some(sdp) = p.negotiate_if_needed() {
                 self.out.events.push_back(SfuEvent::Offer {
-                    participant: p.id,
+                    participant: p.id(),
                     sdp,
                 });
                 offered = true;
@@ -408,7 +393,7 @@ impl Sfu {
             .participants
             .values()
             .filter(|p| !p.is_alive() || p.ice_lost_longer_than(self.now, grace))
-            .map(|p| p.id)
+            .map(|p| p.id())
             .collect();
         for id in dead {
             self.remove_participant(id, true);
@@ -419,19 +404,16 @@ impl Sfu {
         let Some(mut p) = self.participants.remove(&id) else {
             return;
         };
-        p.rtc.disconnect();
+        p.leave(&mut self.out);
         self.by_addr.retain(|_, v| *v != id);
-        let mids: Vec<_> = p.published.iter().map(|t| t.mid).collect();
-        for mid in mids {
-            p.unpublish(mid, &mut self.out);
-        }
-        if let Some(room) = self.rooms.get_mut(&p.room) {
+        let room_id = p.room();
+        if let Some(room) = self.rooms.get_mut(&room_id) {
             room.members.retain(|m| *m != id);
             room.speaker.remove(id);
         }
         if died {
             self.out.events.push_back(SfuEvent::Disconnected {
-                room: p.room,
+                room: room_id,
                 participant: id,
             });
         }
@@ -441,10 +423,10 @@ impl Sfu {
         }
         if self
             .rooms
-            .get(&p.room)
+            .get(&room_id)
             .is_some_and(|r| r.members.is_empty())
         {
-            self.rooms.remove(&p.room);
+            self.rooms.remove(&room_id);
         }
     }
 

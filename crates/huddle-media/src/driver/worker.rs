@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc as tokio_mpsc;
 
 use super::ingress::RouteUpdate;
-use super::pressure::{Pressure, PressureReading};
 use super::Command;
 use crate::demux::WorkerId;
 use crate::event::{Output, SfuEvent};
 use crate::ids::ParticipantId;
 use crate::metrics::SfuMetrics;
 use crate::outbox::SfuStats;
+use crate::pressure::{Pressure, PressureReading};
 use crate::sfu::{Sfu, SfuConfig};
 
 /// How often counters are published to prometheus.
@@ -118,7 +118,7 @@ impl Worker {
                 }
             }
             WorkerInput::Command(c) => {
-                // `join` builds its Rtc at the SFU's last known time: make it now.
+                // A first offer builds its Rtc at the SFU's last known time: make it now.
                 self.sfu.handle_timeout(now);
                 self.apply(c)
             }

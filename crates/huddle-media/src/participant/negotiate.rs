@@ -7,15 +7,15 @@
 //! The browser must therefore be the "polite" peer only for its *own* pending offer,
 //! which it never has while it waits for our answer.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::Direction;
 
+use super::{Participant, RtcRecipe};
 use crate::error::SfuError;
 use crate::event::SfuEvent;
 use crate::outbox::{Outbox, Propagated};
-use crate::participant::Participant;
 use crate::subscription::Negotiation;
 
 /// str0m's default RTX cache for what we send a subscriber, with a higher cap on the share of
@@ -38,10 +38,21 @@ pub enum SignalingState {
 }
 
 impl Participant {
-    /// Answers an offer from the browser.
-    pub fn accept_offer(&mut self, offer_sdp: &str) -> Result<String, SfuError> {
+    /// Answers an offer from the browser; the first one builds the `Rtc` at `now`.
+    pub fn accept_offer(
+        &mut self,
+        offer_sdp: &str,
+        recipe: &RtcRecipe,
+        now: Instant,
+    ) -> Result<String, SfuError> {
         let offer =
             SdpOffer::from_sdp_string(offer_sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        let rtc = match &mut self.rtc {
+            Some(rtc) => rtc,
+            None => self
+                .rtc
+                .insert(Box::new(recipe.build(&self.ice_credentials, now)?)),
+        };
         if matches!(self.signaling, SignalingState::OfferSent(_)) {
             // str0m invalidates our pending offer when it accepts theirs.
             for s in &mut self.subscriptions {
@@ -50,7 +61,9 @@ impl Participant {
         }
         self.signaling = SignalingState::Stable;
         self.needs_poll = true;
-        let answer = self.rtc.sdp_api().accept_offer(offer)?;
+        let answer = rtc.sdp_api().accept_offer(offer)?;
+        // An offer that restarts ICE gives us new credentials: the ingress routes by them.
+        self.ice_credentials = rtc.direct_api().local_ice_credentials();
         Ok(answer.to_sdp_string())
     }
 
@@ -62,6 +75,9 @@ impl Participant {
         // A garbled answer leaves our offer pending: the client may send a good one.
         let answer =
             SdpAnswer::from_sdp_string(answer_sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        let Some(rtc) = self.rtc.as_deref_mut() else {
+            return Err(SfuError::NoPendingOffer(self.id));
+        };
         let pending = match std::mem::replace(&mut self.signaling, SignalingState::Stable) {
             SignalingState::OfferSent(p) => p,
             other => {
@@ -70,12 +86,12 @@ impl Participant {
             }
         };
         self.needs_poll = true;
-        self.rtc.sdp_api().accept_answer(pending, answer)?;
+        rtc.sdp_api().accept_answer(pending, answer)?;
         for s in &mut self.subscriptions {
             let was_opening = matches!(s.negotiation, Negotiation::Opening(_));
             s.on_answer();
             if let (true, Some(mid)) = (was_opening, s.open_mid()) {
-                if let Some(stream) = self.rtc.direct_api().stream_tx_by_mid(mid, None) {
+                if let Some(stream) = rtc.direct_api().stream_tx_by_mid(mid, None) {
                     stream.set_rtx_cache(RTX_CACHE_PACKETS, RTX_CACHE_AGE, Some(RTX_RATIO_CAP));
                 }
                 out.events.push_back(SfuEvent::TrackSubscribed {
@@ -111,10 +127,8 @@ impl Participant {
             .subscriptions
             .iter()
             .any(|s| matches!(s.negotiation, Negotiation::ToOpen | Negotiation::ToStop(_)));
-        if !needed {
-            return None;
-        }
-        let mut change = self.rtc.sdp_api();
+        let rtc = self.rtc.as_deref_mut().filter(|_| needed)?;
+        let mut change = rtc.sdp_api();
         for s in &mut self.subscriptions {
             match s.negotiation {
                 Negotiation::ToOpen => {

@@ -1,0 +1,281 @@
+//! The receiving side of a participant: what it gets of others' tracks, at which layer,
+//! and others' data channel messages.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use str0m::bwe::Bitrate;
+use str0m::media::{KeyframeRequest, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid};
+use str0m::Rtc;
+
+use super::{Forwarded, Participant, TrackLayers, MAX_SEND_DELAY};
+use crate::channel_backlog::Delivery;
+use crate::forward::{Decision, LayerKey};
+use crate::ids::TrackId;
+use crate::layer::UP_HEADROOM_PERCENT;
+use crate::layer::{damp_upswitch, select_layer, video_budget_per_track, SubscriptionSpec};
+use crate::outbox::{Outbox, Propagated};
+use crate::subscription::Subscription;
+
+/// Rough bitrate of one Opus stream, reserved before video.
+const AUDIO_BPS: u64 = 64_000;
+
+impl Participant {
+    /// Subscribes to `track` unless already subscribed (the m-line comes by renegotiation).
+    pub fn subscribe(&mut self, track: TrackId, kind: MediaKind) {
+        if !self.subscriptions.iter().any(|s| s.track == track) {
+            self.subscriptions.push(Subscription::new(track, kind));
+        }
+    }
+
+    /// What the participant wants of a track it subscribes to: visibility and tile size.
+    pub fn set_spec(&mut self, track: TrackId, spec: SubscriptionSpec) {
+        if let Some(s) = self.subscriptions.iter_mut().find(|s| s.track == track) {
+            s.spec = spec;
+        }
+    }
+
+    /// Stops getting `track` (its m-line is stopped by renegotiation).
+    pub fn unsubscribe(&mut self, track: TrackId) {
+        self.subscriptions
+            .retain_mut(|s| s.track != track || s.stop());
+    }
+
+    /// The browser asks for a keyframe on one of our m-lines: its publisher is asked.
+    pub(super) fn on_keyframe_request(&mut self, req: KeyframeRequest, out: &mut Outbox) {
+        let Some(sub) = self
+            .subscriptions
+            .iter()
+            .find(|s| s.open_mid() == Some(req.mid))
+        else {
+            return;
+        };
+        let Some(layer) = sub.layers.current().or(sub.layers.target()) else {
+            return;
+        };
+        out.propagated.push_back(Propagated::KeyframeRequest {
+            track: sub.track,
+            layer,
+            kind: req.kind,
+        });
+    }
+
+    /// Hands another participant's (sealed) data channel message to this one's channel of
+    /// the same label, else its first channel; what cannot be written waits in the backlog.
+    pub fn deliver_channel_data(&mut self, label: &str, sealed: &[u8], out: &mut Outbox) {
+        let Some(rtc) = self.rtc.as_deref_mut() else {
+            return;
+        };
+        let Some(id) = self.channels.get(label).or(self.channels.values().next()) else {
+            return;
+        };
+        match self.backlog.send(rtc, *id, true, sealed) {
+            Delivery::Written => self.needs_poll = true,
+            Delivery::Queued => {}
+            Delivery::Dropped => {
+                tracing::debug!(participant = %self.id, "data channel message dropped");
+                out.stats.data_channel_dropped += 1;
+            }
+        }
+    }
+
+    /// Writes what waits in the data channel backlog while str0m takes it.
+    pub fn drain_channel_backlog(&mut self, out: &mut Outbox) {
+        let Some(rtc) = self.rtc.as_deref_mut() else {
+            return;
+        };
+        if self.backlog.is_empty() {
+            return;
+        }
+        out.stats.data_channel_dropped += self.backlog.drain(rtc);
+        self.needs_poll = true;
+    }
+
+    /// Chooses each video subscription's layer within this participant's bandwidth
+    /// estimate, and asks the estimator to probe for what the tiles would want.
+    pub fn select_layers(&mut self, published: &HashMap<TrackId, TrackLayers>, out: &mut Outbox) {
+        let audio = self
+            .subscriptions
+            .iter()
+            .filter(|s| s.kind == MediaKind::Audio)
+            .count();
+        // A tile whose publisher sends no video (camera off) costs nothing: it takes no share.
+        let visible_video = self
+            .subscriptions
+            .iter()
+            .filter(|s| s.kind == MediaKind::Video && s.spec.visible)
+            .filter(|s| {
+                published
+                    .get(&s.track)
+                    .is_some_and(|t| t.infos.iter().any(|l| l.active))
+            })
+            .count();
+        let budget = video_budget_per_track(self.bwe_bps, audio, visible_video);
+        // What the chosen layers cost now, and what the tiles would want with
+        // unlimited bandwidth: the estimator keeps the first and probes for the second.
+        let mut sending_bps = AUDIO_BPS * audio as u64;
+        let mut wanted_bps = sending_bps;
+        for s in self.subscriptions.iter_mut() {
+            if s.kind != MediaKind::Video || s.open_mid().is_none() {
+                continue;
+            }
+            let Some(TrackLayers { infos, keys }) = published.get(&s.track) else {
+                continue;
+            };
+            let previous = s
+                .layers
+                .target()
+                .and_then(|t| keys.iter().position(|k| *k == t));
+            let next = select_layer(infos, &s.spec, budget);
+            let chosen = damp_upswitch(previous, next, infos, budget);
+            let chosen_bps = chosen.map_or(0, |i| infos[i].bitrate_bps);
+            sending_bps += chosen_bps;
+            // Probe only where more bandwidth would buy a higher layer: probing
+            // for a single-layer track gains nothing, and in our tests a probe
+            // towards a never-measured layer's nominal rate made str0m's
+            // estimate collapse instead of grow.
+            wanted_bps += match select_layer(infos, &s.spec, None) {
+                Some(w) if Some(w) > chosen => infos[w].bitrate_bps,
+                _ => chosen_bps,
+            };
+            let target = chosen.map(|i| keys[i]);
+            if target != s.layers.target() {
+                s.layers.set_target(target);
+            }
+            if self.connected && s.layers.awaiting_keyframe() {
+                if let Some(layer) = target {
+                    out.propagated.push_back(Propagated::KeyframeRequest {
+                        track: s.track,
+                        layer,
+                        kind: KeyframeRequestKind::Pli,
+                    });
+                }
+            }
+        }
+        // Ask for the up-switch headroom too, or the damping would never let go.
+        if wanted_bps > sending_bps {
+            self.set_bwe_goal(
+                sending_bps,
+                wanted_bps.saturating_mul(UP_HEADROOM_PERCENT) / 100,
+            );
+        }
+    }
+
+    /// Asks str0m's estimator to probe up to what the tiles would take, when that is
+    /// above the current estimate. Never lowers it: with a desired rate below the
+    /// estimate, str0m's estimate sinks towards it while the sender is app-limited,
+    /// and a later raise did not probe it back up in our tests.
+    /// Only on a >10% change: each call may start a probe.
+    fn set_bwe_goal(&mut self, minimum_bps: u64, desired_bps: u64) {
+        let Some(rtc) = self.rtc.as_deref_mut() else {
+            return;
+        };
+        let desired_bps = desired_bps.max(minimum_bps);
+        if desired_bps == 0 || self.bwe_bps.is_some_and(|e| desired_bps <= e) {
+            return;
+        }
+        let changed = self
+            .bwe_goal
+            .is_none_or(|(_, d)| d.abs_diff(desired_bps) * 10 > d);
+        if !changed {
+            return;
+        }
+        self.bwe_goal = Some((minimum_bps, desired_bps));
+        rtc.bwe()
+            .set_bitrate(Bitrate::bps(minimum_bps), Bitrate::bps(desired_bps));
+        self.needs_poll = true;
+    }
+
+    /// Offers one frame of `track` to this participant as a subscriber.
+    pub fn forward(&mut self, track: TrackId, data: &MediaData) -> Forwarded {
+        let Some(rtc) = self.rtc.as_deref_mut().filter(|_| self.connected) else {
+            return Forwarded::Nothing;
+        };
+        let Some(sub) = self.subscriptions.iter_mut().find(|s| s.track == track) else {
+            return Forwarded::Nothing;
+        };
+        let Some(mid) = sub.open_mid() else {
+            return Forwarded::Nothing;
+        };
+        let (switched, frame_ticks) = if sub.kind == MediaKind::Video {
+            if send_delay(rtc, mid, self.bwe_bps, data.network_time) > MAX_SEND_DELAY {
+                // Behind: what is queued still goes out, and the subscription starts
+                // again at a keyframe once it did (asked for when the next frame comes).
+                sub.layers.restart();
+                return Forwarded::Skipped;
+            }
+            match sub.layers.on_frame(LayerKey(data.rid), data.is_keyframe()) {
+                Decision::Drop => {
+                    return match sub.layers.target() {
+                        Some(t) if sub.layers.awaiting_keyframe() => Forwarded::NeedKeyframe(t),
+                        _ => Forwarded::Nothing,
+                    };
+                }
+                Decision::Forward => (false, 0),
+                // One frame at 30 fps on the 90 kHz video clock.
+                Decision::ForwardSwitched => (true, 3000),
+            }
+        } else {
+            (false, 0)
+        };
+        let time = sub.rebase.map(data.time.numer(), switched, frame_ticks);
+        let time = MediaTime::new(time, data.time.frequency());
+        let Some(writer) = rtc.writer(mid) else {
+            return Forwarded::Nothing;
+        };
+        let from = data.params.pt();
+        let pt = match sub.payload_type {
+            Some((cached, pt)) if cached == from => pt,
+            _ => {
+                let Some(pt) = writer.match_params(data.params) else {
+                    return Forwarded::Nothing;
+                };
+                sub.payload_type = Some((from, pt));
+                pt
+            }
+        };
+        let writer = match data.ext_vals.audio_level {
+            Some(level) => writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(false)),
+            None => writer,
+        };
+        self.needs_poll = true;
+        match writer.write(pt, data.network_time, time, data.data.clone()) {
+            Ok(()) => Forwarded::Written {
+                bytes: data.data.len(),
+                packets: packets_in(data),
+            },
+            Err(e) => {
+                tracing::debug!(participant = %self.id, "write failed: {e}");
+                Forwarded::Nothing
+            }
+        }
+    }
+}
+
+/// How far behind the queue on `mid` towards this participant is: the longer of how long
+/// its oldest packet waited and how long what it holds takes to send at the estimate
+/// `bwe_bps` (what is written now waits that long).
+fn send_delay(rtc: &mut Rtc, mid: Mid, bwe_bps: Option<u64>, now: Instant) -> Duration {
+    let mut api = rtc.direct_api();
+    let Some(queue) = api
+        .stream_tx_by_mid(mid, None)
+        .and_then(|stream| stream.queue_info())
+    else {
+        return Duration::ZERO;
+    };
+    let waited = queue
+        .first_unsent()
+        .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+    let to_send = bwe_bps
+        .filter(|bps| *bps > 0)
+        .map_or(Duration::ZERO, |bps| {
+            Duration::from_secs_f64(queue.byte_size() as f64 * 8.0 / bps as f64)
+        });
+    waited.max(to_send)
+}
+
+fn packets_in(data: &MediaData) -> u64 {
+    let start: u64 = **data.seq_range.start();
+    let end: u64 = **data.seq_range.end();
+    end.saturating_sub(start).saturating_add(1)
+}

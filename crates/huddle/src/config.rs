@@ -194,14 +194,6 @@ pub struct Config {
     pub command: Option<Command>,
 }
 
-/// The chat bot's endpoint, when one is configured.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BotSettings {
-    pub url: String,
-    pub key: Option<String>,
-    pub model: String,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LogFormat {
@@ -409,24 +401,6 @@ impl Config {
             Some(url) => Location::Url(url.clone()),
             None => Location::DataDir(self.data_dir.clone()),
         }
-    }
-
-    /// The chat bot, if `--bot-url` is given.
-    pub fn bot(&self) -> anyhow::Result<Option<BotSettings>> {
-        let Some(url) = &self.bot_url else {
-            return Ok(None);
-        };
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            bail!("--bot-url {url:?} is not an http:// or https:// URL");
-        }
-        let Some(model) = &self.bot_model else {
-            bail!("--bot-url needs --bot-model");
-        };
-        Ok(Some(BotSettings {
-            url: url.clone(),
-            key: self.bot_key.clone(),
-            model: model.clone(),
-        }))
     }
 
     pub fn keepalive(&self) -> (Duration, Duration) {

@@ -1,11 +1,12 @@
 //! huddle: video meetings in one binary.
 //!
 //! Layers import one way: `rooms` (membership, no I/O) <- `signaling` (WebSocket sessions) <-
-//! `http` (the web edge). `protocol` and `metrics` are leaves every layer may use; `turn` wires the
-//! built-in STUN/TURN server (crate `huddle-turn`) to the configuration; `sfu` bridges signaling
+//! `http` (the web edge). `protocol` and `metrics` are leaves every layer may use; `turn` runs the
+//! built-in STUN/TURN server (crate `huddle-turn`); `sfu` bridges signaling
 //! and the SFU (crate `huddle-media`, which knows nothing of this crate). `store` (the database)
 //! is a leaf under `rooms`; `collab` (chat, scheduled messages, whiteboard) sits between `rooms`
-//! and `signaling`.
+//! and `signaling`. Configuration stays at the edge: `settings` makes each layer's own settings
+//! from `config`, and no layer reads `config`.
 
 pub mod access;
 pub mod clock;
@@ -19,6 +20,7 @@ pub mod identity;
 pub mod metrics;
 pub mod protocol;
 pub mod rooms;
+mod settings;
 pub mod sfu;
 pub mod signaling;
 pub mod store;
@@ -35,19 +37,16 @@ use huddle_turn::TurnServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use access::{
-    Access, ConnectionCounter, Entrances, IpBuckets, JoinTokens, KindRate, RoomSettingsStore,
-    StoredRoomSettings,
-};
+use access::{ConnectionCounter, RoomSettingsStore};
 use clock::{Clock, SystemClock};
 use collab::{Bot, Collab};
 use config::Config;
 use http::{ConnectionLimits, WebListener};
 use ice::IceServers;
 use metrics::Metrics;
-use rooms::{LocalRegistry, RoomName, RoomPolicy, RoomRegistry};
+use rooms::{LocalRegistry, NodeRooms};
 use sfu::SfuSwitchboard;
-use signaling::{RateSettings, Signaling, SignalingSettings};
+use signaling::Signaling;
 use store::Store;
 
 /// A huddle node with its sockets bound, ready to serve.
@@ -78,7 +77,9 @@ impl Huddle {
         shutdown: CancellationToken,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let bot = config.bot()?.map(|bot| Bot::new(&bot)).transpose()?;
+        let bot = settings::bot(config)?
+            .map(|bot| Bot::new(&bot))
+            .transpose()?;
         let store = Store::open(&config.database())
             .await
             .context("opening the database")?;
@@ -87,20 +88,24 @@ impl Huddle {
             tracing::info!(limit, "open-file limit");
             files::FileWatch::register(limit, metrics.registry_mut())
         });
-        let tls = tls::server_config(config)?;
+        let tls = settings::certificate(config)?
+            .map(|certificate| tls::server_config(&certificate))
+            .transpose()?;
         let (turn, builtin) = if config.no_turn {
             (None, None)
         } else {
-            let (server, mut builtin) = turn::bind(config, metrics.registry_mut())
+            let turn_settings = settings::turn(config);
+            let (server, mut builtin) = turn::bind(&turn_settings, metrics.registry_mut())
                 .await
                 .with_context(|| format!("starting STUN/TURN on {}", config.turn_listen))?;
             if let Some(tls) = &tls {
-                builtin.tls_ports = turn::bind_tls(config, &server, Arc::clone(tls)).await?;
+                builtin.tls_ports =
+                    turn::bind_tls(&turn_settings.tls_listen, &server, Arc::clone(tls)).await?;
             }
             (Some(server), Some(builtin))
         };
         let (sfu, switchboard) = if config.needs_sfu() {
-            let (bridge, switchboard) = sfu::bind(config, metrics.registry_mut())?;
+            let (bridge, switchboard) = sfu::bind(&settings::sfu(config), metrics.registry_mut())?;
             (Some(bridge), Some(switchboard))
         } else {
             (None, None)
@@ -131,15 +136,15 @@ impl Huddle {
             header_timeout: config.security.http_header_timeout(),
             metrics: metrics.clone(),
         };
-        let registry = Arc::new(LocalRegistry::new(room_policy(config)));
+        let registry = Arc::new(LocalRegistry::new(settings::room_policy(config)));
         let settings_store: Arc<dyn RoomSettingsStore> = Arc::new(store.clone());
-        let access = access(config, settings_store).await?;
+        let access = settings::access(config, settings_store).await?;
         let collab = Collab::new(store, registry, clock, metrics.clone(), bot);
         let signaling = Arc::new(Signaling {
             collab,
             access,
             metrics,
-            settings: signaling_settings(config, ice),
+            settings: settings::signaling(config, ice),
             sfu,
             shutdown,
         });
@@ -220,71 +225,12 @@ impl Huddle {
 /// How often rooms learn that time passed (auto rooms going back to the mesh after their hold).
 const SETTLE_INTERVAL: Duration = Duration::from_secs(1);
 
-async fn settle_rooms(registry: Arc<dyn RoomRegistry>, shutdown: CancellationToken) {
+async fn settle_rooms(rooms: Arc<dyn NodeRooms>, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval(SETTLE_INTERVAL);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = ticks.tick() => registry.settle(Instant::now()).await,
+            _ = ticks.tick() => rooms.settle(Instant::now()).await,
         }
-    }
-}
-
-fn room_policy(config: &Config) -> RoomPolicy {
-    RoomPolicy {
-        media: config.media_policy(),
-        mesh_limit: usize::from(config.mesh_limit),
-        max_participants: usize::from(config.max_participants),
-        auto_host: !config.security.require_token,
-    }
-}
-
-/// Access control and abuse limits as configured; `--room-password`s go into the store, where
-/// they replace what hosts set before.
-async fn access(config: &Config, store: Arc<dyn RoomSettingsStore>) -> anyhow::Result<Access> {
-    let security = &config.security;
-    for spec in &security.room_password {
-        let room = RoomName::parse(&spec.room)
-            .with_context(|| format!("--room-password for {:?}", spec.room))?;
-        let password_hash = Some(access::hash_password(&spec.password)?);
-        let kept = store.load(&room).await?.unwrap_or_default();
-        let settings = StoredRoomSettings {
-            password_hash,
-            ..kept
-        };
-        store.save(&room, &settings).await?;
-    }
-    let kind_rates = [
-        ("chat", security.chat_rate),
-        ("whiteboard", security.whiteboard_rate),
-    ]
-    .map(|(kind, per_second)| KindRate {
-        kind,
-        per_second,
-        burst: per_second * 2.0,
-    });
-    Ok(Access {
-        tokens: JoinTokens::from_config(security.token_secret.as_deref(), &config.data_dir)?,
-        require_token: security.require_token,
-        entrances: Entrances::new(store, security.password_attempts_per_minute),
-        joins: IpBuckets::new(security.joins_per_minute),
-        connections: ConnectionCounter::new(security.max_connections_per_ip),
-        kind_rates: kind_rates.to_vec(),
-        allowed_origins: security.allowed_origin.clone(),
-        api_key: security.api_key.clone(),
-    })
-}
-
-fn signaling_settings(config: &Config, ice: IceServers) -> SignalingSettings {
-    let (keepalive_interval, keepalive_timeout) = config.keepalive();
-    SignalingSettings {
-        ice,
-        keepalive_interval,
-        keepalive_timeout,
-        rate: RateSettings {
-            per_second: config.message_rate,
-            burst: config.message_burst,
-            bytes_per_second: config.message_bytes_rate,
-        },
     }
 }

@@ -4,8 +4,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::BotSettings;
-
 /// How the bot's messages are signed in the chat.
 pub const BOT_NAME: &str = "huddle bot";
 /// A bot that has not answered by then has failed.
@@ -53,6 +51,15 @@ struct Choice {
 #[derive(Deserialize)]
 struct Reply {
     content: Option<String>,
+}
+
+/// The chat bot's endpoint, when one is configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotSettings {
+    /// An OpenAI-compatible API's base URL.
+    pub url: String,
+    pub key: Option<String>,
+    pub model: String,
 }
 
 impl Bot {

@@ -151,29 +151,14 @@ fn sfu_settings_have_environment_variables() {
 }
 
 #[test]
-fn storage_and_bot_settings_parse() {
+fn storage_settings_parse() {
     let config = load(&[]).unwrap();
     assert_eq!(config.database(), Location::DataDir("./data".into()));
-    assert_eq!(config.bot().unwrap(), None);
-    let config = load(&[
-        "--database-url",
-        "postgres://localhost/huddle",
-        "--bot-url",
-        "http://127.0.0.1:9/v1",
-        "--bot-model",
-        "tiny",
-    ])
-    .unwrap();
+    let config = load(&["--database-url", "postgres://localhost/huddle"]).unwrap();
     assert_eq!(
         config.database(),
         Location::Url("postgres://localhost/huddle".into())
     );
-    assert_eq!(config.bot().unwrap().unwrap().model, "tiny");
-    assert!(load(&["--bot-url", "http://x/v1"]).unwrap().bot().is_err());
-    assert!(load(&["--bot-url", "ftp://x", "--bot-model", "m"])
-        .unwrap()
-        .bot()
-        .is_err());
 }
 
 #[test]

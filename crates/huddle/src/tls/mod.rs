@@ -9,28 +9,33 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
 
-use crate::config::Config;
+/// Where the server's TLS identity comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Certificate {
+    /// The operator's PEM files.
+    Files { cert: PathBuf, key: PathBuf },
+    /// Made once and kept in the data directory, naming these addresses too.
+    SelfSigned {
+        data_dir: PathBuf,
+        external_ips: Vec<IpAddr>,
+    },
+}
 
-/// The TLS setup the configuration asks for, or `None` for plain HTTP.
-pub fn server_config(config: &Config) -> anyhow::Result<Option<Arc<ServerConfig>>> {
-    let security = &config.security;
-    let (cert, key) = match (
-        &security.tls_cert,
-        &security.tls_key,
-        security.tls_self_signed,
-    ) {
-        (None, None, false) => return Ok(None),
-        (Some(cert), Some(key), false) => (cert.clone(), key.clone()),
-        (None, None, true) => self_signed(&config.data_dir, &config.external_ip)?,
-        (_, _, true) => bail!("--tls-self-signed and --tls-cert/--tls-key exclude each other"),
-        _ => bail!("--tls-cert and --tls-key go together"),
+/// The TLS setup of `certificate`, for HTTPS and TURN over TLS.
+pub fn server_config(certificate: &Certificate) -> anyhow::Result<Arc<ServerConfig>> {
+    let (cert, key) = match certificate {
+        Certificate::Files { cert, key } => (cert.clone(), key.clone()),
+        Certificate::SelfSigned {
+            data_dir,
+            external_ips,
+        } => self_signed(data_dir, external_ips)?,
     };
-    Ok(Some(Arc::new(load(&cert, &key)?)))
+    Ok(Arc::new(load(&cert, &key)?))
 }
 
 fn load(cert: &Path, key: &Path) -> anyhow::Result<ServerConfig> {

@@ -11,7 +11,7 @@ mod bot;
 mod scheduler;
 mod validate;
 
-pub use bot::Bot;
+pub use bot::{Bot, BotSettings};
 
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ use crate::identity::AuthorKey;
 use crate::metrics::Metrics;
 use crate::protocol::{ChatKind, ErrorCode, ParticipantId, Point, ServerMessage, WhiteboardItem};
 use crate::rooms::{
-    self, Admission, JoinError, Notice, Outbox, Profile, Reader, RoomName, RoomRegistry,
+    self, Admission, Audience, JoinError, Notice, Outbox, Profile, Reader, RoomName, RoomRegistry,
 };
 use crate::store::{NewChat, NewScheduled, PendingLimits, Store, StoreError};
 use boards::Boards;
@@ -101,6 +101,12 @@ impl Collab {
 
     pub fn registry(&self) -> &Arc<dyn RoomRegistry> {
         &self.registry
+    }
+
+    /// Tells a room what changed. Collab speaks to groups, never to one member, so nothing
+    /// it says can miss its audience.
+    async fn announce(&self, room: &RoomName, notice: Notice, audience: Audience) {
+        let _ = self.registry.announce(room, notice, audience).await;
     }
 
     /// Admits a participant. The board stays locked while they join, so every whiteboard change
@@ -258,9 +264,12 @@ impl Collab {
                 )
             })?;
         self.scheduler.notify_one();
-        self.registry
-            .announce(caller.room, Notice::ScheduledAdded(record), None)
-            .await;
+        self.announce(
+            caller.room,
+            Notice::ScheduledAdded(record),
+            Audience::Everyone,
+        )
+        .await;
         Ok(None)
     }
 
@@ -295,8 +304,7 @@ impl Collab {
             id,
             reason: crate::protocol::ScheduledRemoval::Cancelled,
         };
-        self.registry
-            .announce(caller.room, Notice::Plain(removed), None)
+        self.announce(caller.room, Notice::Plain(removed), Audience::Everyone)
             .await;
         Ok(None)
     }
@@ -311,8 +319,7 @@ impl Collab {
             title,
             by: caller.id.clone(),
         };
-        self.registry
-            .announce(caller.room, Notice::Plain(changed), None)
+        self.announce(caller.room, Notice::Plain(changed), Audience::Everyone)
             .await;
         Ok(None)
     }
@@ -335,8 +342,7 @@ impl Collab {
             record,
             by: caller.id.clone(),
         };
-        self.registry
-            .announce(caller.room, notice, Some(caller.id))
+        self.announce(caller.room, notice, Audience::AllBut(caller.id.clone()))
             .await;
         Ok(None)
     }
@@ -356,9 +362,12 @@ impl Collab {
         live.board.extend(caller.author, &id, &points)?;
         live.append(id.clone(), points.clone());
         let extended = ServerMessage::WhiteboardExtended { id, points };
-        self.registry
-            .announce(caller.room, Notice::Plain(extended), Some(caller.id))
-            .await;
+        self.announce(
+            caller.room,
+            Notice::Plain(extended),
+            Audience::AllBut(caller.id.clone()),
+        )
+        .await;
         Ok(None)
     }
 
@@ -372,8 +381,7 @@ impl Collab {
         if let Some(record) = live.board.undo(caller.author) {
             live.delete(record.item.id.clone());
             let removed = ServerMessage::WhiteboardRemoved { id: record.item.id };
-            self.registry
-                .announce(caller.room, Notice::Plain(removed), None)
+            self.announce(caller.room, Notice::Plain(removed), Audience::Everyone)
                 .await;
         }
         Ok(None)
@@ -389,8 +397,7 @@ impl Collab {
         let cleared = ServerMessage::WhiteboardCleared {
             by: caller.id.clone(),
         };
-        self.registry
-            .announce(caller.room, Notice::Plain(cleared), None)
+        self.announce(caller.room, Notice::Plain(cleared), Audience::Everyone)
             .await;
         Ok(None)
     }
@@ -409,8 +416,7 @@ impl Collab {
             from: caller.id.clone(),
             emoji,
         };
-        self.registry
-            .announce(caller.room, Notice::Plain(reaction), None)
+        self.announce(caller.room, Notice::Plain(reaction), Audience::Everyone)
             .await;
         Ok(None)
     }
@@ -423,8 +429,7 @@ impl Collab {
             .await
             .map_err(|err| self.storage(err))?;
         self.metrics.count_chat(chat.kind);
-        self.registry
-            .announce(room, Notice::Chat(record), None)
+        self.announce(room, Notice::Chat(record), Audience::Everyone)
             .await;
         Ok(())
     }

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::Collab;
 use crate::clock::UnixMillis;
 use crate::protocol::{ScheduledRemoval, ServerMessage};
-use crate::rooms::{Notice, RoomName};
+use crate::rooms::{Audience, Notice, RoomName};
 use crate::store::{ScheduledRecord, StoreError};
 
 /// A message posted this long after its time is marked late.
@@ -79,15 +79,13 @@ impl Collab {
             return Ok(());
         };
         tracing::info!(room = %room, id = scheduled.id, late, "scheduled message posted");
-        self.registry
-            .announce(&room, Notice::Chat(chat), None)
+        self.announce(&room, Notice::Chat(chat), Audience::Everyone)
             .await;
         let removed = ServerMessage::ScheduledRemoved {
             id: scheduled.id,
             reason: ScheduledRemoval::Posted,
         };
-        self.registry
-            .announce(&room, Notice::Plain(removed), None)
+        self.announce(&room, Notice::Plain(removed), Audience::Everyone)
             .await;
         Ok(())
     }

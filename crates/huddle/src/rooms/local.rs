@@ -7,11 +7,11 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use super::{
-    Admission, Arrival, Authors, Census, JoinError, MemberChange, Notice, Outbox, Profile,
-    RelayError, Room, RoomName, RoomPolicy, RoomRegistry,
+    Admission, Arrival, Audience, Authors, Census, JoinError, MemberChange, NodeRooms, Notice,
+    Outbox, Profile, RelayError, Room, RoomName, RoomPolicy, RoomRegistry,
 };
 use crate::identity::AuthorKey;
-use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, ServerMessage, Signal};
+use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, Signal};
 
 /// Rooms of this process. One short lock per signaling message: signaling is rare next to media,
 /// and each operation only moves a few messages into channels.
@@ -117,20 +117,21 @@ impl RoomRegistry for LocalRegistry {
         });
     }
 
-    async fn announce(&self, room: &RoomName, notice: Notice, except: Option<&ParticipantId>) {
-        self.with_rooms(|rooms| {
-            if let Some(members) = rooms.get_mut(room) {
-                members.announce(&notice, except);
-            }
+    async fn announce(
+        &self,
+        room: &RoomName,
+        notice: Notice,
+        audience: Audience,
+    ) -> Result<(), RelayError> {
+        let reached = self.with_rooms(|rooms| {
+            rooms
+                .get_mut(room)
+                .is_some_and(|members| members.announce(&notice, &audience))
         });
-    }
-
-    async fn settle(&self, now: Instant) {
-        self.with_rooms(|rooms| {
-            for members in rooms.values_mut() {
-                members.settle(now);
-            }
-        });
+        match audience {
+            Audience::Member(id) if !reached => Err(RelayError::UnknownParticipant(id)),
+            _ => Ok(()),
+        }
     }
 
     async fn raise_hand(&self, room: &RoomName, id: &ParticipantId, raised: bool) {
@@ -159,21 +160,6 @@ impl RoomRegistry for LocalRegistry {
         })
     }
 
-    async fn send_to(
-        &self,
-        room: &RoomName,
-        id: &ParticipantId,
-        message: ServerMessage,
-    ) -> Result<(), RelayError> {
-        self.with_rooms(|rooms| {
-            let sent = rooms
-                .get_mut(room)
-                .is_some_and(|members| members.send_to(id, message));
-            sent.then_some(())
-                .ok_or_else(|| RelayError::UnknownParticipant(id.clone()))
-        })
-    }
-
     async fn members(&self, room: &RoomName) -> Vec<Participant> {
         self.with_rooms(|rooms| rooms.get(room).map(Room::participants).unwrap_or_default())
     }
@@ -184,6 +170,17 @@ impl RoomRegistry for LocalRegistry {
                 .get(room)
                 .map_or(Arrival::FirstIn, |members| members.arrival(author))
         })
+    }
+}
+
+#[async_trait]
+impl NodeRooms for LocalRegistry {
+    async fn settle(&self, now: Instant) {
+        self.with_rooms(|rooms| {
+            for members in rooms.values_mut() {
+                members.settle(now);
+            }
+        });
     }
 
     fn census(&self) -> Census {

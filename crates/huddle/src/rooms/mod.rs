@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use crate::identity::AuthorKey;
 pub use crate::metrics::Census;
 use crate::protocol::{
-    LeaveReason, MediaState, Participant, ParticipantId, Role, RoomSettings, ServerMessage, Signal,
+    LeaveReason, MediaState, Participant, ParticipantId, Role, RoomSettings, Signal,
 };
 
 /// What the rooms of a registry are like: how they carry media, and so how many they hold.
@@ -83,6 +83,28 @@ pub enum RelayError {
     RecipientBusy(ParticipantId),
 }
 
+/// Who of a room an announcement is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    Everyone,
+    /// Everybody but the one whose own action it reports.
+    AllBut(ParticipantId),
+    /// Those who moderate: hosts and moderators.
+    Hosts,
+    Member(ParticipantId),
+}
+
+impl Audience {
+    pub fn includes(&self, id: &ParticipantId, role: Role) -> bool {
+        match self {
+            Self::Everyone => true,
+            Self::AllBut(skipped) => skipped != id,
+            Self::Hosts => role.may_moderate(),
+            Self::Member(member) => member == id,
+        }
+    }
+}
+
 /// Who somebody at a room's door would be: a lobby holds newcomers only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arrival {
@@ -105,8 +127,13 @@ pub struct Profile {
 
 /// The room registry: rooms are created on first join and removed when the last participant leaves.
 /// Every change is announced to the room's other participants through their outboxes.
+///
+/// Its methods are what a cluster shares about a room: who is in it (membership, roles, hands),
+/// and announcements to an [`Audience`] of it. What stays on the node that holds the members'
+/// sessions (their outboxes, the rooms' clock, the count of what it carries) is [`NodeRooms`].
+/// A cluster registry wraps the local one, as [`LocalRegistry`] alone is both.
 #[async_trait]
-pub trait RoomRegistry: Send + Sync {
+pub trait RoomRegistry: NodeRooms {
     async fn join(
         &self,
         room: &RoomName,
@@ -132,8 +159,14 @@ pub trait RoomRegistry: Send + Sync {
 
     async fn leave(&self, room: &RoomName, id: &ParticipantId, reason: LeaveReason);
 
-    /// Tells the room's members but `except` (nobody when the room is empty).
-    async fn announce(&self, room: &RoomName, notice: Notice, except: Option<&ParticipantId>);
+    /// Tells the audience of the room (nobody when the room is empty). Fails only when the
+    /// audience is one member who is not in the room.
+    async fn announce(
+        &self,
+        room: &RoomName,
+        notice: Notice,
+        audience: Audience,
+    ) -> Result<(), RelayError>;
 
     async fn raise_hand(&self, room: &RoomName, id: &ParticipantId, raised: bool);
 
@@ -148,23 +181,20 @@ pub trait RoomRegistry: Send + Sync {
         change: MemberChange,
     ) -> Result<Participant, RelayError>;
 
-    /// Delivers a message to one member: moderation notices, removals.
-    async fn send_to(
-        &self,
-        room: &RoomName,
-        id: &ParticipantId,
-        message: ServerMessage,
-    ) -> Result<(), RelayError>;
-
     /// The room's members now (empty when there is no such room).
     async fn members(&self, room: &RoomName) -> Vec<Participant>;
 
     /// Who `author` would be coming into the room now.
     async fn arrival(&self, room: &RoomName, author: &AuthorKey) -> Arrival;
+}
 
-    /// Lets time pass: auto rooms that stayed small long enough go back to the mesh. Called about
-    /// once a second.
+/// What stays on the node that holds a room's sessions, whatever the registry shares.
+#[async_trait]
+pub trait NodeRooms: Send + Sync {
+    /// Lets time pass: auto rooms that stayed small long enough go back to the mesh, a host who
+    /// did not come back in time hands the role on. Called about once a second.
     async fn settle(&self, now: Instant);
 
+    /// What this node carries: rooms and participants.
     fn census(&self) -> Census;
 }

@@ -16,7 +16,6 @@ pub use bridge::SfuBridge;
 pub use gate::Gate;
 pub use switchboard::SfuSwitchboard;
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
@@ -25,9 +24,9 @@ use huddle_media::driver;
 use huddle_media::ParticipantId as MediaParticipant;
 use huddle_media::{MediaKind, RoomId, SfuConfig, SfuError, SfuMetrics, SubscriptionSpec};
 use prometheus_client::registry::Registry;
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::config::Config;
 use crate::protocol::{ErrorCode, ParticipantId, Tile, TileSource, TrackSource};
 use crate::rooms::RoomName;
 
@@ -62,11 +61,13 @@ impl SfuFailure {
     }
 }
 
-/// The SFU's number for a room name; the same name gives the same number in this process.
+/// The SFU's number for a room name: the first 8 bytes of its SHA-256, the same in every
+/// process and release, so that nodes of a cluster (and a restarted node) agree on it.
 pub fn room_id(room: &RoomName) -> RoomId {
-    let mut hasher = DefaultHasher::new();
-    room.as_str().hash(&mut hasher);
-    RoomId(hasher.finish())
+    let digest = Sha256::digest(room.as_str().as_bytes());
+    let mut first = [0; 8];
+    first.copy_from_slice(&digest[..8]);
+    RoomId(u64::from_be_bytes(first))
 }
 
 /// Server participant ids are a u64 in hex, so they map 1:1 onto the SFU's.
@@ -109,25 +110,38 @@ pub fn tile_subscription(tile: &Tile) -> (TrackSource, SubscriptionSpec) {
     (source, spec)
 }
 
+/// What the SFU is to be, made from the configuration at the edge.
+#[derive(Debug, Clone)]
+pub struct SfuSettings {
+    /// The UDP address every client sends media to.
+    pub listen: SocketAddr,
+    /// The public address of a host behind a 1:1 NAT.
+    pub external_ip: Option<IpAddr>,
+    /// Worker threads, each carrying whole rooms.
+    pub workers: usize,
+    /// How long a participant whose ICE died keeps its place for an ICE restart.
+    pub ice_restart_grace: Duration,
+}
+
 /// Binds the SFU's UDP port, starts its workers and registers its metrics.
 pub fn bind(
-    config: &Config,
+    settings: &SfuSettings,
     registry: &mut Registry,
 ) -> anyhow::Result<(SfuBridge, SfuSwitchboard)> {
-    let socket = UdpSocket::bind(config.sfu_listen)
-        .with_context(|| format!("binding the SFU to UDP {}", config.sfu_listen))?;
+    let socket = UdpSocket::bind(settings.listen)
+        .with_context(|| format!("binding the SFU to UDP {}", settings.listen))?;
     let port = socket.local_addr()?.port();
-    let advertised = SocketAddr::new(advertised_ip(config), port);
+    let advertised = SocketAddr::new(advertised_ip(settings), port);
     let metrics = SfuMetrics::default();
     metrics.register(registry);
     let sfu_config = SfuConfig {
-        ice_restart_grace: Duration::from_secs(config.sfu_ice_restart_grace.into()),
+        ice_restart_grace: settings.ice_restart_grace,
         ..SfuConfig::new(advertised)
     };
-    let (handle, events) = driver::spawn(socket, sfu_config, config.sfu_workers(), Some(metrics))
+    let (handle, events) = driver::spawn(socket, sfu_config, settings.workers, Some(metrics))
         .context("starting the SFU workers")?;
     let (requests_tx, requests) = mpsc::channel(REQUEST_QUEUE);
-    tracing::info!(address = %advertised, workers = config.sfu_workers(), "SFU is serving");
+    tracing::info!(address = %advertised, workers = settings.workers, "SFU is serving");
     let bridge = SfuBridge {
         requests: requests_tx,
         local_addr: handle.local_addr,
@@ -138,11 +152,11 @@ pub fn bind(
 
 /// The address in the SFU's candidate: the external IP behind a 1:1 NAT, else the listen IP if
 /// specific, else the address this host reaches the outside with (as TURN relays do).
-fn advertised_ip(config: &Config) -> IpAddr {
-    if let Some(external) = config.external_ip.first() {
-        return *external;
+fn advertised_ip(settings: &SfuSettings) -> IpAddr {
+    if let Some(external) = settings.external_ip {
+        return external;
     }
-    let listen = config.sfu_listen.ip();
+    let listen = settings.listen.ip();
     if !listen.is_unspecified() {
         return listen;
     }
@@ -162,10 +176,11 @@ mod tests {
     }
 
     #[test]
-    fn room_ids_are_stable_per_name() {
+    fn room_ids_are_the_same_in_every_process() {
         let a = RoomName::parse("a").unwrap();
         let b = RoomName::parse("b").unwrap();
-        assert_eq!(room_id(&a), room_id(&a.clone()));
+        // SHA-256("a") begins ca978112ca1bbdca.
+        assert_eq!(room_id(&a), RoomId(0xca97_8112_ca1b_bdca));
         assert_ne!(room_id(&a), room_id(&b));
     }
 

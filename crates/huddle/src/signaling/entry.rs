@@ -13,7 +13,7 @@ use crate::identity::AuthorKey;
 use crate::protocol::{
     Credentials, ErrorCode, LeaveReason, MediaState, Removal, Role, ServerMessage, PROTOCOL_VERSION,
 };
-use crate::rooms::{clean_display_name, JoinError, Profile, RoomName};
+use crate::rooms::{clean_display_name, Audience, JoinError, Profile, RoomName};
 use crate::sfu::Gate;
 
 /// Messages queued for one participant before it counts as too slow and is dropped.
@@ -126,7 +126,7 @@ impl Session<'_> {
         let knocking = ServerMessage::Knocking {
             participant: knock.clone(),
         };
-        self.tell_hosts(&room, knocking).await;
+        let _ = self.tell(&room, Audience::Hosts, knocking).await;
         tracing::info!(room = %room, knock = %knock.id, "waiting in the lobby");
         self.waiting = Some(Waiting {
             room: room.clone(),
@@ -163,7 +163,7 @@ impl Session<'_> {
             let ended = ServerMessage::KnockEnded {
                 id: waiting.knock.id,
             };
-            self.tell_hosts(&waiting.room, ended).await;
+            let _ = self.tell(&waiting.room, Audience::Hosts, ended).await;
         }
     }
 

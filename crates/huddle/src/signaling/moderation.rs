@@ -6,7 +6,7 @@ use crate::access::PasswordChangeError;
 use crate::protocol::{
     ErrorCode, ModeratedAction, Moderation, ParticipantId, Removal, Role, ServerMessage,
 };
-use crate::rooms::{MemberChange, RoomName};
+use crate::rooms::{Audience, MemberChange, Notice, RelayError, RoomName};
 
 impl Session<'_> {
     pub(super) async fn moderate(&mut self, action: Moderation) -> Step {
@@ -101,7 +101,9 @@ impl Session<'_> {
             action,
             by: me.clone(),
         };
-        let _ = registry.send_to(room, target, notice).await;
+        let _ = self
+            .tell(room, Audience::Member(target.clone()), notice)
+            .await;
         Step::Quiet
     }
 
@@ -123,9 +125,7 @@ impl Session<'_> {
             reason,
             message: reason.describe().to_owned(),
         };
-        let registry = self.signaling.registry();
-        registry
-            .send_to(room, target, removed)
+        self.tell(room, Audience::Member(target.clone()), removed)
             .await
             .map_err(|err| self.error(ErrorCode::UnknownParticipant, err.to_string()))
     }
@@ -138,7 +138,7 @@ impl Session<'_> {
             );
         }
         let ended = ServerMessage::KnockEnded { id: knock.clone() };
-        self.tell_hosts(room, ended).await;
+        let _ = self.tell(room, Audience::Hosts, ended).await;
         Step::Quiet
     }
 
@@ -197,28 +197,26 @@ impl Session<'_> {
     ) -> Step {
         match access {
             Ok(access) => {
-                self.tell_room(room, ServerMessage::AccessChanged { access })
-                    .await;
+                let changed = ServerMessage::AccessChanged { access };
+                let _ = self.tell(room, Audience::Everyone, changed).await;
                 Step::Quiet
             }
             Err(err) => self.error(ErrorCode::StorageFailed, err.to_string()),
         }
     }
 
-    async fn tell_room(&self, room: &RoomName, message: ServerMessage) {
-        let registry = self.signaling.registry();
-        for member in registry.members(room).await {
-            let _ = registry.send_to(room, &member.id, message.clone()).await;
-        }
-    }
-
-    pub(super) async fn tell_hosts(&self, room: &RoomName, message: ServerMessage) {
-        let registry = self.signaling.registry();
-        for member in registry.members(room).await {
-            if member.role.may_moderate() {
-                let _ = registry.send_to(room, &member.id, message.clone()).await;
-            }
-        }
+    /// Tells `audience` of the room; fails only when it is one member who is not there.
+    pub(super) async fn tell(
+        &self,
+        room: &RoomName,
+        audience: Audience,
+        message: ServerMessage,
+    ) -> Result<(), RelayError> {
+        let notice = Notice::Plain(message);
+        self.signaling
+            .registry()
+            .announce(room, notice, audience)
+            .await
     }
 
     /// A host who joins sees who already waits.
@@ -226,12 +224,10 @@ impl Session<'_> {
         let Some(membership) = &self.membership else {
             return;
         };
-        let registry = self.signaling.registry();
         for knock in self.signaling.access.entrances.knocks(&membership.room) {
             let knocking = ServerMessage::Knocking { participant: knock };
-            let _ = registry
-                .send_to(&membership.room, &membership.id, knocking)
-                .await;
+            let me = Audience::Member(membership.id.clone());
+            let _ = self.tell(&membership.room, me, knocking).await;
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 use super::notice::{Authors, Notice, Reader};
-use super::{Arrival, RelayError, RoomMode, RoomPolicy};
+use super::{Arrival, Audience, RelayError, RoomMode, RoomPolicy};
 use crate::identity::AuthorKey;
 use crate::protocol::{
     LeaveReason, MediaState, Participant, ParticipantId, Role, RoomSettings, ServerMessage, Signal,
@@ -185,17 +185,6 @@ impl Room {
         Some(participant)
     }
 
-    /// Delivers a message to one member. False when they are not here.
-    pub fn send_to(&mut self, id: &ParticipantId, message: ServerMessage) -> bool {
-        if !self.members.contains_key(id) {
-            return false;
-        }
-        if !self.deliver(id, message) {
-            self.drop_member(id, LeaveReason::Disconnected);
-        }
-        true
-    }
-
     fn has_host(&self) -> bool {
         self.members
             .values()
@@ -343,13 +332,19 @@ impl Room {
         authors
     }
 
-    /// Delivers `notice` to every member but `except`, rendered for each.
-    pub fn announce(&mut self, notice: &Notice, except: Option<&ParticipantId>) {
+    /// Delivers `notice` to its audience, rendered for each. False when the audience is one
+    /// member who is not here.
+    pub fn announce(&mut self, notice: &Notice, audience: &Audience) -> bool {
+        if let Audience::Member(id) = audience {
+            if !self.members.contains_key(id) {
+                return false;
+            }
+        }
         let authors = self.authors();
         let laggards: Vec<ParticipantId> = self
             .members
             .iter()
-            .filter(|(id, _)| Some(*id) != except)
+            .filter(|(id, member)| audience.includes(id, member.participant.role))
             .filter(|(id, member)| {
                 let reader = Reader {
                     key: &member.author,
@@ -359,9 +354,8 @@ impl Room {
             })
             .map(|(id, _)| id.clone())
             .collect();
-        for id in laggards {
-            self.drop_member(&id, LeaveReason::Disconnected);
-        }
+        self.drop_members(&laggards, LeaveReason::Disconnected);
+        true
     }
 
     /// Lets time pass: an auto room that stayed small long enough goes back to the mesh, and the
@@ -422,312 +416,7 @@ impl Room {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::{SdpKind, SessionDescription};
-
-    fn participant(id: &str) -> Participant {
-        Participant {
-            id: ParticipantId(id.into()),
-            name: id.to_uppercase(),
-            media: MediaState::default(),
-            role: Role::Participant,
-        }
-    }
-
-    fn key(id: &str) -> AuthorKey {
-        AuthorKey::from_identity(&format!("identity-of-{id}-0123456789")).unwrap()
-    }
-
-    fn join(room: &mut Room, id: &str) -> mpsc::Receiver<ServerMessage> {
-        let (tx, rx) = mpsc::channel(8);
-        room.admit(participant(id), key(id), tx, Instant::now())
-            .unwrap();
-        rx
-    }
-
-    fn mesh_room(capacity: usize) -> Room {
-        Room::new(RoomPolicy::mesh(capacity))
-    }
-
-    fn offer() -> Signal {
-        Signal::Description {
-            description: SessionDescription {
-                kind: SdpKind::Offer,
-                sdp: "v=0".into(),
-            },
-        }
-    }
-
-    #[test]
-    fn newcomer_sees_others_and_others_see_newcomer() {
-        let mut room = mesh_room(4);
-        let mut a = join(&mut room, "a");
-        let (tx, _b) = mpsc::channel(8);
-        let (others, _) = room
-            .admit(participant("b"), key("b"), tx, Instant::now())
-            .unwrap();
-        // The first to join an open room hosts it.
-        let host = Participant {
-            role: Role::Host,
-            ..participant("a")
-        };
-        assert_eq!(others, vec![host]);
-        assert_eq!(
-            a.try_recv().unwrap(),
-            ServerMessage::ParticipantJoined {
-                participant: participant("b")
-            }
-        );
-    }
-
-    #[test]
-    fn capacity_is_enforced() {
-        let mut room = mesh_room(1);
-        let _a = join(&mut room, "a");
-        let (tx, _rx) = mpsc::channel(8);
-        assert_eq!(
-            room.admit(participant("b"), key("b"), tx, Instant::now()),
-            Err(RoomFull { capacity: 1 })
-        );
-        assert_eq!(room.len(), 1);
-    }
-
-    #[test]
-    fn relay_reaches_only_members() {
-        let mut room = mesh_room(4);
-        let _a = join(&mut room, "a");
-        let mut b = join(&mut room, "b");
-        let (a, b_id) = (ParticipantId("a".into()), ParticipantId("b".into()));
-        assert_eq!(room.relay(&a, &b_id, offer()), Ok(()));
-        assert_eq!(
-            b.try_recv().unwrap(),
-            ServerMessage::Signal {
-                from: a.clone(),
-                signal: offer()
-            }
-        );
-        let elsewhere = ParticipantId("elsewhere".into());
-        assert_eq!(
-            room.relay(&a, &elsewhere, offer()),
-            Err(RelayError::UnknownParticipant(elsewhere))
-        );
-    }
-
-    #[test]
-    fn relays_to_a_member_with_a_backlog_are_refused_and_the_member_stays() {
-        let mut room = mesh_room(4);
-        let _a = join(&mut room, "a");
-        let (tx, _never_read) = mpsc::channel(RELAY_BACKLOG + 1);
-        room.admit(participant("slow"), key("slow"), tx, Instant::now())
-            .unwrap();
-        let (a, slow) = (ParticipantId("a".into()), ParticipantId("slow".into()));
-        for _ in 0..RELAY_BACKLOG {
-            assert_eq!(room.relay(&a, &slow, offer()), Ok(()));
-        }
-        assert_eq!(
-            room.relay(&a, &slow, offer()),
-            Err(RelayError::RecipientBusy(slow.clone()))
-        );
-        assert!(room.contains(&slow));
-    }
-
-    #[test]
-    fn slow_member_is_dropped_and_announced() {
-        let mut room = mesh_room(4);
-        let mut a = join(&mut room, "a");
-        let (tx, _never_read) = mpsc::channel(1);
-        room.admit(participant("slow"), key("slow"), tx, Instant::now())
-            .unwrap();
-        a.try_recv().unwrap();
-        let media = MediaState {
-            audio: true,
-            ..MediaState::default()
-        };
-        room.update(&ParticipantId("a".into()), media, None);
-        room.update(&ParticipantId("a".into()), media, None);
-        assert!(!room.contains(&ParticipantId("slow".into())));
-        let announced: Vec<_> = std::iter::from_fn(|| a.try_recv().ok()).collect();
-        assert!(announced.contains(&ServerMessage::ParticipantLeft {
-            id: ParticipantId("slow".into()),
-            reason: LeaveReason::Disconnected
-        }));
-    }
-
-    #[test]
-    fn laggards_falling_behind_together_are_each_dropped_and_announced_once() {
-        // Announcing one departure must not recurse into the next laggard's: a stalled
-        // server can leave thousands behind at once, and this thread has a small stack.
-        let laggards = 1000;
-        std::thread::Builder::new()
-            .stack_size(128 * 1024)
-            .spawn(move || drop_laggards(laggards))
-            .unwrap()
-            .join()
-            .unwrap();
-    }
-
-    fn drop_laggards(laggards: usize) {
-        let mut room = mesh_room(laggards + 1);
-        let (tx, mut a) = mpsc::channel(2 * laggards + 8);
-        room.admit(participant("a"), key("a"), tx, Instant::now())
-            .unwrap();
-        let mut never_read = vec![];
-        let slow: Vec<ParticipantId> = (0..laggards)
-            .map(|i| ParticipantId(format!("slow{i:04}")))
-            .collect();
-        for (i, id) in slow.iter().enumerate() {
-            // Room for the later joins and one update: the second update finds them all full.
-            let (tx, rx) = mpsc::channel(laggards - i);
-            room.admit(participant(&id.0), key(&id.0), tx, Instant::now())
-                .unwrap();
-            never_read.push(rx);
-        }
-        let media = MediaState {
-            audio: true,
-            ..MediaState::default()
-        };
-        room.update(&ParticipantId("a".into()), media, None);
-        room.update(&ParticipantId("a".into()), media, None);
-        assert_eq!(room.len(), 1);
-        let left: Vec<ParticipantId> = std::iter::from_fn(|| a.try_recv().ok())
-            .filter_map(|m| match m {
-                ServerMessage::ParticipantLeft { id, .. } => Some(id),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(left, slow);
-    }
-
-    #[test]
-    fn hands_queue_in_order_and_a_leavers_hand_goes_down() {
-        let mut room = mesh_room(4);
-        let mut a = join(&mut room, "a");
-        let _b = join(&mut room, "b");
-        a.try_recv().unwrap();
-        let (a_id, b_id) = (ParticipantId("a".into()), ParticipantId("b".into()));
-        room.raise_hand(&b_id, true);
-        room.raise_hand(&a_id, true);
-        room.raise_hand(&b_id, true);
-        assert_eq!(room.hands(), vec![b_id.clone(), a_id.clone()]);
-        room.remove(&b_id, LeaveReason::Left, Instant::now());
-        assert_eq!(room.hands(), vec![a_id.clone()]);
-        let last = std::iter::from_fn(|| a.try_recv().ok()).last().unwrap();
-        assert_eq!(last, ServerMessage::Hands { queue: vec![a_id] });
-    }
-
-    #[test]
-    fn announcements_skip_the_sender() {
-        let mut room = mesh_room(4);
-        let mut a = join(&mut room, "a");
-        let mut b = join(&mut room, "b");
-        a.try_recv().unwrap();
-        let message = ServerMessage::WhiteboardRemoved { id: "s1".into() };
-        room.announce(
-            &Notice::Plain(message.clone()),
-            Some(&ParticipantId("a".into())),
-        );
-        assert_eq!(b.try_recv().unwrap(), message);
-        assert!(a.try_recv().is_err());
-    }
-}
+mod tests;
 
 #[cfg(test)]
-mod host_tests {
-    use super::*;
-
-    /// Admits `id` asking for `role`; the role it gets, and its inbox (kept so it stays a member).
-    fn admit(room: &mut Room, id: &str, role: Role) -> (Role, mpsc::Receiver<ServerMessage>) {
-        admit_as(room, id, role, AuthorKey::random())
-    }
-
-    fn admit_as(
-        room: &mut Room,
-        id: &str,
-        role: Role,
-        author: AuthorKey,
-    ) -> (Role, mpsc::Receiver<ServerMessage>) {
-        let (tx, rx) = mpsc::channel(8);
-        let newcomer = Participant {
-            id: ParticipantId(id.into()),
-            name: id.into(),
-            media: MediaState::default(),
-            role,
-        };
-        let (_, role) = room.admit(newcomer, author, tx, Instant::now()).unwrap();
-        (role, rx)
-    }
-
-    fn role_of(room: &Room, id: &str) -> Option<Role> {
-        let participants = room.participants();
-        participants.iter().find(|p| p.id.0 == id).map(|p| p.role)
-    }
-
-    #[test]
-    fn a_host_who_lost_the_connection_is_waited_for_then_the_longest_present_inherits() {
-        let mut room = Room::new(RoomPolicy::mesh(8));
-        let start = Instant::now();
-        let (_, _a) = admit(&mut room, "a", Role::Participant);
-        let (_, _b) = admit(&mut room, "b", Role::Participant);
-        let (_, _c) = admit(&mut room, "c", Role::Participant);
-        room.remove(&ParticipantId("a".into()), LeaveReason::Disconnected, start);
-        assert_eq!(role_of(&room, "b"), Some(Role::Participant));
-        let (role, _d) = admit(&mut room, "d", Role::Participant);
-        assert_eq!(role, Role::Participant, "a newcomer to a hostless room");
-        room.settle(start + HOST_RETURN_GRACE - Duration::from_secs(1));
-        assert_eq!(role_of(&room, "b"), Some(Role::Participant));
-        room.settle(start + HOST_RETURN_GRACE);
-        assert_eq!(role_of(&room, "b"), Some(Role::Host));
-        assert_eq!(role_of(&room, "c"), Some(Role::Participant));
-    }
-
-    #[test]
-    fn a_host_coming_back_in_time_is_host_again() {
-        let mut room = Room::new(RoomPolicy::mesh(8));
-        let host = AuthorKey::random();
-        let (_, _a) = admit_as(&mut room, "a", Role::Participant, host.clone());
-        let (_, _b) = admit(&mut room, "b", Role::Participant);
-        room.remove(
-            &ParticipantId("a".into()),
-            LeaveReason::Disconnected,
-            Instant::now(),
-        );
-        assert_eq!(room.arrival(&host), Arrival::ReturningHost);
-        assert_eq!(room.arrival(&AuthorKey::random()), Arrival::Newcomer);
-        let (role, _a) = admit_as(&mut room, "a2", Role::Participant, host.clone());
-        assert_eq!(role, Role::Host);
-        assert_eq!(room.arrival(&host), Arrival::Newcomer);
-    }
-
-    #[test]
-    fn open_room_makes_its_first_member_host_and_replaces_a_host_who_leaves() {
-        let mut room = Room::new(RoomPolicy::mesh(4));
-        let (role, _a) = admit(&mut room, "a", Role::Participant);
-        assert_eq!(role, Role::Host);
-        let (role, _v) = admit(&mut room, "v", Role::Viewer);
-        assert_eq!(role, Role::Viewer);
-        let (role, _b) = admit(&mut room, "b", Role::Participant);
-        assert_eq!(role, Role::Participant);
-        let a = ParticipantId("a".into());
-        room.remove(&a, LeaveReason::Left, Instant::now());
-        let roles: Vec<_> = room
-            .participants()
-            .iter()
-            .map(|p| (p.id.0.clone(), p.role))
-            .collect();
-        assert_eq!(
-            roles,
-            vec![("b".into(), Role::Host), ("v".into(), Role::Viewer)]
-        );
-    }
-
-    #[test]
-    fn rooms_with_tokens_make_no_host_by_themselves() {
-        let mut room = Room::new(RoomPolicy {
-            auto_host: false,
-            ..RoomPolicy::mesh(4)
-        });
-        let (role, _a) = admit(&mut room, "a", Role::Participant);
-        assert_eq!(role, Role::Participant);
-    }
-}
+mod host_tests;

@@ -1,0 +1,205 @@
+use super::*;
+use crate::protocol::{SdpKind, SessionDescription};
+
+fn participant(id: &str) -> Participant {
+    Participant {
+        id: ParticipantId(id.into()),
+        name: id.to_uppercase(),
+        media: MediaState::default(),
+        role: Role::Participant,
+    }
+}
+
+fn key(id: &str) -> AuthorKey {
+    AuthorKey::from_identity(&format!("identity-of-{id}-0123456789")).unwrap()
+}
+
+fn join(room: &mut Room, id: &str) -> mpsc::Receiver<ServerMessage> {
+    let (tx, rx) = mpsc::channel(8);
+    room.admit(participant(id), key(id), tx, Instant::now())
+        .unwrap();
+    rx
+}
+
+fn mesh_room(capacity: usize) -> Room {
+    Room::new(RoomPolicy::mesh(capacity))
+}
+
+fn offer() -> Signal {
+    Signal::Description {
+        description: SessionDescription {
+            kind: SdpKind::Offer,
+            sdp: "v=0".into(),
+        },
+    }
+}
+
+#[test]
+fn newcomer_sees_others_and_others_see_newcomer() {
+    let mut room = mesh_room(4);
+    let mut a = join(&mut room, "a");
+    let (tx, _b) = mpsc::channel(8);
+    let (others, _) = room
+        .admit(participant("b"), key("b"), tx, Instant::now())
+        .unwrap();
+    // The first to join an open room hosts it.
+    let host = Participant {
+        role: Role::Host,
+        ..participant("a")
+    };
+    assert_eq!(others, vec![host]);
+    assert_eq!(
+        a.try_recv().unwrap(),
+        ServerMessage::ParticipantJoined {
+            participant: participant("b")
+        }
+    );
+}
+
+#[test]
+fn capacity_is_enforced() {
+    let mut room = mesh_room(1);
+    let _a = join(&mut room, "a");
+    let (tx, _rx) = mpsc::channel(8);
+    assert_eq!(
+        room.admit(participant("b"), key("b"), tx, Instant::now()),
+        Err(RoomFull { capacity: 1 })
+    );
+    assert_eq!(room.len(), 1);
+}
+
+#[test]
+fn relay_reaches_only_members() {
+    let mut room = mesh_room(4);
+    let _a = join(&mut room, "a");
+    let mut b = join(&mut room, "b");
+    let (a, b_id) = (ParticipantId("a".into()), ParticipantId("b".into()));
+    assert_eq!(room.relay(&a, &b_id, offer()), Ok(()));
+    assert_eq!(
+        b.try_recv().unwrap(),
+        ServerMessage::Signal {
+            from: a.clone(),
+            signal: offer()
+        }
+    );
+    let elsewhere = ParticipantId("elsewhere".into());
+    assert_eq!(
+        room.relay(&a, &elsewhere, offer()),
+        Err(RelayError::UnknownParticipant(elsewhere))
+    );
+}
+
+#[test]
+fn relays_to_a_member_with_a_backlog_are_refused_and_the_member_stays() {
+    let mut room = mesh_room(4);
+    let _a = join(&mut room, "a");
+    let (tx, _never_read) = mpsc::channel(RELAY_BACKLOG + 1);
+    room.admit(participant("slow"), key("slow"), tx, Instant::now())
+        .unwrap();
+    let (a, slow) = (ParticipantId("a".into()), ParticipantId("slow".into()));
+    for _ in 0..RELAY_BACKLOG {
+        assert_eq!(room.relay(&a, &slow, offer()), Ok(()));
+    }
+    assert_eq!(
+        room.relay(&a, &slow, offer()),
+        Err(RelayError::RecipientBusy(slow.clone()))
+    );
+    assert!(room.contains(&slow));
+}
+
+#[test]
+fn slow_member_is_dropped_and_announced() {
+    let mut room = mesh_room(4);
+    let mut a = join(&mut room, "a");
+    let (tx, _never_read) = mpsc::channel(1);
+    room.admit(participant("slow"), key("slow"), tx, Instant::now())
+        .unwrap();
+    a.try_recv().unwrap();
+    let media = MediaState {
+        audio: true,
+        ..MediaState::default()
+    };
+    room.update(&ParticipantId("a".into()), media, None);
+    room.update(&ParticipantId("a".into()), media, None);
+    assert!(!room.contains(&ParticipantId("slow".into())));
+    let announced: Vec<_> = std::iter::from_fn(|| a.try_recv().ok()).collect();
+    assert!(announced.contains(&ServerMessage::ParticipantLeft {
+        id: ParticipantId("slow".into()),
+        reason: LeaveReason::Disconnected
+    }));
+}
+
+#[test]
+fn laggards_falling_behind_together_are_each_dropped_and_announced_once() {
+    // Announcing one departure must not recurse into the next laggard's: a stalled
+    // server can leave thousands behind at once, and this thread has a small stack.
+    let laggards = 1000;
+    std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(move || drop_laggards(laggards))
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn drop_laggards(laggards: usize) {
+    let mut room = mesh_room(laggards + 1);
+    let (tx, mut a) = mpsc::channel(2 * laggards + 8);
+    room.admit(participant("a"), key("a"), tx, Instant::now())
+        .unwrap();
+    let mut never_read = vec![];
+    let slow: Vec<ParticipantId> = (0..laggards)
+        .map(|i| ParticipantId(format!("slow{i:04}")))
+        .collect();
+    for (i, id) in slow.iter().enumerate() {
+        // Room for the later joins and one update: the second update finds them all full.
+        let (tx, rx) = mpsc::channel(laggards - i);
+        room.admit(participant(&id.0), key(&id.0), tx, Instant::now())
+            .unwrap();
+        never_read.push(rx);
+    }
+    let media = MediaState {
+        audio: true,
+        ..MediaState::default()
+    };
+    room.update(&ParticipantId("a".into()), media, None);
+    room.update(&ParticipantId("a".into()), media, None);
+    assert_eq!(room.len(), 1);
+    let left: Vec<ParticipantId> = std::iter::from_fn(|| a.try_recv().ok())
+        .filter_map(|m| match m {
+            ServerMessage::ParticipantLeft { id, .. } => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(left, slow);
+}
+
+#[test]
+fn hands_queue_in_order_and_a_leavers_hand_goes_down() {
+    let mut room = mesh_room(4);
+    let mut a = join(&mut room, "a");
+    let _b = join(&mut room, "b");
+    a.try_recv().unwrap();
+    let (a_id, b_id) = (ParticipantId("a".into()), ParticipantId("b".into()));
+    room.raise_hand(&b_id, true);
+    room.raise_hand(&a_id, true);
+    room.raise_hand(&b_id, true);
+    assert_eq!(room.hands(), vec![b_id.clone(), a_id.clone()]);
+    room.remove(&b_id, LeaveReason::Left, Instant::now());
+    assert_eq!(room.hands(), vec![a_id.clone()]);
+    let last = std::iter::from_fn(|| a.try_recv().ok()).last().unwrap();
+    assert_eq!(last, ServerMessage::Hands { queue: vec![a_id] });
+}
+
+#[test]
+fn announcements_skip_the_sender() {
+    let mut room = mesh_room(4);
+    let mut a = join(&mut room, "a");
+    let mut b = join(&mut room, "b");
+    a.try_recv().unwrap();
+    let message = ServerMessage::WhiteboardRemoved { id: "s1".into() };
+    let everyone_but_a = Audience::AllBut(ParticipantId("a".into()));
+    assert!(room.announce(&Notice::Plain(message.clone()), &everyone_but_a));
+    assert_eq!(b.try_recv().unwrap(), message);
+    assert!(a.try_recv().is_err());
+}

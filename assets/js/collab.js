@@ -1,13 +1,10 @@
 // What people do together in the call besides seeing and hearing each other: chat and scheduled
-// messages, the whiteboard, the title, raised hands, reactions, shared files, and how well each
-// remote participant comes through. Routes the server's `RoomEvent`s to the views that draw them
+// messages, the whiteboard, the title, raised hands, reactions, shared files. Routes the server's `RoomEvent`s to the views that draw them
 // and their actions back to the server; room.js owns the call itself and tells us who is in it.
 
 /** @import { RoomAction, RoomEvent, JoinedMessage, ErrorCode } from './protocol.js' */
-/** @import { MediaConnection } from './media-connection.js' */
 /** @import { TileGrid, Tile } from './tiles.js' */
 /** @import { Person } from './people.js' */
-/** @import { PacketCount } from './quality.js' */
 
 import { element } from './dom.js';
 import { ChatPane } from './chat.js';
@@ -19,10 +16,6 @@ import { TransferList } from './transfers.js';
 import { SidePanel } from './panel.js';
 import { RoomTitle } from './title.js';
 import { ReactionPicker } from './reactions.js';
-import { readStats, lossBetween, grade, describe } from './quality.js';
-
-/** How often each remote tile's network quality is measured. */
-const QUALITY_EVERY_MS = 3_000;
 
 /** Errors about chat and scheduled messages, said under the chat input. */
 const CHAT_ERRORS = new Set(['chat_too_long', 'empty_message', 'invalid_schedule_time', 'unknown_scheduled',
@@ -42,7 +35,6 @@ export class Collaboration {
    * @param {TileGrid} options.grid
    * @param {(action: RoomAction) => void} options.act
    * @param {() => Person[]} options.people everyone in the call, ourselves included
-   * @param {() => MediaConnection | null} options.connection
    * @param {(text: string) => void} options.notify
    */
   constructor(options) {
@@ -50,8 +42,6 @@ export class Collaboration {
     this.selfId = '';
     /** @type {string[]} raised hands, first raised first */
     this.hands = [];
-    /** @type {Map<string, PacketCount>} the previous reading per remote participant */
-    this.packets = new Map();
     const { act } = options;
     const callScreen = element('[data-call]', HTMLElement);
     this.panel = new SidePanel({
@@ -118,7 +108,6 @@ export class Collaboration {
       boardButton.setAttribute('aria-pressed', String(open));
       element('[data-board]', HTMLElement).hidden = !open;
     });
-    setInterval(() => this.measureQuality(), QUALITY_EVERY_MS);
   }
 
   /** @param {JoinedMessage} joined a (re-)join: the state that follows it replaces ours */
@@ -128,7 +117,6 @@ export class Collaboration {
     this.chat.reset();
     this.title.set(joined.title ?? null);
     this.hands = joined.hands ?? [];
-    this.packets.clear();
     this.peopleChanged();
   }
 
@@ -222,20 +210,6 @@ export class Collaboration {
    */
   tileOf(id) {
     return id === this.selfId ? this.options.grid.local : this.options.grid.remotes.get(id);
-  }
-
-  /** @private */
-  async measureQuality() {
-    const connection = this.options.connection();
-    if (!connection || document.hidden) return;
-    for (const [id, tile] of this.options.grid.remotes) {
-      const stats = await connection.receivedStats(id).catch(() => null);
-      if (!stats) continue;
-      const { packets, rtt, jitter } = readStats(stats.report, stats.mids);
-      const quality = { loss: lossBetween(this.packets.get(id), packets), rtt, jitter };
-      this.packets.set(id, packets);
-      tile.setQuality(grade(quality), describe(quality));
-    }
   }
 }
 

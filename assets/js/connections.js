@@ -6,10 +6,11 @@
 // Stable hooks: body[data-media-mode="mesh|sfu"] (the connection the tiles show; during a switch
 // also body[data-media-switch="mesh|sfu"]).
 
-import { SfuConnection } from './sfu.js';
 import { MediaSwitch } from './switch.js';
 
 /** @import { MediaConnection } from './media-connection.js' */
+/** @import { Mesh } from './mesh.js' */
+/** @import { SfuConnection } from './sfu.js' */
 /** @import { MediaMode, Participant, TileSource } from './protocol.js' */
 /** @import { Slot } from './media-connection.js' */
 
@@ -56,8 +57,7 @@ export class CallConnections {
   switchTo(mode) {
     const current = this.current;
     if (!current) return;
-    const currentMode = current instanceof SfuConnection ? 'sfu' : 'mesh';
-    if ((this.switch?.mode ?? currentMode) === mode) return;
+    if ((this.switch?.mode ?? current.mode) === mode) return;
     if (this.switch) {
       this.abortSwitch();
       // Back to the mesh we still have. Back to the SFU needs a new connection all the same: the
@@ -73,9 +73,10 @@ export class CallConnections {
    * the new connection's media; what the old one shows until then is frozen anyway.
    */
   reconnectSfu() {
-    if (!this.of(SfuConnection)) return;
+    if (!this.of('sfu')) return;
     this.abortSwitch();
-    if (this.current instanceof SfuConnection) this.current.detach();
+    // No switch left: an SFU connection is the current one.
+    this.of('sfu')?.detach();
     this.begin('sfu');
   }
 
@@ -112,15 +113,24 @@ export class CallConnections {
   }
 
   /**
-   * The connection of this kind, the one being switched to first (an SFU connection replacing
+   * The connection of this mode, the one being switched to first (an SFU connection replacing
    * another gets the server's messages, the old one's place is gone).
-   * @template T
-   * @param {new (...args: any[]) => T} kind
-   * @returns {T | null}
+   * @overload
+   * @param {'sfu'} mode
+   * @returns {SfuConnection | null}
    */
-  of(kind) {
+  /**
+   * @overload
+   * @param {'mesh'} mode
+   * @returns {Mesh | null}
+   */
+  /**
+   * @param {MediaMode} mode
+   * @returns {MediaConnection | null}
+   */
+  of(mode) {
     for (const connection of [this.switch?.to, this.current]) {
-      if (connection instanceof kind) return connection;
+      if (connection?.mode === mode) return connection;
     }
     return null;
   }

@@ -18,8 +18,11 @@ export const SLOTS = /** @type {const} */ (['audio', 'video', 'screen']);
 
 /** @typedef {{ report: RTCStatsReport, mids: Set<string> | null }} ReceivedStats */
 
+/** @import { MediaMode } from './protocol.js' */
+
 /**
  * @typedef {object} MediaConnection
+ * @property {MediaMode} mode how it carries media: `Mesh` or `SfuConnection`
  * @property {(slot: Slot, track: MediaStreamTrack | null) => Promise<unknown>} setTrack sends `track`
  *   (or nothing) in `slot`, with replaceTrack: no renegotiation
  * @property {(id: string) => RemoteMedia} remote what `id` sends us, created on first use

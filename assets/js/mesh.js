@@ -51,6 +51,7 @@ export class Mesh {
   /** @param {MeshOptions} options */
   constructor(options) {
     this.options = options;
+    this.mode = /** @type {const} */ ('mesh');
     /** @type {Map<string, Peer>} */
     this.peers = new Map();
     /** @type {Record<Slot, MediaStreamTrack | null>} */

@@ -1,9 +1,10 @@
 // The room page, /r/<room>: pre-join screen, the call, and the screens that end it.
-// Wires UI-free parts together: `Signaling` (protocol.js), a `MediaConnection` (media-connection.js) that
-// is `Mesh` (mesh.js) or `SfuConnection` (sfu.js) as `joined.settings.media_mode` says, and
-// `LocalMedia` (media.js); everything on screen is drawn from their events. Both kinds of
-// connection feed the same tiles; sfu rooms also report tile sizes (`view`, views.js). Who speaks
-// is outlined by speakers.js, the notice bar is notice.js's.
+// Wires UI-free parts together: `Signaling` (protocol.js), the `Call` (call.js: who is in it, our
+// role), a `MediaConnection` (media-connection.js) that is `Mesh` (mesh.js) or `SfuConnection`
+// (sfu.js) as `joined.settings.media_mode` says, and `LocalMedia` (media.js); everything on screen
+// is drawn from their events. Both kinds of connection feed the same tiles (remote-tiles.js); sfu
+// rooms also report tile sizes (`view`, views.js). Who speaks is outlined by speakers.js, each
+// tile's network quality is tile-quality.js's, the notice bar is notice.js's.
 // Chat, whiteboard, title, hands, reactions and files are collab.js's: the room events go there.
 // When an auto room switches (`media_mode`), `CallConnections` (connections.js) brings up the other
 // kind of connection next to the current one and moves the tiles over one by one without a gap.
@@ -25,13 +26,16 @@
 //   the room's name on the pre-join screen: [data-room-name]; the rest: see collab.js's modules
 
 import { Signaling } from './protocol.js';
+import { Call } from './call.js';
 import { Mesh } from './mesh.js';
 import { SLOTS } from './media-connection.js';
 import { SfuConnection } from './sfu.js';
 import { ViewReporter } from './views.js';
+import { RemoteTiles } from './remote-tiles.js';
+import { TileQuality } from './tile-quality.js';
 import { Pager, pageSizeFrom } from './pages.js';
 import { CallConnections } from './connections.js';
-import { LocalMedia, canShareScreen, setSpeaker } from './media.js';
+import { LocalMedia, canShareScreen } from './media.js';
 import { DevicePickers, savedDevices } from './devices.js';
 import { saved } from './saved.js';
 import { TileGrid, unmuteBlocked, whenAutoplayBlocked } from './tiles.js';
@@ -44,14 +48,14 @@ import { notify } from './notice.js';
 import { drawOwnMedia } from './own-media.js';
 import { SpeakerHighlight } from './speakers.js';
 
-/** @import { Participant, SignalingEvent, ServerMessage, EndReason, MediaState, ConnectionState, RoomEvent, Role, MediaMode, IceServer, TileSource } from './protocol.js' */
+/** @import { SignalingEvent, ServerMessage, EndReason, ConnectionState, RoomEvent, MediaMode } from './protocol.js' */
+/** @import { CallEvent } from './call.js' */
 /** @import { MeshEvent } from './mesh.js' */
 /** @import { SfuEvent } from './sfu.js' */
 /** @import { MediaConnection } from './media-connection.js' */
 /** @import { MediaEvent } from './media.js' */
 
 const params = new URLSearchParams(location.search);
-const TILE_SOURCES = /** @type {TileSource[]} */ (['camera', 'screen']);
 const room = decodeURIComponent(location.pathname.replace(/^\/r\//, '').replace(/\/$/, ''));
 const iceTransportPolicy = params.get('ice') === 'relay' ? 'relay' : 'all';
 /** A join token from an invitation link (`?token=`): it names the room, our role, maybe our name. */
@@ -69,7 +73,7 @@ const screens = {
 const devicePickers = element('[data-devices]', HTMLElement);
 const nameInput = element('[data-name-input]', HTMLInputElement);
 /** Tile sizes and visibility for the SFU; only fed in sfu rooms. */
-const views = new ViewReporter((tiles) => call.signaling?.view(tiles));
+const views = new ViewReporter((tiles) => signaling?.view(tiles));
 const pager = new Pager((step) => grid.turnPage(step));
 const grid = new TileGrid(element('[data-grid]', HTMLElement), {
   pageSize: pageSizeFrom(params.get('page_size')),
@@ -78,43 +82,42 @@ const grid = new TileGrid(element('[data-grid]', HTMLElement), {
     views.changed();
   },
 });
-const host = new HostControls((action) => call.signaling?.moderate(action));
+const host = new HostControls((action) => signaling?.moderate(action));
 
-const quality = params.get('quality') === 'low' ? 'low' : 'default';
+const videoQuality = params.get('quality') === 'low' ? 'low' : 'default';
 const media = new LocalMedia({
-  quality,
+  quality: videoQuality,
   preferred: savedDevices(),
   listener: onMediaEvent,
 });
 const pickers = new DevicePickers({ media, speakers: () => grid.remoteVideos(), changed: () => drawLocal() });
 
-/** The call's state: who we are in it and whom we see. */
-const call = {
-  name: '',
-  /** @type {Signaling | null} */
-  signaling: null,
-  /** @type {IceServer[]} from `joined`, for connections made later by a switch */
-  iceServers: [],
-  selfId: '',
-  /** @type {Role} */
-  role: 'participant',
-  /** @type {Map<string, Participant>} */
-  participants: new Map(),
-  /** @type {MediaState | null} what the others were last told */
-  announced: null,
-};
+/** Who we are in the call and whom we see; made when we enter it. */
+let call = new Call('', onCallEvent);
+/** @type {Signaling | null} */
+let signaling = null;
 
 const connections = new CallConnections({
   connect,
-  show: showFrom,
+  show: (connection, id, source) => tiles.showFrom(connection, id, source),
   participants: () => call.participants.values(),
   switching: (mode) => {
-    if (mode === 'sfu') watchTiles();
+    if (mode === 'sfu') tiles.watchAll();
   },
   switched: (mode) => {
     if (mode === 'mesh') views.clear();
   },
 });
+
+const tiles = new RemoteTiles({
+  grid,
+  views,
+  connections,
+  host,
+  participant: (id) => call.participants.get(id),
+  audioOutput: () => media.devices.audiooutput,
+});
+const tileQuality = new TileQuality({ grid, connection: () => connections.current });
 
 const speakers = new SpeakerHighlight({
   grid,
@@ -126,12 +129,11 @@ const speakers = new SpeakerHighlight({
 const collab = new Collaboration({
   room,
   grid,
-  act: (action) => call.signaling?.act(action),
+  act: (action) => signaling?.act(action),
   people: () => [
     { id: call.selfId, name: call.name, self: true, ...media.state },
     ...[...call.participants.values()].map((participant) => ({ ...participant, self: false })),
   ],
-  connection: () => connections.current,
   notify,
 });
 
@@ -200,15 +202,15 @@ function submitPrejoin() {
  * @param {string} [password] the room's, when it asked for one
  */
 function enterCall(name, password) {
-  call.name = name;
+  call = new Call(name, onCallEvent);
   showScreen('call');
   element('[data-settings]', HTMLElement).append(devicePickers);
   grid.local.setName(`${name} (you)`, name);
   drawLocal();
   grid.layout();
-  call.announced = media.state;
-  call.signaling = new Signaling(onSignalingEvent);
-  call.signaling.join(room, name, media.state, { token, password }, identity());
+  call.toAnnounce(media.state);
+  signaling = new Signaling(onSignalingEvent);
+  signaling.join(room, name, media.state, { token, password }, identity());
 }
 
 /** @param {SignalingEvent} event */
@@ -221,33 +223,13 @@ function onSignalingEvent(event) {
 /** @param {ServerMessage} message */
 function onServerMessage(message) {
   switch (message.type) {
-    case 'joined': {
-      // A fresh start, also after a reconnect: the server gave us a new id and the others new peers.
-      connections.close();
-      views.clear();
-      grid.removeAllRemotes();
-      call.participants.clear();
-      speakers.clear();
-      call.selfId = message.you;
-      grid.local.element.dataset.participant = message.you;
-      showScreen('call');
-      setRole(message.role ?? 'participant');
-      if (message.access) host.setAccess(message.access);
-      call.iceServers = message.ice_servers;
-      const mode = message.settings?.media_mode === 'sfu' ? 'sfu' : 'mesh';
-      connections.open(mode);
-      call.announced = media.state;
-      announce();
-      for (const participant of message.participants) {
-        if (participant.id !== message.you) addParticipant(participant);
-      }
+    case 'joined':
+      call.joined(message, media.state);
       collab.joined(message);
       break;
-    }
     case 'participant_joined':
     case 'participant_updated':
-      if (message.participant.id === call.selfId) setRole(message.participant.role ?? call.role);
-      addParticipant(message.participant);
+      call.seen(message.participant);
       collab.peopleChanged();
       break;
     case 'waiting':
@@ -272,20 +254,17 @@ function onServerMessage(message) {
       notify(message.action === 'mute' ? 'A host muted your microphone.' : 'A host turned your camera off.');
       break;
     case 'participant_left':
-      call.participants.delete(message.id);
-      connections.remove(message.id);
-      views.unwatch(message.id);
-      grid.removeRemote(message.id);
+      call.left(message.id);
       collab.peopleChanged();
       break;
     case 'signal':
-      if (message.from !== call.selfId) connections.of(Mesh)?.handleSignal(message.from, message.signal);
+      if (message.from !== call.selfId) connections.of('mesh')?.handleSignal(message.from, message.signal);
       break;
     case 'sfu_signal':
-      connections.of(SfuConnection)?.handleSignal(message.signal);
+      connections.of('sfu')?.handleSignal(message.signal);
       break;
     case 'sfu_track':
-      connections.of(SfuConnection)?.mapTrack(message.participant, message.source, message.mid);
+      connections.of('sfu')?.mapTrack(message.participant, message.source, message.mid);
       break;
     case 'media_mode':
       connections.switchTo(message.mode);
@@ -295,13 +274,13 @@ function onServerMessage(message) {
       break;
     case 'sfu_ended':
       // Before the new connection's offer, which the server then gives the fresh place.
-      call.signaling?.sfuConnect();
+      signaling?.sfuConnect();
       connections.reconnectSfu();
       break;
     case 'error':
       if (collab.error(message.code, message.message)) break;
       if (message.code === 'rate_limited') notify('Slow down: the server is limiting messages.');
-      if (message.code === 'sfu_rejected') connections.of(SfuConnection)?.rejected();
+      if (message.code === 'sfu_rejected') connections.of('sfu')?.rejected();
       if (message.code === 'sfu_unavailable') notify('The media server is not available right now.');
       if (message.code === 'forbidden') notify(message.message);
       break;
@@ -312,44 +291,36 @@ function onServerMessage(message) {
   }
 }
 
-/**
- * Shows a participant, new or changed.
- * @param {Participant} participant
- */
-function addParticipant(participant) {
-  // The server echoes our own updates back; our tile is drawn from local state.
-  if (!connections.current || participant.id === call.selfId) return;
-  const newcomer = !call.participants.has(participant.id);
-  call.participants.set(participant.id, participant);
-  // Who joins during a switch is met on the new connection only.
-  if (newcomer) connections.met(participant.id);
-  const connection = connections.shownBy(participant.id);
-  const remote = connection.remote(participant.id);
-  const tile = grid.remote(participant.id);
-  tile.element.dataset.role = participant.role ?? 'participant';
-  host.decorate(participant.id, tile.element);
-  tile.setName(participant.name);
-  tile.setMedia(participant);
-  tile.attach(remote.camera);
-  setSpeaker(tile.video, media.devices.audiooutput);
-  if (connections.of(SfuConnection)) views.watch(participant.id, tile.element, tile.video);
-  if (connection instanceof SfuConnection) tile.setPeerState(connection.pc.connectionState);
-  drawScreen(participant, connections.shownBy(participant.id, 'screen').remote(participant.id).screen);
-}
-
-/**
- * Shows a participant's screen share in its tile, or takes the tile away when it shares none.
- * @param {Participant} participant
- * @param {MediaStream} stream
- */
-function drawScreen(participant, stream) {
-  if (!participant.screen) {
-    grid.removeScreen(participant.id);
-    views.unwatch(participant.id, 'screen');
-    return;
+/** @param {CallEvent} event */
+function onCallEvent(event) {
+  switch (event.kind) {
+    case 'role':
+      host.setRole(event.role);
+      // A viewer sends nothing: its devices are closed.
+      if (event.role === 'viewer') media.stop();
+      break;
+    case 'joined': {
+      // A fresh start, also after a reconnect: the server gave us a new id and the others new peers.
+      connections.close();
+      tiles.clear();
+      speakers.clear();
+      tileQuality.clear();
+      grid.local.element.dataset.participant = call.selfId;
+      showScreen('call');
+      if (event.joined.access) host.setAccess(event.joined.access);
+      connections.open(event.joined.settings?.media_mode === 'sfu' ? 'sfu' : 'mesh');
+      break;
+    }
+    case 'participant':
+      // Who joins during a switch is met on the new connection only.
+      if (event.newcomer) connections.met(event.participant.id);
+      tiles.show(event.participant);
+      break;
+    case 'left':
+      connections.remove(event.id);
+      tiles.remove(event.id);
+      break;
   }
-  const tile = grid.showScreen(participant.id, participant.name, stream);
-  if (connections.of(SfuConnection)) views.watch(participant.id, tile.element, tile.video, 'screen');
 }
 
 /**
@@ -358,48 +329,15 @@ function drawScreen(participant, stream) {
  */
 function onConnectionEvent(source, event) {
   if (event.kind === 'signal') {
-    call.signaling?.signal(event.to, event.signal);
+    signaling?.signal(event.to, event.signal);
   } else if (event.kind === 'sfu_signal') {
-    call.signaling?.sfuSignal(event.signal);
+    signaling?.sfuSignal(event.signal);
   } else if (event.kind === 'data_channel') {
     // A mesh channel has one participant at its other end; the SFU's carries everybody's.
     collab.addFileChannel(event.channel, 'id' in event ? event.id : null);
-  } else if (event.kind === 'tracks') {
-    const participant = call.participants.get(event.id);
-    if (!participant) return;
-    connections.tracksArrived(source, participant);
-    for (const kind of TILE_SOURCES) {
-      if (connections.shownBy(event.id, kind) === source) showFrom(source, event.id, kind);
-    }
-  } else if ('id' in event) {
-    if (connections.shownBy(event.id) === source) grid.remotes.get(event.id)?.setPeerState(event.state);
   } else {
-    // One connection carries everyone: its state is that of every remote tile it shows.
-    for (const [id, tile] of grid.remotes) {
-      if (connections.shownBy(id) === source) tile.setPeerState(event.state);
-    }
+    tiles.connectionEvent(source, event);
   }
-}
-
-/**
- * Shows in `id`'s tiles (both, or only `source`'s) what `connection` receives from it.
- * @param {MediaConnection} connection
- * @param {string} id
- * @param {TileSource} [source]
- */
-function showFrom(connection, id, source) {
-  const participant = call.participants.get(id);
-  if (!participant) return;
-  const remote = connection.remote(id);
-  if (source !== 'screen') grid.remote(id).attach(remote.camera);
-  if (source !== 'camera') drawScreen(participant, remote.screen);
-}
-
-/** Reports every tile to the SFU afresh (a new connection to it knows none). */
-function watchTiles() {
-  views.clear();
-  for (const [id, tile] of grid.remotes) views.watch(id, tile.element, tile.video);
-  for (const [id, tile] of grid.screens) views.watch(id, tile.element, tile.video, 'screen');
 }
 
 /**
@@ -410,7 +348,7 @@ function watchTiles() {
 function connect(mode) {
   /** @type {MediaConnection} */
   const connection = mode === 'sfu'
-    ? new SfuConnection({ iceServers: call.iceServers, iceTransportPolicy, quality, listener: (event) => onConnectionEvent(connection, event) })
+    ? new SfuConnection({ iceServers: call.iceServers, iceTransportPolicy, quality: videoQuality, listener: (event) => onConnectionEvent(connection, event) })
     : new Mesh({ selfId: call.selfId, iceServers: call.iceServers, iceTransportPolicy, receiveOnly: call.role === 'viewer', listener: (event) => onConnectionEvent(connection, event) });
   for (const slot of SLOTS) connection.setTrack(slot, media.tracks[slot]);
   return connection;
@@ -429,28 +367,15 @@ function onMediaEvent(event) {
   return swapped;
 }
 
-/**
- * Our role, from `joined` or a host's hand-over. A viewer sends nothing: its devices are closed.
- * @param {Role} role
- */
-function setRole(role) {
-  call.role = role;
-  host.setRole(role);
-  if (role === 'viewer') media.stop();
-}
-
 /** Tells the room our media state if it changed. */
 function announce() {
-  const now = media.state;
-  const before = call.announced;
-  if (before && before.audio === now.audio && before.video === now.video && before.screen === now.screen) return;
-  call.announced = now;
-  call.signaling?.update(now);
+  const changed = call.toAnnounce(media.state);
+  if (changed) signaling?.update(changed);
 }
 
 /** Draws our own tile, the preview and the control buttons from `media`. */
 function drawLocal() {
-  drawOwnMedia({ media, grid, nameInput, inCall: call.signaling !== null });
+  drawOwnMedia({ media, grid, nameInput, inCall: signaling !== null });
   collab.peopleChanged();
 }
 
@@ -504,7 +429,7 @@ function wireControls() {
     'share-screen': () => (media.tracks.screen ? media.stopScreen() : media.startScreen()),
     settings: () => toggleSettings(),
     'follow-speaker': () => toggleFollowSpeaker(),
-    leave: () => call.signaling?.leave(),
+    leave: () => signaling?.leave(),
   };
   for (const button of all('[data-action]', HTMLButtonElement)) {
     const run = actions[button.dataset.action ?? ''];
@@ -534,7 +459,7 @@ function wireControls() {
   }
   whenAutoplayBlocked(() => notify('Your browser blocked the sound.', { label: 'Turn sound on', run: unmuteBlocked }));
   // Leaving by closing the tab: say goodbye so the others see it at once.
-  addEventListener('pagehide', () => call.signaling?.leave());
+  addEventListener('pagehide', () => signaling?.leave());
 }
 
 /**

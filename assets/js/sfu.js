@@ -79,6 +79,7 @@ export class SfuConnection {
   /** @param {SfuOptions} options */
   constructor(options) {
     this.options = options;
+    this.mode = /** @type {const} */ ('sfu');
     this.closed = false;
     /** @type {Record<Slot, MediaStreamTrack | null>} */
     this.tracks = { audio: null, video: null, screen: null };

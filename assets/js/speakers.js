@@ -2,8 +2,6 @@
 // (`active_speaker`, from the audio-level header extension); in a mesh each peer connection's audio
 // level is measured here. The grid puts the speaker's tile on its first page.
 
-import { SfuConnection } from './sfu.js';
-
 /** @import { TileGrid } from './tiles.js' */
 /** @import { MediaConnection } from './media-connection.js' */
 /** @import { Participant } from './protocol.js' */
@@ -46,7 +44,7 @@ export class SpeakerHighlight {
   draw() {
     const { grid, connection, participant } = this.options;
     const current = connection();
-    const sfu = current instanceof SfuConnection;
+    const sfu = current?.mode === 'sfu';
     let speaker = { id: grid.remotes.has(grid.speaker) ? grid.speaker : '', level: SPEAKING_LEVEL };
     for (const [id, tile] of grid.remotes) {
       const audio = Boolean(participant(id)?.audio);

@@ -1,0 +1,209 @@
+// The signaling connection's reconnects and back-off (assets/js/protocol.js), over a fake
+// WebSocket and mocked timers: what a user sees when the network drops, without a browser.
+import { test, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Signaling, backoffDelay, PING_INTERVAL_MS, RECONNECT_MAX_MS, RECONNECT_MIN_MS, SILENCE_TIMEOUT_MS,
+} from '../../assets/js/protocol.js';
+
+/** A WebSocket the test drives: it records what the client sends and fires what the test says. */
+class FakeSocket {
+  static CONNECTING = 0;
+  static OPEN = 1;
+  static CLOSING = 2;
+  static CLOSED = 3;
+  /** @type {FakeSocket[]} every socket made, oldest first */
+  static made = [];
+
+  /** @param {string} url */
+  constructor(url) {
+    this.url = url;
+    this.readyState = FakeSocket.CONNECTING;
+    /** @type {any[]} */
+    this.sent = [];
+    /** @type {Map<string, ((event: any) => void)[]>} */
+    this.handlers = new Map();
+    /** @type {number | null} */
+    this.closedWith = null;
+    FakeSocket.made.push(this);
+  }
+
+  addEventListener(type, handler) {
+    this.handlers.set(type, [...(this.handlers.get(type) ?? []), handler]);
+  }
+
+  fire(type, event = {}) {
+    for (const handler of this.handlers.get(type) ?? []) handler(event);
+  }
+
+  send(text) {
+    this.sent.push(JSON.parse(text));
+  }
+
+  close(code) {
+    this.closedWith = code;
+    this.readyState = FakeSocket.CLOSED;
+  }
+
+  // What the server does.
+  open() {
+    this.readyState = FakeSocket.OPEN;
+    this.fire('open');
+  }
+
+  receive(message) {
+    this.fire('message', { data: JSON.stringify(message) });
+  }
+
+  drop(code = 1006, reason = '') {
+    this.readyState = FakeSocket.CLOSED;
+    this.fire('close', { code, reason });
+  }
+}
+
+const MEDIA = { audio: true, video: false, screen: false };
+const JOINED = { type: 'joined', version: 1, you: 'a', room: 'r', participants: [], ice_servers: [] };
+
+/** A signaling connection joining room `r` over a fake socket that opened, on mocked timers. */
+function joining(t) {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  FakeSocket.made = [];
+  globalThis.WebSocket = /** @type {any} */ (FakeSocket);
+  /** @type {any[]} */
+  const events = [];
+  const signaling = new Signaling((event) => events.push(event), 'ws://huddle.test/ws');
+  signaling.join('r', 'Ada', MEDIA);
+  const socket = FakeSocket.made[0];
+  socket.open();
+  return { signaling, events, socket, states: () => events.filter((e) => e.kind === 'state').map((e) => e.state) };
+}
+
+/** A signaling connection joined to room `r`, with what its listener heard. */
+function joined(t) {
+  const connection = joining(t);
+  connection.socket.receive(JOINED);
+  return connection;
+}
+
+/** The socket made after `socket`, once the reconnect timer ran (at most the back-off's ceiling). */
+function nextSocket(t, socket) {
+  const index = FakeSocket.made.indexOf(socket);
+  t.mock.timers.tick(RECONNECT_MAX_MS);
+  const next = FakeSocket.made[index + 1];
+  assert.ok(next, 'a reconnect opened a new socket');
+  return next;
+}
+
+test('back-off grows from half a second to ten, never below the minimum', () => {
+  assert.equal(backoffDelay(0, () => 0), RECONNECT_MIN_MS);
+  assert.equal(backoffDelay(0, () => 1), RECONNECT_MIN_MS);
+  assert.equal(backoffDelay(3, () => 1), RECONNECT_MIN_MS * 8);
+  assert.equal(backoffDelay(3, () => 0), RECONNECT_MIN_MS * 4);
+  assert.equal(backoffDelay(30, () => 1), RECONNECT_MAX_MS);
+  assert.equal(backoffDelay(30, () => 0), RECONNECT_MAX_MS / 2);
+});
+
+test('a dropped connection reconnects and joins again with the latest media', (t) => {
+  const { signaling, states, socket } = joined(t);
+  signaling.update({ audio: false, video: true, screen: false });
+  socket.drop(1006);
+  assert.deepEqual(states(), ['connecting', 'connected', 'reconnecting']);
+  const again = nextSocket(t, socket);
+  again.open();
+  const join = again.sent[0];
+  assert.equal(join.type, 'join');
+  assert.equal(join.name, 'Ada');
+  assert.deepEqual(join.media, { audio: false, video: true, screen: false });
+  again.receive(JOINED);
+  assert.deepEqual(states().at(-1), 'connected');
+});
+
+test('failed reconnects wait longer and longer, and a join resets the wait', (t) => {
+  const { socket } = joined(t);
+  socket.drop(1006);
+  /** @type {number[]} */
+  const waits = [];
+  let current = socket;
+  for (let attempt = 0; attempt < 6; attempt += 1) {
+    const before = FakeSocket.made.length;
+    let waited = 0;
+    while (FakeSocket.made.length === before) {
+      t.mock.timers.tick(100);
+      waited += 100;
+    }
+    waits.push(waited);
+    current = FakeSocket.made.at(-1);
+    current.drop(1006);
+  }
+  // Each wait is at least half the doubling ceiling: 0.25-0.5 s rounded up, then 0.5-1 s, ... up to 10 s.
+  for (const [attempt, wait] of waits.entries()) {
+    const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** attempt);
+    assert.ok(wait >= Math.max(RECONNECT_MIN_MS, ceiling / 2), `attempt ${attempt} waited ${wait} ms`);
+    assert.ok(wait <= ceiling + 100, `attempt ${attempt} waited ${wait} ms`);
+  }
+  const back = FakeSocket.made.at(-1);
+  t.mock.timers.tick(RECONNECT_MAX_MS);
+  const rejoined = FakeSocket.made.at(-1);
+  assert.notEqual(rejoined, back);
+  rejoined.open();
+  rejoined.receive(JOINED);
+  rejoined.drop(1006);
+  const before = FakeSocket.made.length;
+  t.mock.timers.tick(RECONNECT_MIN_MS);
+  assert.equal(FakeSocket.made.length, before + 1, 'after a join the first retry comes within half a second');
+});
+
+test('a kick ends the call and does not reconnect', (t) => {
+  const { events, socket } = joined(t);
+  socket.drop(1008, 'kicked by a host');
+  assert.deepEqual(events.at(-1), { kind: 'ended', reason: { kind: 'kicked', message: 'kicked by a host' } });
+  t.mock.timers.tick(RECONNECT_MAX_MS * 3);
+  assert.equal(FakeSocket.made.length, 1);
+});
+
+test('a re-join refused as full is retried a few times, then the call ends', (t) => {
+  const { events, socket } = joined(t);
+  socket.drop(1006);
+  let current = socket;
+  for (let refusal = 0; refusal <= 5; refusal += 1) {
+    current = nextSocket(t, current);
+    current.open();
+    current.receive({ type: 'error', code: 'room_full', message: 'full' });
+  }
+  assert.deepEqual(events.at(-1), { kind: 'ended', reason: { kind: 'refused', code: 'room_full', message: 'full' } });
+  const made = FakeSocket.made.length;
+  t.mock.timers.tick(RECONNECT_MAX_MS * 3);
+  assert.equal(FakeSocket.made.length, made, 'no reconnect after the end');
+});
+
+test('a first join refused ends at once', (t) => {
+  const { socket, events } = joining(t);
+  socket.receive({ type: 'error', code: 'room_full', message: 'full' });
+  assert.deepEqual(events.at(-1), { kind: 'ended', reason: { kind: 'refused', code: 'room_full', message: 'full' } });
+  t.mock.timers.tick(RECONNECT_MAX_MS * 3);
+  assert.equal(FakeSocket.made.length, 1);
+});
+
+test('pings keep the connection; silence from the server makes it reconnect', (t) => {
+  const { socket, states } = joined(t);
+  t.mock.timers.tick(PING_INTERVAL_MS);
+  assert.ok(socket.sent.some((m) => m.type === 'ping'), 'a ping after the interval');
+  socket.receive({ type: 'pong' });
+  const made = FakeSocket.made.length;
+  for (let second = 0; second * 1000 < SILENCE_TIMEOUT_MS + 1000; second += 1) t.mock.timers.tick(1000);
+  assert.equal(states().at(-1), 'reconnecting');
+  assert.equal(socket.closedWith, 4000);
+  t.mock.timers.tick(RECONNECT_MAX_MS);
+  assert.equal(FakeSocket.made.length, made + 1);
+});
+
+test('leaving says goodbye, closes normally and never reconnects', (t) => {
+  const { signaling, socket, events } = joined(t);
+  signaling.leave();
+  assert.equal(socket.sent.at(-1).type, 'leave');
+  assert.equal(socket.closedWith, 1000);
+  assert.deepEqual(events.at(-1), { kind: 'ended', reason: { kind: 'left' } });
+  socket.drop(1000);
+  t.mock.timers.tick(RECONNECT_MAX_MS * 3);
+  assert.equal(FakeSocket.made.length, 1);
+});

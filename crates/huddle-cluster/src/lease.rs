@@ -91,6 +91,15 @@ pub enum Acquired {
     Taken,
 }
 
+/// The answer to any lease action, for [`Lease::answered`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Acquired(Acquired),
+    /// Whether the renewal found the key still ours.
+    Renewed(bool),
+    Released,
+}
+
 /// What the driver must do for the lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseAction {
@@ -210,6 +219,15 @@ impl Lease {
                 );
             }
             _ => {}
+        }
+    }
+
+    /// An action's answer came back.
+    pub fn answered(&mut self, answer: Answer, now: Instant) {
+        match answer {
+            Answer::Acquired(acquired) => self.acquired(acquired, now),
+            Answer::Renewed(still_ours) => self.renewed(still_ours, now),
+            Answer::Released => {}
         }
     }
 

@@ -1,0 +1,233 @@
+//! The cluster's directory in Redis: which nodes are alive and how loaded, and each room's home
+//! lease with its fencing epoch. A thin driver: the decisions are [`crate::Placer`]'s and
+//! [`crate::Lease`]'s; this only runs their requests, each lease step one atomic Lua script.
+//!
+//! Keys, under the deployment's prefix: `node:{id}` (a hash that expires unless heartbeats renew
+//! it), `room:{name}:home` (the lease: the holder's token, with a time to live) and
+//! `room:{name}:epoch` (the last epoch issued for the room).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script};
+
+use crate::lease::{Acquired, Answer, Epoch, LeaseAction, Token};
+use crate::node::{Node, NodeId, NodeLoad, NodeState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("redis holds a malformed {0}")]
+    Malformed(&'static str),
+}
+
+/// Takes the lease if the key is absent, issuing the room's next epoch above ARGV[3] (the highest
+/// PostgreSQL has seen written, in case Redis lost its counter), or renews it if it holds our
+/// token already. Returns {0, epoch} when won, {1, 0} when still ours, {2, 0} when taken.
+const ACQUIRE: &str = r"
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {1, 0}
+end
+if held then
+  return {2, 0}
+end
+local epoch = redis.call('INCR', KEYS[2])
+local floor = tonumber(ARGV[3])
+if epoch <= floor then
+  epoch = floor + 1
+  redis.call('SET', KEYS[2], epoch)
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {0, epoch}
+";
+
+/// Renews the lease's time to live if it still holds our token: 1, else 0.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+";
+
+/// Deletes the lease if it still holds our token: 1, else 0.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+pub struct Directory {
+    redis: ConnectionManager,
+    prefix: String,
+    acquire: Script,
+    renew: Script,
+    release: Script,
+}
+
+impl Directory {
+    /// Connects to `url` (`redis://host:port/db`); every key starts with `prefix`. Requests time
+    /// out after `timeout`: a lease must hear "no" in time rather than wait.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<Self, DirectoryError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout)
+            .set_number_of_retries(1);
+        Ok(Directory {
+            redis: client.get_connection_manager_with_config(config).await?,
+            prefix: prefix.to_owned(),
+            acquire: Script::new(ACQUIRE),
+            renew: Script::new(RENEW),
+            release: Script::new(RELEASE),
+        })
+    }
+
+    /// Says this node is alive for `ttl`, with its state and load.
+    pub async fn heartbeat(&self, node: &Node, ttl: Duration) -> Result<(), DirectoryError> {
+        let key = self.node_key(&node.id);
+        let state = match node.state {
+            NodeState::Serving => "serving",
+            NodeState::Draining => "draining",
+        };
+        let fields = [
+            ("url", node.public_url.clone()),
+            ("state", state.to_owned()),
+            ("participants", node.load.participants.to_string()),
+            ("busy", node.load.busy.to_string()),
+        ];
+        redis::pipe()
+            .atomic()
+            .hset_multiple(&key, &fields)
+            .ignore()
+            .pexpire(&key, millis(ttl))
+            .ignore()
+            .exec_async(&mut self.redis.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// The nodes alive now: those whose heartbeats have not expired.
+    pub async fn nodes(&self) -> Result<Vec<Node>, DirectoryError> {
+        let mut redis = self.redis.clone();
+        let pattern = format!("{}node:*", self.prefix);
+        let keys: Vec<String> = {
+            let mut found = redis.scan_match::<_, String>(&pattern).await?;
+            let mut keys = Vec::new();
+            while let Some(key) = found.next_item().await {
+                keys.push(key);
+            }
+            keys
+        };
+        let mut nodes = Vec::with_capacity(keys.len());
+        for key in keys {
+            let fields: HashMap<String, String> = redis.hgetall(&key).await?;
+            // Expired between the scan and the read: gone.
+            if fields.is_empty() {
+                continue;
+            }
+            let id = key[self.prefix.len() + "node:".len()..].to_owned();
+            nodes.push(node_from(NodeId(id), &fields)?);
+        }
+        nodes.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(nodes)
+    }
+
+    /// Runs one of a room's lease actions. `floor` is the highest epoch PostgreSQL has seen
+    /// written for the room (only an Acquire uses it).
+    pub async fn lease(
+        &self,
+        room: &str,
+        action: &LeaseAction,
+        floor: Epoch,
+    ) -> Result<Answer, DirectoryError> {
+        let mut redis = self.redis.clone();
+        let home = format!("{}room:{room}:home", self.prefix);
+        match action {
+            LeaseAction::Acquire { token, ttl } => {
+                let epoch = format!("{}room:{room}:epoch", self.prefix);
+                let (outcome, issued): (u8, u64) = self
+                    .acquire
+                    .key(&home)
+                    .key(&epoch)
+                    .arg(token_value(token))
+                    .arg(millis(*ttl))
+                    .arg(floor.0)
+                    .invoke_async(&mut redis)
+                    .await?;
+                let acquired = match outcome {
+                    0 => Acquired::Won(Epoch(issued)),
+                    1 => Acquired::StillOurs,
+                    2 => Acquired::Taken,
+                    _ => return Err(DirectoryError::Malformed("acquire answer")),
+                };
+                Ok(Answer::Acquired(acquired))
+            }
+            LeaseAction::Renew { token, ttl } => {
+                let renewed: u8 = self
+                    .renew
+                    .key(&home)
+                    .arg(token_value(token))
+                    .arg(millis(*ttl))
+                    .invoke_async(&mut redis)
+                    .await?;
+                Ok(Answer::Renewed(renewed == 1))
+            }
+            LeaseAction::Release { token } => {
+                let _: u8 = self
+                    .release
+                    .key(&home)
+                    .arg(token_value(token))
+                    .invoke_async(&mut redis)
+                    .await?;
+                Ok(Answer::Released)
+            }
+        }
+    }
+
+    fn node_key(&self, id: &NodeId) -> String {
+        format!("{}node:{id}", self.prefix)
+    }
+}
+
+fn token_value(token: &Token) -> String {
+    format!("{}/{}", token.node, token.nonce)
+}
+
+/// Redis's milliseconds (a signed count), at least one: zero would mean "expire now".
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis())
+        .unwrap_or(i64::MAX)
+        .max(1)
+}
+
+fn node_from(id: NodeId, fields: &HashMap<String, String>) -> Result<Node, DirectoryError> {
+    let field = |name: &'static str| fields.get(name).ok_or(DirectoryError::Malformed(name));
+    let state = match field("state")?.as_str() {
+        "serving" => NodeState::Serving,
+        "draining" => NodeState::Draining,
+        _ => return Err(DirectoryError::Malformed("state")),
+    };
+    let load = NodeLoad {
+        participants: field("participants")?
+            .parse()
+            .map_err(|_| DirectoryError::Malformed("participants"))?,
+        busy: field("busy")?
+            .parse()
+            .map_err(|_| DirectoryError::Malformed("busy"))?,
+    };
+    Ok(Node {
+        id,
+        public_url: field("url")?.clone(),
+        state,
+        load,
+    })
+}

@@ -1,0 +1,229 @@
+//! The cluster directory against a real Redis (Debian's `redis-server`, started by each test on a
+//! free loopback port, no persistence): leases, epochs, heartbeats, Redis going away and back.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use huddle_cluster::{
+    Acquired, Answer, Directory, Epoch, Lease, LeaseAction, LeaseTimes, Node, NodeId, NodeLoad,
+    NodeState, Token,
+};
+
+const TIMEOUT: Duration = Duration::from_millis(500);
+
+/// A throwaway `redis-server`, killed when dropped.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    async fn start() -> Redis {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        Redis::on(port).await
+    }
+
+    async fn on(port: u16) -> Redis {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian package redis-server) runs");
+        let redis = Redis { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not listen in 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    async fn directory(&self) -> Directory {
+        Directory::connect(&self.url(), "test:", TIMEOUT)
+            .await
+            .expect("connects")
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn token(node: &str, nonce: u64) -> Token {
+    Token {
+        node: NodeId(node.into()),
+        nonce,
+    }
+}
+
+fn acquire(node: &str, nonce: u64, ttl: Duration) -> LeaseAction {
+    LeaseAction::Acquire {
+        token: token(node, nonce),
+        ttl,
+    }
+}
+
+fn renew(node: &str, nonce: u64, ttl: Duration) -> LeaseAction {
+    LeaseAction::Renew {
+        token: token(node, nonce),
+        ttl,
+    }
+}
+
+/// Runs the lease's pending actions through the directory until none is left.
+async fn drive(lease: &mut Lease, directory: &Directory, room: &str) {
+    while let Some(action) = lease.poll_action() {
+        match directory.lease(room, &action, Epoch(0)).await {
+            Ok(answer) => lease.answered(answer, Instant::now()),
+            Err(_) => lease.failed(Instant::now()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn one_home_per_room_and_each_new_home_under_a_higher_epoch() {
+    let redis = Redis::start().await;
+    let (a, b) = (redis.directory().await, redis.directory().await);
+    let times = LeaseTimes::new(Duration::from_secs(10));
+    let now = Instant::now();
+
+    let mut first = Lease::acquire(token("a", 1), times, now);
+    drive(&mut first, &a, "r").await;
+    assert_eq!(first.home_epoch(Instant::now()), Some(Epoch(1)));
+    let mut second = Lease::acquire(token("b", 1), times, now);
+    drive(&mut second, &b, "r").await;
+    assert_eq!(
+        second.home_epoch(Instant::now()),
+        None,
+        "the room has its home"
+    );
+
+    // Another room is another lease.
+    let mut elsewhere = Lease::acquire(token("b", 2), times, now);
+    drive(&mut elsewhere, &b, "other").await;
+    assert_eq!(elsewhere.home_epoch(Instant::now()), Some(Epoch(1)));
+
+    // Only the holder renews; releasing lets the next one in, under a higher epoch.
+    let by_b = b.lease("r", &renew("b", 1, times.ttl), Epoch(0)).await;
+    assert_eq!(by_b.unwrap(), Answer::Renewed(false));
+    let by_a = a.lease("r", &renew("a", 1, times.ttl), Epoch(0)).await;
+    assert_eq!(by_a.unwrap(), Answer::Renewed(true));
+    first.release();
+    drive(&mut first, &a, "r").await;
+    let mut third = Lease::acquire(token("b", 3), times, Instant::now());
+    drive(&mut third, &b, "r").await;
+    assert_eq!(third.home_epoch(Instant::now()), Some(Epoch(2)));
+    // Asking again with the same token keeps it.
+    let again = b.lease("r", &acquire("b", 3, times.ttl), Epoch(0)).await;
+    assert_eq!(again.unwrap(), Answer::Acquired(Acquired::StillOurs));
+}
+
+#[tokio::test]
+async fn a_lease_not_renewed_expires_by_itself() {
+    let redis = Redis::start().await;
+    let directory = redis.directory().await;
+    let short = acquire("a", 1, Duration::from_millis(200));
+    let won = directory.lease("r", &short, Epoch(0)).await;
+    assert_eq!(won.unwrap(), Answer::Acquired(Acquired::Won(Epoch(1))));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let next = acquire("b", 1, Duration::from_secs(10));
+    let won = directory.lease("r", &next, Epoch(0)).await;
+    assert_eq!(won.unwrap(), Answer::Acquired(Acquired::Won(Epoch(2))));
+}
+
+#[tokio::test]
+async fn epochs_stay_above_what_was_written_when_redis_lost_its_data() {
+    let mut redis = Redis::start().await;
+    let directory = redis.directory().await;
+    let ttl = Duration::from_secs(10);
+    directory
+        .lease("r", &acquire("a", 1, ttl), Epoch(0))
+        .await
+        .unwrap();
+    // Redis restarts empty (no persistence): its counter is gone, PostgreSQL saw epoch 5 written.
+    redis.stop();
+    let redis = Redis::on(redis.port).await;
+    let directory = redis.directory().await;
+    let won = directory.lease("r", &acquire("b", 1, ttl), Epoch(5)).await;
+    assert_eq!(won.unwrap(), Answer::Acquired(Acquired::Won(Epoch(6))));
+}
+
+#[tokio::test]
+async fn nodes_are_listed_while_their_heartbeats_last() {
+    let redis = Redis::start().await;
+    let directory = redis.directory().await;
+    let node = |id: &str, state, participants| Node {
+        id: NodeId(id.into()),
+        public_url: format!("https://{id}.meet.example"),
+        state,
+        load: NodeLoad {
+            participants,
+            busy: 0.25,
+        },
+    };
+    let a = node("a", NodeState::Serving, 12);
+    let b = node("b", NodeState::Draining, 3);
+    directory
+        .heartbeat(&a, Duration::from_millis(200))
+        .await
+        .unwrap();
+    directory
+        .heartbeat(&b, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(directory.nodes().await.unwrap(), vec![a, b.clone()]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        directory.nodes().await.unwrap(),
+        vec![b],
+        "a's heartbeat expired"
+    );
+}
+
+#[tokio::test]
+async fn requests_fail_fast_while_redis_is_away_and_work_once_it_is_back() {
+    let mut redis = Redis::start().await;
+    let port = redis.port;
+    let directory = redis.directory().await;
+    let acquire = acquire("a", 1, Duration::from_secs(10));
+    redis.stop();
+    let asked = Instant::now();
+    assert!(directory.lease("r", &acquire, Epoch(0)).await.is_err());
+    assert!(
+        asked.elapsed() < TIMEOUT * 4,
+        "failed in {:?}",
+        asked.elapsed()
+    );
+
+    let _back = Redis::on(port).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match directory.lease("r", &acquire, Epoch(0)).await {
+            Ok(answer) => {
+                assert_eq!(answer, Answer::Acquired(Acquired::Won(Epoch(1))));
+                break;
+            }
+            Err(e) => assert!(Instant::now() < deadline, "not reconnected in 10 s: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -16,9 +16,10 @@
 export class Call {
   /**
    * @param {string} name ours, as the others see it
+   * @param {MediaState} media ours as we join: the join tells it
    * @param {(event: CallEvent) => void} listener
    */
-  constructor(name, listener) {
+  constructor(name, media, listener) {
     this.name = name;
     this.listener = listener;
     this.selfId = '';
@@ -28,8 +29,8 @@ export class Call {
     this.iceServers = [];
     /** @type {Map<string, Participant>} the others, by id */
     this.participants = new Map();
-    /** @type {MediaState | null} what the others were last told */
-    this.announced = null;
+    /** @type {MediaState} what the others were last told */
+    this.announced = { ...media };
   }
 
   /**
@@ -88,7 +89,7 @@ export class Call {
    */
   toAnnounce(media) {
     const before = this.announced;
-    if (before && before.audio === media.audio && before.video === media.video && before.screen === media.screen) return null;
+    if (before.audio === media.audio && before.video === media.video && before.screen === media.screen) return null;
     this.announced = { ...media };
     return this.announced;
   }

@@ -92,8 +92,11 @@ const media = new LocalMedia({
 });
 const pickers = new DevicePickers({ media, speakers: () => grid.remoteVideos(), changed: () => drawLocal() });
 
-/** Who we are in the call and whom we see; made when we enter it. */
-let call = new Call('', onCallEvent);
+/**
+ * Who we are in the call and whom we see; made again when we enter it.
+ * @type {Call}
+ */
+let call = new Call('', media.state, onCallEvent);
 /** @type {Signaling | null} */
 let signaling = null;
 
@@ -202,13 +205,12 @@ function submitPrejoin() {
  * @param {string} [password] the room's, when it asked for one
  */
 function enterCall(name, password) {
-  call = new Call(name, onCallEvent);
+  call = new Call(name, media.state, onCallEvent);
   showScreen('call');
   element('[data-settings]', HTMLElement).append(devicePickers);
   grid.local.setName(`${name} (you)`, name);
   drawLocal();
   grid.layout();
-  call.toAnnounce(media.state);
   signaling = new Signaling(onSignalingEvent);
   signaling.join(room, name, media.state, { token, password }, identity());
 }

@@ -115,6 +115,13 @@ impl Directory {
         Ok(())
     }
 
+    /// This node is leaving (a clean shutdown): gone from the directory at once, not after its
+    /// heartbeat expired.
+    pub async fn forget(&self, node: &NodeId) -> Result<(), DirectoryError> {
+        let _: u8 = self.redis.clone().del(self.node_key(node)).await?;
+        Ok(())
+    }
+
     /// The nodes alive now: those whose heartbeats have not expired.
     pub async fn nodes(&self) -> Result<Vec<Node>, DirectoryError> {
         let mut redis = self.redis.clone();

@@ -18,6 +18,8 @@ pub mod directory;
 pub mod lease;
 pub mod node;
 pub mod placement;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use directory::{Directory, DirectoryError};
 pub use lease::{Acquired, Answer, Epoch, Lease, LeaseAction, LeaseState, LeaseTimes, Token};

@@ -1,10 +1,9 @@
-//! The cluster directory against a real Redis (Debian's `redis-server`, started by each test on a
-//! free loopback port, no persistence): leases, epochs, heartbeats, Redis going away and back.
+//! The cluster directory against a real Redis (`testing::RedisServer`: Debian's `redis-server`
+//! on a free loopback port, no persistence): leases, epochs, heartbeats, Redis going away and back.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use huddle_cluster::testing::RedisServer;
 use huddle_cluster::{
     Acquired, Answer, Directory, Epoch, Lease, LeaseAction, LeaseTimes, Node, NodeId, NodeLoad,
     NodeState, Token,
@@ -12,60 +11,10 @@ use huddle_cluster::{
 
 const TIMEOUT: Duration = Duration::from_millis(500);
 
-/// A throwaway `redis-server`, killed when dropped.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    async fn start() -> Redis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        Redis::on(port).await
-    }
-
-    async fn on(port: u16) -> Redis {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server (Debian package redis-server) runs");
-        let redis = Redis { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not listen in 10 s"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    async fn directory(&self) -> Directory {
-        Directory::connect(&self.url(), "test:", TIMEOUT)
-            .await
-            .expect("connects")
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
-    }
+async fn connect(redis: &RedisServer) -> Directory {
+    Directory::connect(&redis.url(), "test:", TIMEOUT)
+        .await
+        .expect("connects")
 }
 
 fn token(node: &str, nonce: u64) -> Token {
@@ -101,8 +50,8 @@ async fn drive(lease: &mut Lease, directory: &Directory, room: &str) {
 
 #[tokio::test]
 async fn one_home_per_room_and_each_new_home_under_a_higher_epoch() {
-    let redis = Redis::start().await;
-    let (a, b) = (redis.directory().await, redis.directory().await);
+    let redis = RedisServer::start();
+    let (a, b) = (connect(&redis).await, connect(&redis).await);
     let times = LeaseTimes::new(Duration::from_secs(10));
     let now = Instant::now();
 
@@ -139,8 +88,8 @@ async fn one_home_per_room_and_each_new_home_under_a_higher_epoch() {
 
 #[tokio::test]
 async fn a_lease_not_renewed_expires_by_itself() {
-    let redis = Redis::start().await;
-    let directory = redis.directory().await;
+    let redis = RedisServer::start();
+    let directory = connect(&redis).await;
     let short = acquire("a", 1, Duration::from_millis(200));
     let won = directory.lease("r", &short, Epoch(0)).await;
     assert_eq!(won.unwrap(), Answer::Acquired(Acquired::Won(Epoch(1))));
@@ -152,8 +101,8 @@ async fn a_lease_not_renewed_expires_by_itself() {
 
 #[tokio::test]
 async fn epochs_stay_above_what_was_written_when_redis_lost_its_data() {
-    let mut redis = Redis::start().await;
-    let directory = redis.directory().await;
+    let mut redis = RedisServer::start();
+    let directory = connect(&redis).await;
     let ttl = Duration::from_secs(10);
     directory
         .lease("r", &acquire("a", 1, ttl), Epoch(0))
@@ -161,16 +110,16 @@ async fn epochs_stay_above_what_was_written_when_redis_lost_its_data() {
         .unwrap();
     // Redis restarts empty (no persistence): its counter is gone, PostgreSQL saw epoch 5 written.
     redis.stop();
-    let redis = Redis::on(redis.port).await;
-    let directory = redis.directory().await;
+    let redis = RedisServer::on(redis.port());
+    let directory = connect(&redis).await;
     let won = directory.lease("r", &acquire("b", 1, ttl), Epoch(5)).await;
     assert_eq!(won.unwrap(), Answer::Acquired(Acquired::Won(Epoch(6))));
 }
 
 #[tokio::test]
 async fn nodes_are_listed_while_their_heartbeats_last() {
-    let redis = Redis::start().await;
-    let directory = redis.directory().await;
+    let redis = RedisServer::start();
+    let directory = connect(&redis).await;
     let node = |id: &str, state, participants| Node {
         id: NodeId(id.into()),
         public_url: format!("https://{id}.meet.example"),
@@ -194,16 +143,18 @@ async fn nodes_are_listed_while_their_heartbeats_last() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         directory.nodes().await.unwrap(),
-        vec![b],
+        vec![b.clone()],
         "a's heartbeat expired"
     );
+    directory.forget(&b.id).await.unwrap();
+    assert_eq!(directory.nodes().await.unwrap(), vec![], "b left");
 }
 
 #[tokio::test]
 async fn requests_fail_fast_while_redis_is_away_and_work_once_it_is_back() {
-    let mut redis = Redis::start().await;
-    let port = redis.port;
-    let directory = redis.directory().await;
+    let mut redis = RedisServer::start();
+    let port = redis.port();
+    let directory = connect(&redis).await;
     let acquire = acquire("a", 1, Duration::from_secs(10));
     redis.stop();
     let asked = Instant::now();
@@ -214,7 +165,7 @@ async fn requests_fail_fast_while_redis_is_away_and_work_once_it_is_back() {
         asked.elapsed()
     );
 
-    let _back = Redis::on(port).await;
+    let _back = RedisServer::on(port);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match directory.lease("r", &acquire, Epoch(0)).await {

@@ -18,7 +18,9 @@ use crate::protocol::IceServer;
 use crate::rooms::{AutoSwitch, MediaPolicy};
 use crate::store::Location;
 
+mod cluster;
 mod security;
+pub use cluster::ClusterConfig;
 pub use security::{Command, RoomPasswordSpec, SecurityConfig, TokenRequest};
 
 #[derive(Debug, Clone, Parser, Serialize, Deserialize)]
@@ -188,6 +190,10 @@ pub struct Config {
     #[command(flatten)]
     #[serde(flatten)]
     pub security: SecurityConfig,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub cluster: ClusterConfig,
 
     #[command(subcommand)]
     #[serde(skip)]

@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod clock;
+mod cluster;
 pub mod collab;
 pub mod config;
 mod files;
@@ -39,6 +40,7 @@ use tokio_util::sync::CancellationToken;
 
 use access::{ConnectionCounter, RoomSettingsStore};
 use clock::{Clock, SystemClock};
+use cluster::ClusterNode;
 use collab::{Bot, Collab};
 use config::Config;
 use http::{ConnectionLimits, WebListener};
@@ -58,6 +60,8 @@ pub struct Huddle {
     redirect: Option<TcpListener>,
     turn: Option<TurnServer>,
     sfu: Option<SfuSwitchboard>,
+    /// This node in a cluster, with `--cluster`.
+    cluster: Option<ClusterNode>,
     /// What every web connection is held to (the redirect's too).
     connection_limits: ConnectionLimits,
     files: Option<files::FileWatch>,
@@ -110,6 +114,8 @@ impl Huddle {
         } else {
             (None, None)
         };
+        let cluster = settings::cluster(config)?
+            .map(|settings| ClusterNode::new(settings, metrics.registry_mut()));
         let tcp = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -155,6 +161,7 @@ impl Huddle {
             redirect,
             turn,
             sfu: switchboard,
+            cluster,
             connection_limits,
             files,
         })
@@ -199,7 +206,19 @@ impl Huddle {
                 files.run(shutdown.clone()).await;
             }
         };
-        let web = http::serve(self.web, self.signaling, self.connection_limits.clone());
+        let readiness = self.cluster.as_ref().map(ClusterNode::readiness);
+        let rooms = self.signaling.registry().clone();
+        let cluster = async {
+            if let Some(node) = self.cluster {
+                node.run(move || rooms.census(), shutdown.clone()).await;
+            }
+        };
+        let web = http::serve(
+            self.web,
+            self.signaling,
+            readiness,
+            self.connection_limits.clone(),
+        );
         let turn = async {
             match self.turn {
                 Some(turn) => turn.run(shutdown.clone().cancelled_owned()).await,
@@ -212,8 +231,8 @@ impl Huddle {
             }
         };
         let scheduler = collab.clone().run_scheduler(shutdown.clone());
-        let (web, redirect, turn, (), (), (), ()) =
-            tokio::join!(web, redirect, turn, sfu, scheduler, clock, files);
+        let (web, redirect, turn, (), (), (), (), ()) =
+            tokio::join!(web, redirect, turn, sfu, scheduler, clock, files, cluster);
         collab.flush().await;
         web.context("web server")?;
         redirect.context("HTTP redirect")?;

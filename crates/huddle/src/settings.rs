@@ -2,16 +2,19 @@
 //! [`Config`]: the layers take their own settings types and know nothing of flags.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use huddle_cluster::NodeId;
 use huddle_turn::TurnConfig;
 
 use crate::access::{
     self, Access, ConnectionCounter, Entrances, IpBuckets, JoinTokens, KindRate, RoomSettingsStore,
     StoredRoomSettings,
 };
+use crate::cluster::ClusterSettings;
 use crate::collab::BotSettings;
 use crate::config::Config;
 use crate::ice::{url_host_of, IceServers};
@@ -105,6 +108,51 @@ fn relay_bind_ip(config: &Config) -> IpAddr {
     }
 }
 
+/// Cluster mode, with `--cluster`: needs the PostgreSQL every node shares and this node's public
+/// URL; the node's id is `--node-id`, else one made once and kept in the data directory.
+pub fn cluster(config: &Config) -> anyhow::Result<Option<ClusterSettings>> {
+    let cluster = &config.cluster;
+    let Some(redis_url) = &cluster.cluster else {
+        return Ok(None);
+    };
+    let shared = config
+        .database_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"));
+    if !shared {
+        bail!("--cluster needs --database-url postgres://...: every node keeps rooms in one PostgreSQL");
+    }
+    let Some(public_url) = &cluster.public_url else {
+        bail!("--cluster needs --public-url: how browsers reach this node, e.g. https://n2.meet.example");
+    };
+    let node = match &cluster.node_id {
+        Some(id) => id.clone(),
+        None => kept_node_id(&config.data_dir)?,
+    };
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if node.is_empty() || node.len() > 64 || !node.chars().all(valid) {
+        bail!("--node-id {node:?}: 1 to 64 letters, digits, '.', '_' or '-'");
+    }
+    Ok(Some(ClusterSettings {
+        redis_url: redis_url.clone(),
+        node: NodeId(node),
+        public_url: public_url.clone(),
+    }))
+}
+
+/// The node id kept in `<data-dir>/node-id`, made on first use.
+fn kept_node_id(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("node-id");
+    if let Ok(kept) = std::fs::read_to_string(&path) {
+        return Ok(kept.trim().to_owned());
+    }
+    let id = format!("node-{:016x}", rand::random::<u64>());
+    std::fs::create_dir_all(data_dir)
+        .and_then(|()| std::fs::write(&path, format!("{id}\n")))
+        .with_context(|| format!("keeping the node id in {}", path.display()))?;
+    Ok(id)
+}
+
 pub fn sfu(config: &Config) -> SfuSettings {
     SfuSettings {
         listen: config.sfu_listen,
@@ -188,6 +236,42 @@ mod tests {
         assert_eq!(bot(&config).unwrap().unwrap().model, "tiny");
         assert!(bot(&load(&["--bot-url", "http://x/v1"])).is_err());
         assert!(bot(&load(&["--bot-url", "ftp://x", "--bot-model", "m"])).is_err());
+    }
+
+    #[test]
+    fn cluster_mode_needs_postgres_and_a_public_url_and_keeps_its_node_id() {
+        assert_eq!(cluster(&load(&[])).unwrap(), None);
+        let redis = ["--cluster", "redis://127.0.0.1:6379"];
+        let no_postgres = cluster(&load(&redis)).unwrap_err().to_string();
+        assert!(
+            no_postgres.contains("--database-url postgres://"),
+            "{no_postgres}"
+        );
+        let postgres = ["--database-url", "postgres://db/huddle"];
+        let no_url = cluster(&load(&[&redis[..], &postgres[..]].concat())).unwrap_err();
+        assert!(no_url.to_string().contains("--public-url"), "{no_url}");
+
+        let dir = std::env::temp_dir().join(format!("huddle-node-id-{}", std::process::id()));
+        let data = dir.display().to_string();
+        let flags = [
+            &redis[..],
+            &postgres[..],
+            &["--public-url", "https://n1.example", "--data-dir", &data],
+        ]
+        .concat();
+        let first = cluster(&load(&flags)).unwrap().unwrap();
+        assert_eq!(first.public_url, "https://n1.example");
+        let again = cluster(&load(&flags)).unwrap().unwrap();
+        assert_eq!(again.node, first.node, "kept in the data directory");
+        std::fs::remove_dir_all(dir).unwrap();
+
+        let named = [&flags[..], &["--node-id", "n1"]].concat();
+        assert_eq!(
+            cluster(&load(&named)).unwrap().unwrap().node,
+            NodeId("n1".into())
+        );
+        let bad = [&flags[..], &["--node-id", "n1:x"]].concat();
+        assert!(cluster(&load(&bad)).is_err());
     }
 
     #[test]

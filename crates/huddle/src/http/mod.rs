@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use axum::{middleware, Router};
 use tokio::net::TcpListener;
 
+use crate::cluster::Readiness;
 use crate::rooms::RoomName;
 use crate::signaling::{Peer, Signaling};
 use crate::tls::TlsListener;
@@ -31,8 +32,9 @@ const MAX_FRAME_BYTES: usize = 1024 * 1024;
 /// and tungstenite's default (128 KiB) was most of what an idle participant cost.
 const READ_BUFFER_BYTES: usize = 8 * 1024;
 
-/// The whole HTTP application; `main` and the tests serve it the same way.
-pub fn app(signaling: Arc<Signaling>) -> Router {
+/// The whole HTTP application; `main` and the tests serve it the same way. `readiness` is the
+/// cluster node's, in cluster mode.
+pub fn app(signaling: Arc<Signaling>, readiness: Option<Readiness>) -> Router {
     Router::new()
         .route("/", get(|| page("index.html")))
         .route("/r/{room}", get(room_page))
@@ -41,6 +43,7 @@ pub fn app(signaling: Arc<Signaling>) -> Router {
         .route("/assets/{*path}", get(asset))
         .route("/ws", get(websocket))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(move || ready(readiness.clone())))
         .route("/metrics", get(metrics))
         .route("/api/rooms/{room}/tokens", post(tokens::mint))
         .fallback(|| async { not_found() })
@@ -64,13 +67,27 @@ pub struct ClientAddr(pub SocketAddr);
 pub async fn serve(
     listener: WebListener,
     signaling: Arc<Signaling>,
+    readiness: Option<Readiness>,
     limits: ConnectionLimits,
 ) -> std::io::Result<()> {
     let shutdown = signaling.shutdown.clone();
-    let app = app(signaling);
+    let app = app(signaling, readiness);
     match listener {
         WebListener::Plain(tcp) => serve::serve(tcp, app, limits, shutdown).await,
         WebListener::Tls(tls) => serve::serve(tls, app, limits, shutdown).await,
+    }
+}
+
+/// Whether to send this node new clients: always, but for a cluster node that cannot reach the
+/// cluster's Redis. Liveness (`/healthz`) never depends on it.
+async fn ready(readiness: Option<Readiness>) -> Response {
+    match readiness {
+        Some(readiness) if !readiness.is_ready(std::time::Instant::now()) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the cluster's Redis does not answer\n",
+        )
+            .into_response(),
+        _ => "ready\n".into_response(),
     }
 }
 

@@ -93,7 +93,12 @@ where
     Fut: Future<Output = ()>,
 {
     body(Database::Sqlite(TempDir::new("sqlite"))).await;
-    body(Database::Postgres(fresh_postgres_database().await)).await;
+    body(postgres_database().await).await;
+}
+
+/// A fresh database of its own in the throwaway PostgreSQL server.
+pub async fn postgres_database() -> Database {
+    Database::Postgres(fresh_postgres_database().await)
 }
 
 async fn fresh_postgres_database() -> String {

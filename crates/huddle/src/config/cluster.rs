@@ -1,0 +1,23 @@
+//! Settings of cluster mode (docs/cluster.md), flattened into [`super::Config`].
+
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Args, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ClusterConfig {
+    /// Run as one node of a cluster: the Redis (or Valkey) URL of the node registry and the
+    /// rooms' leases, e.g. `redis://redis.internal:6379/0`. Needs a PostgreSQL --database-url
+    /// shared by every node, and --public-url.
+    #[arg(long, env = "HUDDLE_CLUSTER", hide_env_values = true)]
+    pub cluster: Option<String>,
+
+    /// This node's name in the cluster (letters, digits, `.`, `_`, `-`). Default: one generated
+    /// once and kept in `<data-dir>/node-id`.
+    #[arg(long, env = "HUDDLE_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// How browsers reach this node's pages and WebSocket, e.g. `https://n2.meet.example`.
+    #[arg(long, env = "HUDDLE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}

@@ -289,6 +289,16 @@ class Participant {
    */
   crash() {
     this.closed = true;
+    const killed = this.kill((argv) => !argv.some((arg) => arg.startsWith('--type=')));
+    if (killed === 0) throw new Error(`no browser process found for ${this.profile}`);
+  }
+
+  /**
+   * Kills this participant's browser processes that `which` picks, found by their profile
+   * directory; how many were.
+   * @param {(argv: string[]) => boolean} which
+   */
+  kill(which) {
     const flag = `--user-data-dir=${this.profile}`;
     let killed = 0;
     for (const pid of fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
@@ -298,18 +308,23 @@ class Participant {
       } catch {
         continue; // gone meanwhile
       }
-      if (argv.includes(flag) && !argv.some((arg) => arg.startsWith('--type='))) {
-        process.kill(Number(pid), 'SIGKILL');
-        killed += 1;
+      if (argv.includes(flag) && which(argv)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+          killed += 1;
+        } catch {
+          // gone meanwhile
+        }
       }
     }
-    if (killed === 0) throw new Error(`no browser process found with ${flag}`);
+    return killed;
   }
 
   async close() {
     this.closed = true;
     await this.context.close().catch(() => {});
-    // A crashed browser's children may still be writing into the profile for a moment.
+    // A crashed browser's children may outlive it and keep writing into the profile.
+    this.kill(() => true);
     fs.rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 }

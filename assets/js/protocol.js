@@ -13,6 +13,12 @@ export const RECONNECT_MIN_MS = 500;
 export const RECONNECT_MAX_MS = 10_000;
 /** A re-join refused as full or rate limited is retried at most this many times in a row. */
 const MAX_REJOIN_REFUSALS = 5;
+/** Redirects followed without a `joined` before going back to the entry address, backing off. */
+const MAX_REDIRECTS_IN_ROW = 3;
+/** While a room moves between nodes (`room_moving`), the join is asked again this often... */
+export const MOVING_RETRY_MS = 1_000;
+/** ...for this long at most. */
+const MOVING_RETRY_LIMIT_MS = 60_000;
 
 /**
  * @typedef {{ audio: boolean, video: boolean, screen: boolean }} MediaState
@@ -82,7 +88,8 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
 
 /**
  * Messages the client sends.
- * @typedef {{ type: 'join', room: string, name: string, version: number, media: MediaState, identity?: string } & Credentials
+ * @typedef {{ type: 'join', room: string, name: string, version: number, media: MediaState, identity?: string,
+ *             home?: string } & Credentials
  *         | { type: 'update', media: MediaState, name?: string }
  *         | { type: 'signal', to: string, signal: Signal }
  *         | { type: 'sfu_signal', signal: Signal }
@@ -103,7 +110,7 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
  *         | 'invalid_whiteboard_item' | 'invalid_reaction' | 'bot_unavailable' | 'storage_failed'
  *         | 'token_required' | 'token_expired' | 'token_invalid'
  *         | 'token_wrong_room' | 'password_required' | 'wrong_password' | 'too_many_attempts'
- *         | 'room_locked' | 'banned' | 'forbidden'} ErrorCode
+ *         | 'room_locked' | 'banned' | 'forbidden' | 'room_moving'} ErrorCode
  */
 
 /**
@@ -126,6 +133,7 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
  *         | { type: 'moderated', action: 'mute' | 'stop_video', by: string }
  *         | { type: 'access_changed', access: AccessState }
  *         | { type: 'removed', reason: Removal, message: string }
+ *         | { type: 'redirect', url: string, node: string }
  *         | { type: 'media_mode', mode: MediaMode }
  *         | { type: 'pong' }
  *         | { type: 'error', code: ErrorCode, message: string }
@@ -184,7 +192,10 @@ const JOIN_REFUSALS = new Set([
   'wrong_password', 'too_many_attempts', 'room_locked', 'banned', 'storage_failed',
 ]);
 
-/** The `/ws` URL of the page's own origin. */
+/**
+ * The `/ws` URL of an origin: the page's own, or a cluster node's.
+ * @param {{ protocol: string, host: string }} [location]
+ */
 export function signalingUrl(location = window.location) {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${location.host}/ws`;
@@ -213,7 +224,16 @@ export class Signaling {
    */
   constructor(listener, url = signalingUrl()) {
     this.listener = listener;
+    /** The address the user came in by: every reconnect after a drop starts there again. */
     this.url = url;
+    /**
+     * The room's home node a `redirect` named (cluster mode): the next join goes there.
+     * @type {{ url: string, node: string } | null}
+     */
+    this.home = null;
+    this.redirectsInRow = 0;
+    /** When the room was first found moving between nodes, if it still is. */
+    this.movingSince = 0;
     /** @type {WebSocket | null} */
     this.socket = null;
     /** @type {{ room: string, name: string, media: MediaState, credentials: Credentials, identity?: string } | null} */
@@ -329,7 +349,7 @@ export class Signaling {
   /** @private */
   open() {
     clearTimeout(this.reconnectTimer);
-    const socket = new WebSocket(this.url);
+    const socket = new WebSocket(this.home ? this.home.url : this.url);
     this.socket = socket;
     this.phase = 'joining';
     socket.addEventListener('open', () => {
@@ -337,7 +357,8 @@ export class Signaling {
       this.lastHeard = Date.now();
       this.startWatchdog();
       const { room, name, media, credentials, identity } = this.joinRequest;
-      this.send({ type: 'join', room, name, version: PROTOCOL_VERSION, media, ...credentials, ...(identity ? { identity } : {}) });
+      const home = this.home ? { home: this.home.node } : {};
+      this.send({ type: 'join', room, name, version: PROTOCOL_VERSION, media, ...credentials, ...(identity ? { identity } : {}), ...home });
     });
     socket.addEventListener('message', (event) => {
       if (socket !== this.socket) return;
@@ -370,6 +391,8 @@ export class Signaling {
       this.wasJoined = true;
       this.attempt = 0;
       this.refusalsInRow = 0;
+      this.redirectsInRow = 0;
+      this.movingSince = 0;
       this.startPing();
       this.setState('connected');
     } else if (message.type === 'waiting') {
@@ -377,6 +400,12 @@ export class Signaling {
       this.startPing();
     } else if (message.type === 'removed') {
       this.end({ kind: 'removed', reason: message.reason, message: message.message }, null);
+      return;
+    } else if (message.type === 'redirect') {
+      this.follow(message.url, message.node);
+      return;
+    } else if (message.type === 'error' && message.code === 'room_moving') {
+      this.moving(message.message);
       return;
     } else if (message.type === 'error' && this.phase === 'joining' && JOIN_REFUSALS.has(message.code)) {
       this.refused(message.code, message.message);
@@ -405,6 +434,57 @@ export class Signaling {
   }
 
   /**
+   * The room lives on another node: join there at once (a few times in a row at most; then the
+   * entry address again, after a back-off).
+   * @private
+   * @param {string} url the node's public URL
+   * @param {string} node
+   */
+  follow(url, node) {
+    if (this.redirectsInRow >= MAX_REDIRECTS_IN_ROW) {
+      this.scheduleReconnect();
+      return;
+    }
+    this.redirectsInRow += 1;
+    this.drop('redirected');
+    this.home = { url: signalingUrl(new URL(url)), node };
+    this.open();
+  }
+
+  /**
+   * The room's home cannot be told now (its node went away, its lease not expired yet): ask again
+   * every second through the entry address, for a minute at most.
+   * @private
+   * @param {string} message
+   */
+  moving(message) {
+    const now = Date.now();
+    this.movingSince ||= now;
+    if (now - this.movingSince > MOVING_RETRY_LIMIT_MS) {
+      this.end({ kind: 'refused', code: 'room_moving', message }, 1000);
+      return;
+    }
+    this.drop('room moving');
+    this.reconnectTimer = setTimeout(() => this.open(), MOVING_RETRY_MS);
+  }
+
+  /**
+   * Lets go of the current socket, to open another.
+   * @private
+   * @param {string} why
+   */
+  drop(why) {
+    this.stopTimers();
+    clearTimeout(this.reconnectTimer);
+    const socket = this.socket;
+    this.socket = null;
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(4000, why);
+    this.home = null;
+    this.phase = 'idle';
+    this.setState(this.wasJoined ? 'reconnecting' : 'connecting');
+  }
+
+  /**
    * The socket closed without us asking.
    * @private
    * @param {number} code
@@ -424,12 +504,7 @@ export class Signaling {
 
   /** @private */
   scheduleReconnect() {
-    this.stopTimers();
-    const socket = this.socket;
-    this.socket = null;
-    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(4000, 'reconnecting');
-    this.phase = 'idle';
-    this.setState(this.wasJoined ? 'reconnecting' : 'connecting');
+    this.drop('reconnecting');
     const delay = backoffDelay(this.attempt);
     this.attempt += 1;
     this.reconnectTimer = setTimeout(() => this.open(), delay);

@@ -3,7 +3,8 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Signaling, backoffDelay, PING_INTERVAL_MS, RECONNECT_MAX_MS, RECONNECT_MIN_MS, SILENCE_TIMEOUT_MS,
+  Signaling, backoffDelay, MOVING_RETRY_MS, PING_INTERVAL_MS, RECONNECT_MAX_MS, RECONNECT_MIN_MS,
+  SILENCE_TIMEOUT_MS,
 } from '../../assets/js/protocol.js';
 
 /** A WebSocket the test drives: it records what the client sends and fires what the test says. */
@@ -195,6 +196,59 @@ test('pings keep the connection; silence from the server makes it reconnect', (t
   assert.equal(socket.closedWith, 4000);
   t.mock.timers.tick(RECONNECT_MAX_MS);
   assert.equal(FakeSocket.made.length, made + 1);
+});
+
+test('a redirect joins the room on its home node at once, and a later drop comes back by the entry', (t) => {
+  const { socket, states } = joining(t);
+  socket.receive({ type: 'redirect', url: 'https://n2.huddle.test', node: 'n2' });
+  assert.equal(socket.closedWith, 4000);
+  const home = FakeSocket.made.at(-1);
+  assert.equal(home.url, 'wss://n2.huddle.test/ws', 'no back-off before following');
+  home.open();
+  assert.equal(home.sent[0].type, 'join');
+  assert.equal(home.sent[0].home, 'n2', 'the join tells the node it was chosen');
+  home.receive(JOINED);
+  assert.equal(states().at(-1), 'connected');
+  // The home node dies: the reconnect goes through the address the user came in by.
+  home.drop(1006);
+  const again = nextSocket(t, home);
+  assert.equal(again.url, 'ws://huddle.test/ws');
+  again.open();
+  assert.equal(again.sent[0].home, undefined);
+});
+
+test('redirects without a join are followed three times, then the entry is asked after a back-off', (t) => {
+  const { socket } = joining(t);
+  let current = socket;
+  for (let hop = 0; hop < 3; hop += 1) {
+    current.receive({ type: 'redirect', url: `http://n${hop}.huddle.test`, node: `n${hop}` });
+    current = FakeSocket.made.at(-1);
+    current.open();
+  }
+  const made = FakeSocket.made.length;
+  current.receive({ type: 'redirect', url: 'http://n9.huddle.test', node: 'n9' });
+  assert.equal(FakeSocket.made.length, made, 'not followed at once');
+  assert.equal(nextSocket(t, current).url, 'ws://huddle.test/ws');
+});
+
+test('a room moving between nodes is asked for again every second, then given up after a minute', (t) => {
+  const { socket, events, states } = joined(t);
+  socket.drop(1006);
+  let current = nextSocket(t, socket);
+  const moving = { type: 'error', code: 'room_moving', message: 'moving' };
+  for (let second = 0; second < 60; second += 1) {
+    current.open();
+    current.receive(moving);
+    assert.equal(states().at(-1), 'reconnecting');
+    const made = FakeSocket.made.length;
+    t.mock.timers.tick(MOVING_RETRY_MS);
+    assert.equal(FakeSocket.made.length, made + 1, `retry ${second} after a second`);
+    current = FakeSocket.made.at(-1);
+  }
+  current.open();
+  t.mock.timers.tick(RECONNECT_MAX_MS);
+  current.receive(moving);
+  assert.deepEqual(events.at(-1), { kind: 'ended', reason: { kind: 'refused', code: 'room_moving', message: 'moving' } });
 });
 
 test('leaving says goodbye, closes normally and never reconnects', (t) => {

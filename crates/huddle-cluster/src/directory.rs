@@ -3,7 +3,8 @@
 //! [`crate::Lease`]'s; this only runs their requests, each lease step one atomic Lua script.
 //!
 //! Keys, under the deployment's prefix: `node:{id}` (a hash that expires unless heartbeats renew
-//! it), `room:{name}:home` (the lease: the holder's token, with a time to live) and
+//! it), `room:{name}:placed` (the node a room without a home was placed on, for a few seconds),
+//! `room:{name}:home` (the lease: the holder's token, with a time to live) and
 //! `room:{name}:epoch` (the last epoch issued for the room).
 
 use std::collections::HashMap;
@@ -45,6 +46,16 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return {0, epoch}
 ";
 
+/// Sets the room's placement to ARGV[1] for ARGV[2] ms unless one is set: the placement set.
+const PLACE: &str = r"
+local placed = redis.call('GET', KEYS[1])
+if placed then
+  return placed
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+";
+
 /// Renews the lease's time to live if it still holds our token: 1, else 0.
 const RENEW: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -64,6 +75,7 @@ return 0
 pub struct Directory {
     redis: ConnectionManager,
     prefix: String,
+    place: Script,
     acquire: Script,
     renew: Script,
     release: Script,
@@ -85,6 +97,7 @@ impl Directory {
         Ok(Directory {
             redis: client.get_connection_manager_with_config(config).await?,
             prefix: prefix.to_owned(),
+            place: Script::new(PLACE),
             acquire: Script::new(ACQUIRE),
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
@@ -148,6 +161,41 @@ impl Directory {
         Ok(nodes)
     }
 
+    /// One node, if it is alive.
+    pub async fn node(&self, id: &NodeId) -> Result<Option<Node>, DirectoryError> {
+        let fields: HashMap<String, String> = self.redis.clone().hgetall(self.node_key(id)).await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        node_from(id.clone(), &fields).map(Some)
+    }
+
+    /// Who holds the room's home lease now, if anybody.
+    pub async fn home(&self, room: &str) -> Result<Option<Token>, DirectoryError> {
+        let held: Option<String> = self.redis.clone().get(self.home_key(room)).await?;
+        held.map(|value| token_from(&value)).transpose()
+    }
+
+    /// Places a room that has no home on `node`, unless another node placed it within `ttl`
+    /// already: the node every placer of the room agrees on, so that joins arriving at several
+    /// nodes at once all go to the same one, which then takes the lease.
+    pub async fn place(
+        &self,
+        room: &str,
+        node: &NodeId,
+        ttl: Duration,
+    ) -> Result<NodeId, DirectoryError> {
+        let key = format!("{}room:{room}:placed", self.prefix);
+        let placed: String = self
+            .place
+            .key(key)
+            .arg(&node.0)
+            .arg(millis(ttl))
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        Ok(NodeId(placed))
+    }
+
     /// Runs one of a room's lease actions. `floor` is the highest epoch PostgreSQL has seen
     /// written for the room (only an Acquire uses it).
     pub async fn lease(
@@ -157,7 +205,7 @@ impl Directory {
         floor: Epoch,
     ) -> Result<Answer, DirectoryError> {
         let mut redis = self.redis.clone();
-        let home = format!("{}room:{room}:home", self.prefix);
+        let home = self.home_key(room);
         match action {
             LeaseAction::Acquire { token, ttl } => {
                 let epoch = format!("{}room:{room}:epoch", self.prefix);
@@ -203,10 +251,24 @@ impl Directory {
     fn node_key(&self, id: &NodeId) -> String {
         format!("{}node:{id}", self.prefix)
     }
+
+    fn home_key(&self, room: &str) -> String {
+        format!("{}room:{room}:home", self.prefix)
+    }
 }
 
+/// A token as the lease key holds it: `node/nonce` (node ids have no `/`).
 fn token_value(token: &Token) -> String {
     format!("{}/{}", token.node, token.nonce)
+}
+
+fn token_from(value: &str) -> Result<Token, DirectoryError> {
+    let malformed = || DirectoryError::Malformed("lease token");
+    let (node, nonce) = value.rsplit_once('/').ok_or_else(malformed)?;
+    Ok(Token {
+        node: NodeId(node.to_owned()),
+        nonce: nonce.parse().map_err(|_| malformed())?,
+    })
 }
 
 /// Redis's milliseconds (a signed count), at least one: zero would mean "expire now".

@@ -1,7 +1,8 @@
 //! Choosing a new room's home: the power of two choices. Two serving nodes drawn at random, the
 //! less loaded one wins; a burst of new rooms spreads out without every node reading every other's
-//! exact load. Heartbeats report load every few seconds, so rooms placed since would be invisible:
-//! each counts as a participant of its node for `window` (until the heartbeats show it).
+//! exact load. Heartbeats report load every second or so, so rooms placed since would be
+//! invisible: each placement counts as a participant of its node for `window` (until the
+//! heartbeats show it).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -23,21 +24,17 @@ impl Placer {
         }
     }
 
-    /// A home for a new room among the serving `nodes`, or none when no node serves. `pick(n)`
-    /// draws an index below `n` at random (the driver's random source; a fixed one in tests).
+    /// A home for a new room among the serving `nodes`, or none when no node serves; it counts
+    /// towards the node's load at once, so that the next choice, even before this one is
+    /// settled, knows of it. `pick(n)` draws an index below `n` at random (the driver's random
+    /// source; a fixed one in tests).
     pub fn choose(
         &mut self,
         nodes: &[Node],
         now: Instant,
         mut pick: impl FnMut(usize) -> usize,
     ) -> Option<NodeId> {
-        while self
-            .recent
-            .front()
-            .is_some_and(|(at, _)| now.saturating_duration_since(*at) >= self.window)
-        {
-            self.recent.pop_front();
-        }
+        self.forget_before(now);
         let serving: Vec<&Node> = nodes
             .iter()
             .filter(|n| n.state == NodeState::Serving)
@@ -62,6 +59,23 @@ impl Placer {
         };
         self.recent.push_back((now, chosen.id.clone()));
         Some(chosen.id.clone())
+    }
+
+    /// Another placer's choice for the room stood (it was first): that node counts, not ours.
+    pub fn overruled(&mut self, ours: &NodeId, agreed: NodeId) {
+        if let Some((_, node)) = self.recent.iter_mut().rev().find(|(_, node)| node == ours) {
+            *node = agreed;
+        }
+    }
+
+    fn forget_before(&mut self, now: Instant) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|(at, _)| now.saturating_duration_since(*at) >= self.window)
+        {
+            self.recent.pop_front();
+        }
     }
 
     /// Participants per free share of the busiest worker: a node with few participants but busy
@@ -158,9 +172,10 @@ mod tests {
         let nodes = ["a", "b"].map(|id| node(id, NodeState::Serving, 0, 0.0));
         let mut placer = Placer::new(Duration::from_secs(10));
         let start = Instant::now();
-        // Ten rooms on a in a row (the draws always offer a first): a is now the heavier.
+        // Ten rooms on a, where other placers' choices stood over ours: a is now the heavier.
         for _ in 0..10 {
-            placer.recent.push_back((start, NodeId("a".into())));
+            let ours = placer.choose(&nodes, start, |_| 1).unwrap();
+            placer.overruled(&ours, NodeId("a".into()));
         }
         assert_eq!(
             placer.choose(&nodes, start, |_| 0),

@@ -55,9 +55,11 @@ async fn one_home_per_room_and_each_new_home_under_a_higher_epoch() {
     let times = LeaseTimes::new(Duration::from_secs(10));
     let now = Instant::now();
 
+    assert_eq!(a.home("r").await.unwrap(), None, "nobody's yet");
     let mut first = Lease::acquire(token("a", 1), times, now);
     drive(&mut first, &a, "r").await;
     assert_eq!(first.home_epoch(Instant::now()), Some(Epoch(1)));
+    assert_eq!(b.home("r").await.unwrap(), Some(token("a", 1)));
     let mut second = Lease::acquire(token("b", 1), times, now);
     drive(&mut second, &b, "r").await;
     assert_eq!(
@@ -139,13 +141,15 @@ async fn nodes_are_listed_while_their_heartbeats_last() {
         .heartbeat(&b, Duration::from_secs(10))
         .await
         .unwrap();
-    assert_eq!(directory.nodes().await.unwrap(), vec![a, b.clone()]);
+    assert_eq!(directory.nodes().await.unwrap(), vec![a.clone(), b.clone()]);
+    assert_eq!(directory.node(&a.id).await.unwrap(), Some(a.clone()));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         directory.nodes().await.unwrap(),
         vec![b.clone()],
         "a's heartbeat expired"
     );
+    assert_eq!(directory.node(&a.id).await.unwrap(), None);
     directory.forget(&b.id).await.unwrap();
     assert_eq!(directory.nodes().await.unwrap(), vec![], "b left");
 }
@@ -177,4 +181,17 @@ async fn requests_fail_fast_while_redis_is_away_and_work_once_it_is_back() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn the_first_placement_of_a_room_stands_for_every_placer_until_it_expires() {
+    let redis = RedisServer::start();
+    let (a, b) = (connect(&redis).await, connect(&redis).await);
+    let window = Duration::from_millis(200);
+    let (x, y) = (NodeId("x".into()), NodeId("y".into()));
+    assert_eq!(a.place("r", &x, window).await.unwrap(), x);
+    assert_eq!(b.place("r", &y, window).await.unwrap(), x, "x was first");
+    assert_eq!(b.place("other", &y, window).await.unwrap(), y);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(b.place("r", &y, window).await.unwrap(), y, "x's expired");
 }

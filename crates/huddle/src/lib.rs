@@ -40,13 +40,13 @@ use tokio_util::sync::CancellationToken;
 
 use access::{ConnectionCounter, RoomSettingsStore};
 use clock::{Clock, SystemClock};
-use cluster::ClusterNode;
+use cluster::{ClusterNode, ClusterRegistry};
 use collab::{Bot, Collab};
 use config::Config;
 use http::{ConnectionLimits, WebListener};
 use ice::IceServers;
 use metrics::Metrics;
-use rooms::{LocalRegistry, NodeRooms};
+use rooms::{LocalRegistry, NodeRooms, RoomRegistry};
 use sfu::SfuSwitchboard;
 use signaling::Signaling;
 use store::Store;
@@ -116,6 +116,16 @@ impl Huddle {
         };
         let cluster = settings::cluster(config)?
             .map(|settings| ClusterNode::new(settings, metrics.registry_mut()));
+        let local = Arc::new(LocalRegistry::new(settings::room_policy(config)));
+        let registry: Arc<dyn RoomRegistry> = match &cluster {
+            Some(node) => Arc::new(ClusterRegistry::new(
+                local,
+                node.link(),
+                shutdown.clone(),
+                metrics.registry_mut(),
+            )),
+            None => local,
+        };
         let tcp = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -142,7 +152,6 @@ impl Huddle {
             header_timeout: config.security.http_header_timeout(),
             metrics: metrics.clone(),
         };
-        let registry = Arc::new(LocalRegistry::new(settings::room_policy(config)));
         let settings_store: Arc<dyn RoomSettingsStore> = Arc::new(store.clone());
         let access = settings::access(config, settings_store).await?;
         let collab = Collab::new(store, registry, clock, metrics.clone(), bot);
@@ -206,7 +215,7 @@ impl Huddle {
                 files.run(shutdown.clone()).await;
             }
         };
-        let readiness = self.cluster.as_ref().map(ClusterNode::readiness);
+        let roster = self.cluster.as_ref().map(ClusterNode::roster);
         let rooms = self.signaling.registry().clone();
         let cluster = async {
             if let Some(node) = self.cluster {
@@ -216,7 +225,7 @@ impl Huddle {
         let web = http::serve(
             self.web,
             self.signaling,
-            readiness,
+            roster,
             self.connection_limits.clone(),
         );
         let turn = async {

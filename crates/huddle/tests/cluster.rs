@@ -1,24 +1,113 @@
-//! Cluster mode's node registry (issue 15, under way): nodes sharing a Redis see each other
-//! through heartbeats that expire by themselves; a node that cannot reach Redis says it is not
-//! ready, stays alive and keeps its rooms, and is ready again once Redis is back.
+//! Cluster mode (docs/cluster.md): nodes sharing a Redis see each other through heartbeats that
+//! expire by themselves; every room has one home, and a join reaching another node is sent there;
+//! a node that cannot reach Redis says it is not ready, stays alive and keeps its rooms, and is
+//! ready again once Redis is back.
 
 mod common;
 
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use common::database::{postgres_database, Database};
-use common::{http_get, metric, Server};
+use common::{http_get, metric, Client, Server};
 use huddle_cluster::testing::RedisServer;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-/// A node of the cluster on `redis`, sharing `db` with the others.
-async fn node(redis: &RedisServer, db: &Database, id: &str) -> Server {
+/// A node of the cluster on `redis`, sharing `db` with the others; its public URL is its own
+/// address. `extra` flags come last.
+async fn node(redis: &RedisServer, db: &Database, id: &str, extra: &[&str]) -> Server {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let public = format!("http://{listen}");
     let url = redis.url();
-    let public = format!("http://{id}.meet.test");
-    Server::start_on(
-        db,
-        &["--cluster", &url, "--node-id", id, "--public-url", &public],
-    )
-    .await
+    let flags = [
+        "--listen",
+        &listen,
+        "--cluster",
+        &url,
+        "--node-id",
+        id,
+        "--public-url",
+        &public,
+    ];
+    Server::start_on(db, &[&flags[..], extra].concat()).await
+}
+
+/// Nodes named `ids`, each seeing all of them ready.
+async fn cluster<const N: usize>(
+    redis: &RedisServer,
+    db: &Database,
+    ids: [&str; N],
+    extra: &[&str],
+) -> [Server; N] {
+    let mut nodes = Vec::with_capacity(N);
+    for id in ids {
+        nodes.push(node(redis, db, id, extra).await);
+    }
+    for node in &nodes {
+        until(node, "sees them all", |ready, seen| {
+            ready == 200 && seen == Some(N as f64)
+        })
+        .await;
+    }
+    nodes.try_into().ok().expect("N nodes")
+}
+
+/// Joins `room` through the node at `entry` as a browser does: following a redirect to the room's
+/// home, asking again through the entry while the room is moving. The client, `joined`, and the
+/// address of the node it joined.
+async fn join_through(entry: SocketAddr, room: &str, name: &str) -> (Client, Value, SocketAddr) {
+    let (mut address, mut home) = (entry, Value::Null);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let mut client = Client::connect(address).await;
+        client
+            .send(json!({"type": "join", "room": room, "name": name, "version": 1, "home": home}))
+            .await;
+        let answer = client.next().await;
+        match answer["type"].as_str() {
+            Some("joined") => {
+                client.welcome().await;
+                return (client, answer, address);
+            }
+            Some("redirect") => {
+                let url = answer["url"].as_str().expect("a redirect names a URL");
+                address = url["http://".len()..].parse().expect("a node's address");
+                home = answer["node"].clone();
+            }
+            _ if answer["code"] == "room_moving" => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                (address, home) = (entry, Value::Null);
+            }
+            _ => panic!("{name} joining {room}: {answer}"),
+        }
+    }
+    panic!("{name} could not join {room} in 30 s");
+}
+
+/// Joins `room` on `node`, telling it a redirect named it the room's home.
+async fn join_at(node: &Server, id: &str, room: &str, name: &str) -> Client {
+    let mut client = node.client().await;
+    client
+        .send(json!({"type": "join", "room": room, "name": name, "version": 1, "home": id}))
+        .await;
+    client.expect("joined").await;
+    client.welcome().await;
+    client
+}
+
+/// The sum of a metric over the nodes.
+async fn total(nodes: &[Server], name: &str) -> f64 {
+    let mut sum = 0.0;
+    for node in nodes {
+        sum += metric(&node.metrics().await, name).unwrap_or(0.0);
+    }
+    sum
 }
 
 /// Waits until `check` holds for `server`'s (status of `/readyz`, `huddle_cluster_nodes`).
@@ -42,16 +131,7 @@ async fn until(server: &Server, what: &str, check: impl Fn(u16, Option<f64>) -> 
 async fn nodes_see_each_other_and_one_that_stops_is_gone() {
     let redis = RedisServer::start();
     let db = postgres_database().await;
-    let a = node(&redis, &db, "a").await;
-    let b = node(&redis, &db, "b").await;
-    until(&a, "a sees both", |ready, nodes| {
-        ready == 200 && nodes == Some(2.0)
-    })
-    .await;
-    until(&b, "b sees both", |ready, nodes| {
-        ready == 200 && nodes == Some(2.0)
-    })
-    .await;
+    let [a, b] = cluster(&redis, &db, ["a", "b"], &[]).await;
     // A clean stop leaves the directory at once, well before its heartbeat would expire.
     b.stop().await;
     let left = Instant::now();
@@ -68,7 +148,7 @@ async fn nodes_see_each_other_and_one_that_stops_is_gone() {
 async fn without_redis_a_node_is_alive_keeps_its_rooms_and_is_not_ready_until_redis_is_back() {
     let mut redis = RedisServer::start();
     let db = postgres_database().await;
-    let a = node(&redis, &db, "a").await;
+    let a = node(&redis, &db, "a", &[]).await;
     until(&a, "ready", |ready, _| ready == 200).await;
     let (mut ada, _) = a.joined("r", "ada").await;
 
@@ -110,4 +190,119 @@ async fn a_node_without_cluster_mode_is_always_ready() {
         None
     );
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_joins_through_three_nodes_give_each_of_fifty_rooms_one_home() {
+    let redis = RedisServer::start();
+    let db = postgres_database().await;
+    let crowd = [
+        "--media-mode",
+        "sfu",
+        "--joins-per-minute",
+        "100000",
+        "--max-connections-per-ip",
+        "10000",
+        "--max-http-connections-per-ip",
+        "10000",
+    ];
+    let nodes = cluster(&redis, &db, ["a", "b", "c"], &crowd).await;
+    let entries: Vec<SocketAddr> = nodes.iter().map(|node| node.address).collect();
+    let joins = (0..1000).map(|n| {
+        // Each join comes in through any node, as a load balancer would spread them.
+        let entry = entries[(n / 50) % 3];
+        let room = format!("room-{}", n % 50);
+        tokio::spawn(async move {
+            let (client, _, home) = join_through(entry, &room, &format!("p{n}")).await;
+            (room, home, client)
+        })
+    });
+    let mut homes: HashMap<String, Vec<SocketAddr>> = HashMap::new();
+    let mut clients = Vec::new();
+    for join in joins.collect::<Vec<_>>() {
+        let (room, home, client) = join.await.expect("the join task");
+        homes.entry(room).or_default().push(home);
+        clients.push(client);
+    }
+    assert_eq!(homes.len(), 50);
+    for (room, members) in &homes {
+        assert_eq!(members.len(), 20, "{room}");
+        assert!(
+            members.iter().all(|home| *home == members[0]),
+            "{room} has members on two nodes: {members:?}"
+        );
+    }
+    // Every room was won once and never lost: 50 leases held in all.
+    assert_eq!(total(&nodes, "huddle_cluster_rooms_homed").await, 50.0);
+    assert_eq!(total(&nodes, "huddle_cluster_leases_lost_total").await, 0.0);
+    assert!(total(&nodes, "huddle_cluster_redirects_total").await >= 600.0);
+    let mut per_node: HashMap<SocketAddr, usize> = HashMap::new();
+    for members in homes.values() {
+        *per_node.entry(members[0]).or_default() += 1;
+    }
+    // Placements agreed in Redis and counted by every placer at once: no node gets a pile.
+    assert!(
+        per_node.values().all(|rooms| (12..=22).contains(rooms)),
+        "rooms per node: {per_node:?}"
+    );
+    drop(clients);
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn members_of_a_room_whose_lease_another_node_took_are_sent_there() {
+    let redis = RedisServer::start();
+    let db = postgres_database().await;
+    let [a, b] = cluster(&redis, &db, ["a", "b"], &[]).await;
+    let mut ada = join_at(&a, "a", "r", "ada").await;
+    // The lease vanishes (Redis lost it) and b takes the room before a renews.
+    assert_eq!(redis.cli(&["DEL", "huddle:room:r:home"]), "1");
+    let mut bo = join_at(&b, "b", "r", "bo").await;
+
+    let redirect = ada.expect("redirect").await;
+    assert_eq!(redirect["url"], format!("http://{}", b.address));
+    assert_eq!(redirect["node"], "b");
+    assert_eq!(ada.closed().await.0, CloseCode::Normal);
+    assert_eq!(
+        metric(&a.metrics().await, "huddle_cluster_leases_lost_total"),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&a.metrics().await, "huddle_cluster_rooms_homed"),
+        Some(0.0)
+    );
+    // Following it, ada is with bo again.
+    let (_ada, joined, home) = join_through(a.address, "r", "ada").await;
+    assert_eq!(home, b.address);
+    assert_eq!(joined["participants"][0]["name"], "bo");
+    bo.expect("participant_joined").await;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn a_stopped_node_gives_its_rooms_back_and_they_are_placed_again_at_once() {
+    let redis = RedisServer::start();
+    let db = postgres_database().await;
+    let [a, b] = cluster(&redis, &db, ["a", "b"], &[]).await;
+    let mut ada = join_at(&a, "a", "r", "ada").await;
+    ada.send(json!({"type": "chat_send", "text": "before the upgrade"}))
+        .await;
+    ada.expect("chat_message").await;
+    a.stop().await;
+    assert_eq!(
+        redis.cli(&["EXISTS", "huddle:room:r:home"]),
+        "0",
+        "given back"
+    );
+    let asked = Instant::now();
+    let (_ada, _, home) = join_through(b.address, "r", "ada").await;
+    assert_eq!(home, b.address);
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "no wait for a lease to expire"
+    );
+    b.stop().await;
 }

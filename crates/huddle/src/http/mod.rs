@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{middleware, Router};
 use tokio::net::TcpListener;
 
-use crate::cluster::Readiness;
+use crate::cluster::Roster;
 use crate::rooms::RoomName;
 use crate::signaling::{Peer, Signaling};
 use crate::tls::TlsListener;
@@ -32,9 +32,9 @@ const MAX_FRAME_BYTES: usize = 1024 * 1024;
 /// and tungstenite's default (128 KiB) was most of what an idle participant cost.
 const READ_BUFFER_BYTES: usize = 8 * 1024;
 
-/// The whole HTTP application; `main` and the tests serve it the same way. `readiness` is the
-/// cluster node's, in cluster mode.
-pub fn app(signaling: Arc<Signaling>, readiness: Option<Readiness>) -> Router {
+/// The whole HTTP application; `main` and the tests serve it the same way. `roster` is the
+/// cluster node's view of the cluster, in cluster mode.
+pub fn app(signaling: Arc<Signaling>, roster: Option<Roster>) -> Router {
     Router::new()
         .route("/", get(|| page("index.html")))
         .route("/r/{room}", get(room_page))
@@ -43,7 +43,7 @@ pub fn app(signaling: Arc<Signaling>, readiness: Option<Readiness>) -> Router {
         .route("/assets/{*path}", get(asset))
         .route("/ws", get(websocket))
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(move || ready(readiness.clone())))
+        .route("/readyz", get(move || ready(roster.clone())))
         .route("/metrics", get(metrics))
         .route("/api/rooms/{room}/tokens", post(tokens::mint))
         .fallback(|| async { not_found() })
@@ -67,11 +67,11 @@ pub struct ClientAddr(pub SocketAddr);
 pub async fn serve(
     listener: WebListener,
     signaling: Arc<Signaling>,
-    readiness: Option<Readiness>,
+    roster: Option<Roster>,
     limits: ConnectionLimits,
 ) -> std::io::Result<()> {
     let shutdown = signaling.shutdown.clone();
-    let app = app(signaling, readiness);
+    let app = app(signaling, roster);
     match listener {
         WebListener::Plain(tcp) => serve::serve(tcp, app, limits, shutdown).await,
         WebListener::Tls(tls) => serve::serve(tls, app, limits, shutdown).await,
@@ -80,9 +80,9 @@ pub async fn serve(
 
 /// Whether to send this node new clients: always, but for a cluster node that cannot reach the
 /// cluster's Redis. Liveness (`/healthz`) never depends on it.
-async fn ready(readiness: Option<Readiness>) -> Response {
-    match readiness {
-        Some(readiness) if !readiness.is_ready(std::time::Instant::now()) => (
+async fn ready(roster: Option<Roster>) -> Response {
+    match roster {
+        Some(roster) if !roster.is_ready(std::time::Instant::now()) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "not ready: the cluster's Redis does not answer\n",
         )

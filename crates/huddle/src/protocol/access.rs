@@ -147,11 +147,11 @@ mod tests {
     fn join_carries_credentials_and_moderate_its_action() {
         let text =
             r#"{"type":"join","room":"r","name":"A","version":1,"token":"t.o.k","password":"pw"}"#;
-        let ClientMessage::Join { credentials, .. } = decode_client(text).unwrap() else {
+        let ClientMessage::Join(join) = decode_client(text).unwrap() else {
             panic!("expected join");
         };
-        assert_eq!(credentials.token.as_deref(), Some("t.o.k"));
-        assert_eq!(credentials.password.as_deref(), Some("pw"));
+        assert_eq!(join.credentials.token.as_deref(), Some("t.o.k"));
+        assert_eq!(join.credentials.password.as_deref(), Some("pw"));
 
         let text = r#"{"type":"moderate","action":{"kind":"kick","participant":"p1"}}"#;
         assert_eq!(

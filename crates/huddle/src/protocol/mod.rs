@@ -65,23 +65,31 @@ pub struct RoomSettings {
     pub capacity: usize,
 }
 
+/// What `join` carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JoinRequest {
+    pub room: String,
+    pub name: String,
+    pub version: u32,
+    #[serde(default)]
+    pub media: MediaState,
+    /// A secret the browser keeps so that a person owns their things across reloads
+    /// (crate::identity); 16 to 128 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    #[serde(flatten)]
+    pub credentials: Credentials,
+    /// In a cluster, the node a `redirect` named as the room's home: the join came here to be
+    /// placed, so this node takes a room that has no home yet rather than placing it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<String>,
+}
+
 /// Messages a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
-    Join {
-        room: String,
-        name: String,
-        version: u32,
-        #[serde(default)]
-        media: MediaState,
-        /// A secret the browser keeps so that a person owns their things across reloads
-        /// (crate::identity); 16 to 128 characters.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        identity: Option<String>,
-        #[serde(flatten)]
-        credentials: Credentials,
-    },
+    Join(JoinRequest),
     Update {
         media: MediaState,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,7 +158,7 @@ impl ClientMessage {
     /// The `type` tag, used as a metrics label.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Join { .. } => "join",
+            Self::Join(_) => "join",
             Self::Update { .. } => "update",
             Self::Signal { .. } => "signal",
             Self::SfuSignal { .. } => "sfu_signal",
@@ -305,6 +313,12 @@ pub enum ServerMessage {
         reason: Removal,
         message: String,
     },
+    /// In a cluster, the room lives on another node: join again there (`url`, its public URL),
+    /// with `home` set to `node`. Answers a `join`, or ends a session whose room moved away.
+    Redirect {
+        url: String,
+        node: String,
+    },
     /// The room now carries media this way (auto rooms): connect the new way, then close the old.
     MediaMode {
         mode: MediaMode,
@@ -440,6 +454,9 @@ pub enum ErrorCode {
     Banned,
     /// The sender's role does not allow this message (a viewer publishing, a non-host moderating).
     Forbidden,
+    /// In a cluster, the room's home cannot be told now (its node went away and its lease has not
+    /// expired yet, or the cluster's Redis does not answer): join again in a few seconds.
+    RoomMoving,
 }
 
 impl ErrorCode {
@@ -482,6 +499,7 @@ impl ErrorCode {
             Self::RoomLocked => "room_locked",
             Self::Banned => "banned",
             Self::Forbidden => "forbidden",
+            Self::RoomMoving => "room_moving",
         }
     }
 }

@@ -6,14 +6,15 @@ fn join_round_trips() {
     let message = decode_client(text).unwrap();
     assert_eq!(
         message,
-        ClientMessage::Join {
+        ClientMessage::Join(JoinRequest {
             room: "blue-fox".into(),
             name: "Ada".into(),
             version: 1,
             media: MediaState::default(),
             identity: None,
             credentials: Credentials::default(),
-        }
+            home: None,
+        })
     );
     let again = serde_json::to_string(&message).unwrap();
     assert_eq!(decode_client(&again).unwrap(), message);
@@ -241,7 +242,7 @@ fn collaboration_messages_decode() {
         r#"{"type":"join","room":"r","name":"Ada","version":1,"identity":"0123456789abcdef"}"#;
     assert!(matches!(
         decode_client(text),
-        Ok(ClientMessage::Join { identity: Some(identity), .. }) if identity == "0123456789abcdef"
+        Ok(ClientMessage::Join(JoinRequest { identity: Some(identity), .. })) if identity == "0123456789abcdef"
     ));
     let text = r##"{"type":"whiteboard_add","item":{"id":"s1","kind":"pen","color":"#ff0000",
         "width":3,"points":[[0.1,0.2],[0.3,0.4]]}}"##;
@@ -322,4 +323,21 @@ fn collaboration_error_codes_are_snake_case() {
     ] {
         assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
     }
+}
+
+#[test]
+fn a_redirect_names_the_home_and_the_join_that_follows_it_carries_it_back() {
+    let redirect = ServerMessage::Redirect {
+        url: "https://n2.meet.example".into(),
+        node: "n2".into(),
+    };
+    assert_eq!(
+        encode_server(&redirect),
+        r#"{"type":"redirect","url":"https://n2.meet.example","node":"n2"}"#
+    );
+    let text = r#"{"type":"join","room":"r","name":"Ada","version":1,"home":"n2"}"#;
+    let Ok(ClientMessage::Join(join)) = decode_client(text) else {
+        panic!("expected join");
+    };
+    assert_eq!(join.home.as_deref(), Some("n2"));
 }

@@ -29,6 +29,11 @@ impl LocalRegistry {
         }
     }
 
+    /// Whether the room has anybody in it (a room is removed when its last member leaves).
+    pub fn holds(&self, room: &RoomName) -> bool {
+        self.with_rooms(|rooms| rooms.contains_key(room))
+    }
+
     fn with_rooms<T>(&self, f: impl FnOnce(&mut HashMap<RoomName, Room>) -> T) -> T {
         let mut rooms = self
             .rooms

@@ -73,6 +73,20 @@ pub struct Admission {
 pub enum JoinError {
     #[error(transparent)]
     Full(#[from] RoomFull),
+    #[error(transparent)]
+    Away(#[from] Away),
+}
+
+/// In a cluster, why a room is not homed on this node.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Away {
+    /// On another node: `url` is how browsers reach it, `node` its id.
+    #[error("the room lives on node {node}")]
+    Elsewhere { url: String, node: String },
+    /// Cannot be told now: its node went away and its lease has not expired yet, or the cluster's
+    /// directory does not answer. Worth asking again in a few seconds.
+    #[error("the room is moving between nodes or its home cannot be found now: join again in a few seconds")]
+    Moving,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,6 +148,14 @@ pub struct Profile {
 /// A cluster registry wraps the local one, as [`LocalRegistry`] alone is both.
 #[async_trait]
 pub trait RoomRegistry: NodeRooms {
+    /// Whether the room lives here, asked before anything of it is read or changed. A single node
+    /// holds every room; a cluster places a room that has no home yet, on this node if `placed`
+    /// (the join's `home`, from a redirect) names it.
+    async fn home(&self, _room: &RoomName, _placed: Option<&str>) -> Result<(), Away> {
+        Ok(())
+    }
+
+    /// Admits a newcomer; the room must be homed here ([`JoinError::Away`] otherwise).
     async fn join(
         &self,
         room: &RoomName,

@@ -52,7 +52,7 @@ impl Session<'_> {
             ClientMessage::WhiteboardClear => collab.whiteboard_clear(caller).await,
             ClientMessage::RaiseHand { raised } => collab.raise_hand(caller, raised).await,
             ClientMessage::React { emoji } => collab.react(caller, emoji).await,
-            ClientMessage::Join { .. }
+            ClientMessage::Join(_)
             | ClientMessage::Update { .. }
             | ClientMessage::Signal { .. }
             | ClientMessage::SfuSignal { .. }

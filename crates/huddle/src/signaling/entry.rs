@@ -11,24 +11,25 @@ use super::transport::Transport;
 use crate::access::{Entry, JoinClaims, Refusal, Visitor};
 use crate::identity::AuthorKey;
 use crate::protocol::{
-    Credentials, ErrorCode, LeaveReason, MediaState, Removal, Role, ServerMessage, PROTOCOL_VERSION,
+    ErrorCode, JoinRequest, LeaveReason, Removal, Role, ServerMessage, PROTOCOL_VERSION,
 };
-use crate::rooms::{clean_display_name, Audience, JoinError, Profile, RoomName};
+use crate::rooms::{clean_display_name, Audience, Away, JoinError, Profile, RoomName};
 use crate::sfu::Gate;
 
 /// Messages queued for one participant before it counts as too slow and is dropped.
 const OUTBOX_CAPACITY: usize = 256;
 
 impl Session<'_> {
-    pub(super) async fn join(
-        &mut self,
-        room: &str,
-        name: &str,
-        version: u32,
-        media: MediaState,
-        credentials: Credentials,
-        identity: Option<&str>,
-    ) -> Step {
+    pub(super) async fn join(&mut self, request: JoinRequest) -> Step {
+        let JoinRequest {
+            room,
+            name,
+            version,
+            media,
+            identity,
+            credentials,
+            home,
+        } = request;
         if self.membership.is_some() || self.waiting.is_some() {
             return self.error(
                 ErrorCode::AlreadyJoined,
@@ -41,7 +42,7 @@ impl Session<'_> {
                 format!("this server speaks protocol version {PROTOCOL_VERSION}, not {version}"),
             );
         }
-        let room = match RoomName::parse(room) {
+        let room = match RoomName::parse(&room) {
             Ok(room) => room,
             Err(err) => return self.error(ErrorCode::InvalidRoom, err.to_string()),
         };
@@ -59,12 +60,12 @@ impl Session<'_> {
         let name = claims
             .as_ref()
             .and_then(|claims| claims.name.as_deref())
-            .unwrap_or(name);
+            .unwrap_or(&name);
         let name = match clean_display_name(name) {
             Ok(name) => name,
             Err(err) => return self.error(ErrorCode::InvalidName, err.to_string()),
         };
-        let author = match identity.map(AuthorKey::from_identity) {
+        let author = match identity.as_deref().map(AuthorKey::from_identity) {
             None => AuthorKey::random(),
             Some(Ok(author)) => author,
             Some(Err(err)) => return self.error(ErrorCode::MalformedMessage, err.to_string()),
@@ -74,6 +75,9 @@ impl Session<'_> {
             token: claims.as_ref(),
             password: credentials.password.as_deref(),
         };
+        if let Err(away) = self.signaling.registry().home(&room, home.as_deref()).await {
+            return self.away(away);
+        }
         let arrival = self.signaling.registry().arrival(&room, &author).await;
         let entry = access.entrances.check(&room, &visitor, arrival).await;
         let newcomer = Newcomer {
@@ -110,6 +114,18 @@ impl Session<'_> {
                 "this server lets people in with an invitation link only".to_owned(),
             )),
             None => Ok(None),
+        }
+    }
+
+    /// The room is not homed here: the client joins again on its home, or a little later.
+    fn away(&self, away: Away) -> Step {
+        match away {
+            Away::Elsewhere { url, node } => {
+                tracing::debug!(%node, "redirected to the room's home");
+                let redirect = ServerMessage::Redirect { url, node };
+                Step::Last(redirect, End::Close(close_code::NORMAL, "redirected"))
+            }
+            Away::Moving => self.error(ErrorCode::RoomMoving, away.to_string()),
         }
     }
 
@@ -180,6 +196,7 @@ impl Session<'_> {
         let welcome = match self.signaling.collab.join(&room, profile, outbox).await {
             Ok(welcome) => welcome,
             Err(JoinError::Full(full)) => return self.error(ErrorCode::RoomFull, full.to_string()),
+            Err(JoinError::Away(away)) => return self.away(away),
         };
         let admission = welcome.admission;
         let transport = Transport::joined(admission.settings.media_mode);

@@ -295,18 +295,7 @@ impl Session<'_> {
             );
         }
         match message {
-            ClientMessage::Join {
-                room,
-                name,
-                version,
-                media,
-                credentials,
-                identity,
-            } => {
-                let identity = identity.as_deref();
-                self.join(&room, &name, version, media, credentials, identity)
-                    .await
-            }
+            ClientMessage::Join(request) => self.join(request).await,
             ClientMessage::Moderate { action } => self.moderate(action).await,
             ClientMessage::Update { media, name } => self.update(media, name).await,
             ClientMessage::Signal { to, signal } => self.relay(to, signal).await,
@@ -441,6 +430,18 @@ impl Session<'_> {
                 if let Err(failure) = self.apply_forwarding().await {
                     tracing::debug!("forwarding not applied: {failure}");
                 }
+            }
+            // The room moved to another node (its lease here was lost): join it there, or
+            // again shortly when where is not known yet.
+            ServerMessage::Redirect { .. } => {
+                return Step::Last(message, End::Close(close_code::NORMAL, "the room moved"));
+            }
+            ServerMessage::Error {
+                code: ErrorCode::RoomMoving,
+                ..
+            } => {
+                let end = End::Close(close_code::TRY_AGAIN_LATER, "the room is moving");
+                return Step::Last(message, end);
             }
             ServerMessage::Removed { reason, .. } => {
                 let end = match reason {

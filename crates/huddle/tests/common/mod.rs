@@ -38,7 +38,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// A server on free loopback ports; `flags` come after the defaults and override them.
+    /// A server on free loopback ports; `flags` replace the defaults they name.
     pub async fn start(flags: &[&str]) -> Self {
         Self::start_with_clock(flags, Arc::new(SystemClock)).await
     }
@@ -59,18 +59,18 @@ impl Server {
             .iter()
             .flat_map(|dir| ["--data-dir".to_owned(), dir.path().display().to_string()]);
         let defaults = [
-            "huddle",
-            "--listen",
-            "127.0.0.1:0",
-            "--turn-listen",
-            "127.0.0.1:0",
-            "--sfu-listen",
-            "127.0.0.1:0",
-            "--token-secret",
-            TOKEN_SECRET,
+            ["--listen", "127.0.0.1:0"],
+            ["--turn-listen", "127.0.0.1:0"],
+            ["--sfu-listen", "127.0.0.1:0"],
+            ["--token-secret", TOKEN_SECRET],
         ];
-        let args = defaults
-            .iter()
+        // A flag named in `flags` replaces its default (clap refuses one given twice).
+        let defaults = defaults
+            .into_iter()
+            .filter(|[flag, _]| !flags.contains(flag))
+            .flatten();
+        let args = std::iter::once("huddle")
+            .chain(defaults)
             .map(|arg| arg.to_string())
             .chain(data_flags)
             .chain(flags.iter().map(|flag| flag.to_string()));
@@ -129,10 +129,7 @@ impl Server {
     }
 
     pub async fn client(&self) -> Client {
-        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.address))
-            .await
-            .expect("websocket connects");
-        Client { socket }
+        Client::connect(self.address).await
     }
 
     /// Connects and joins `room`, returning the client and its `joined` message.
@@ -154,6 +151,14 @@ pub struct Client {
 }
 
 impl Client {
+    /// A signaling connection to the server at `address`.
+    pub async fn connect(address: SocketAddr) -> Client {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/ws"))
+            .await
+            .expect("websocket connects");
+        Client { socket }
+    }
+
     pub async fn send(&mut self, message: Value) {
         self.send_text(message.to_string()).await;
     }

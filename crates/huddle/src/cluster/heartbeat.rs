@@ -1,58 +1,24 @@
-//! Cluster mode's node side (issue 15, under way): this node's heartbeat in the cluster's Redis
-//! directory (crate `huddle-cluster`), what it sees of the others, and whether it is ready. Rooms
-//! are not placed across nodes yet: every node still serves the rooms its clients join.
-//!
-//! Redis going away never stops a running room. It makes this node not ready (`/readyz`, for a
-//! load balancer choosing where new clients go) while `/healthz` stays up; the heartbeats start
-//! again when Redis is back.
+//! This node's heartbeat: it says every second that the node is alive, with its load, and reads
+//! back which nodes are.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use huddle_cluster::{Directory, Node, NodeId, NodeLoad, NodeState};
+use huddle_cluster::{Directory, Node, NodeLoad, NodeState};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
+use super::{ClusterSettings, Link, Roster, HEARTBEAT_TTL};
 use crate::metrics::Census;
 
 /// How often this node says it is alive.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
-/// How long a heartbeat lasts: a node that stopped is gone from the others' view this soon.
-const HEARTBEAT_TTL: Duration = Duration::from_secs(3);
 /// A Redis request that takes longer failed: a heartbeat must not wait out its own lifetime.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 /// Keys of the cluster's directory start with this.
 const PREFIX: &str = "huddle:";
-
-/// What this node is in the cluster, made from the configuration at the edge.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClusterSettings {
-    /// The Redis URL of the directory.
-    pub redis_url: String,
-    pub node: NodeId,
-    /// How browsers reach this node.
-    pub public_url: String,
-}
-
-/// Whether this node is ready for new clients: its last heartbeat reached the directory within
-/// the heartbeat's lifetime.
-#[derive(Debug, Clone, Default)]
-pub struct Readiness {
-    last_heartbeat: Arc<Mutex<Option<Instant>>>,
-}
-
-impl Readiness {
-    pub fn is_ready(&self, now: Instant) -> bool {
-        let last = *self.last_heartbeat.lock().expect("never poisoned");
-        last.is_some_and(|at| now.saturating_duration_since(at) < HEARTBEAT_TTL)
-    }
-
-    fn beat(&self, at: Instant) {
-        *self.last_heartbeat.lock().expect("never poisoned") = Some(at);
-    }
-}
 
 #[derive(Default)]
 struct ClusterMetrics {
@@ -62,8 +28,7 @@ struct ClusterMetrics {
 
 /// This node in the cluster; [`ClusterNode::run`] keeps its heartbeat going.
 pub struct ClusterNode {
-    settings: ClusterSettings,
-    readiness: Readiness,
+    link: Arc<Link>,
     metrics: ClusterMetrics,
 }
 
@@ -81,14 +46,19 @@ impl ClusterNode {
             metrics.heartbeats_failed.clone(),
         );
         ClusterNode {
-            settings,
-            readiness: Readiness::default(),
+            link: Link::new(settings),
             metrics,
         }
     }
 
-    pub fn readiness(&self) -> Readiness {
-        self.readiness.clone()
+    /// What the rooms' homes share with the heartbeat.
+    pub fn link(&self) -> Arc<Link> {
+        Arc::clone(&self.link)
+    }
+
+    /// The nodes last seen, and so whether this node is ready.
+    pub fn roster(&self) -> Roster {
+        self.link.roster.clone()
     }
 
     /// Heartbeats every second with this node's load (`census`) until `shutdown`, then leaves the
@@ -97,6 +67,7 @@ impl ClusterNode {
         let Some(directory) = self.connect(&shutdown).await else {
             return;
         };
+        let directory = self.link.directory.get_or_init(|| directory);
         let mut ticks = tokio::time::interval(HEARTBEAT_EVERY);
         let mut failing = false;
         loop {
@@ -112,8 +83,8 @@ impl ClusterNode {
             };
             match seen {
                 Ok(nodes) => {
-                    self.readiness.beat(Instant::now());
                     self.metrics.nodes.set(nodes.len() as i64);
+                    self.link.roster.saw(Instant::now(), nodes);
                     if std::mem::take(&mut failing) {
                         tracing::info!("the cluster's Redis answers again: ready");
                     }
@@ -128,7 +99,7 @@ impl ClusterNode {
                 }
             }
         }
-        if let Err(e) = directory.forget(&self.settings.node).await {
+        if let Err(e) = directory.forget(self.link.me()).await {
             tracing::info!("could not leave the cluster's directory (gone when it expires): {e}");
         }
     }
@@ -137,10 +108,10 @@ impl ClusterNode {
     async fn connect(&self, shutdown: &CancellationToken) -> Option<Directory> {
         let mut warned = false;
         loop {
-            let url = &self.settings.redis_url;
+            let url = &self.link.settings.redis_url;
             match Directory::connect(url, PREFIX, REDIS_TIMEOUT).await {
                 Ok(directory) => {
-                    tracing::info!(node = %self.settings.node, "in the cluster");
+                    tracing::info!(node = %self.link.me(), "in the cluster");
                     return Some(directory);
                 }
                 Err(e) if !std::mem::replace(&mut warned, true) => {
@@ -156,9 +127,10 @@ impl ClusterNode {
     }
 
     fn node(&self, census: Census) -> Node {
+        let settings = &self.link.settings;
         Node {
-            id: self.settings.node.clone(),
-            public_url: self.settings.public_url.clone(),
+            id: settings.node.clone(),
+            public_url: settings.public_url.clone(),
             state: NodeState::Serving,
             load: NodeLoad {
                 participants: u32::try_from(census.participants).unwrap_or(u32::MAX),

@@ -1,0 +1,68 @@
+//! A room homed here keeps its lease: renewed on time, given back when the room stayed empty for a
+//! while or the node shuts down, and when it is lost (another node took it) the members are sent to
+//! the new home. The decisions are the lease's (`huddle_cluster::Lease`); this is its driver.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use huddle_cluster::{Lease, LeaseState};
+
+use super::homes::{Homes, RoomHome};
+use crate::protocol::{ErrorCode, ServerMessage};
+use crate::rooms::{Audience, Away, Notice, RoomName, RoomRegistry};
+
+/// How often the keeper looks whether the room emptied.
+const LOOK_EVERY: Duration = Duration::from_secs(1);
+
+pub(super) async fn keep(homes: Arc<Homes>, room: RoomName, home: Arc<RoomHome>, mut lease: Lease) {
+    let mut empty_since = None;
+    loop {
+        homes.run_actions(&room, &mut lease).await;
+        if *lease.state() == LeaseState::Lost {
+            homes.lost(&room, &home);
+            send_members_on(&homes, &room).await;
+            return;
+        }
+        let now = Instant::now();
+        if homes.local.holds(&room) {
+            empty_since = None;
+        } else {
+            let since = *empty_since.get_or_insert(now);
+            if now >= since + homes.linger && homes.vacate(&room, &home) {
+                break;
+            }
+        }
+        let wake = lease
+            .next_timeout()
+            .map_or(now + LOOK_EVERY, |at| at.min(now + LOOK_EVERY));
+        tokio::select! {
+            _ = tokio::time::sleep_until(wake.into()) => lease.handle_timeout(Instant::now()),
+            _ = homes.shutdown.cancelled() => {
+                // The sessions close on shutdown too: the room's next home needs no wait.
+                homes.give_up(&room, &home);
+                break;
+            }
+        }
+    }
+    lease.release();
+    homes.run_actions(&room, &mut lease).await;
+}
+
+/// The lease is someone else's now: the members join the room there, or shortly if its new home
+/// cannot be told yet.
+async fn send_members_on(homes: &Homes, room: &RoomName) {
+    let new_home = match homes.link.directory() {
+        Some(directory) => match directory.home(room.as_str()).await {
+            Ok(Some(holder)) => homes.where_is(directory, &holder.node).await,
+            Ok(None) | Err(_) => Away::Moving,
+        },
+        None => Away::Moving,
+    };
+    tracing::warn!(%room, "lost the room's lease: {new_home}");
+    let message = match new_home {
+        Away::Elsewhere { url, node } => ServerMessage::Redirect { url, node },
+        Away::Moving => ServerMessage::error(ErrorCode::RoomMoving, Away::Moving.to_string()),
+    };
+    let notice = Notice::Plain(message);
+    let _ = homes.local.announce(room, notice, Audience::Everyone).await;
+}

@@ -1,0 +1,97 @@
+//! Cluster mode's node side (docs/cluster.md): this node's heartbeat in the cluster's Redis
+//! directory (crate `huddle-cluster`), the rooms homed here under their leases, and the room
+//! registry that sends a join to its room's home.
+//!
+//! A room lives on one node, its home, which holds the room's lease. A client's `join` reaching
+//! another node is answered with a `redirect` to the home; signaling never goes through Redis.
+//!
+//! Redis going away never stops a running room. It makes this node not ready (`/readyz`, for a
+//! load balancer choosing where new clients go) while `/healthz` stays up, and rooms that need a
+//! home found or placed wait until it is back.
+
+mod heartbeat;
+mod homes;
+mod keeper;
+mod registry;
+
+pub use heartbeat::ClusterNode;
+pub use registry::ClusterRegistry;
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use huddle_cluster::{Directory, Node, NodeId};
+
+/// How long a heartbeat lasts: a node that stopped is gone from the others' view this soon.
+const HEARTBEAT_TTL: Duration = Duration::from_secs(3);
+
+/// What this node is in the cluster, made from the configuration at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSettings {
+    /// The Redis URL of the directory.
+    pub redis_url: String,
+    pub node: NodeId,
+    /// How browsers reach this node.
+    pub public_url: String,
+}
+
+/// What the heartbeat learns and the rooms' homes use: the directory once it answered, and the
+/// live nodes as the last heartbeat saw them.
+pub struct Link {
+    settings: ClusterSettings,
+    directory: OnceLock<Directory>,
+    roster: Roster,
+}
+
+impl Link {
+    fn new(settings: ClusterSettings) -> Arc<Self> {
+        Arc::new(Link {
+            settings,
+            directory: OnceLock::new(),
+            roster: Roster::default(),
+        })
+    }
+
+    fn me(&self) -> &NodeId {
+        &self.settings.node
+    }
+
+    /// The directory, once the heartbeat connected to it.
+    fn directory(&self) -> Option<&Directory> {
+        self.directory.get()
+    }
+}
+
+/// The live nodes as the last heartbeat that reached the directory saw them. Current while that
+/// heartbeat is; otherwise this node is not ready and places no room.
+#[derive(Debug, Clone, Default)]
+pub struct Roster {
+    seen: Arc<Mutex<Option<Seen>>>,
+}
+
+/// The nodes one heartbeat saw, and when.
+#[derive(Debug)]
+struct Seen {
+    at: Instant,
+    nodes: Vec<Node>,
+}
+
+impl Roster {
+    /// Whether this node is ready for new clients: its last heartbeat reached the directory within
+    /// the heartbeat's lifetime.
+    pub fn is_ready(&self, now: Instant) -> bool {
+        self.nodes(now).is_some()
+    }
+
+    /// The live nodes, while the view of them is current.
+    fn nodes(&self, now: Instant) -> Option<Vec<Node>> {
+        let seen = self.seen.lock().expect("never poisoned");
+        seen.as_ref()
+            .filter(|seen| now.saturating_duration_since(seen.at) < HEARTBEAT_TTL)
+            .map(|seen| seen.nodes.clone())
+    }
+
+    fn saw(&self, at: Instant, nodes: Vec<Node>) {
+        *self.seen.lock().expect("never poisoned") = Some(Seen { at, nodes });
+    }
+}

@@ -1,0 +1,127 @@
+//! The room registry of a cluster node: the local registry for the rooms homed here, and a join
+//! for a room that lives elsewhere sent there. It wraps [`LocalRegistry`] as LiveKit's Redis
+//! router wraps its local one.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use prometheus_client::registry::Registry;
+use tokio_util::sync::CancellationToken;
+
+use super::homes::Homes;
+use super::Link;
+use crate::identity::AuthorKey;
+use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, Signal};
+use crate::rooms::{
+    Admission, Arrival, Audience, Authors, Away, Census, JoinError, LocalRegistry, MemberChange,
+    NodeRooms, Notice, Outbox, Profile, RelayError, RoomName, RoomRegistry,
+};
+
+pub struct ClusterRegistry {
+    local: Arc<LocalRegistry>,
+    homes: Arc<Homes>,
+}
+
+impl ClusterRegistry {
+    /// Rooms homed here live in `local`; their leases are given back on `shutdown`.
+    pub fn new(
+        local: Arc<LocalRegistry>,
+        link: Arc<Link>,
+        shutdown: CancellationToken,
+        registry: &mut Registry,
+    ) -> Self {
+        let homes = Homes::new(link, Arc::clone(&local), shutdown, registry);
+        ClusterRegistry { local, homes }
+    }
+}
+
+#[async_trait]
+impl RoomRegistry for ClusterRegistry {
+    async fn home(&self, room: &RoomName, placed: Option<&str>) -> Result<(), Away> {
+        let home = self.homes.claim(room, placed).await;
+        if let Err(Away::Elsewhere { .. }) = home {
+            self.homes.metrics.redirects.inc();
+        }
+        home
+    }
+
+    async fn join(
+        &self,
+        room: &RoomName,
+        profile: Profile,
+        outbox: Outbox,
+    ) -> Result<Admission, JoinError> {
+        let _admitted = self.homes.admit(room)?;
+        self.local.join(room, profile, outbox).await
+    }
+
+    async fn update(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        media: MediaState,
+        name: Option<String>,
+    ) {
+        self.local.update(room, id, media, name).await;
+    }
+
+    async fn relay(
+        &self,
+        room: &RoomName,
+        from: &ParticipantId,
+        to: &ParticipantId,
+        signal: Signal,
+    ) -> Result<(), RelayError> {
+        self.local.relay(room, from, to, signal).await
+    }
+
+    async fn leave(&self, room: &RoomName, id: &ParticipantId, reason: LeaveReason) {
+        self.local.leave(room, id, reason).await;
+    }
+
+    async fn announce(
+        &self,
+        room: &RoomName,
+        notice: Notice,
+        audience: Audience,
+    ) -> Result<(), RelayError> {
+        self.local.announce(room, notice, audience).await
+    }
+
+    async fn raise_hand(&self, room: &RoomName, id: &ParticipantId, raised: bool) {
+        self.local.raise_hand(room, id, raised).await;
+    }
+
+    async fn authors(&self, room: &RoomName) -> Authors {
+        self.local.authors(room).await
+    }
+
+    async fn change_member(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        change: MemberChange,
+    ) -> Result<Participant, RelayError> {
+        self.local.change_member(room, id, change).await
+    }
+
+    async fn members(&self, room: &RoomName) -> Vec<Participant> {
+        self.local.members(room).await
+    }
+
+    async fn arrival(&self, room: &RoomName, author: &AuthorKey) -> Arrival {
+        self.local.arrival(room, author).await
+    }
+}
+
+#[async_trait]
+impl NodeRooms for ClusterRegistry {
+    async fn settle(&self, now: Instant) {
+        self.local.settle(now).await;
+    }
+
+    fn census(&self) -> Census {
+        self.local.census()
+    }
+}

@@ -49,7 +49,7 @@ use metrics::Metrics;
 use rooms::{LocalRegistry, NodeRooms, RoomRegistry};
 use sfu::SfuSwitchboard;
 use signaling::Signaling;
-use store::Store;
+use store::{Fences, Store};
 
 /// A huddle node with its sockets bound, ready to serve.
 pub struct Huddle {
@@ -117,14 +117,20 @@ impl Huddle {
         let cluster = settings::cluster(config)?
             .map(|settings| ClusterNode::new(settings, metrics.registry_mut()));
         let local = Arc::new(LocalRegistry::new(settings::room_policy(config)));
-        let registry: Arc<dyn RoomRegistry> = match &cluster {
-            Some(node) => Arc::new(ClusterRegistry::new(
-                local,
-                node.link(),
-                shutdown.clone(),
-                metrics.registry_mut(),
-            )),
-            None => local,
+        let (store, registry): (Store, Arc<dyn RoomRegistry>) = match &cluster {
+            Some(node) => {
+                let fences = Fences::default();
+                let store = store.fenced(fences.clone());
+                let registry = ClusterRegistry::new(
+                    local,
+                    node.link(),
+                    (store.clone(), fences),
+                    shutdown.clone(),
+                    metrics.registry_mut(),
+                );
+                (store, Arc::new(registry))
+            }
+            None => (store, local),
         };
         let tcp = TcpListener::bind(config.listen)
             .await

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{keeper, Link};
 use crate::rooms::{Away, LocalRegistry, RoomName};
+use crate::store::{Fences, Store};
 
 /// How long a room's lease lasts without renewal: a dead node's rooms find a new home this soon.
 const LEASE_TTL: Duration = Duration::from_secs(6);
@@ -62,6 +63,7 @@ pub(super) struct HomeMetrics {
     pub redirects: Counter,
     pub renewals_failed: Counter,
     pub leases_lost: Counter,
+    pub fencing_refusals: Counter,
 }
 
 pub(super) struct Homes {
@@ -71,6 +73,10 @@ pub(super) struct Homes {
     pub(super) linger: Duration,
     pub(super) shutdown: CancellationToken,
     pub(super) metrics: HomeMetrics,
+    /// The epochs the rooms homed here write under.
+    pub(super) fences: Fences,
+    /// Where the highest epoch each room was written under is read.
+    store: Store,
     rooms: Mutex<HashMap<RoomName, Arc<RoomHome>>>,
     placer: Mutex<Placer>,
 }
@@ -79,6 +85,7 @@ impl Homes {
     pub fn new(
         link: Arc<Link>,
         local: Arc<LocalRegistry>,
+        (store, fences): (Store, Fences),
         shutdown: CancellationToken,
         registry: &mut Registry,
     ) -> Arc<Self> {
@@ -103,6 +110,11 @@ impl Homes {
             "Rooms whose lease another node took: their members were sent to the new home",
             metrics.leases_lost.clone(),
         );
+        registry.register(
+            "huddle_cluster_fencing_refusals",
+            "Rooms whose write the database refused under an old epoch: this node stepped down",
+            metrics.fencing_refusals.clone(),
+        );
         Arc::new(Homes {
             link,
             local,
@@ -110,6 +122,8 @@ impl Homes {
             linger: LINGER,
             shutdown,
             metrics,
+            fences,
+            store,
             rooms: Mutex::default(),
             placer: Mutex::new(Placer::new(PLACEMENT_WINDOW)),
         })
@@ -174,6 +188,9 @@ impl Homes {
     ) -> Result<(), Away> {
         match self.find_or_place(room, placed).await {
             Ok(lease) => {
+                if let Some(Epoch(epoch)) = lease.running_epoch() {
+                    self.fences.set(room.as_str(), epoch);
+                }
                 self.metrics.homed.inc();
                 home.status.send_replace(Status::Home);
                 tokio::spawn(keeper::keep(Arc::clone(self), room.clone(), home, lease));
@@ -264,8 +281,19 @@ impl Homes {
         };
         while let Some(action) = lease.poll_action() {
             let renewal = matches!(action, LeaseAction::Renew { .. });
-            let floor = Epoch(0);
-            match directory.lease(room.as_str(), &action, floor).await {
+            let floor = match action {
+                LeaseAction::Acquire { .. } => self.store.epoch_floor(room.as_str()).await,
+                _ => Ok(0),
+            };
+            let answer = match floor {
+                Ok(floor) => directory.lease(room.as_str(), &action, Epoch(floor)).await,
+                Err(e) => {
+                    tracing::warn!(%room, "cannot read the room's epoch floor: {e}");
+                    lease.failed(Instant::now());
+                    continue;
+                }
+            };
+            match answer {
                 Ok(answer) => {
                     if renewal && answer == Answer::Renewed(false) {
                         self.metrics.renewals_failed.inc();
@@ -291,19 +319,23 @@ impl Homes {
             return false;
         }
         Self::remove(&mut rooms, room, home, Status::Gone);
+        self.fences.remove(room.as_str());
         self.metrics.homed.dec();
         true
     }
 
-    /// The room is no longer homed here, whoever is in it (the node shuts down).
+    /// The node shuts down: the room is no longer homed here, whoever is in it. Its writes still
+    /// carry its epoch, for the whiteboard stored last.
     pub fn give_up(&self, room: &RoomName, home: &Arc<RoomHome>) {
         self.forget(room, home, Status::Gone);
         self.metrics.homed.dec();
     }
 
-    /// Another node holds the room's lease now.
+    /// Another node holds the room's lease now, or wrote under a higher epoch: this node writes
+    /// nothing more of the room.
     pub fn lost(&self, room: &RoomName, home: &Arc<RoomHome>) {
         self.give_up(room, home);
+        self.fences.remove(room.as_str());
         self.metrics.leases_lost.inc();
     }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use huddle_cluster::{Lease, LeaseState};
+use huddle_cluster::{Epoch, Lease, LeaseState};
 
 use super::homes::{Homes, RoomHome};
 use crate::protocol::{ErrorCode, ServerMessage};
@@ -16,8 +16,21 @@ const LOOK_EVERY: Duration = Duration::from_secs(1);
 
 pub(super) async fn keep(homes: Arc<Homes>, room: RoomName, home: Arc<RoomHome>, mut lease: Lease) {
     let mut empty_since = None;
+    // Set in the fences when the lease was won; a lease won again after an outage brings another.
+    let mut epoch = lease.running_epoch();
     loop {
         homes.run_actions(&room, &mut lease).await;
+        if homes.fences.was_refused(room.as_str()) {
+            tracing::warn!(%room, "a write was refused under an old epoch: stepping down");
+            homes.metrics.fencing_refusals.inc();
+            lease.fenced_out();
+        }
+        if lease.running_epoch() != epoch {
+            epoch = lease.running_epoch();
+            if let Some(Epoch(current)) = epoch {
+                homes.fences.set(room.as_str(), current);
+            }
+        }
         if *lease.state() == LeaseState::Lost {
             homes.lost(&room, &home);
             send_members_on(&homes, &room).await;

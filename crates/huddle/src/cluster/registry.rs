@@ -17,6 +17,7 @@ use crate::rooms::{
     Admission, Arrival, Audience, Authors, Away, Census, JoinError, LocalRegistry, MemberChange,
     NodeRooms, Notice, Outbox, Profile, RelayError, RoomName, RoomRegistry,
 };
+use crate::store::{Fences, Store};
 
 pub struct ClusterRegistry {
     local: Arc<LocalRegistry>,
@@ -24,14 +25,16 @@ pub struct ClusterRegistry {
 }
 
 impl ClusterRegistry {
-    /// Rooms homed here live in `local`; their leases are given back on `shutdown`.
+    /// Rooms homed here live in `local`; their writes to `store` carry the epochs set in
+    /// `fences` (the store's own); their leases are given back on `shutdown`.
     pub fn new(
         local: Arc<LocalRegistry>,
         link: Arc<Link>,
+        store: (Store, Fences),
         shutdown: CancellationToken,
         registry: &mut Registry,
     ) -> Self {
-        let homes = Homes::new(link, Arc::clone(&local), shutdown, registry);
+        let homes = Homes::new(link, Arc::clone(&local), store, shutdown, registry);
         ClusterRegistry { local, homes }
     }
 }

@@ -120,6 +120,8 @@ pub struct LiveBoard {
     last_used: Instant,
     /// Dropped from memory: whoever still holds it takes the board again.
     evicted: bool,
+    /// The room's fencing epoch when it was loaded (cluster mode).
+    epoch: Option<u64>,
 }
 
 impl LiveBoard {
@@ -188,6 +190,11 @@ impl Boards {
             let slot = self.slot(room);
             let board = slot.get_or_try_init(|| self.load(room)).await?;
             let mut live = board.clone().lock_owned().await;
+            if !live.evicted && live.epoch != self.store.home_epoch(room.as_str()) {
+                // In a cluster, the room was homed elsewhere since: what memory holds is stale.
+                live.evicted = true;
+                self.forget(room, &slot);
+            }
             if !live.evicted {
                 live.last_used = Instant::now();
                 return Ok(live);
@@ -203,7 +210,18 @@ impl Boards {
         live.entry(room.clone()).or_default().clone()
     }
 
+    fn forget(&self, room: &RoomName, slot: &Slot) {
+        let mut live = self
+            .live
+            .lock()
+            .expect("no panic while holding the boards lock");
+        if live.get(room).is_some_and(|held| Arc::ptr_eq(held, slot)) {
+            live.remove(room);
+        }
+    }
+
     async fn load(&self, room: &RoomName) -> Result<Arc<AsyncMutex<LiveBoard>>, StoreError> {
+        let epoch = self.store.home_epoch(room.as_str());
         let records = self.store.board(room.as_str()).await?;
         let (writes, queue) = mpsc::unbounded_channel();
         self.writers
@@ -213,6 +231,7 @@ impl Boards {
             writes,
             last_used: Instant::now(),
             evicted: false,
+            epoch,
         })))
     }
 

@@ -62,6 +62,7 @@ impl Store {
     /// Stores a new item (again: a retry changes nothing).
     pub async fn insert_item(&self, room: &str, record: &BoardRecord) -> Result<(), StoreError> {
         let item = serde_json::to_string(&record.item)?;
+        let mut transaction = self.begin_home_write(room).await?;
         sqlx::query(
             "INSERT INTO whiteboard_items (room, item_id, author_key, item, ord) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room, item_id) DO NOTHING",
@@ -71,8 +72,9 @@ impl Store {
         .bind(record.author_key.as_str())
         .bind(item)
         .bind(record.order)
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await?;
+        transaction.commit().await?;
         Ok(())
     }
 
@@ -83,18 +85,21 @@ impl Store {
         id: &str,
         points: &[Point],
     ) -> Result<(), StoreError> {
+        let points = serde_json::to_string(points)?;
+        let mut transaction = self.begin_home_write(room).await?;
         sqlx::query("INSERT INTO whiteboard_points (room, item_id, points) VALUES ($1, $2, $3)")
             .bind(room)
             .bind(id)
-            .bind(serde_json::to_string(points)?)
-            .execute(&self.pool)
+            .bind(points)
+            .execute(&mut *transaction)
             .await?;
+        transaction.commit().await?;
         Ok(())
     }
 
     /// Deletes an item with its points, together (a new item may reuse the id).
     pub async fn delete_item(&self, room: &str, id: &str) -> Result<(), StoreError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_home_write(room).await?;
         for table in ["whiteboard_points", "whiteboard_items"] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE room = $1 AND item_id = $2"
@@ -109,7 +114,7 @@ impl Store {
     }
 
     pub async fn clear_board(&self, room: &str) -> Result<(), StoreError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_home_write(room).await?;
         for table in ["whiteboard_points", "whiteboard_items"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE room = $1"))
                 .bind(room)

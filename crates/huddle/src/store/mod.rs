@@ -6,12 +6,14 @@
 
 mod board;
 mod chat;
+mod fence;
 mod scheduled;
 mod settings;
 mod title;
 
 pub use board::BoardRecord;
 pub use chat::{ChatRecord, NewChat};
+pub use fence::Fences;
 pub use scheduled::{NewScheduled, PendingLimits, ScheduledRecord};
 pub use settings::RoomSettingsRecord;
 
@@ -51,12 +53,18 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("a stored whiteboard item is not valid JSON: {0}")]
     BadItem(#[from] serde_json::Error),
+    /// Cluster mode: a write of room {0} under an epoch below one its new home wrote under, or
+    /// after it stopped being homed here.
+    #[error("room {0} is no longer homed on this node: write refused")]
+    Fenced(String),
 }
 
 /// The database, migrated. Cheap to clone (a connection pool).
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// The epochs writes carry, in cluster mode.
+    fences: Option<Fences>,
 }
 
 impl Store {
@@ -87,6 +95,6 @@ impl Store {
                 .await?;
         }
         migrator.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, fences: None })
     }
 }

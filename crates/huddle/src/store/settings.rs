@@ -39,6 +39,7 @@ impl Store {
         room: &str,
         settings: &RoomSettingsRecord,
     ) -> Result<(), StoreError> {
+        let mut transaction = self.begin_home_write(room).await?;
         sqlx::query(
             "INSERT INTO rooms (name, password_hash, lobby, viewers_chat) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, \
@@ -48,8 +49,9 @@ impl Store {
         .bind(settings.password_hash.as_deref())
         .bind(i64::from(settings.lobby))
         .bind(i64::from(settings.viewers_chat))
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await?;
+        transaction.commit().await?;
         Ok(())
     }
 }

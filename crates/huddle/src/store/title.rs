@@ -15,14 +15,16 @@ impl Store {
 
     /// `None` clears the title.
     pub async fn set_title(&self, room: &str, title: Option<&str>) -> Result<(), StoreError> {
+        let mut transaction = self.begin_home_write(room).await?;
         sqlx::query(
             "INSERT INTO rooms (name, title) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET title = excluded.title",
         )
         .bind(room)
         .bind(title)
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await?;
+        transaction.commit().await?;
         Ok(())
     }
 }

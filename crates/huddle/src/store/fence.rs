@@ -1,0 +1,113 @@
+//! Fencing, in cluster mode (docs/cluster.md): a room's home writes under the epoch its lease came
+//! with, and the database refuses a write under an epoch below the highest it took for the room,
+//! so a former home (paused, cut off) never overwrites its successor. The cluster says which
+//! epoch each room homed here runs under ([`Fences::set`]) and learns which were refused.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use sqlx::{Any, Row, Transaction};
+
+use super::{Store, StoreError};
+
+/// The epochs of the rooms homed on this node, shared by the cluster (which sets them) and the
+/// store (which writes under them).
+#[derive(Debug, Clone, Default)]
+pub struct Fences {
+    inner: Arc<Mutex<Book>>,
+}
+
+#[derive(Debug, Default)]
+struct Book {
+    epochs: HashMap<String, u64>,
+    refused: HashSet<String>,
+}
+
+impl Fences {
+    /// The room's writes carry `epoch` from now on.
+    pub fn set(&self, room: &str, epoch: u64) {
+        let mut book = self.book();
+        book.epochs.insert(room.to_owned(), epoch);
+        book.refused.remove(room);
+    }
+
+    /// The room is no longer homed here: its writes are refused.
+    pub fn remove(&self, room: &str) {
+        let mut book = self.book();
+        book.epochs.remove(room);
+        book.refused.remove(room);
+    }
+
+    /// Whether a write of the room was refused since the epoch was set: its home is elsewhere.
+    pub fn was_refused(&self, room: &str) -> bool {
+        self.book().refused.contains(room)
+    }
+
+    fn epoch(&self, room: &str) -> Option<u64> {
+        self.book().epochs.get(room).copied()
+    }
+
+    fn refuse(&self, room: &str) {
+        self.book().refused.insert(room.to_owned());
+    }
+
+    fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.inner.lock().expect("never poisoned")
+    }
+}
+
+impl Store {
+    /// Writes of this store carry the epochs of `fences` (cluster mode).
+    pub fn fenced(self, fences: Fences) -> Self {
+        Self {
+            fences: Some(fences),
+            ..self
+        }
+    }
+
+    /// The epoch the room's writes carry now: `None` on a single node, or for a room not homed
+    /// here. What was read of the room under another is stale.
+    pub fn home_epoch(&self, room: &str) -> Option<u64> {
+        self.fences.as_ref().and_then(|fences| fences.epoch(room))
+    }
+
+    /// The highest epoch a home of the room wrote under: a new home's must be above it.
+    pub async fn epoch_floor(&self, room: &str) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT epoch FROM room_epochs WHERE room = $1")
+            .bind(room)
+            .fetch_optional(&self.pool)
+            .await?;
+        let epoch = row.map_or(0, |row| row.get::<i64, _>("epoch"));
+        Ok(u64::try_from(epoch).unwrap_or(0))
+    }
+
+    /// A transaction for a write only the room's home may make. In cluster mode it first raises
+    /// the room's epoch to ours, or finds it higher and refuses with [`StoreError::Fenced`].
+    pub(super) async fn begin_home_write(
+        &self,
+        room: &str,
+    ) -> Result<Transaction<'static, Any>, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let Some(fences) = &self.fences else {
+            return Ok(transaction);
+        };
+        let Some(epoch) = fences.epoch(room) else {
+            return Err(StoreError::Fenced(room.to_owned()));
+        };
+        let epoch = i64::try_from(epoch).unwrap_or(i64::MAX);
+        let raised = sqlx::query(
+            "INSERT INTO room_epochs (room, epoch) VALUES ($1, $2) \
+             ON CONFLICT (room) DO UPDATE SET epoch = excluded.epoch \
+             WHERE room_epochs.epoch <= excluded.epoch",
+        )
+        .bind(room)
+        .bind(epoch)
+        .execute(&mut *transaction)
+        .await?;
+        if raised.rows_affected() == 0 {
+            fences.refuse(room);
+            return Err(StoreError::Fenced(room.to_owned()));
+        }
+        Ok(transaction)
+    }
+}

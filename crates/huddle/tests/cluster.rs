@@ -386,3 +386,30 @@ async fn a_room_back_on_a_former_home_is_read_again_not_served_from_its_memory()
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn a_scheduled_message_is_posted_once_by_its_rooms_home_and_reaches_its_members() {
+    let redis = RedisServer::start();
+    let db = postgres_database().await;
+    let [a, b] = cluster(&redis, &db, ["a", "b"], &[]).await;
+    let (mut ada, _) = join_at(&a, "a", "r", "ada").await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis();
+    let at = i64::try_from(now).expect("in range") + 1_500;
+    ada.send(json!({"type": "schedule_message", "text": "stand-up", "at": at}))
+        .await;
+    ada.expect("scheduled_added").await;
+    // Both nodes' schedulers see it due; b leaves it to the room's home.
+    let posted = ada.expect("chat_message").await;
+    assert_eq!(posted["message"]["text"], "stand-up");
+    assert_eq!(posted["message"]["kind"], "scheduled");
+    ada.expect("scheduled_removed").await;
+    let again = ada.try_next(Duration::from_secs(2)).await;
+    assert!(again.is_none(), "posted twice: {again:?}");
+    let stored = "SELECT COUNT(*) FROM chat_messages WHERE kind = 'scheduled'";
+    assert_eq!(db.number(stored).await, 1);
+    a.stop().await;
+    b.stop().await;
+}

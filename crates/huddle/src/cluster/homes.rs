@@ -156,13 +156,27 @@ impl Homes {
 
     /// Lets a join into a room homed here; `Moving` if it is not (any more).
     pub fn admit(&self, room: &RoomName) -> Result<Admitted, Away> {
+        let home = self.homed_here(room).ok_or(Away::Moving)?;
+        *home.joining.lock().expect("never poisoned") += 1;
+        Ok(Admitted(home))
+    }
+
+    fn homed_here(&self, room: &RoomName) -> Option<Arc<RoomHome>> {
         let rooms = self.rooms.lock().expect("never poisoned");
-        match rooms.get(room) {
-            Some(home) if *home.status.borrow() == Status::Home => {
-                *home.joining.lock().expect("never poisoned") += 1;
-                Ok(Admitted(Arc::clone(home)))
-            }
-            _ => Err(Away::Moving),
+        let home = rooms.get(room)?;
+        let homed = *home.status.borrow() == Status::Home;
+        homed.then(|| Arc::clone(home))
+    }
+
+    /// Whether this node posts the room's scheduled messages: homed here, or nowhere (then the
+    /// database's conditional update lets one node post each). Not when Redis cannot tell.
+    pub async fn posts_scheduled(&self, room: &RoomName) -> bool {
+        if self.homed_here(room).is_some() {
+            return true;
+        }
+        match self.link.directory() {
+            Some(directory) => matches!(directory.home(room.as_str()).await, Ok(None)),
+            None => false,
         }
     }
 

@@ -3,7 +3,7 @@
 //! router wraps its local one.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use prometheus_client::registry::Registry;
@@ -18,6 +18,9 @@ use crate::rooms::{
     NodeRooms, Notice, Outbox, Profile, RelayError, RoomName, RoomRegistry,
 };
 use crate::store::{Fences, Store};
+
+/// How often a node looks for scheduled messages other nodes added.
+const SCHEDULED_POLL: Duration = Duration::from_secs(1);
 
 pub struct ClusterRegistry {
     local: Arc<LocalRegistry>,
@@ -47,6 +50,14 @@ impl RoomRegistry for ClusterRegistry {
             self.homes.metrics.redirects.inc();
         }
         home
+    }
+
+    async fn posts_scheduled(&self, room: &RoomName) -> bool {
+        self.homes.posts_scheduled(room).await
+    }
+
+    fn scheduled_poll(&self) -> Option<Duration> {
+        Some(SCHEDULED_POLL)
     }
 
     async fn join(

@@ -38,7 +38,7 @@ impl Collab {
                 }
             };
             let due = async {
-                match next {
+                match self.next_look(next) {
                     Some(at) => self.clock.sleep_until(at).await,
                     None => std::future::pending().await,
                 }
@@ -51,13 +51,34 @@ impl Collab {
         }
     }
 
-    /// Posts what is due and says when the next one is.
+    /// Posts what is due (of the rooms this node posts for) and says when the next one is.
     async fn post_due(&self) -> Result<Option<UnixMillis>, StoreError> {
         let now = self.clock.now();
         for scheduled in self.store.due_scheduled(now).await? {
+            let room = RoomName::parse(&scheduled.room);
+            if let Ok(room) = room {
+                if !self.registry.posts_scheduled(&room).await {
+                    continue; // its home posts it
+                }
+            }
             self.post_scheduled(&scheduled, now).await?;
         }
         self.store.next_scheduled_at().await
+    }
+
+    /// When to look again, with `next` the next pending message's time: then, and in a cluster
+    /// at least every poll (others schedule too, and what is due but left to its home's
+    /// scheduler is not looked at again at once).
+    fn next_look(&self, next: Option<UnixMillis>) -> Option<UnixMillis> {
+        let Some(poll) = self.registry.scheduled_poll() else {
+            return next;
+        };
+        let now = self.clock.now();
+        let polled = now + i64::try_from(poll.as_millis()).unwrap_or(i64::MAX);
+        Some(
+            next.filter(|at| *at > now)
+                .map_or(polled, |at| at.min(polled)),
+        )
     }
 
     async fn post_scheduled(

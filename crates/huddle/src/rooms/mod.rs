@@ -15,7 +15,7 @@ pub use names::{
 pub use notice::{chat_message, scheduled, whiteboard_item, Authors, Notice, Reader};
 pub use room::{MemberChange, Outbox, Room, RoomFull, HOST_RETURN_GRACE};
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
@@ -153,6 +153,18 @@ pub trait RoomRegistry: NodeRooms {
     /// (the join's `home`, from a redirect) names it.
     async fn home(&self, _room: &RoomName, _placed: Option<&str>) -> Result<(), Away> {
         Ok(())
+    }
+
+    /// Whether this node posts the room's scheduled messages: a single node posts them all; a
+    /// cluster node those of the rooms homed on it or on no node (a home posts its own rooms').
+    async fn posts_scheduled(&self, _room: &RoomName) -> bool {
+        true
+    }
+
+    /// How often the scheduler looks for messages that other nodes scheduled: never on a single
+    /// node, where scheduling one wakes it.
+    fn scheduled_poll(&self) -> Option<Duration> {
+        None
     }
 
     /// Admits a newcomer; the room must be homed here ([`JoinError::Away`] otherwise).

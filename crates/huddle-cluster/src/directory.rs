@@ -116,6 +116,8 @@ impl Directory {
             ("state", state.to_owned()),
             ("participants", node.load.participants.to_string()),
             ("busy", node.load.busy.to_string()),
+            ("lag_ms", node.load.lag_ms.to_string()),
+            ("bitrate", node.load.bitrate.to_string()),
         ];
         redis::pipe()
             .atomic()
@@ -278,6 +280,16 @@ fn millis(duration: Duration) -> i64 {
         .max(1)
 }
 
+/// A load figure; zero when absent (a node of an older version does not report it).
+fn number<T: std::str::FromStr + Default>(
+    fields: &HashMap<String, String>,
+    name: &'static str,
+) -> Result<T, DirectoryError> {
+    fields.get(name).map_or(Ok(T::default()), |value| {
+        value.parse().map_err(|_| DirectoryError::Malformed(name))
+    })
+}
+
 fn node_from(id: NodeId, fields: &HashMap<String, String>) -> Result<Node, DirectoryError> {
     let field = |name: &'static str| fields.get(name).ok_or(DirectoryError::Malformed(name));
     let state = match field("state")?.as_str() {
@@ -286,12 +298,10 @@ fn node_from(id: NodeId, fields: &HashMap<String, String>) -> Result<Node, Direc
         _ => return Err(DirectoryError::Malformed("state")),
     };
     let load = NodeLoad {
-        participants: field("participants")?
-            .parse()
-            .map_err(|_| DirectoryError::Malformed("participants"))?,
-        busy: field("busy")?
-            .parse()
-            .map_err(|_| DirectoryError::Malformed("busy"))?,
+        participants: number(fields, "participants")?,
+        busy: number(fields, "busy")?,
+        lag_ms: number(fields, "lag_ms")?,
+        bitrate: number(fields, "bitrate")?,
     };
     Ok(Node {
         id,

@@ -29,6 +29,11 @@ pub struct NodeLoad {
     pub participants: u32,
     /// The busiest SFU worker's share of time spent working, 0 to 1.
     pub busy: f64,
+    /// The longest a datagram waited for an SFU worker over the last second, in milliseconds:
+    /// past a few tens, everybody's media on that worker is late.
+    pub lag_ms: u32,
+    /// Media the SFU sends out, in bits per second.
+    pub bitrate: u64,
 }
 
 /// One live node.

@@ -97,7 +97,11 @@ mod tests {
             id: NodeId(id.into()),
             public_url: format!("https://{id}.example"),
             state,
-            load: NodeLoad { participants, busy },
+            load: NodeLoad {
+                participants,
+                busy,
+                ..NodeLoad::default()
+            },
         }
     }
 

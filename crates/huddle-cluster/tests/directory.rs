@@ -129,6 +129,8 @@ async fn nodes_are_listed_while_their_heartbeats_last() {
         load: NodeLoad {
             participants,
             busy: 0.25,
+            lag_ms: 7,
+            bitrate: 3_000_000,
         },
     };
     let a = node("a", NodeState::Serving, 12);

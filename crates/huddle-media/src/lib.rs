@@ -33,7 +33,7 @@ pub use event::{Output, SfuEvent, Transmit};
 pub use ids::{MediaKind, Mid, ParticipantId, Rid, RoomId, TrackId};
 pub use keyframe::KeyframeLimiter;
 pub use layer::{select_layer, LayerInfo, SubscriptionSpec};
-pub use metrics::SfuMetrics;
+pub use metrics::{SfuMetrics, Strain};
 pub use outbox::SfuStats;
 pub use participant::Forwarding;
 pub use publisher::vp8_keyframe_size;

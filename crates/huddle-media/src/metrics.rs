@@ -3,7 +3,10 @@
 //! The core keeps plain integers ([`SfuStats`]); the driver adds their growth to
 //! these counters about once a second, so the packet path touches no atomics.
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -30,6 +33,18 @@ pub struct SfuMetrics {
     worker_packets_forwarded: Family<WorkerLabel, Counter>,
     worker_busy_seconds: Family<WorkerLabel, Counter<f64, AtomicU64>>,
     worker_lag_seconds: Family<WorkerLabel, Gauge<f64, AtomicU64>>,
+    /// Each worker's last reading, for [`SfuMetrics::strain`].
+    last_readings: Arc<Mutex<HashMap<usize, PressureReading>>>,
+}
+
+/// How hard the SFU is pushed now, as a cluster node tells the others: its busiest worker's
+/// share of time working and its longest datagram wait over the last reading, and the media
+/// bytes forwarded so far (a rate, between two strains).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Strain {
+    pub busiest_share: f64,
+    pub worst_lag: Duration,
+    pub bytes_forwarded: u64,
 }
 
 impl SfuMetrics {
@@ -113,7 +128,29 @@ impl SfuMetrics {
         busy.inc_by(pressure.busy.as_secs_f64());
         let lag = self.worker_lag_seconds.get_or_create(&label);
         lag.set(pressure.worst_lag.as_secs_f64());
+        self.readings().insert(worker, pressure);
         self.add(delta);
+    }
+
+    /// The SFU's strain now: its workers' last readings.
+    pub fn strain(&self) -> Strain {
+        let readings = self.readings();
+        Strain {
+            busiest_share: readings
+                .values()
+                .map(PressureReading::busy_share)
+                .fold(0.0, f64::max),
+            worst_lag: readings
+                .values()
+                .map(|reading| reading.worst_lag)
+                .max()
+                .unwrap_or_default(),
+            bytes_forwarded: self.bytes_forwarded.get(),
+        }
+    }
+
+    fn readings(&self) -> std::sync::MutexGuard<'_, HashMap<usize, PressureReading>> {
+        self.last_readings.lock().expect("never poisoned")
     }
 
     /// Adds counts that grew since the last call (see [`SfuStats::since`]).
@@ -129,8 +166,6 @@ impl SfuMetrics {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use prometheus_client::encoding::text::encode;
 
@@ -202,5 +237,15 @@ mod tests {
         ] {
             assert!(text.contains(series), "{series} in {text}");
         }
+        // Each worker worked a quarter of its last second (worker 1 half of the one before); the
+        // longest wait of the last readings is worker 1's 20 ms (worker 0's was 3).
+        assert_eq!(
+            m.strain(),
+            Strain {
+                busiest_share: 0.25,
+                worst_lag: Duration::from_millis(20),
+                bytes_forwarded: 1000,
+            }
+        );
     }
 }

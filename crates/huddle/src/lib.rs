@@ -47,7 +47,7 @@ use http::{ConnectionLimits, WebListener};
 use ice::IceServers;
 use metrics::Metrics;
 use rooms::{LocalRegistry, NodeRooms, RoomRegistry};
-use sfu::SfuSwitchboard;
+use sfu::{SfuBridge, SfuSwitchboard};
 use signaling::Signaling;
 use store::{Fences, Store};
 
@@ -223,9 +223,12 @@ impl Huddle {
         };
         let roster = self.cluster.as_ref().map(ClusterNode::roster);
         let rooms = self.signaling.registry().clone();
+        let sfu_bridge = self.signaling.sfu.clone();
         let cluster = async {
             if let Some(node) = self.cluster {
-                node.run(move || rooms.census(), shutdown.clone()).await;
+                let strain = move || sfu_bridge.as_ref().map(SfuBridge::strain);
+                node.run(move || rooms.census(), strain, shutdown.clone())
+                    .await;
             }
         };
         let web = http::serve(

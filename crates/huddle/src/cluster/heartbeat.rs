@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use huddle_cluster::{Directory, Node, NodeLoad, NodeState};
+use huddle_media::Strain;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
@@ -61,21 +62,28 @@ impl ClusterNode {
         self.link.roster.clone()
     }
 
-    /// Heartbeats every second with this node's load (`census`) until `shutdown`, then leaves the
-    /// directory at once.
-    pub async fn run(self, census: impl Fn() -> Census, shutdown: CancellationToken) {
+    /// Heartbeats every second with this node's load (the rooms' `census`, the SFU's `strain`
+    /// when it runs) until `shutdown`, then leaves the directory at once.
+    pub async fn run(
+        self,
+        census: impl Fn() -> Census,
+        strain: impl Fn() -> Option<Strain>,
+        shutdown: CancellationToken,
+    ) {
         let Some(directory) = self.connect(&shutdown).await else {
             return;
         };
         let directory = self.link.directory.get_or_init(|| directory);
         let mut ticks = tokio::time::interval(HEARTBEAT_EVERY);
         let mut failing = false;
+        let mut meter = LoadMeter::default();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = ticks.tick() => {}
             }
-            let node = self.node(census());
+            let load = meter.load(census(), strain(), Instant::now());
+            let node = self.node(load);
             let beat = directory.heartbeat(&node, HEARTBEAT_TTL).await;
             let seen = match beat {
                 Ok(()) => directory.nodes().await,
@@ -126,17 +134,74 @@ impl ClusterNode {
         }
     }
 
-    fn node(&self, census: Census) -> Node {
+    fn node(&self, load: NodeLoad) -> Node {
         let settings = &self.link.settings;
         Node {
             id: settings.node.clone(),
             public_url: settings.public_url.clone(),
             state: NodeState::Serving,
-            load: NodeLoad {
-                participants: u32::try_from(census.participants).unwrap_or(u32::MAX),
-                // The SFU workers' busy share is not reported yet: placement weighs participants.
-                busy: 0.0,
-            },
+            load,
         }
+    }
+}
+
+/// Makes each heartbeat's load: the SFU's outgoing bitrate is its bytes' growth since the last.
+#[derive(Debug, Default)]
+struct LoadMeter {
+    last: Option<(Instant, u64)>,
+}
+
+impl LoadMeter {
+    fn load(&mut self, census: Census, strain: Option<Strain>, now: Instant) -> NodeLoad {
+        let strain = strain.unwrap_or_default();
+        let bitrate = match self.last.replace((now, strain.bytes_forwarded)) {
+            Some((then, bytes)) => {
+                let seconds = now.saturating_duration_since(then).as_secs_f64();
+                let bits = strain.bytes_forwarded.saturating_sub(bytes) as f64 * 8.0;
+                (bits / seconds.max(f64::MIN_POSITIVE)) as u64
+            }
+            None => 0,
+        };
+        NodeLoad {
+            participants: u32::try_from(census.participants).unwrap_or(u32::MAX),
+            busy: strain.busiest_share.clamp(0.0, 1.0),
+            lag_ms: u32::try_from(strain.worst_lag.as_millis()).unwrap_or(u32::MAX),
+            bitrate,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_heartbeat_carries_participants_the_busiest_worker_and_the_bitrate_since_the_last() {
+        let mut meter = LoadMeter::default();
+        let census = Census {
+            rooms: 2,
+            participants: 9,
+        };
+        let start = Instant::now();
+        let strain = |bytes| Strain {
+            busiest_share: 0.4,
+            worst_lag: Duration::from_millis(12),
+            bytes_forwarded: bytes,
+        };
+        let first = meter.load(census, Some(strain(1_000)), start);
+        assert_eq!(
+            first,
+            NodeLoad {
+                participants: 9,
+                busy: 0.4,
+                lag_ms: 12,
+                bitrate: 0,
+            }
+        );
+        let later = start + Duration::from_millis(500);
+        let second = meter.load(census, Some(strain(126_000)), later);
+        assert_eq!(second.bitrate, 2_000_000, "125 kB in half a second");
+        let without_sfu = LoadMeter::default().load(census, None, start);
+        assert_eq!(without_sfu.busy, 0.0);
     }
 }

@@ -2,7 +2,7 @@
 
 use huddle_media::driver::{self, Command};
 use huddle_media::ParticipantId as MediaParticipant;
-use huddle_media::{RoomId, SfuError, SubscriptionSpec};
+use huddle_media::{RoomId, SfuError, SfuMetrics, Strain, SubscriptionSpec};
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 
@@ -46,9 +46,15 @@ pub struct SfuBridge {
     pub(super) requests: mpsc::Sender<Request>,
     /// The UDP address clients reach the SFU at (its ICE candidate).
     pub local_addr: SocketAddr,
+    pub(super) metrics: SfuMetrics,
 }
 
 impl SfuBridge {
+    /// How hard the SFU's workers are pushed now.
+    pub fn strain(&self) -> Strain {
+        self.metrics.strain()
+    }
+
     /// Adds a participant of an sfu room; its outbox receives what the SFU has to say to it.
     pub async fn join(
         &self,
@@ -259,6 +265,7 @@ impl SfuBridge {
         Self {
             requests,
             local_addr: SocketAddr::from(([127, 0, 0, 1], 9)),
+            metrics: SfuMetrics::default(),
         }
     }
 
@@ -277,6 +284,7 @@ impl SfuBridge {
         Self {
             requests,
             local_addr: SocketAddr::from(([127, 0, 0, 1], 9)),
+            metrics: SfuMetrics::default(),
         }
     }
 }

@@ -138,6 +138,7 @@ pub fn bind(
         ice_restart_grace: settings.ice_restart_grace,
         ..SfuConfig::new(advertised)
     };
+    let strain = metrics.clone();
     let (handle, events) = driver::spawn(socket, sfu_config, settings.workers, Some(metrics))
         .context("starting the SFU workers")?;
     let (requests_tx, requests) = mpsc::channel(REQUEST_QUEUE);
@@ -145,6 +146,7 @@ pub fn bind(
     let bridge = SfuBridge {
         requests: requests_tx,
         local_addr: handle.local_addr,
+        metrics: strain,
     };
     let switchboard = SfuSwitchboard::new(handle, events, requests);
     Ok((bridge, switchboard))

@@ -138,10 +138,14 @@ impl Homes {
     ) -> Result<(), Away> {
         loop {
             let (home, deciding) = self.entry(room);
-            if deciding {
-                return self.decide(room, home, placed).await;
-            }
             let mut status = home.status.subscribe();
+            if deciding {
+                // On a task of its own: a join given up halfway must not leave the room
+                // undecided for those waiting on it.
+                let (homes, room) = (Arc::clone(self), room.clone());
+                let placed = placed.map(str::to_owned);
+                tokio::spawn(async move { homes.decide(&room, home, placed.as_deref()).await });
+            }
             let decided = status
                 .wait_for(|status| *status != Status::Deciding)
                 .await
@@ -194,12 +198,8 @@ impl Homes {
         (home, true)
     }
 
-    async fn decide(
-        self: &Arc<Self>,
-        room: &RoomName,
-        home: Arc<RoomHome>,
-        placed: Option<&str>,
-    ) -> Result<(), Away> {
+    /// Finds out where the room lives, and tells those waiting on `home`.
+    async fn decide(self: &Arc<Self>, room: &RoomName, home: Arc<RoomHome>, placed: Option<&str>) {
         match self.find_or_place(room, placed).await {
             Ok(lease) => {
                 if let Some(Epoch(epoch)) = lease.running_epoch() {
@@ -208,12 +208,8 @@ impl Homes {
                 self.metrics.homed.inc();
                 home.status.send_replace(Status::Home);
                 tokio::spawn(keeper::keep(Arc::clone(self), room.clone(), home, lease));
-                Ok(())
             }
-            Err(away) => {
-                self.forget(room, &home, Status::Away(away.clone()));
-                Err(away)
-            }
+            Err(away) => self.forget(room, &home, Status::Away(away)),
         }
     }
 
@@ -241,6 +237,9 @@ impl Homes {
         if lease.home_epoch(Instant::now()).is_some() {
             return Ok(lease);
         }
+        // A win answered too late to be sure of is given back rather than left to expire.
+        lease.release();
+        self.run_actions(room, &mut lease).await;
         // Another node won the room meanwhile, or Redis did not answer.
         match directory.home(room.as_str()).await.map_err(moving)? {
             Some(holder) => Err(self.where_is(directory, &holder.node).await),

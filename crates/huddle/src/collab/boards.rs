@@ -225,7 +225,7 @@ impl Boards {
         let records = self.store.board(room.as_str()).await?;
         let (writes, queue) = mpsc::unbounded_channel();
         self.writers
-            .spawn(self.clone().write_behind(room.clone(), queue));
+            .spawn(self.clone().write_behind(room.clone(), epoch, queue));
         Ok(Arc::new(AsyncMutex::new(LiveBoard {
             board: Board::new(records),
             writes,
@@ -235,13 +235,20 @@ impl Boards {
         })))
     }
 
-    /// The room's writer: stores changes in order until the board is evicted.
-    async fn write_behind(self, room: RoomName, mut queue: mpsc::UnboundedReceiver<Queued>) {
+    /// The room's writer: stores changes in order until the board is evicted, under the epoch
+    /// the board was loaded under (cluster mode): a change stored late never passes for one of a
+    /// later tenure.
+    async fn write_behind(
+        self,
+        room: RoomName,
+        epoch: Option<u64>,
+        mut queue: mpsc::UnboundedReceiver<Queued>,
+    ) {
         let mut batch = Vec::with_capacity(BATCH);
         loop {
             match tokio::time::timeout(IDLE, queue.recv_many(&mut batch, BATCH)).await {
                 Ok(0) => return,
-                Ok(_) => self.store_batch(&room, &mut batch).await,
+                Ok(_) => self.store_batch(&room, epoch, &mut batch).await,
                 Err(_idle) if self.evict_if_idle(&room) => return,
                 Err(_busy) => {}
             }
@@ -249,20 +256,21 @@ impl Boards {
     }
 
     /// Stores a batch, then tells whoever waits for one of its changes how it went.
-    async fn store_batch(&self, room: &RoomName, batch: &mut Vec<Queued>) {
+    async fn store_batch(&self, room: &RoomName, epoch: Option<u64>, batch: &mut Vec<Queued>) {
         let (writes, waiting): (Vec<_>, Vec<_>) = batch
             .drain(..)
             .map(|queued| (queued.write, queued.stored))
             .unzip();
         let mut outcome = Ok(());
         for write in compact(writes) {
+            let (store, room) = (&self.store, room.as_str());
             let stored = match &write {
-                BoardWrite::Insert(record) => self.store.insert_item(room.as_str(), record).await,
+                BoardWrite::Insert(record) => store.insert_item(room, epoch, record).await,
                 BoardWrite::Append { id, points } => {
-                    self.store.append_points(room.as_str(), id, points).await
+                    store.append_points(room, epoch, id, points).await
                 }
-                BoardWrite::Delete(id) => self.store.delete_item(room.as_str(), id).await,
-                BoardWrite::Clear => self.store.clear_board(room.as_str()).await,
+                BoardWrite::Delete(id) => store.delete_item(room, epoch, id).await,
+                BoardWrite::Clear => store.clear_board(room, epoch).await,
             };
             if let Err(err) = stored {
                 // The board in memory keeps the change until the board is dropped from memory.
@@ -302,23 +310,9 @@ impl Boards {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::AuthorKey;
-    use crate::protocol::{ShapeKind, WhiteboardItem};
 
     fn insert(id: &str) -> BoardWrite {
-        BoardWrite::Insert(BoardRecord {
-            author_key: AuthorKey::random(),
-            order: 0,
-            item: WhiteboardItem {
-                id: id.into(),
-                kind: ShapeKind::Pen,
-                color: "#000000".into(),
-                width: 1.0,
-                points: vec![[0.0, 0.0]],
-                text: None,
-                mine: false,
-            },
-        })
+        BoardWrite::Insert(BoardRecord::dot(id))
     }
 
     fn append(id: &str, x: f64) -> BoardWrite {

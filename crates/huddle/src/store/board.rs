@@ -17,6 +17,26 @@ pub struct BoardRecord {
     pub item: WhiteboardItem,
 }
 
+#[cfg(test)]
+impl BoardRecord {
+    /// A one-point black pen stroke by somebody, first in order: for tests.
+    pub fn dot(id: &str) -> Self {
+        BoardRecord {
+            author_key: AuthorKey::random(),
+            order: 0,
+            item: WhiteboardItem {
+                id: id.into(),
+                kind: crate::protocol::ShapeKind::Pen,
+                color: "#000000".into(),
+                width: 1.0,
+                points: vec![[0.0, 0.0]],
+                text: None,
+                mine: false,
+            },
+        }
+    }
+}
+
 impl Store {
     /// The room's items in drawing order, strokes with every point they gained.
     pub async fn board(&self, room: &str) -> Result<Vec<BoardRecord>, StoreError> {
@@ -59,10 +79,16 @@ impl Store {
         Ok(records)
     }
 
-    /// Stores a new item (again: a retry changes nothing).
-    pub async fn insert_item(&self, room: &str, record: &BoardRecord) -> Result<(), StoreError> {
+    /// Stores a new item (again: a retry changes nothing). Each change of a board is stored
+    /// under the `tenure` it was made under (see [`Store::home_epoch`]).
+    pub async fn insert_item(
+        &self,
+        room: &str,
+        tenure: Option<u64>,
+        record: &BoardRecord,
+    ) -> Result<(), StoreError> {
         let item = serde_json::to_string(&record.item)?;
-        let mut transaction = self.begin_home_write(room).await?;
+        let mut transaction = self.begin_home_write(room, tenure).await?;
         sqlx::query(
             "INSERT INTO whiteboard_items (room, item_id, author_key, item, ord) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room, item_id) DO NOTHING",
@@ -82,11 +108,12 @@ impl Store {
     pub async fn append_points(
         &self,
         room: &str,
+        tenure: Option<u64>,
         id: &str,
         points: &[Point],
     ) -> Result<(), StoreError> {
         let points = serde_json::to_string(points)?;
-        let mut transaction = self.begin_home_write(room).await?;
+        let mut transaction = self.begin_home_write(room, tenure).await?;
         sqlx::query("INSERT INTO whiteboard_points (room, item_id, points) VALUES ($1, $2, $3)")
             .bind(room)
             .bind(id)
@@ -98,8 +125,13 @@ impl Store {
     }
 
     /// Deletes an item with its points, together (a new item may reuse the id).
-    pub async fn delete_item(&self, room: &str, id: &str) -> Result<(), StoreError> {
-        let mut transaction = self.begin_home_write(room).await?;
+    pub async fn delete_item(
+        &self,
+        room: &str,
+        tenure: Option<u64>,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.begin_home_write(room, tenure).await?;
         for table in ["whiteboard_points", "whiteboard_items"] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE room = $1 AND item_id = $2"
@@ -113,8 +145,8 @@ impl Store {
         Ok(())
     }
 
-    pub async fn clear_board(&self, room: &str) -> Result<(), StoreError> {
-        let mut transaction = self.begin_home_write(room).await?;
+    pub async fn clear_board(&self, room: &str, tenure: Option<u64>) -> Result<(), StoreError> {
+        let mut transaction = self.begin_home_write(room, tenure).await?;
         for table in ["whiteboard_points", "whiteboard_items"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE room = $1"))
                 .bind(room)

@@ -81,17 +81,19 @@ impl Store {
         Ok(u64::try_from(epoch).unwrap_or(0))
     }
 
-    /// A transaction for a write only the room's home may make. In cluster mode it first raises
-    /// the room's epoch to ours, or finds it higher and refuses with [`StoreError::Fenced`].
+    /// A transaction for a write only the room's home may make, made under `tenure` (the room's
+    /// [`Store::home_epoch`] when the change was accepted). In cluster mode it first raises the
+    /// room's epoch to that, or finds it higher and refuses with [`StoreError::Fenced`].
     pub(super) async fn begin_home_write(
         &self,
         room: &str,
+        tenure: Option<u64>,
     ) -> Result<Transaction<'static, Any>, StoreError> {
         let mut transaction = self.pool.begin().await?;
         let Some(fences) = &self.fences else {
             return Ok(transaction);
         };
-        let Some(epoch) = fences.epoch(room) else {
+        let Some(epoch) = tenure else {
             return Err(StoreError::Fenced(room.to_owned()));
         };
         let epoch = i64::try_from(epoch).unwrap_or(i64::MAX);
@@ -109,5 +111,44 @@ impl Store {
             return Err(StoreError::Fenced(room.to_owned()));
         }
         Ok(transaction)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{BoardRecord, Location};
+
+    #[tokio::test]
+    async fn a_write_under_an_epoch_below_the_highest_written_is_refused_and_noted() {
+        let dir = std::env::temp_dir().join(format!("huddle-fence-{}", std::process::id()));
+        let fences = Fences::default();
+        let store = Store::open(&Location::DataDir(dir.clone()))
+            .await
+            .unwrap()
+            .fenced(fences.clone());
+        assert!(matches!(
+            store.set_title("r", Some("not homed here")).await,
+            Err(StoreError::Fenced(_))
+        ));
+        fences.set("r", 2);
+        store.set_title("r", Some("second home")).await.unwrap();
+        assert_eq!(store.epoch_floor("r").await.unwrap(), 2);
+        // A change accepted under the first home's epoch, stored late, never lands.
+        let late = store
+            .insert_item("r", Some(1), &BoardRecord::dot("late"))
+            .await;
+        assert!(matches!(late, Err(StoreError::Fenced(_))));
+        assert!(store.board("r").await.unwrap().is_empty());
+        assert!(fences.was_refused("r"));
+        // A later home writes again, and the room's epoch follows it.
+        fences.set("r", 3);
+        assert!(!fences.was_refused("r"));
+        store
+            .insert_item("r", Some(3), &BoardRecord::dot("new"))
+            .await
+            .unwrap();
+        assert_eq!(store.epoch_floor("r").await.unwrap(), 3);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

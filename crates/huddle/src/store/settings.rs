@@ -39,7 +39,7 @@ impl Store {
         room: &str,
         settings: &RoomSettingsRecord,
     ) -> Result<(), StoreError> {
-        let mut transaction = self.begin_home_write(room).await?;
+        let mut transaction = self.begin_home_write(room, self.home_epoch(room)).await?;
         sqlx::query(
             "INSERT INTO rooms (name, password_hash, lobby, viewers_chat) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, \

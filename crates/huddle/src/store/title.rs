@@ -15,7 +15,7 @@ impl Store {
 
     /// `None` clears the title.
     pub async fn set_title(&self, room: &str, title: Option<&str>) -> Result<(), StoreError> {
-        let mut transaction = self.begin_home_write(room).await?;
+        let mut transaction = self.begin_home_write(room, self.home_epoch(room)).await?;
         sqlx::query(
             "INSERT INTO rooms (name, title) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET title = excluded.title",

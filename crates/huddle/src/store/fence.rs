@@ -38,7 +38,7 @@ impl Fences {
         book.refused.remove(room);
     }
 
-    /// Whether a write of the room was refused since the epoch was set: its home is elsewhere.
+    /// Whether a write under the room's current epoch was refused: its home is elsewhere.
     pub fn was_refused(&self, room: &str) -> bool {
         self.book().refused.contains(room)
     }
@@ -107,7 +107,11 @@ impl Store {
         .execute(&mut *transaction)
         .await?;
         if raised.rows_affected() == 0 {
-            fences.refuse(room);
+            // Only a refusal of the current tenure's write says another node is the home now;
+            // an earlier tenure's change stored late is refused and that is all.
+            if fences.epoch(room) == tenure {
+                fences.refuse(room);
+            }
             return Err(StoreError::Fenced(room.to_owned()));
         }
         Ok(transaction)
@@ -120,13 +124,11 @@ mod tests {
     use crate::store::{BoardRecord, Location};
 
     #[tokio::test]
-    async fn a_write_under_an_epoch_below_the_highest_written_is_refused_and_noted() {
+    async fn a_write_under_an_epoch_below_the_highest_written_is_refused() {
         let dir = std::env::temp_dir().join(format!("huddle-fence-{}", std::process::id()));
+        let location = Location::DataDir(dir.clone());
         let fences = Fences::default();
-        let store = Store::open(&Location::DataDir(dir.clone()))
-            .await
-            .unwrap()
-            .fenced(fences.clone());
+        let store = Store::open(&location).await.unwrap().fenced(fences.clone());
         assert!(matches!(
             store.set_title("r", Some("not homed here")).await,
             Err(StoreError::Fenced(_))
@@ -134,21 +136,33 @@ mod tests {
         fences.set("r", 2);
         store.set_title("r", Some("second home")).await.unwrap();
         assert_eq!(store.epoch_floor("r").await.unwrap(), 2);
-        // A change accepted under the first home's epoch, stored late, never lands.
+        // A change accepted under this node's earlier tenure, stored late, never lands; the
+        // current tenure is not the worse for it.
         let late = store
             .insert_item("r", Some(1), &BoardRecord::dot("late"))
             .await;
         assert!(matches!(late, Err(StoreError::Fenced(_))));
         assert!(store.board("r").await.unwrap().is_empty());
-        assert!(fences.was_refused("r"));
-        // A later home writes again, and the room's epoch follows it.
-        fences.set("r", 3);
         assert!(!fences.was_refused("r"));
-        store
+
+        // Another node became the home and wrote: this one's next write is refused and noted.
+        let successor = Fences::default();
+        successor.set("r", 3);
+        let elsewhere = Store::open(&location).await.unwrap().fenced(successor);
+        elsewhere
             .insert_item("r", Some(3), &BoardRecord::dot("new"))
             .await
             .unwrap();
+        assert!(matches!(
+            store.set_title("r", Some("stale")).await,
+            Err(StoreError::Fenced(_))
+        ));
+        assert!(fences.was_refused("r"));
         assert_eq!(store.epoch_floor("r").await.unwrap(), 3);
+        assert_eq!(
+            store.title("r").await.unwrap().as_deref(),
+            Some("second home")
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -241,9 +241,18 @@ impl Homes {
         lease.release();
         self.run_actions(room, &mut lease).await;
         // Another node won the room meanwhile, or Redis did not answer.
-        match directory.home(room.as_str()).await.map_err(moving)? {
-            Some(holder) => Err(self.where_is(directory, &holder.node).await),
-            None => Err(Away::Moving),
+        Err(self.held_by(room).await)
+    }
+
+    /// Where the node now holding the room's lease is reached; `Moving` when nobody holds it or
+    /// Redis cannot tell.
+    pub async fn held_by(&self, room: &RoomName) -> Away {
+        let Some(directory) = self.link.directory() else {
+            return Away::Moving;
+        };
+        match directory.home(room.as_str()).await {
+            Ok(Some(holder)) => self.where_is(directory, &holder.node).await,
+            Ok(None) | Err(_) => Away::Moving,
         }
     }
 
@@ -274,7 +283,7 @@ impl Homes {
 
     /// Where the node holding a room's lease is reached; `Moving` if it is gone (its lease will
     /// expire) or is this node's former self.
-    pub async fn where_is(&self, directory: &Directory, holder: &NodeId) -> Away {
+    async fn where_is(&self, directory: &Directory, holder: &NodeId) -> Away {
         if holder == self.link.me() {
             return Away::Moving;
         }

@@ -64,13 +64,7 @@ pub(super) async fn keep(homes: Arc<Homes>, room: RoomName, home: Arc<RoomHome>,
 /// The lease is someone else's now: the members join the room there, or shortly if its new home
 /// cannot be told yet.
 async fn send_members_on(homes: &Homes, room: &RoomName) {
-    let new_home = match homes.link.directory() {
-        Some(directory) => match directory.home(room.as_str()).await {
-            Ok(Some(holder)) => homes.where_is(directory, &holder.node).await,
-            Ok(None) | Err(_) => Away::Moving,
-        },
-        None => Away::Moving,
-    };
+    let new_home = homes.held_by(room).await;
     tracing::warn!(%room, "lost the room's lease: {new_home}");
     let message = match new_home {
         Away::Elsewhere { url, node } => ServerMessage::Redirect { url, node },

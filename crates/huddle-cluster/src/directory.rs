@@ -72,6 +72,17 @@ end
 return 0
 ";
 
+/// Deletes the lease if it still holds our token (ARGV[1]) and places the room on ARGV[2] for
+/// ARGV[3] ms: 1, else 0 (another node holds the room: its placement stays).
+const HAND_OVER: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+";
+
 pub struct Directory {
     redis: ConnectionManager,
     prefix: String,
@@ -79,6 +90,7 @@ pub struct Directory {
     acquire: Script,
     renew: Script,
     release: Script,
+    hand_over: Script,
 }
 
 impl Directory {
@@ -101,6 +113,7 @@ impl Directory {
             acquire: Script::new(ACQUIRE),
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
+            hand_over: Script::new(HAND_OVER),
         })
     }
 
@@ -187,10 +200,9 @@ impl Directory {
         node: &NodeId,
         ttl: Duration,
     ) -> Result<NodeId, DirectoryError> {
-        let key = format!("{}room:{room}:placed", self.prefix);
         let placed: String = self
             .place
-            .key(key)
+            .key(self.placed_key(room))
             .arg(&node.0)
             .arg(millis(ttl))
             .invoke_async(&mut self.redis.clone())
@@ -247,7 +259,41 @@ impl Directory {
                     .await?;
                 Ok(Answer::Released)
             }
+            LeaseAction::HandOver {
+                token,
+                to,
+                placed_for,
+            } => {
+                let _: u8 = self
+                    .hand_over
+                    .key(&home)
+                    .key(self.placed_key(room))
+                    .arg(token_value(token))
+                    .arg(&to.0)
+                    .arg(millis(*placed_for))
+                    .invoke_async(&mut redis)
+                    .await?;
+                Ok(Answer::Released)
+            }
         }
+    }
+
+    /// Keeps `pass` (a secret) for `ttl`, with what it lets its holder do: a member of a room that
+    /// moves (a drain) takes its place on the new home with it.
+    pub async fn leave_pass(
+        &self,
+        pass: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), DirectoryError> {
+        let key = self.pass_key(pass);
+        let () = self.redis.clone().pset_ex(key, value, millis(ttl).unsigned_abs()).await?;
+        Ok(())
+    }
+
+    /// What `pass` lets its holder do, once: a pass is gone when taken, or when it expired.
+    pub async fn take_pass(&self, pass: &str) -> Result<Option<String>, DirectoryError> {
+        Ok(self.redis.clone().get_del(self.pass_key(pass)).await?)
     }
 
     fn node_key(&self, id: &NodeId) -> String {
@@ -256,6 +302,14 @@ impl Directory {
 
     fn home_key(&self, room: &str) -> String {
         format!("{}room:{room}:home", self.prefix)
+    }
+
+    fn placed_key(&self, room: &str) -> String {
+        format!("{}room:{room}:placed", self.prefix)
+    }
+
+    fn pass_key(&self, pass: &str) -> String {
+        format!("{}pass:{pass}", self.prefix)
     }
 }
 

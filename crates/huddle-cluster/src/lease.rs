@@ -111,6 +111,13 @@ pub enum LeaseAction {
     Renew { token: Token, ttl: Duration },
     /// Delete the key if it still holds the token.
     Release { token: Token },
+    /// Delete the key if it still holds the token and, in the same step, place the room on `to`
+    /// for `placed_for`: the room's next home, chosen by this one (a drain).
+    HandOver {
+        token: Token,
+        to: NodeId,
+        placed_for: Duration,
+    },
 }
 
 /// One room's lease on this node.
@@ -315,14 +322,26 @@ impl Lease {
 
     /// The room needs no home here any more (it emptied, or a drain moved it): give the lease back.
     pub fn release(&mut self) {
+        self.give_back(|token| LeaseAction::Release { token });
+    }
+
+    /// The room moves to `to` (this node drains): give the lease back and place the room there
+    /// for `placed_for`, so that its members' joins all go to `to`, which takes the lease.
+    pub fn hand_over(&mut self, to: NodeId, placed_for: Duration) {
+        self.give_back(|token| LeaseAction::HandOver {
+            token,
+            to,
+            placed_for,
+        });
+    }
+
+    fn give_back(&mut self, action: impl FnOnce(Token) -> LeaseAction) {
         if matches!(self.state, LeaseState::Lost | LeaseState::Released) {
             return;
         }
         self.in_flight = None;
         self.state = LeaseState::Released;
-        self.pending = Some(LeaseAction::Release {
-            token: self.token.clone(),
-        });
+        self.pending = Some(action(self.token.clone()));
     }
 
     fn hold(&mut self, epoch: Epoch, sent: Instant) {

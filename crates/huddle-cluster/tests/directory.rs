@@ -197,3 +197,48 @@ async fn the_first_placement_of_a_room_stands_for_every_placer_until_it_expires(
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(b.place("r", &y, window).await.unwrap(), y, "x's expired");
 }
+
+#[tokio::test]
+async fn a_home_hands_its_room_over_only_while_it_holds_the_lease() {
+    let redis = RedisServer::start();
+    let directory = connect(&redis).await;
+    let (to, window) = (NodeId("b".into()), Duration::from_secs(5));
+    let mut lease = Lease::acquire(token("a", 1), LeaseTimes::new(Duration::from_secs(10)), Instant::now());
+    drive(&mut lease, &directory, "r").await;
+    assert!(lease.home_epoch(Instant::now()).is_some());
+
+    lease.hand_over(to.clone(), window);
+    drive(&mut lease, &directory, "r").await;
+    assert_eq!(directory.home("r").await.unwrap(), None, "the lease is given back");
+    let elsewhere = NodeId("c".into());
+    assert_eq!(
+        directory.place("r", &elsewhere, window).await.unwrap(),
+        to,
+        "every placer sends the room to the node it was handed to"
+    );
+
+    // A former home whose lease was taken since hands nothing over.
+    let mut taken = Lease::acquire(token("c", 2), LeaseTimes::new(Duration::from_secs(10)), Instant::now());
+    drive(&mut taken, &directory, "s").await;
+    let stale = LeaseAction::HandOver {
+        token: token("a", 3),
+        to: to.clone(),
+        placed_for: window,
+    };
+    directory.lease("s", &stale, Epoch(0)).await.unwrap();
+    assert_eq!(directory.home("s").await.unwrap(), Some(token("c", 2)));
+    assert_eq!(directory.place("s", &elsewhere, window).await.unwrap(), elsewhere);
+}
+
+#[tokio::test]
+async fn a_pass_is_taken_once_and_not_after_it_expired() {
+    let redis = RedisServer::start();
+    let directory = connect(&redis).await;
+    let ttl = Duration::from_millis(200);
+    directory.leave_pass("p1", "ada", ttl).await.unwrap();
+    directory.leave_pass("p2", "bob", ttl).await.unwrap();
+    assert_eq!(directory.take_pass("p1").await.unwrap().as_deref(), Some("ada"));
+    assert_eq!(directory.take_pass("p1").await.unwrap(), None, "used already");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(directory.take_pass("p2").await.unwrap(), None, "expired");
+}

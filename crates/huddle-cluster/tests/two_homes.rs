@@ -243,7 +243,7 @@ fn serve(
             }
             Some(Body::Renewed(still_ours))
         }
-        LeaseAction::Release { token } => {
+        LeaseAction::Release { token } | LeaseAction::HandOver { token, .. } => {
             if key.as_ref().is_some_and(|(held, _)| *held == token) {
                 *key = None;
             }

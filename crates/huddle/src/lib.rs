@@ -13,6 +13,7 @@ pub mod clock;
 mod cluster;
 pub mod collab;
 pub mod config;
+pub mod drain;
 mod files;
 mod host;
 pub mod http;
@@ -41,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 use access::{ConnectionCounter, RoomSettingsStore};
 use clock::{Clock, SystemClock};
 use cluster::{ClusterNode, ClusterRegistry};
+use drain::Drainer;
 use collab::{Bot, Collab};
 use config::Config;
 use http::{ConnectionLimits, WebListener};
@@ -62,6 +64,8 @@ pub struct Huddle {
     sfu: Option<SfuSwitchboard>,
     /// This node in a cluster, with `--cluster`.
     cluster: Option<ClusterNode>,
+    /// Its rooms, which a drain moves to other nodes.
+    cluster_rooms: Option<Arc<ClusterRegistry>>,
     /// What every web connection is held to (the redirect's too).
     connection_limits: ConnectionLimits,
     files: Option<files::FileWatch>,
@@ -117,20 +121,24 @@ impl Huddle {
         let cluster = settings::cluster(config)?
             .map(|settings| ClusterNode::new(settings, metrics.registry_mut()));
         let local = Arc::new(LocalRegistry::new(settings::room_policy(config)));
-        let (store, registry): (Store, Arc<dyn RoomRegistry>) = match &cluster {
+        let (store, cluster_rooms) = match &cluster {
             Some(node) => {
                 let fences = Fences::default();
                 let store = store.fenced(fences.clone());
                 let registry = ClusterRegistry::new(
-                    local,
+                    Arc::clone(&local),
                     node.link(),
                     (store.clone(), fences),
                     shutdown.clone(),
                     metrics.registry_mut(),
                 );
-                (store, Arc::new(registry))
+                (store, Some(Arc::new(registry)))
             }
-            None => (store, local),
+            None => (store, None),
+        };
+        let registry: Arc<dyn RoomRegistry> = match &cluster_rooms {
+            Some(rooms) => rooms.clone(),
+            None => local,
         };
         let tcp = TcpListener::bind(config.listen)
             .await
@@ -177,8 +185,17 @@ impl Huddle {
             turn,
             sfu: switchboard,
             cluster,
+            cluster_rooms,
             connection_limits,
             files,
+        })
+    }
+
+    /// What moves this node's rooms to other nodes before it stops (cluster mode).
+    pub fn drainer(&self) -> Option<Drainer> {
+        self.cluster_rooms.as_ref().map(|cluster| Drainer {
+            cluster: Arc::clone(cluster),
+            collab: self.signaling.collab.clone(),
         })
     }
 

@@ -6,6 +6,7 @@ use tracing_subscriber::EnvFilter;
 
 use huddle::access::JoinTokens;
 use huddle::config::{Command, Config, LogFormat, TokenRequest};
+use huddle::drain::{drain_node, PidFile};
 use huddle::rooms::RoomName;
 use huddle::Huddle;
 
@@ -32,12 +33,16 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 async fn main() -> anyhow::Result<()> {
     let config = Config::load()?;
     init_logging(config.log_format);
-    if let Some(Command::Token(request)) = &config.command {
-        return print_token(&config, request);
+    match &config.command {
+        Some(Command::Token(request)) => return print_token(&config, request),
+        Some(Command::Drain) => return drain_node(&config.data_dir),
+        None => {}
     }
 
     let shutdown = CancellationToken::new();
     let huddle = Huddle::bind(&config, shutdown.clone()).await?;
+    let _pid_file = PidFile::write(&config.data_dir)?;
+    let drainer = huddle.drainer();
     let address = huddle.web_addr();
     tracing::info!(%address, "huddle is serving");
     let scheme = if config.security.tls_enabled() {
@@ -49,10 +54,23 @@ async fn main() -> anyhow::Result<()> {
 
     let mut server = tokio::spawn(huddle.serve());
     tokio::select! {
-        _ = wait_for_signal() => tracing::info!("shutting down"),
+        _ = wait_for_signal() => {}
         // A server that stops by itself has failed: say why.
         result = &mut server => return result?,
     }
+    if let Some(drainer) = drainer {
+        let timeout = config.cluster.drain_timeout();
+        tracing::info!(?timeout, "draining: the rooms move to other nodes");
+        tokio::select! {
+            left = drainer.run(timeout) => match left {
+                0 => tracing::info!("drained: every member moved"),
+                left => tracing::warn!(left, "the drain timed out: cutting off who is left"),
+            },
+            _ = wait_for_signal() => tracing::warn!("asked again: stopping without waiting for the drain"),
+            result = &mut server => return result?,
+        }
+    }
+    tracing::info!("shutting down");
     shutdown.cancel();
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
         Ok(result) => result??,

@@ -78,9 +78,12 @@ impl ClusterNode {
         let mut failing = false;
         let mut meter = LoadMeter::default();
         loop {
+            let draining = &self.link.roster.draining;
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = ticks.tick() => {}
+                // The others stop placing rooms here at once.
+                _ = draining.cancelled(), if !draining.is_cancelled() => {}
             }
             let load = meter.load(census(), strain(), Instant::now());
             let node = self.node(load);
@@ -139,7 +142,11 @@ impl ClusterNode {
         Node {
             id: settings.node.clone(),
             public_url: settings.public_url.clone(),
-            state: NodeState::Serving,
+            state: if self.link.roster.is_draining() {
+                NodeState::Draining
+            } else {
+                NodeState::Serving
+            },
             load,
         }
     }

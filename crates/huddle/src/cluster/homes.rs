@@ -6,7 +6,7 @@
 //! ask for the same room's lease with two tokens.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use huddle_cluster::{
@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::{keeper, Link};
+use super::drain::BoardStored;
 use crate::rooms::{Away, LocalRegistry, RoomName};
 use crate::store::{Fences, Store};
 
@@ -28,7 +29,8 @@ const LEASE_TTL: Duration = Duration::from_secs(6);
 const LINGER: Duration = Duration::from_secs(30);
 /// Rooms placed count towards their node's load this long, until heartbeats show them; a room's
 /// placement stands this long for every node, so that joins arriving at several at once agree.
-const PLACEMENT_WINDOW: Duration = Duration::from_secs(5);
+pub(super) const PLACEMENT_WINDOW: Duration = Duration::from_secs(5);
+
 
 /// One room's home on this node, from the first join that asked for it.
 pub(super) struct RoomHome {
@@ -64,7 +66,10 @@ pub(super) struct HomeMetrics {
     pub renewals_failed: Counter,
     pub leases_lost: Counter,
     pub fencing_refusals: Counter,
+    pub migrations_planned: Counter,
+    pub migrations_forced: Counter,
 }
+
 
 pub(super) struct Homes {
     pub(super) link: Arc<Link>,
@@ -78,7 +83,9 @@ pub(super) struct Homes {
     /// Where the highest epoch each room was written under is read.
     store: Store,
     rooms: Mutex<HashMap<RoomName, Arc<RoomHome>>>,
-    placer: Mutex<Placer>,
+    pub(super) placer: Mutex<Placer>,
+    /// Set when the drain begins.
+    pub(super) board_stored: OnceLock<BoardStored>,
 }
 
 impl Homes {
@@ -115,6 +122,17 @@ impl Homes {
             "Rooms whose write the database refused under an old epoch: this node stepped down",
             metrics.fencing_refusals.clone(),
         );
+        registry.register(
+            "huddle_cluster_migrations_planned",
+            "Members of a draining node's rooms told to move to the room's next home with a pass",
+            metrics.migrations_planned.clone(),
+        );
+        registry.register(
+            "huddle_cluster_migrations_forced",
+            "Members of a draining node's rooms cut off to reconnect (no pass, or still here at \
+             the drain's deadline)",
+            metrics.migrations_forced.clone(),
+        );
         Arc::new(Homes {
             link,
             local,
@@ -126,6 +144,7 @@ impl Homes {
             store,
             rooms: Mutex::default(),
             placer: Mutex::new(Placer::new(PLACEMENT_WINDOW)),
+            board_stored: OnceLock::new(),
         })
     }
 
@@ -356,9 +375,14 @@ impl Homes {
     /// Another node holds the room's lease now, or wrote under a higher epoch: this node writes
     /// nothing more of the room.
     pub fn lost(&self, room: &RoomName, home: &Arc<RoomHome>) {
+        self.moved(room, home);
+        self.metrics.leases_lost.inc();
+    }
+
+    /// The room's home is another node now: this node writes nothing more of it.
+    pub fn moved(&self, room: &RoomName, home: &Arc<RoomHome>) {
         self.give_up(room, home);
         self.fences.remove(room.as_str());
-        self.metrics.leases_lost.inc();
     }
 
     fn forget(&self, room: &RoomName, home: &Arc<RoomHome>, status: Status) {

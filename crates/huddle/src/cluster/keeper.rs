@@ -1,12 +1,13 @@
 //! A room homed here keeps its lease: renewed on time, given back when the room stayed empty for a
-//! while or the node shuts down, and when it is lost (another node took it) the members are sent to
-//! the new home. The decisions are the lease's (`huddle_cluster::Lease`); this is its driver.
+//! while or the node shuts down, handed over when the node drains (`drain.rs`), and when it is lost
+//! (another node took it) the members are sent to the new home. The decisions are the lease's (`huddle_cluster::Lease`); this is its driver.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use huddle_cluster::{Epoch, Lease, LeaseState};
 
+use super::drain;
 use super::homes::{Homes, RoomHome};
 use crate::protocol::{ErrorCode, ServerMessage};
 use crate::rooms::{Audience, Away, Notice, RoomName, RoomRegistry};
@@ -36,6 +37,9 @@ pub(super) async fn keep(homes: Arc<Homes>, room: RoomName, home: Arc<RoomHome>,
             send_members_on(&homes, &room).await;
             return;
         }
+        if homes.is_draining() && drain::move_away(&homes, &room, &home, &mut lease).await {
+            return;
+        }
         let now = Instant::now();
         if homes.local.holds(&room) {
             empty_since = None;
@@ -48,8 +52,10 @@ pub(super) async fn keep(homes: Arc<Homes>, room: RoomName, home: Arc<RoomHome>,
         let wake = lease
             .next_timeout()
             .map_or(now + LOOK_EVERY, |at| at.min(now + LOOK_EVERY));
+        let draining = &homes.link.roster.draining;
         tokio::select! {
             _ = tokio::time::sleep_until(wake.into()) => lease.handle_timeout(Instant::now()),
+            _ = draining.cancelled(), if !draining.is_cancelled() => {}
             _ = homes.shutdown.cancelled() => {
                 // The sessions close on shutdown too: the room's next home needs no wait.
                 homes.give_up(&room, &home);

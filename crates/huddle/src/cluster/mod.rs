@@ -9,6 +9,7 @@
 //! load balancer choosing where new clients go) while `/healthz` stays up, and rooms that need a
 //! home found or placed wait until it is back.
 
+mod drain;
 mod heartbeat;
 mod homes;
 mod keeper;
@@ -21,6 +22,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use huddle_cluster::{Directory, Node, NodeId};
+use tokio_util::sync::CancellationToken;
 
 /// How long a heartbeat lasts: a node that stopped is gone from the others' view this soon.
 const HEARTBEAT_TTL: Duration = Duration::from_secs(3);
@@ -63,10 +65,12 @@ impl Link {
 }
 
 /// The live nodes as the last heartbeat that reached the directory saw them. Current while that
-/// heartbeat is; otherwise this node is not ready and places no room.
+/// heartbeat is; otherwise this node is not ready and places no room. Whether this node drains.
 #[derive(Debug, Clone, Default)]
 pub struct Roster {
     seen: Arc<Mutex<Option<Seen>>>,
+    /// Cancelled when this node starts draining: it takes no new room and moves its rooms away.
+    draining: CancellationToken,
 }
 
 /// The nodes one heartbeat saw, and when.
@@ -77,10 +81,14 @@ struct Seen {
 }
 
 impl Roster {
-    /// Whether this node is ready for new clients: its last heartbeat reached the directory within
-    /// the heartbeat's lifetime.
+    /// Whether this node is ready for new clients: it does not drain, and its last heartbeat
+    /// reached the directory within the heartbeat's lifetime.
     pub fn is_ready(&self, now: Instant) -> bool {
-        self.nodes(now).is_some()
+        !self.is_draining() && self.nodes(now).is_some()
+    }
+
+    fn is_draining(&self) -> bool {
+        self.draining.is_cancelled()
     }
 
     /// The live nodes, while the view of them is current.

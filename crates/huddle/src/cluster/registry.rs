@@ -9,13 +9,14 @@ use async_trait::async_trait;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
+use super::drain::BoardStored;
 use super::homes::Homes;
 use super::Link;
 use crate::identity::AuthorKey;
 use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, Signal};
 use crate::rooms::{
     Admission, Arrival, Audience, Authors, Away, Census, JoinError, LocalRegistry, MemberChange,
-    NodeRooms, Notice, Outbox, Profile, RelayError, RoomName, RoomRegistry,
+    NodeRooms, Notice, Outbox, Pass, Profile, RelayError, RoomName, RoomRegistry,
 };
 use crate::store::{Fences, Store};
 
@@ -40,6 +41,18 @@ impl ClusterRegistry {
         let homes = Homes::new(link, Arc::clone(&local), store, shutdown, registry);
         ClusterRegistry { local, homes }
     }
+
+    /// This node drains (docs/cluster.md): it takes no new room, and moves each of its rooms to
+    /// another serving node once `board_stored` says the room's whiteboard is stored.
+    pub fn drain(&self, board_stored: BoardStored) {
+        self.homes.drain(board_stored);
+    }
+
+    /// Members of this node's rooms still here at a drain's deadline: they are cut off and
+    /// reconnect through the address they came in by.
+    pub fn force_out(&self, members: usize) {
+        self.homes.metrics.migrations_forced.inc_by(members as u64);
+    }
 }
 
 #[async_trait]
@@ -50,6 +63,10 @@ impl RoomRegistry for ClusterRegistry {
             self.homes.metrics.redirects.inc();
         }
         home
+    }
+
+    async fn redeem(&self, room: &RoomName, pass: &str) -> Option<Pass> {
+        self.homes.redeem(room, pass).await
     }
 
     async fn posts_scheduled(&self, room: &RoomName) -> bool {

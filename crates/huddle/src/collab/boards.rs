@@ -105,7 +105,8 @@ fn compact(batch: Vec<BoardWrite>) -> Vec<BoardWrite> {
 
 /// A change on its way to the writer, and who waits until it is stored.
 struct Queued {
-    write: BoardWrite,
+    /// `None`: nothing to store, only to hear once everything queued before is stored.
+    write: Option<BoardWrite>,
     stored: Option<oneshot::Sender<Result<(), NotStored>>>,
 }
 
@@ -128,24 +129,35 @@ impl LiveBoard {
     /// Stores a new item; resolves once it is stored (or could not be).
     pub async fn insert(&self, record: BoardRecord) -> Result<(), NotStored> {
         let (stored, done) = oneshot::channel();
-        self.queue(BoardWrite::Insert(record), Some(stored));
+        self.queue(Some(BoardWrite::Insert(record)), Some(stored));
         done.await.unwrap_or(Err(NotStored))
     }
 
     pub fn append(&self, id: String, points: Vec<Point>) {
-        self.queue(BoardWrite::Append { id, points }, None);
+        self.queue(Some(BoardWrite::Append { id, points }), None);
     }
 
     pub fn delete(&self, id: String) {
-        self.queue(BoardWrite::Delete(id), None);
+        self.queue(Some(BoardWrite::Delete(id)), None);
     }
 
     pub fn clear(&mut self) {
         self.board.clear();
-        self.queue(BoardWrite::Clear, None);
+        self.queue(Some(BoardWrite::Clear), None);
     }
 
-    fn queue(&self, write: BoardWrite, stored: Option<oneshot::Sender<Result<(), NotStored>>>) {
+    /// Resolves once every change queued so far is stored (or could not be).
+    async fn stored(&self) {
+        let (stored, done) = oneshot::channel();
+        self.queue(None, Some(stored));
+        let _ = done.await;
+    }
+
+    fn queue(
+        &self,
+        write: Option<BoardWrite>,
+        stored: Option<oneshot::Sender<Result<(), NotStored>>>,
+    ) {
         // The writer only stops after eviction, and evicted boards are never handed out.
         let _ = self.writes.send(Queued { write, stored });
     }
@@ -182,6 +194,21 @@ impl Boards {
             .clear();
         self.writers.close();
         self.writers.wait().await;
+    }
+
+    /// Returns once every change of the room's board accepted so far is stored: a draining
+    /// cluster node hands the room's lease over only then.
+    pub async fn stored(&self, room: &RoomName) {
+        let slot = self
+            .live
+            .lock()
+            .expect("no panic while holding the boards lock")
+            .get(room)
+            .cloned();
+        let Some(board) = slot.as_ref().and_then(|slot| slot.get()) else {
+            return;
+        };
+        board.lock().await.stored().await;
     }
 
     /// The room's board, loaded from the database on first use, locked for one change.
@@ -262,7 +289,7 @@ impl Boards {
             .map(|queued| (queued.write, queued.stored))
             .unzip();
         let mut outcome = Ok(());
-        for write in compact(writes) {
+        for write in compact(writes.into_iter().flatten().collect()) {
             let (store, room) = (&self.store, room.as_str());
             let stored = match &write {
                 BoardWrite::Insert(record) => store.insert_item(room, epoch, record).await,

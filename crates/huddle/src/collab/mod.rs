@@ -99,6 +99,11 @@ impl Collab {
         self.boards.flush().await;
     }
 
+    /// Returns once every change of the room's whiteboard accepted so far is stored.
+    pub async fn board_stored(&self, room: &RoomName) {
+        self.boards.stored(room).await;
+    }
+
     pub fn registry(&self) -> &Arc<dyn RoomRegistry> {
         &self.registry
     }

@@ -20,4 +20,16 @@ pub struct ClusterConfig {
     /// How browsers reach this node's pages and WebSocket, e.g. `https://n2.meet.example`.
     #[arg(long, env = "HUDDLE_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// On SIGTERM or `huddle drain`, how many seconds a cluster node waits for its rooms'
+    /// members to move to other nodes before it stops (cutting off whoever is left, who then
+    /// reconnect).
+    #[arg(long, env = "HUDDLE_DRAIN_TIMEOUT", default_value_t = 600.0, value_parser = super::seconds)]
+    pub drain_timeout: f64,
+}
+
+impl ClusterConfig {
+    pub fn drain_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.drain_timeout)
+    }
 }

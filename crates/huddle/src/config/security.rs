@@ -169,6 +169,9 @@ impl ValueEnum for Role {
 pub enum Command {
     /// Print a signed join token and its link (uses --token-secret or the data directory's).
     Token(TokenRequest),
+    /// Drain the node running with this --data-dir and wait until it stopped: in a cluster, its
+    /// rooms move to other nodes without dropping the call (the same as SIGTERM).
+    Drain,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -83,6 +83,10 @@ pub struct JoinRequest {
     /// placed, so this node takes a room that has no home yet rather than placing it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home: Option<String>,
+    /// In a cluster, the pass a `migrate` gave: the join takes the member's place in the room on
+    /// its new home (same id, role and raised hand), without the entrance's checks again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass: Option<String>,
 }
 
 /// Messages a client sends.
@@ -318,6 +322,14 @@ pub enum ServerMessage {
     Redirect {
         url: String,
         node: String,
+    },
+    /// In a cluster, the room moves to another node (this one drains): join it there (`url`,
+    /// `node` as in `redirect`) with `pass`, keep this session and its media until the new
+    /// session's media shows, then leave this one. Nobody's id changes.
+    Migrate {
+        url: String,
+        node: String,
+        pass: String,
     },
     /// The room now carries media this way (auto rooms): connect the new way, then close the old.
     MediaMode {

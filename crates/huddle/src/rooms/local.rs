@@ -7,8 +7,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use super::{
-    Admission, Arrival, Audience, Authors, Census, JoinError, MemberChange, NodeRooms, Notice,
-    Outbox, Profile, RelayError, Room, RoomName, RoomPolicy, RoomRegistry,
+    Admission, Arrival, Audience, Authors, Census, JoinError, MemberChange, Moved, NodeRooms,
+    Notice, Outbox, Pass, Profile, RelayError, Room, RoomName, RoomPolicy, RoomRegistry,
 };
 use crate::identity::AuthorKey;
 use crate::protocol::{LeaveReason, MediaState, Participant, ParticipantId, Signal};
@@ -34,6 +34,30 @@ impl LocalRegistry {
         self.with_rooms(|rooms| rooms.contains_key(room))
     }
 
+    /// What each member of `room` takes to the room's next home when it moves (a drain).
+    pub fn passes(&self, room: &RoomName) -> Vec<Pass> {
+        self.with_rooms(|rooms| {
+            let Some(members) = rooms.get(room) else {
+                return Vec::new();
+            };
+            let (hands, mode) = (members.hands(), members.settings().media_mode);
+            members
+                .participants()
+                .into_iter()
+                .map(|participant| Pass {
+                    room: room.to_string(),
+                    name: participant.name,
+                    role: participant.role,
+                    moved: Moved {
+                        hand: hands.contains(&participant.id),
+                        id: participant.id,
+                        mode,
+                    },
+                })
+                .collect()
+        })
+    }
+
     fn with_rooms<T>(&self, f: impl FnOnce(&mut HashMap<RoomName, Room>) -> T) -> T {
         let mut rooms = self
             .rooms
@@ -55,7 +79,10 @@ impl RoomRegistry for LocalRegistry {
         profile: Profile,
         outbox: Outbox,
     ) -> Result<Admission, JoinError> {
-        let id = new_participant_id();
+        let moved = profile.moved;
+        let id = moved
+            .as_ref()
+            .map_or_else(new_participant_id, |moved| moved.id.clone());
         let participant = Participant {
             id: id.clone(),
             name: profile.name,
@@ -64,10 +91,18 @@ impl RoomRegistry for LocalRegistry {
         };
         let now = Instant::now();
         self.with_rooms(|rooms| {
-            let members = rooms
-                .entry(room.clone())
-                .or_insert_with(|| Room::new(self.policy));
+            let members = rooms.entry(room.clone()).or_insert_with(|| match &moved {
+                Some(moved) => Room::moved_in(self.policy, moved.mode),
+                None => Room::new(self.policy),
+            });
+            if members.contains(&id) {
+                // Only a pass used twice at once could bring the same id again.
+                return Err(JoinError::Taken(id));
+            }
             let admitted = members.admit(participant, profile.author, outbox, now);
+            if admitted.is_ok() && moved.as_ref().is_some_and(|moved| moved.hand) {
+                members.raise_hand(&id, true);
+            }
             let settings = members.settings();
             let hands = members.hands();
             if members.is_empty() {
@@ -210,6 +245,7 @@ mod tests {
             media: MediaState::default(),
             author: crate::identity::AuthorKey::random(),
             role: crate::protocol::Role::Participant,
+            moved: None,
         }
     }
 

@@ -18,11 +18,12 @@ pub use room::{MemberChange, Outbox, Room, RoomFull, HOST_RETURN_GRACE};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use crate::identity::AuthorKey;
 pub use crate::metrics::Census;
 use crate::protocol::{
-    LeaveReason, MediaState, Participant, ParticipantId, Role, RoomSettings, Signal,
+    LeaveReason, MediaMode, MediaState, Participant, ParticipantId, Role, RoomSettings, Signal,
 };
 
 /// What the rooms of a registry are like: how they carry media, and so how many they hold.
@@ -75,6 +76,9 @@ pub enum JoinError {
     Full(#[from] RoomFull),
     #[error(transparent)]
     Away(#[from] Away),
+    /// A member moving in with an id somebody in the room has already.
+    #[error("participant {0} is in the room already")]
+    Taken(ParticipantId),
 }
 
 /// In a cluster, why a room is not homed on this node.
@@ -137,6 +141,29 @@ pub struct Profile {
     pub author: AuthorKey,
     /// The role the newcomer is entitled to (from a token, else participant).
     pub role: Role,
+    /// A member of the room on its former home, taking its place here (a drain).
+    pub moved: Option<Moved>,
+}
+
+/// What a member of a room keeps when the room moves to another node: its id (so that everybody's
+/// tiles move from the old session's media to the new one's), its raised hand, and the room's
+/// media mode (the room goes on in it while its members arrive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moved {
+    pub id: ParticipantId,
+    pub hand: bool,
+    pub mode: MediaMode,
+}
+
+/// What a `migrate`'s pass lets its holder do on the room's next home: take its place there as
+/// the member it was, without the entrance's checks (it passed them on the former home).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pass {
+    /// The room it is for: it lets into no other.
+    pub room: String,
+    pub name: String,
+    pub role: Role,
+    pub moved: Moved,
 }
 
 /// The room registry: rooms are created on first join and removed when the last participant leaves.
@@ -159,6 +186,12 @@ pub trait RoomRegistry: NodeRooms {
     /// cluster node those of the rooms homed on it or on no node (a home posts its own rooms').
     async fn posts_scheduled(&self, _room: &RoomName) -> bool {
         true
+    }
+
+    /// What `pass` (from a `migrate`) lets its holder be in `room`, once; a single node issues
+    /// none.
+    async fn redeem(&self, _room: &RoomName, _pass: &str) -> Option<Pass> {
+        None
     }
 
     /// How often the scheduler looks for messages that other nodes scheduled: never on a single

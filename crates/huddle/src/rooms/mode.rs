@@ -85,6 +85,16 @@ impl MediaPolicy {
         }
     }
 
+    /// The mode of a room that carried media in `mode` on another node: an auto room goes on as
+    /// it was (its members arrive one by one, and must not be switched while they do).
+    pub fn resumed(&self, mode: MediaMode) -> RoomMode {
+        match (self, mode) {
+            (Self::Auto(_), MediaMode::Sfu) => RoomMode::Sfu { calm_since: None },
+            (Self::Auto(_), MediaMode::Mesh) => RoomMode::Mesh,
+            (Self::Mesh | Self::Sfu, _) => self.initial(),
+        }
+    }
+
     /// The mode of a room in `mode` that holds `members` at `now`.
     pub fn next(&self, mode: RoomMode, members: usize, now: Instant) -> RoomMode {
         match self {

@@ -11,9 +11,10 @@ use super::transport::Transport;
 use crate::access::{Entry, JoinClaims, Refusal, Visitor};
 use crate::identity::AuthorKey;
 use crate::protocol::{
-    ErrorCode, JoinRequest, LeaveReason, Removal, Role, ServerMessage, PROTOCOL_VERSION,
+    Credentials, ErrorCode, JoinRequest, LeaveReason, MediaState, Removal, Role, ServerMessage,
+    PROTOCOL_VERSION,
 };
-use crate::rooms::{clean_display_name, Audience, Away, JoinError, Profile, RoomName};
+use crate::rooms::{clean_display_name, Audience, Away, JoinError, Pass, Profile, RoomName};
 use crate::sfu::Gate;
 
 /// Messages queued for one participant before it counts as too slow and is dropped.
@@ -29,6 +30,7 @@ impl Session<'_> {
             identity,
             credentials,
             home,
+            pass,
         } = request;
         if self.membership.is_some() || self.waiting.is_some() {
             return self.error(
@@ -53,6 +55,21 @@ impl Session<'_> {
             let message = format!("too many attempts, retry in {retry} s");
             return self.error(ErrorCode::TooManyAttempts, message);
         }
+        let author = match identity.as_deref().map(AuthorKey::from_identity) {
+            None => AuthorKey::random(),
+            Some(Ok(author)) => author,
+            Some(Err(err)) => return self.error(ErrorCode::MalformedMessage, err.to_string()),
+        };
+        if let Err(away) = self.signaling.registry().home(&room, home.as_deref()).await {
+            return self.away(away);
+        }
+        if let Some(pass) = pass {
+            let registry = self.signaling.registry();
+            match registry.redeem(&room, &pass).await {
+                Some(pass) => return self.move_in(room, pass, media, author, &credentials).await,
+                None => tracing::info!(room = %room, "a pass used or expired: an ordinary join"),
+            }
+        }
         let claims = match self.check_token(&room, credentials.token.as_deref()) {
             Ok(claims) => claims,
             Err((code, message)) => return self.error(code, message),
@@ -65,19 +82,11 @@ impl Session<'_> {
             Ok(name) => name,
             Err(err) => return self.error(ErrorCode::InvalidName, err.to_string()),
         };
-        let author = match identity.as_deref().map(AuthorKey::from_identity) {
-            None => AuthorKey::random(),
-            Some(Ok(author)) => author,
-            Some(Err(err)) => return self.error(ErrorCode::MalformedMessage, err.to_string()),
-        };
         let visitor = Visitor {
             ip: self.peer.ip,
             token: claims.as_ref(),
             password: credentials.password.as_deref(),
         };
-        if let Err(away) = self.signaling.registry().home(&room, home.as_deref()).await {
-            return self.away(away);
-        }
         let arrival = self.signaling.registry().arrival(&room, &author).await;
         let entry = access.entrances.check(&room, &visitor, arrival).await;
         let newcomer = Newcomer {
@@ -88,12 +97,44 @@ impl Session<'_> {
                 .map_or(Role::Participant, |claims| claims.role),
             identities: visitor.identities(),
             author,
+            moved: None,
         };
         match entry {
             Ok(Entry::Enter) => self.enter(room, newcomer).await,
             Ok(Entry::Wait) => self.wait_in_lobby(room, newcomer).await,
             Err(refusal) => self.refuse(refusal),
         }
+    }
+
+    /// A member of the room on its former home takes its place here with the pass it was given
+    /// there: the entrance let it in already (a lock or a lobby since must not shut it out, nor
+    /// an invitation that expired during the meeting).
+    async fn move_in(
+        &mut self,
+        room: RoomName,
+        pass: Pass,
+        media: MediaState,
+        author: AuthorKey,
+        credentials: &Credentials,
+    ) -> Step {
+        let token = self
+            .check_token(&room, credentials.token.as_deref())
+            .ok()
+            .flatten();
+        let visitor = Visitor {
+            ip: self.peer.ip,
+            token: token.as_ref(),
+            password: None,
+        };
+        let newcomer = Newcomer {
+            name: pass.name,
+            media,
+            role: pass.role,
+            identities: visitor.identities(),
+            author,
+            moved: Some(pass.moved),
+        };
+        self.enter(room, newcomer).await
     }
 
     /// The token's claims, `None` without a token, or the error to answer.
@@ -192,11 +233,15 @@ impl Session<'_> {
             media: newcomer.media,
             role: newcomer.role,
             author: newcomer.author.clone(),
+            moved: newcomer.moved,
         };
         let welcome = match self.signaling.collab.join(&room, profile, outbox).await {
             Ok(welcome) => welcome,
             Err(JoinError::Full(full)) => return self.error(ErrorCode::RoomFull, full.to_string()),
             Err(JoinError::Away(away)) => return self.away(away),
+            Err(taken @ JoinError::Taken(_)) => {
+                return self.error(ErrorCode::AlreadyJoined, taken.to_string())
+            }
         };
         let admission = welcome.admission;
         let transport = Transport::joined(admission.settings.media_mode);

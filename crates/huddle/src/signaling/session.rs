@@ -19,7 +19,7 @@ use crate::protocol::{
     decode_client, encode_server, ClientMessage, ErrorCode, Knock, LeaveReason, MediaMode,
     MediaState, ParticipantId, Removal, Role, ServerMessage, Signal, ViewerRule,
 };
-use crate::rooms::{clean_display_name, RelayError, RoomName};
+use crate::rooms::{clean_display_name, Moved, RelayError, RoomName};
 use crate::sfu::{Gate, SfuFailure};
 use crate::token_bucket::TokenBucket;
 
@@ -61,6 +61,8 @@ pub(super) struct Newcomer {
     pub identities: Vec<Identity>,
     /// Who they are for what they make (chat, scheduled messages, whiteboard items).
     pub author: AuthorKey,
+    /// A member of the room on its former home, coming with its pass.
+    pub moved: Option<Moved>,
 }
 
 /// What arrives for the session from elsewhere than its socket.

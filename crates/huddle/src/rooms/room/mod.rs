@@ -9,7 +9,8 @@ use super::notice::{Authors, Notice, Reader};
 use super::{Arrival, Audience, RelayError, RoomMode, RoomPolicy};
 use crate::identity::AuthorKey;
 use crate::protocol::{
-    LeaveReason, MediaState, Participant, ParticipantId, Role, RoomSettings, ServerMessage, Signal,
+    LeaveReason, MediaMode, MediaState, Participant, ParticipantId, Role, RoomSettings,
+    ServerMessage, Signal,
 };
 
 /// Where a participant's session receives what the room sends it.
@@ -52,6 +53,8 @@ pub struct Room {
     hands: Vec<ParticipantId>,
     arrivals: u64,
     absent_host: Option<AbsentHost>,
+    /// The room moved here from another node (a drain): whoever arrives first did not open it.
+    moved_in: bool,
 }
 
 /// What a host changes about another member.
@@ -79,6 +82,17 @@ impl Room {
             hands: Vec::new(),
             arrivals: 0,
             absent_host: None,
+            moved_in: false,
+        }
+    }
+
+    /// A room moving here from its former home, where it carried media in `mode`: its members
+    /// arrive one by one, each keeping the role it had, and the media mode stays as it was.
+    pub fn moved_in(policy: RoomPolicy, mode: MediaMode) -> Self {
+        Self {
+            mode: policy.media.resumed(mode),
+            moved_in: true,
+            ..Self::new(policy)
         }
     }
 
@@ -120,8 +134,8 @@ impl Room {
     }
 
     /// Adds a participant and returns the others, as the newcomer's first view of the room, and
-    /// the role they got: in an open room, the first one in is host, and so is a host coming
-    /// back after losing their connection; a newcomer to a hostless room is not (they could have
+    /// the role they got: in an open room, the first one in is host (not in a room moving in:
+    /// its members keep their roles), and so is a host coming back after losing their connection; a newcomer to a hostless room is not (they could have
     /// caused the host's departure, and viewers must not be handed to a stranger). When the newcomer moves
     /// the room to the SFU, the others hear it before they hear of the newcomer, so that they meet
     /// it on the SFU rather than set up a peer connection to it.
@@ -139,7 +153,7 @@ impl Room {
         let returning = self.is_absent_host(&author);
         if self.policy.auto_host
             && participant.role.may_publish()
-            && (self.members.is_empty() || returning)
+            && ((self.members.is_empty() && !self.moved_in) || returning)
         {
             participant.role = Role::Host;
         }

@@ -287,7 +287,11 @@ impl Directory {
         ttl: Duration,
     ) -> Result<(), DirectoryError> {
         let key = self.pass_key(pass);
-        let () = self.redis.clone().pset_ex(key, value, millis(ttl).unsigned_abs()).await?;
+        let () = self
+            .redis
+            .clone()
+            .pset_ex(key, value, millis(ttl).unsigned_abs())
+            .await?;
         Ok(())
     }
 

@@ -203,13 +203,21 @@ async fn a_home_hands_its_room_over_only_while_it_holds_the_lease() {
     let redis = RedisServer::start();
     let directory = connect(&redis).await;
     let (to, window) = (NodeId("b".into()), Duration::from_secs(5));
-    let mut lease = Lease::acquire(token("a", 1), LeaseTimes::new(Duration::from_secs(10)), Instant::now());
+    let mut lease = Lease::acquire(
+        token("a", 1),
+        LeaseTimes::new(Duration::from_secs(10)),
+        Instant::now(),
+    );
     drive(&mut lease, &directory, "r").await;
     assert!(lease.home_epoch(Instant::now()).is_some());
 
     lease.hand_over(to.clone(), window);
     drive(&mut lease, &directory, "r").await;
-    assert_eq!(directory.home("r").await.unwrap(), None, "the lease is given back");
+    assert_eq!(
+        directory.home("r").await.unwrap(),
+        None,
+        "the lease is given back"
+    );
     let elsewhere = NodeId("c".into());
     assert_eq!(
         directory.place("r", &elsewhere, window).await.unwrap(),
@@ -218,7 +226,11 @@ async fn a_home_hands_its_room_over_only_while_it_holds_the_lease() {
     );
 
     // A former home whose lease was taken since hands nothing over.
-    let mut taken = Lease::acquire(token("c", 2), LeaseTimes::new(Duration::from_secs(10)), Instant::now());
+    let mut taken = Lease::acquire(
+        token("c", 2),
+        LeaseTimes::new(Duration::from_secs(10)),
+        Instant::now(),
+    );
     drive(&mut taken, &directory, "s").await;
     let stale = LeaseAction::HandOver {
         token: token("a", 3),
@@ -227,7 +239,10 @@ async fn a_home_hands_its_room_over_only_while_it_holds_the_lease() {
     };
     directory.lease("s", &stale, Epoch(0)).await.unwrap();
     assert_eq!(directory.home("s").await.unwrap(), Some(token("c", 2)));
-    assert_eq!(directory.place("s", &elsewhere, window).await.unwrap(), elsewhere);
+    assert_eq!(
+        directory.place("s", &elsewhere, window).await.unwrap(),
+        elsewhere
+    );
 }
 
 #[tokio::test]
@@ -237,8 +252,15 @@ async fn a_pass_is_taken_once_and_not_after_it_expired() {
     let ttl = Duration::from_millis(200);
     directory.leave_pass("p1", "ada", ttl).await.unwrap();
     directory.leave_pass("p2", "bob", ttl).await.unwrap();
-    assert_eq!(directory.take_pass("p1").await.unwrap().as_deref(), Some("ada"));
-    assert_eq!(directory.take_pass("p1").await.unwrap(), None, "used already");
+    assert_eq!(
+        directory.take_pass("p1").await.unwrap().as_deref(),
+        Some("ada")
+    );
+    assert_eq!(
+        directory.take_pass("p1").await.unwrap(),
+        None,
+        "used already"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(directory.take_pass("p2").await.unwrap(), None, "expired");
 }

@@ -94,7 +94,10 @@ pub fn drain_node(data_dir: &Path) -> anyhow::Result<()> {
     while is_huddle(pid) {
         std::thread::sleep(LOOK_EVERY);
     }
-    println!("drained and stopped in {:.1} s", start.elapsed().as_secs_f64());
+    println!(
+        "drained and stopped in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -105,6 +108,8 @@ fn is_huddle(pid: libc::pid_t) -> bool {
         return false;
     };
     let named_huddle = stat.contains("(huddle");
-    let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+    let state = stat
+        .rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next());
     named_huddle && state != Some('Z')
 }

@@ -90,16 +90,16 @@ async fn join_through(entry: SocketAddr, room: &str, name: &str) -> (Client, Val
     panic!("{name} could not join {room} in 30 s");
 }
 
-/// Joins `room` on `node`, telling it a redirect named it the room's home; the client and the
-/// room's board as it was welcomed.
-async fn join_at(node: &Server, id: &str, room: &str, name: &str) -> (Client, Value) {
+/// Joins `room` on `node`, telling it a redirect named it the room's home; the client, `joined`
+/// and the room's board as it was welcomed.
+async fn join_at(node: &Server, id: &str, room: &str, name: &str) -> (Client, Value, Value) {
     let mut client = node.client().await;
     client
         .send(json!({"type": "join", "room": room, "name": name, "version": 1, "home": id}))
         .await;
-    client.expect("joined").await;
+    let joined = client.expect("joined").await;
     let [_, _, board] = client.welcome().await;
-    (client, board)
+    (client, joined, board)
 }
 
 /// The sum of a metric over the nodes.
@@ -258,10 +258,10 @@ async fn members_of_a_room_whose_lease_another_node_took_are_sent_there() {
     let redis = RedisServer::start();
     let db = postgres_database().await;
     let [a, b] = cluster(&redis, &db, ["a", "b"], &[]).await;
-    let (mut ada, _) = join_at(&a, "a", "r", "ada").await;
+    let (mut ada, ..) = join_at(&a, "a", "r", "ada").await;
     // The lease vanishes (Redis lost it) and b takes the room before a renews.
     assert_eq!(redis.cli(&["DEL", "huddle:room:r:home"]), "1");
-    let (mut bo, _) = join_at(&b, "b", "r", "bo").await;
+    let (mut bo, ..) = join_at(&b, "b", "r", "bo").await;
 
     let redirect = ada.expect("redirect").await;
     assert_eq!(redirect["url"], format!("http://{}", b.address));
@@ -289,7 +289,7 @@ async fn a_stopped_node_gives_its_rooms_back_and_they_are_placed_again_at_once()
     let redis = RedisServer::start();
     let db = postgres_database().await;
     let [a, b] = cluster(&redis, &db, ["a", "b"], &[]).await;
-    let (mut ada, _) = join_at(&a, "a", "r", "ada").await;
+    let (mut ada, ..) = join_at(&a, "a", "r", "ada").await;
     ada.send(json!({"type": "chat_send", "text": "before the upgrade"}))
         .await;
     ada.expect("chat_message").await;
@@ -314,7 +314,7 @@ async fn a_home_whose_write_is_refused_under_an_old_epoch_steps_down_and_the_roo
     let redis = RedisServer::start();
     let db = postgres_database().await;
     let [a, b] = cluster(&redis, &db, ["a", "b"], &[]).await;
-    let (mut ada, _) = join_at(&a, "a", "r", "ada").await;
+    let (mut ada, ..) = join_at(&a, "a", "r", "ada").await;
     let title = |title: &str| json!({"type": "set_title", "title": title});
     ada.send(title("one")).await;
     ada.expect("title_changed").await;
@@ -363,18 +363,18 @@ async fn a_room_back_on_a_former_home_is_read_again_not_served_from_its_memory()
             }
         }
     };
-    let (mut ada, _) = join_at(&a, "a", "r", "ada").await;
+    let (mut ada, ..) = join_at(&a, "a", "r", "ada").await;
     ada.send(draw("on-a")).await;
     stored("on-a").await;
     // The room moves to b, where bo draws too...
     assert_eq!(redis.cli(&["DEL", "huddle:room:r:home"]), "1");
-    let (mut bo, _) = join_at(&b, "b", "r", "bo").await;
+    let (mut bo, ..) = join_at(&b, "b", "r", "bo").await;
     ada.expect("redirect").await;
     bo.send(draw("on-b")).await;
     stored("on-b").await;
     // ...and back to a, which still has the board in memory from before.
     assert_eq!(redis.cli(&["DEL", "huddle:room:r:home"]), "1");
-    let (_ada, board) = join_at(&a, "a", "r", "ada").await;
+    let (_ada, _, board) = join_at(&a, "a", "r", "ada").await;
     let ids: Vec<&str> = board["items"]
         .as_array()
         .expect("items")
@@ -392,7 +392,7 @@ async fn a_scheduled_message_is_posted_once_by_its_rooms_home_and_reaches_its_me
     let redis = RedisServer::start();
     let db = postgres_database().await;
     let [a, b] = cluster(&redis, &db, ["a", "b"], &[]).await;
-    let (mut ada, _) = join_at(&a, "a", "r", "ada").await;
+    let (mut ada, ..) = join_at(&a, "a", "r", "ada").await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
@@ -411,5 +411,104 @@ async fn a_scheduled_message_is_posted_once_by_its_rooms_home_and_reaches_its_me
     let stored = "SELECT COUNT(*) FROM chat_messages WHERE kind = 'scheduled'";
     assert_eq!(db.number(stored).await, 1);
     a.stop().await;
+    b.stop().await;
+}
+
+/// Joins on `node` with the pass a `migrate` gave, as the browser does; the client and `joined`.
+async fn move_with(node: &Server, migrate: &Value, room: &str, name: &str) -> (Client, Value) {
+    let mut client = node.client().await;
+    let join = json!({"type": "join", "room": room, "name": name, "version": 1,
+        "home": migrate["node"], "pass": migrate["pass"]});
+    client.send(join).await;
+    let joined = client.expect("joined").await;
+    client.welcome().await;
+    (client, joined)
+}
+
+#[tokio::test]
+async fn a_draining_node_moves_its_rooms_and_their_members_keep_their_ids_roles_and_hands() {
+    let redis = RedisServer::start();
+    let db = postgres_database().await;
+    let [mut a, b] = cluster(&redis, &db, ["a", "b"], &[]).await;
+    let (mut ada, ada_joined, _) = join_at(&a, "a", "r", "ada").await;
+    let (mut bob, bob_joined, _) = join_at(&a, "a", "r", "bob").await;
+    let (ada_id, bob_id) = (&ada_joined["you"], &bob_joined["you"]);
+    ada.send(json!({"type": "set_title", "title": "weekly"}))
+        .await;
+    ada.expect("title_changed").await;
+    // The room asks for a password now: the entrance let them in once, a pass lets them in again.
+    let password =
+        json!({"type": "moderate", "action": {"kind": "set_password", "password": "s3cret"}});
+    ada.send(password).await;
+    ada.expect("access_changed").await;
+    bob.send(json!({"type": "raise_hand", "raised": true}))
+        .await;
+    bob.expect("hands").await;
+
+    let drained = a.drain(Duration::from_secs(30));
+    let (ada_move, bob_move) = (ada.expect("migrate").await, bob.expect("migrate").await);
+    assert_eq!(ada_move["url"], format!("http://{}", b.address));
+    assert_eq!(ada_move["node"], "b");
+    assert_ne!(ada_move["pass"], bob_move["pass"], "a pass each");
+    assert_eq!(redis.cli(&["GET", "huddle:room:r:home"]), "", "handed over");
+
+    let (mut ada_b, joined) = move_with(&b, &ada_move, "r", "ada").await;
+    assert_eq!(&joined["you"], ada_id, "the same id on the new home");
+    assert_eq!(joined["role"], "host", "a host stays host");
+    assert_eq!(joined["title"], "weekly");
+    let (_bob_b, joined) = move_with(&b, &bob_move, "r", "bob").await;
+    assert_eq!(&joined["you"], bob_id);
+    assert_eq!(
+        joined["role"], "participant",
+        "the first in on b took no role"
+    );
+    assert_eq!(
+        joined["hands"],
+        json!([bob_id]),
+        "a raised hand comes along"
+    );
+    assert_eq!(joined["participants"][0]["id"], *ada_id);
+    assert_eq!(
+        ada_b.expect("participant_joined").await["participant"]["id"],
+        *bob_id
+    );
+
+    // The old sessions go once the new ones carry the call; then the node has drained.
+    ada.send(json!({"type": "leave"})).await;
+    bob.send(json!({"type": "leave"})).await;
+    let left = tokio::time::timeout(Duration::from_secs(5), drained).await;
+    assert_eq!(left.expect("drained in time").unwrap(), 0);
+    let planned = metric(
+        &a.metrics().await,
+        "huddle_cluster_migrations_planned_total",
+    );
+    assert_eq!(planned, Some(2.0));
+
+    // A pass is good once: used again, the join is an ordinary one, which needs the password.
+    let mut again = b.client().await;
+    let join = json!({"type": "join", "room": "r", "name": "ada", "version": 1,
+        "home": "b", "pass": ada_move["pass"]});
+    again.send(join).await;
+    again.expect_error("password_required").await;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn members_who_do_not_move_are_cut_off_at_the_drains_deadline() {
+    let redis = RedisServer::start();
+    let db = postgres_database().await;
+    let [mut a, b] = cluster(&redis, &db, ["a", "b"], &[]).await;
+    let (mut ada, ..) = join_at(&a, "a", "r", "ada").await;
+    let drained = a.drain(Duration::from_millis(500));
+    ada.expect("migrate").await;
+    assert_eq!(drained.await.unwrap(), 1, "ada stayed");
+    let forced = metric(&a.metrics().await, "huddle_cluster_migrations_forced_total");
+    assert_eq!(forced, Some(1.0));
+    a.stop().await;
+    assert_eq!(ada.closed().await.0, CloseCode::Away);
+    // Back through any node, ada lands on the room's new home.
+    let (_ada, _, home) = join_through(b.address, "r", "ada").await;
+    assert_eq!(home, b.address);
     b.stop().await;
 }

@@ -76,7 +76,10 @@ impl Homes {
                 }
             };
             let notice = Notice::Plain(message);
-            let _ = self.local.announce(room, notice, Audience::Member(member)).await;
+            let _ = self
+                .local
+                .announce(room, notice, Audience::Member(member))
+                .await;
         }
     }
 
@@ -108,7 +111,6 @@ impl Homes {
             .ok()?;
         (pass.room == room.as_str()).then_some(pass)
     }
-
 }
 
 /// Moves a room of this draining node to the next home: false when no other node serves (the

@@ -18,8 +18,8 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::{keeper, Link};
 use super::drain::BoardStored;
+use super::{keeper, Link};
 use crate::rooms::{Away, LocalRegistry, RoomName};
 use crate::store::{Fences, Store};
 
@@ -30,7 +30,6 @@ const LINGER: Duration = Duration::from_secs(30);
 /// Rooms placed count towards their node's load this long, until heartbeats show them; a room's
 /// placement stands this long for every node, so that joins arriving at several at once agree.
 pub(super) const PLACEMENT_WINDOW: Duration = Duration::from_secs(5);
-
 
 /// One room's home on this node, from the first join that asked for it.
 pub(super) struct RoomHome {
@@ -69,7 +68,6 @@ pub(super) struct HomeMetrics {
     pub migrations_planned: Counter,
     pub migrations_forced: Counter,
 }
-
 
 pub(super) struct Homes {
     pub(super) link: Arc<Link>,

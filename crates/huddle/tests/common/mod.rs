@@ -33,6 +33,8 @@ pub struct Server {
     pub redirect: Option<SocketAddr>,
     pub shutdown: CancellationToken,
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// In cluster mode, what moves the node's rooms away ([`Server::drain`]).
+    drainer: Option<huddle::drain::Drainer>,
     /// The data directory when the flags named no database.
     _data: Option<database::TempDir>,
 }
@@ -83,6 +85,7 @@ impl Server {
         let turn = huddle.turn_addr();
         let sfu = huddle.sfu_addr();
         let redirect = huddle.redirect_addr();
+        let drainer = huddle.drainer();
         let task = tokio::spawn(huddle.serve());
         Self {
             address,
@@ -91,6 +94,7 @@ impl Server {
             redirect,
             shutdown,
             task,
+            drainer,
             _data: data,
         }
     }
@@ -122,6 +126,13 @@ impl Server {
             .expect("the server stops in time")
             .unwrap()
             .unwrap();
+    }
+
+    /// Drains a cluster node as SIGTERM does: its rooms move to other nodes. Returns once nobody
+    /// is left on it, or at `timeout` with how many are; then stop it.
+    pub fn drain(&mut self, timeout: Duration) -> tokio::task::JoinHandle<usize> {
+        let drainer = self.drainer.take().expect("a cluster node drains once");
+        tokio::spawn(drainer.run(timeout))
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -344,6 +344,8 @@ class Scenario {
     this.slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
     this.participants = [];
     this.server = null;
+    /** A cluster (e2e/cluster.js) instead of one server: pages come in through its entry. */
+    this.cluster = null;
     this.joinTimes = [];
     /** The server's database lives and dies with the scenario, restarts included. */
     this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-e2e-data-'));
@@ -356,7 +358,8 @@ class Scenario {
 
   roomUrl(room, params = {}) {
     const query = new URLSearchParams({ quality: 'low', ...params });
-    return `${this.server.url}/r/${encodeURIComponent(room)}?${query}`;
+    const origin = this.cluster ? this.cluster.entry : this.server.url;
+    return `${origin}/r/${encodeURIComponent(room)}?${query}`;
   }
 
   /**
@@ -434,6 +437,10 @@ class Scenario {
       fs.writeFileSync(`${base}-server.log`, `huddle ${this.server.argv.join(' ')}\n${this.server.log.join('')}`);
       lines.push(`server log: ${base}-server.log`);
     }
+    if (this.cluster) {
+      this.cluster.dump(base);
+      lines.push(`cluster logs: ${base}-node-*.log, -postgres.log, -redis.log, -haproxy.log`);
+    }
     fs.writeFileSync(`${base}-failure.txt`, lines.join('\n') + '\n');
     console.error(`artifacts of the failure: ${base}-*`);
   }
@@ -452,6 +459,7 @@ class Scenario {
     // process from ever exiting.
     const closed = await Promise.allSettled(this.participants.map((p) => p.close()));
     if (this.server) await this.server.stop();
+    if (this.cluster) await this.cluster.stop();
     fs.rmSync(this.dataDir, { recursive: true, force: true });
     const failed = closed.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
@@ -518,6 +526,8 @@ export { sleep, waitUntil } from './wait.js';
 
 export {
   CHROMIUM_ARGS,
+  freePort,
+  serverBinary,
   JOIN_TIMES,
   OUT,
   ROOT,

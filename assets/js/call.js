@@ -8,6 +8,7 @@
 /**
  * What changed in the call.
  * @typedef {{ kind: 'joined', joined: JoinedMessage }
+ *   | { kind: 'moved', joined: JoinedMessage }
  *   | { kind: 'role', role: Role }
  *   | { kind: 'participant', participant: Participant, newcomer: boolean }
  *   | { kind: 'left', id: string }} CallEvent
@@ -31,6 +32,8 @@ export class Call {
     this.participants = new Map();
     /** @type {MediaState} what the others were last told */
     this.announced = { ...media };
+    /** @type {Set<string>} during a move to another node, those not seen there yet */
+    this.unconfirmed = new Set();
   }
 
   /**
@@ -53,6 +56,30 @@ export class Call {
   }
 
   /**
+   * We joined the room on its new node (a drain moved it) and kept our id; so do the others as
+   * they arrive there. Whom we knew stays (their tiles show the old node's media meanwhile)
+   * until `confirmMove` drops whoever never arrived. Says our role, `moved`, then each
+   * participant there (a newcomer only if we did not know them).
+   * @param {JoinedMessage} joined
+   */
+  moved(joined) {
+    this.selfId = joined.you;
+    this.iceServers = joined.ice_servers;
+    this.unconfirmed = new Set(this.participants.keys());
+    this.setRole(joined.role ?? this.role);
+    this.listener({ kind: 'moved', joined });
+    for (const participant of joined.participants) {
+      if (participant.id !== this.selfId) this.seen(participant);
+    }
+  }
+
+  /** The move is over: whoever we knew and never met on the new node is gone. */
+  confirmMove() {
+    for (const id of this.unconfirmed) this.left(id);
+    this.unconfirmed.clear();
+  }
+
+  /**
    * Somebody joined or changed (`participant_joined`, `participant_updated`). Our own entry only
    * tells our role: our tile is drawn from local state.
    * @param {Participant} participant
@@ -63,6 +90,7 @@ export class Call {
       return;
     }
     const newcomer = !this.participants.has(participant.id);
+    this.unconfirmed.delete(participant.id);
     this.participants.set(participant.id, participant);
     this.listener({ kind: 'participant', participant, newcomer });
   }

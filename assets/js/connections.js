@@ -81,17 +81,30 @@ export class CallConnections {
   }
 
   /**
+   * The room moved to another node (a drain): a connection of `mode` through our session there
+   * replaces the current one, tile by tile, as a media-mode switch does. It meets each participant
+   * only once they are on the new node too (`met`): an offer to somebody not there yet is lost.
+   * @param {MediaMode} mode
+   */
+  moveTo(mode) {
+    if (!this.current) return;
+    this.abortSwitch();
+    this.begin(mode, false);
+  }
+
+  /**
    * Opens the connection of `mode` and starts moving the tiles to it.
    * @private
    * @param {MediaMode} mode
+   * @param {boolean} [meetAll] whether the new connection meets every participant at once
    */
-  begin(mode) {
+  begin(mode, meetAll = true) {
     const to = this.options.connect(mode);
     const moving = new MediaSwitch({ mode, to, move: (id, source) => this.options.show(to, id, source), done: () => this.finishSwitch() });
     this.switch = moving;
     document.body.dataset.mediaSwitch = mode;
     for (const participant of this.options.participants()) {
-      to.remote(participant.id);
+      if (meetAll) to.remote(participant.id);
       moving.wait(participant.id, participant.screen);
     }
     this.options.switching(mode);
@@ -145,11 +158,15 @@ export class CallConnections {
   }
 
   /**
-   * `id` joined: during a switch it is met on the new connection only.
+   * `id` is in the call (joined, changed, or arrived on the room's new node): during a switch, a
+   * newcomer is met on the new connection only; one whose tiles wait is met there now.
    * @param {string} id
+   * @param {boolean} newcomer
    */
-  met(id) {
-    this.switch?.adopt(id);
+  met(id, newcomer) {
+    const moving = this.switch;
+    if (moving?.waits(id)) moving.to.remote(id);
+    else if (newcomer) moving?.adopt(id);
   }
 
   /**

@@ -89,7 +89,7 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
 /**
  * Messages the client sends.
  * @typedef {{ type: 'join', room: string, name: string, version: number, media: MediaState, identity?: string,
- *             home?: string } & Credentials
+ *             home?: string, pass?: string } & Credentials
  *         | { type: 'update', media: MediaState, name?: string }
  *         | { type: 'signal', to: string, signal: Signal }
  *         | { type: 'sfu_signal', signal: Signal }
@@ -134,6 +134,7 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
  *         | { type: 'access_changed', access: AccessState }
  *         | { type: 'removed', reason: Removal, message: string }
  *         | { type: 'redirect', url: string, node: string }
+ *         | { type: 'migrate', url: string, node: string, pass: string }
  *         | { type: 'media_mode', mode: MediaMode }
  *         | { type: 'pong' }
  *         | { type: 'error', code: ErrorCode, message: string }
@@ -238,6 +239,10 @@ export class Signaling {
     this.socket = null;
     /** @type {{ room: string, name: string, media: MediaState, credentials: Credentials, identity?: string } | null} */
     this.joinRequest = null;
+    /** The pass of a `migrate`, for the first join only: a later re-join is an ordinary one. */
+    this.pass = '';
+    /** A session the room moved away from: it carries the old media until closed, and never re-joins. */
+    this.retired = false;
     /** @type {ConnectionState} */
     this.state = 'closed';
     /** @type {'idle' | 'joining' | 'joined' | 'ended'} */
@@ -272,6 +277,31 @@ export class Signaling {
     this.wasJoined = false;
     this.setState('connecting');
     this.open();
+  }
+
+  /**
+   * Joins the room on its new home (`migrate`: the node `from` is in drains) with `pass`, which
+   * keeps our place there: same id, role and raised hand. `from` stays up until `retire`d and
+   * closed; after a drop this session reconnects through the address `from` came in by.
+   * @param {Signaling} from
+   * @param {{ url: string, node: string, pass: string }} migrate
+   */
+  moveFrom(from, { url, node, pass }) {
+    if (!from.joinRequest) return;
+    this.url = from.url;
+    this.joinRequest = { ...from.joinRequest, media: { ...from.joinRequest.media } };
+    this.home = { url: signalingUrl(new URL(url)), node };
+    this.pass = pass;
+    this.wasJoined = true;
+    this.open();
+  }
+
+  /**
+   * The room moved on to another session (`moveFrom`): this one only carries the old media until
+   * it is closed, and a drop ends it rather than re-joining.
+   */
+  retire() {
+    this.retired = true;
   }
 
   /**
@@ -358,7 +388,8 @@ export class Signaling {
       this.startWatchdog();
       const { room, name, media, credentials, identity } = this.joinRequest;
       const home = this.home ? { home: this.home.node } : {};
-      this.send({ type: 'join', room, name, version: PROTOCOL_VERSION, media, ...credentials, ...(identity ? { identity } : {}), ...home });
+      const pass = this.pass ? { pass: this.pass } : {};
+      this.send({ type: 'join', room, name, version: PROTOCOL_VERSION, media, ...credentials, ...(identity ? { identity } : {}), ...home, ...pass });
     });
     socket.addEventListener('message', (event) => {
       if (socket !== this.socket) return;
@@ -393,6 +424,7 @@ export class Signaling {
       this.refusalsInRow = 0;
       this.redirectsInRow = 0;
       this.movingSince = 0;
+      this.pass = '';
       this.startPing();
       this.setState('connected');
     } else if (message.type === 'waiting') {
@@ -504,6 +536,10 @@ export class Signaling {
 
   /** @private */
   scheduleReconnect() {
+    if (this.retired) {
+      this.end({ kind: 'closed', message: 'the room moved on' }, 1000);
+      return;
+    }
     this.drop('reconnecting');
     const delay = backoffDelay(this.attempt);
     this.attempt += 1;

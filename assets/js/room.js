@@ -97,8 +97,20 @@ const pickers = new DevicePickers({ media, speakers: () => grid.remoteVideos(), 
  * @type {Call}
  */
 let call = new Call('', media.state, onCallEvent);
-/** @type {Signaling | null} */
+/** @type {Signaling | null} the session the call runs on */
 let signaling = null;
+/**
+ * During a move (`migrate`: the room's node drains), the session joining the room on its new node,
+ * until it is joined; then it is `signaling`.
+ * @type {Signaling | null}
+ */
+let arriving = null;
+/**
+ * After a move's join, the session on the node the room left: it carries the old media until
+ * every tile shows the new node's, then leaves.
+ * @type {Signaling | null}
+ */
+let leaving = null;
 
 const connections = new CallConnections({
   connect,
@@ -109,6 +121,7 @@ const connections = new CallConnections({
   },
   switched: (mode) => {
     if (mode === 'mesh') views.clear();
+    if (leaving) finishMove();
   },
 });
 
@@ -211,15 +224,84 @@ function enterCall(name, password) {
   grid.local.setName(`${name} (you)`, name);
   drawLocal();
   grid.layout();
-  signaling = new Signaling(onSignalingEvent);
+  signaling = newSession();
   signaling.join(room, name, media.state, { token, password }, identity());
 }
 
-/** @param {SignalingEvent} event */
-function onSignalingEvent(event) {
-  if (event.kind === 'state') showConnection(event.state);
-  else if (event.kind === 'message') onServerMessage(event.message);
-  else showEnded(event.reason);
+/** A signaling session whose events say which session they come from. */
+function newSession() {
+  /** @type {Signaling} */
+  const session = new Signaling((event) => onSignalingEvent(session, event));
+  return session;
+}
+
+/**
+ * @param {Signaling} session
+ * @param {SignalingEvent} event
+ */
+function onSignalingEvent(session, event) {
+  if (session === signaling) {
+    if (event.kind === 'state') showConnection(event.state);
+    else if (event.kind === 'message') onServerMessage(event.message);
+    else showEnded(event.reason);
+  } else if (session === arriving) {
+    onArrival(event);
+  } else if (session === leaving && event.kind === 'message') {
+    onLeavingMessage(event.message);
+  }
+}
+
+// ---- Moving with the room to another node ----------------------------------------------------
+
+/**
+ * The room's node drains: join the room on its new node with our pass, next to this session.
+ * @param {{ url: string, node: string, pass: string }} migrate
+ */
+function moveTo(migrate) {
+  if (!signaling || arriving) return;
+  // A move still under way when the next begins: its old node's media goes now.
+  if (leaving) finishMove();
+  arriving = newSession();
+  arriving.moveFrom(signaling, migrate);
+  document.body.dataset.moving = migrate.node;
+}
+
+/** @param {SignalingEvent} event from the session joining the room's new node */
+function onArrival(event) {
+  if (event.kind === 'message' && event.message.type === 'joined') {
+    leaving = signaling;
+    signaling = arriving;
+    arriving = null;
+    leaving?.retire();
+    showConnection(signaling?.state ?? 'connected');
+    call.moved(event.message);
+    collab.joined(event.message);
+  } else if (event.kind === 'ended') {
+    // The new node would not have us: we stay until the old one cuts us off, then reconnect.
+    console.warn('huddle: could not move with the room', event.reason);
+    arriving = null;
+    delete document.body.dataset.moving;
+  }
+}
+
+/**
+ * The old node's session only carries what its media connection needs.
+ * @param {ServerMessage} message
+ */
+function onLeavingMessage(message) {
+  const old = connections.current;
+  if (message.type === 'signal' && old instanceof Mesh) old.handleSignal(message.from, message.signal);
+  else if (message.type === 'sfu_signal' && old instanceof SfuConnection) old.handleSignal(message.signal);
+  else if (message.type === 'sfu_track' && old instanceof SfuConnection) old.mapTrack(message.participant, message.source, message.mid);
+}
+
+/** Every tile shows the new node's media: the old session leaves. */
+function finishMove() {
+  const old = leaving;
+  leaving = null;
+  old?.leave();
+  call.confirmMove();
+  delete document.body.dataset.moving;
 }
 
 /** @param {ServerMessage} message */
@@ -271,6 +353,9 @@ function onServerMessage(message) {
     case 'media_mode':
       connections.switchTo(message.mode);
       break;
+    case 'migrate':
+      moveTo(message);
+      break;
     case 'active_speaker':
       speakers.setActive(message.participant);
       break;
@@ -313,9 +398,13 @@ function onCallEvent(event) {
       connections.open(event.joined.settings?.media_mode === 'sfu' ? 'sfu' : 'mesh');
       break;
     }
+    case 'moved':
+      if (event.joined.access) host.setAccess(event.joined.access);
+      connections.moveTo(event.joined.settings?.media_mode === 'sfu' ? 'sfu' : 'mesh');
+      break;
     case 'participant':
       // Who joins during a switch is met on the new connection only.
-      if (event.newcomer) connections.met(event.participant.id);
+      connections.met(event.participant.id, event.newcomer);
       tiles.show(event.participant);
       break;
     case 'left':
@@ -393,6 +482,8 @@ function showConnection(state) {
  * @param {EndReason} reason
  */
 function showEnded(reason) {
+  for (const session of [arriving, leaving]) session?.leave();
+  arriving = leaving = null;
   connections.close();
   views.clear();
   grid.removeAllRemotes();
@@ -461,7 +552,9 @@ function wireControls() {
   }
   whenAutoplayBlocked(() => notify('Your browser blocked the sound.', { label: 'Turn sound on', run: unmuteBlocked }));
   // Leaving by closing the tab: say goodbye so the others see it at once.
-  addEventListener('pagehide', () => signaling?.leave());
+  addEventListener('pagehide', () => {
+    for (const session of [signaling, arriving, leaving]) session?.leave();
+  });
 }
 
 /**

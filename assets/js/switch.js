@@ -71,6 +71,14 @@ export class MediaSwitch {
   }
 
   /**
+   * Whether a tile of `id` still shows the old connection.
+   * @param {string} id
+   */
+  waits(id) {
+    return this.waiting.has(keyOf(id, 'camera')) || this.waiting.has(keyOf(id, 'screen'));
+  }
+
+  /**
    * `id` came after the switch began: only the new connection knows it.
    * @param {string} id
    */

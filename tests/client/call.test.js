@@ -84,3 +84,19 @@ test('our media is announced only when it differs from what the room was told', 
   assert.equal(call.toAnnounce({ ...MEDIA, audio: false }), null);
   assert.deepEqual(call.toAnnounce(MEDIA), MEDIA);
 });
+
+test('a move to another node keeps whom we knew until they arrive there, and drops who never did', () => {
+  const { call, events } = recorded();
+  call.joined(/** @type {any} */ (joinedMessage({ role: 'host' })), MEDIA);
+  events.length = 0;
+  // Ada moved before us; Bo has not yet; Cy joined the new node meanwhile.
+  const there = [participant('me', 'Me'), participant('a', 'Ada'), participant('c', 'Cy')];
+  call.moved(/** @type {any} */ (joinedMessage({ role: 'host', participants: there })));
+  assert.deepEqual(events.map((e) => e.kind), ['role', 'moved', 'participant', 'participant']);
+  assert.deepEqual(events.slice(2).map((e) => [e.participant.id, e.newcomer]), [['a', false], ['c', true]]);
+  assert.deepEqual([...call.participants.keys()], ['a', 'b', 'c'], 'Bo stays while he moves');
+  events.length = 0;
+  call.confirmMove();
+  assert.deepEqual(events, [{ kind: 'left', id: 'b' }], 'Bo never arrived');
+  assert.deepEqual([...call.participants.keys()], ['a', 'c']);
+});

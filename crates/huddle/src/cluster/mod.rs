@@ -99,7 +99,49 @@ impl Roster {
             .map(|seen| seen.nodes.clone())
     }
 
+    /// The WebSocket origins (`ws://host:port`, `wss://host`) of the nodes last seen, this one
+    /// included: where a page's signaling may be sent on.
+    pub fn websocket_origins(&self) -> Vec<String> {
+        let seen = self.seen.lock().expect("never poisoned");
+        let nodes = seen.as_ref().map_or(&[][..], |seen| &seen.nodes[..]);
+        nodes
+            .iter()
+            .filter_map(|node| websocket_origin(&node.public_url))
+            .collect()
+    }
+
     fn saw(&self, at: Instant, nodes: Vec<Node>) {
         *self.seen.lock().expect("never poisoned") = Some(Seen { at, nodes });
+    }
+}
+
+/// The WebSocket origin of a node's public URL: `https://n2.example/` -> `wss://n2.example`.
+fn websocket_origin(public_url: &str) -> Option<String> {
+    let (scheme, rest) = public_url.split_once("://")?;
+    let host = rest.split('/').next().filter(|host| !host.is_empty())?;
+    let scheme = match scheme {
+        "https" => "wss",
+        "http" => "ws",
+        _ => return None,
+    };
+    Some(format!("{scheme}://{host}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::websocket_origin;
+
+    #[test]
+    fn a_nodes_websocket_origin_comes_from_its_public_url() {
+        assert_eq!(
+            websocket_origin("https://n2.meet.example/").as_deref(),
+            Some("wss://n2.meet.example")
+        );
+        assert_eq!(
+            websocket_origin("http://127.0.0.1:8081").as_deref(),
+            Some("ws://127.0.0.1:8081")
+        );
+        assert_eq!(websocket_origin("n2.meet.example"), None);
+        assert_eq!(websocket_origin("ftp://n2"), None);
     }
 }

@@ -1,22 +1,39 @@
 //! Defences at the HTTP edge: security headers on every response, and the Origin check of the
 //! signaling WebSocket.
 
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 
-/// No inline script or style anywhere in the client (assets/*.html load modules and a
-/// stylesheet), so the policy can forbid both; media and WebSockets stay same-origin. `blob:`
-/// connections are the page's own received files (file transfer), never another origin.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-    style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
-    connect-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; \
-    frame-ancestors 'none'";
+use crate::cluster::Roster;
 
-/// Adds the security headers to every response.
-pub async fn security_headers(mut response: Response) -> Response {
+/// No inline script or style anywhere in the client (assets/*.html load modules and a
+/// stylesheet), so the policy can forbid both; media stays same-origin, and so do WebSockets but
+/// for a cluster's nodes (`connect`). `blob:` connections are the page's own received files (file
+/// transfer), never another origin.
+fn content_security_policy(connect: &[String]) -> String {
+    let nodes: String = connect.iter().map(|origin| format!(" {origin}")).collect();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+         media-src 'self' blob: mediastream:; connect-src 'self' blob:{nodes}; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Adds the security headers to every response. In a cluster, a page's signaling may be sent to
+/// any live node (a `redirect`, a `migrate`): their WebSocket origins are allowed.
+pub async fn security_headers(
+    State(roster): State<Option<Roster>>,
+    mut response: Response,
+) -> Response {
+    let nodes = roster
+        .map(|roster| roster.websocket_origins())
+        .unwrap_or_default();
+    let policy = HeaderValue::from_str(&content_security_policy(&nodes))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
     let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     for (name, value) in [
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_FRAME_OPTIONS, "DENY"),

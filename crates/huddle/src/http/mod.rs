@@ -43,11 +43,20 @@ pub fn app(signaling: Arc<Signaling>, roster: Option<Roster>) -> Router {
         .route("/assets/{*path}", get(asset))
         .route("/ws", get(websocket))
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(move || ready(roster.clone())))
+        .route(
+            "/readyz",
+            get({
+                let roster = roster.clone();
+                move || ready(roster.clone())
+            }),
+        )
         .route("/metrics", get(metrics))
         .route("/api/rooms/{room}/tokens", post(tokens::mint))
         .fallback(|| async { not_found() })
-        .layer(middleware::map_response(guard::security_headers))
+        .layer(middleware::map_response_with_state(
+            roster,
+            guard::security_headers,
+        ))
         .with_state(signaling)
 }
 

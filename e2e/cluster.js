@@ -81,6 +81,9 @@ async function startBalancer(dir, port, nodes) {
     '  timeout client 1h',
     '  timeout server 1h',
     '  timeout tunnel 1h',
+    // A connection to a node that just died is tried on another.
+    '  option redispatch',
+    '  retries 2',
     'frontend entry',
     `  bind 127.0.0.1:${port}`,
     '  default_backend nodes',
@@ -124,6 +127,10 @@ export class Cluster {
           '--allowed-origin', cluster.entry, ...args],
       });
       cluster.nodes.push({ id, server, dataDir });
+    }
+    for (const { id, server } of cluster.nodes) {
+      await waitUntil(`node ${id} to see every node`, async () => (await server.metric('huddle_cluster_nodes')) === ids.length,
+        { timeout: 20_000, interval: 100 });
     }
     cluster.balancer = await startBalancer(dir, entryPort, cluster.nodes);
     return cluster;

@@ -524,7 +524,11 @@ export class Signaling {
    */
   dropped(code, reason) {
     if (this.phase === 'ended') return;
-    if (code === 1008) {
+    if (this.home && this.phase === 'joining') {
+      // The home a redirect named did not answer (its node died, and the directory has not
+      // noticed yet): the entry tells where the room is now, as while it moves.
+      this.moving('the room\'s node did not answer');
+    } else if (code === 1008) {
       this.end({ kind: 'kicked', message: reason || 'The server closed the connection.' }, null);
     } else if (code === 1000 && this.phase === 'joined') {
       this.end({ kind: 'closed', message: reason || 'The server ended the session.' }, null);

@@ -231,6 +231,22 @@ test('redirects without a join are followed three times, then the entry is asked
   assert.equal(nextSocket(t, current).url, 'ws://huddle.test/ws');
 });
 
+test('a home that does not answer (its node died) is asked for through the entry every second, without a growing back-off', (t) => {
+  const { socket } = joining(t);
+  let current = socket;
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    current.receive({ type: 'redirect', url: 'http://n2.huddle.test', node: 'n2' });
+    const home = FakeSocket.made.at(-1);
+    home.drop(1006);
+    const made = FakeSocket.made.length;
+    t.mock.timers.tick(MOVING_RETRY_MS);
+    assert.equal(FakeSocket.made.length, made + 1, `attempt ${attempt}: asked again after a second`);
+    current = FakeSocket.made.at(-1);
+    assert.equal(current.url, 'ws://huddle.test/ws', 'through the entry');
+    current.open();
+  }
+});
+
 test('a room moving between nodes is asked for again every second, then given up after a minute', (t) => {
   const { socket, events, states } = joined(t);
   socket.drop(1006);

@@ -47,10 +47,14 @@ pub struct Link {
 
 impl Link {
     fn new(settings: ClusterSettings) -> Arc<Self> {
+        let roster = Roster {
+            siblings: siblings_of(&settings.public_url),
+            ..Roster::default()
+        };
         Arc::new(Link {
             settings,
             directory: OnceLock::new(),
-            roster: Roster::default(),
+            roster,
         })
     }
 
@@ -71,6 +75,8 @@ pub struct Roster {
     seen: Arc<Mutex<Option<Seen>>>,
     /// Cancelled when this node starts draining: it takes no new room and moves its rooms away.
     draining: CancellationToken,
+    /// The WebSocket origins of nodes named like this one (`siblings_of`).
+    siblings: Option<String>,
 }
 
 /// The nodes one heartbeat saw, and when.
@@ -99,15 +105,16 @@ impl Roster {
             .map(|seen| seen.nodes.clone())
     }
 
-    /// The WebSocket origins (`ws://host:port`, `wss://host`) of the nodes last seen, this one
-    /// included: where a page's signaling may be sent on.
+    /// Where a page's signaling may be sent on (a `redirect`, a `migrate`): the WebSocket
+    /// origins (`ws://host:port`, `wss://host`) of the nodes last seen, and of nodes named like
+    /// this one, which a page loaded now may need later (a node added for a rolling upgrade).
     pub fn websocket_origins(&self) -> Vec<String> {
         let seen = self.seen.lock().expect("never poisoned");
         let nodes = seen.as_ref().map_or(&[][..], |seen| &seen.nodes[..]);
-        nodes
+        let live = nodes
             .iter()
-            .filter_map(|node| websocket_origin(&node.public_url))
-            .collect()
+            .filter_map(|node| websocket_origin(&node.public_url));
+        live.chain(self.siblings.clone()).collect()
     }
 
     fn saw(&self, at: Instant, nodes: Vec<Node>) {
@@ -117,19 +124,50 @@ impl Roster {
 
 /// The WebSocket origin of a node's public URL: `https://n2.example/` -> `wss://n2.example`.
 fn websocket_origin(public_url: &str) -> Option<String> {
+    let (scheme, authority) = websocket_authority(public_url)?;
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// The WebSocket origins of the nodes a deployment names like this one, as a CSP source: its
+/// domain's other hosts (`https://n2.meet.example` -> `wss://*.meet.example`), or its address's
+/// other ports (`http://10.0.0.5:8081` -> `ws://10.0.0.5:*`). None for a name of two labels.
+fn siblings_of(public_url: &str) -> Option<String> {
+    let (scheme, authority) = websocket_authority(public_url)?;
+    // `[v6]:port`, `v4:port` or `name:port`, the port optional.
+    let host_end = authority.find(']').map_or(0, |end| end + 1);
+    let (host, port) = match authority[host_end..].find(':') {
+        Some(colon) => authority.split_at(host_end + colon),
+        None => (authority, ""),
+    };
+    if host
+        .trim_matches(['[', ']'])
+        .parse::<std::net::IpAddr>()
+        .is_ok()
+    {
+        return Some(format!("{scheme}://{host}:*"));
+    }
+    let any_port = if port.is_empty() { "" } else { ":*" };
+    let (_, domain) = host.split_once('.')?;
+    domain
+        .contains('.')
+        .then(|| format!("{scheme}://*.{domain}{any_port}"))
+}
+
+/// A public URL's WebSocket scheme and its authority (`host[:port]`).
+fn websocket_authority(public_url: &str) -> Option<(&'static str, &str)> {
     let (scheme, rest) = public_url.split_once("://")?;
-    let host = rest.split('/').next().filter(|host| !host.is_empty())?;
+    let authority = rest.split('/').next().filter(|host| !host.is_empty())?;
     let scheme = match scheme {
         "https" => "wss",
         "http" => "ws",
         _ => return None,
     };
-    Some(format!("{scheme}://{host}"))
+    Some((scheme, authority))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::websocket_origin;
+    use super::{siblings_of, websocket_origin};
 
     #[test]
     fn a_nodes_websocket_origin_comes_from_its_public_url() {
@@ -143,5 +181,31 @@ mod tests {
         );
         assert_eq!(websocket_origin("n2.meet.example"), None);
         assert_eq!(websocket_origin("ftp://n2"), None);
+    }
+
+    #[test]
+    fn nodes_named_alike_are_the_domains_other_hosts_or_the_addresss_other_ports() {
+        let siblings = |url| siblings_of(url);
+        assert_eq!(
+            siblings("https://n2.meet.example").as_deref(),
+            Some("wss://*.meet.example")
+        );
+        assert_eq!(
+            siblings("https://n2.meet.example:8443/").as_deref(),
+            Some("wss://*.meet.example:*")
+        );
+        assert_eq!(
+            siblings("http://127.0.0.1:8081").as_deref(),
+            Some("ws://127.0.0.1:*")
+        );
+        assert_eq!(
+            siblings("http://[::1]:8081").as_deref(),
+            Some("ws://[::1]:*")
+        );
+        assert_eq!(
+            siblings("https://meet.example"),
+            None,
+            "not every .example host"
+        );
     }
 }

@@ -14,6 +14,7 @@ fn join_round_trips() {
             identity: None,
             credentials: Credentials::default(),
             home: None,
+            pass: None,
         })
     );
     let again = serde_json::to_string(&message).unwrap();

@@ -15,6 +15,8 @@ export const RECONNECT_MAX_MS = 10_000;
 const MAX_REJOIN_REFUSALS = 5;
 /** Redirects followed without a `joined` before going back to the entry address, backing off. */
 const MAX_REDIRECTS_IN_ROW = 3;
+/** A socket not open by then is given up: its node may be paused, its handshake never done. */
+export const CONNECT_TIMEOUT_MS = 5_000;
 /** While a room moves between nodes (`room_moving`), the join is asked again this often... */
 export const MOVING_RETRY_MS = 1_000;
 /** ...for this long at most. */
@@ -382,7 +384,13 @@ export class Signaling {
     const socket = new WebSocket(this.home ? this.home.url : this.url);
     this.socket = socket;
     this.phase = 'joining';
+    const connecting = setTimeout(() => {
+      if (socket !== this.socket || socket.readyState !== WebSocket.CONNECTING) return;
+      socket.close();
+      this.dropped(1006, 'no answer');
+    }, CONNECT_TIMEOUT_MS);
     socket.addEventListener('open', () => {
+      clearTimeout(connecting);
       if (socket !== this.socket || !this.joinRequest) return;
       this.lastHeard = Date.now();
       this.startWatchdog();

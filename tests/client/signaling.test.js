@@ -3,7 +3,7 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Signaling, backoffDelay, MOVING_RETRY_MS, PING_INTERVAL_MS, RECONNECT_MAX_MS, RECONNECT_MIN_MS,
+  Signaling, backoffDelay, CONNECT_TIMEOUT_MS, MOVING_RETRY_MS, PING_INTERVAL_MS, RECONNECT_MAX_MS, RECONNECT_MIN_MS,
   SILENCE_TIMEOUT_MS,
 } from '../../assets/js/protocol.js';
 
@@ -245,6 +245,16 @@ test('a home that does not answer (its node died) is asked for through the entry
     assert.equal(current.url, 'ws://huddle.test/ws', 'through the entry');
     current.open();
   }
+});
+
+test('a home whose handshake never ends (its node is paused) is given up for the entry', (t) => {
+  const { socket } = joining(t);
+  socket.receive({ type: 'redirect', url: 'http://n2.huddle.test', node: 'n2' });
+  const home = FakeSocket.made.at(-1);
+  t.mock.timers.tick(CONNECT_TIMEOUT_MS);
+  assert.equal(home.readyState, FakeSocket.CLOSED);
+  t.mock.timers.tick(MOVING_RETRY_MS);
+  assert.equal(FakeSocket.made.at(-1).url, 'ws://huddle.test/ws');
 });
 
 test('a room moving between nodes is asked for again every second, then given up after a minute', (t) => {

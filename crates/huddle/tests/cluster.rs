@@ -65,7 +65,12 @@ async fn join_through(entry: SocketAddr, room: &str, name: &str) -> (Client, Val
     let (mut address, mut home) = (entry, Value::Null);
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        let mut client = Client::connect(address).await;
+        // A node named by a redirect may be paused: its handshake never completes.
+        let connecting = tokio::time::timeout(Duration::from_secs(2), Client::connect(address));
+        let Ok(mut client) = connecting.await else {
+            (address, home) = (entry, Value::Null);
+            continue;
+        };
         client
             .send(json!({"type": "join", "room": room, "name": name, "version": 1, "home": home}))
             .await;
@@ -510,5 +515,115 @@ async fn members_who_do_not_move_are_cut_off_at_the_drains_deadline() {
     // Back through any node, ada lands on the room's new home.
     let (_ada, _, home) = join_through(b.address, "r", "ada").await;
     assert_eq!(home, b.address);
+    b.stop().await;
+}
+
+/// A node in a process of its own, which a test can pause (`SIGSTOP`) as a stalled machine would
+/// be; killed when dropped.
+struct NodeProcess {
+    child: std::process::Child,
+    address: SocketAddr,
+    _data: common::database::TempDir,
+}
+
+impl NodeProcess {
+    async fn start(redis: &RedisServer, db: &Database, id: &str) -> Self {
+        let address: SocketAddr = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port");
+        let data = common::database::TempDir::new("node");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_huddle"))
+            .args(["--listen", &address.to_string(), "--public-url"])
+            .arg(format!("http://{address}"))
+            .args(["--cluster", &redis.url(), "--node-id", id])
+            .args([
+                "--turn-listen",
+                "127.0.0.1:0",
+                "--sfu-listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--token-secret", common::TOKEN_SECRET, "--data-dir"])
+            .arg(data.path())
+            .args(db.flags())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("starting huddle");
+        let node = NodeProcess {
+            child,
+            address,
+            _data: data,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(address).await.is_err() {
+            assert!(Instant::now() < deadline, "node {id} not listening in 20 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        while http_get(address, "/readyz").await.0 != 200 {
+            assert!(Instant::now() < deadline, "node {id} not ready in 20 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        node
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: kill(2) on our own child, with a valid signal number.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_home_paused_past_its_lease_writes_nothing_when_it_wakes_and_steps_down() {
+    let redis = RedisServer::start();
+    let db = postgres_database().await;
+    let a = NodeProcess::start(&redis, &db, "a").await;
+    let b = node(&redis, &db, "b", &[]).await;
+    let mut ada = Client::connect(a.address).await;
+    ada.send(json!({"type": "join", "room": "r", "name": "ada", "version": 1, "home": "a"}))
+        .await;
+    ada.expect("joined").await;
+    ada.welcome().await;
+    let title = |title: &str| json!({"type": "set_title", "title": title});
+    ada.send(title("a's")).await;
+    ada.expect("title_changed").await;
+
+    // a stalls (a long GC pause, a frozen VM): its lease expires and the room finds a new home.
+    a.signal(libc::SIGSTOP);
+    let (mut bo, _, home) = join_through(b.address, "r", "bo").await;
+    assert_eq!(home, b.address);
+    bo.send(title("b's")).await;
+    assert_eq!(bo.expect("title_changed").await["title"], "b's");
+
+    // a wakes up still believing for a moment that it is the home: what ada asks of it now is
+    // refused, and a sends her to the room's new home.
+    a.signal(libc::SIGCONT);
+    ada.send(title("stale")).await;
+    let sent_on = loop {
+        let message = ada.next().await;
+        match message["type"].as_str() {
+            Some("redirect") => break message,
+            Some("error") if message["code"] == "storage_failed" => {}
+            Some("error") if message["code"] == "room_moving" => break message,
+            _ => panic!("after waking: {message}"),
+        }
+    };
+    if sent_on["type"] == "redirect" {
+        assert_eq!(sent_on["node"], "b");
+    }
+    assert_eq!(
+        db.number("SELECT COUNT(*) FROM rooms WHERE name = 'r' AND title = 'b''s'")
+            .await,
+        1,
+        "the title is the new home's"
+    );
+    let (_, metrics) = http_get(a.address, "/metrics").await;
+    assert_eq!(metric(&metrics, "huddle_cluster_rooms_homed"), Some(0.0));
     b.stop().await;
 }

@@ -143,6 +143,13 @@ export class Cluster {
     this.entry = '';
   }
 
+  /** Stops Redis and, after `downMs`, starts an empty one on the same port. */
+  async restartRedis(downMs) {
+    await this.redis.stop();
+    await sleep(downMs);
+    this.redis = await startRedis(this.redisPort);
+  }
+
   /** The id of the node holding `room`'s lease now, or null. */
   home(room) {
     const held = redisCli(this.redisPort, ['GET', `huddle:room:${room}:home`]);

@@ -2,7 +2,8 @@
 // it. Draining the room's home moves a three-page call to another node without any remote video
 // or audio stopping for more than 1 s (measured on every page as in auto-switch.test.js), chat and
 // whiteboard intact; a home killed with SIGKILL loses its pages' media, and they are back with
-// video on the room's new home within 15 s through the entry address, chat history whole.
+// video on the room's new home within 15 s through the entry address, chat history whole; Redis
+// restarted empty under a call changes nothing the pages see, and the home takes its lease again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from './harness.js';
@@ -31,6 +32,30 @@ async function drawLine(page) {
 
 const boardItems = (page) => page.getAttribute('[data-whiteboard]', 'data-items');
 
+/** Asserts no remote tile of these pages went more than 1 s without a frame or an audio packet. */
+async function assertNoGap(pages, tilesEach, what) {
+  for (const kind of ['video', 'audio']) {
+    const figures = [];
+    for (const p of pages) {
+      const tiles = await h.gaps(p.page, kind);
+      assert.equal(tiles.length, tilesEach, `${p.name} measured every remote tile's ${kind}`);
+      for (const tile of tiles) {
+        figures.push(`${p.name}<-${tile.id.slice(0, 4)}: ${tile.maxGapMs} ms`);
+        assert.ok(tile.maxGapMs <= MAX_FREEZE_MS, `${p.name}'s ${kind} from ${tile.id} stopped ${tile.maxGapMs} ms (${what})`);
+      }
+    }
+    console.log(`${what}: longest ${kind} gap per remote tile: ${figures.join(', ')}`);
+  }
+}
+
+/** Starts sampling every remote tile's frames and audio packets on these pages. */
+async function sampleGaps(pages) {
+  for (const p of pages) {
+    await h.sampleGaps(p.page, 'video');
+    await h.sampleGaps(p.page, 'audio');
+  }
+}
+
 test('draining the home moves a call to another node with no gap over 1 s, chat and whiteboard intact', { timeout: 600_000 }, () =>
   h.scenario('cluster-drain', async (s) => {
     s.cluster = await Cluster.start(['a', 'b', 'c']);
@@ -44,10 +69,7 @@ test('draining the home moves a call to another node with no gap over 1 s, chat 
     await openBoard(bo.page);
     await drawLine(ada.page);
     await h.waitUntil('the line on bo\'s board', async () => (await boardItems(bo.page)) === '1');
-    for (const p of pages) {
-      await h.sampleGaps(p.page, 'video');
-      await h.sampleGaps(p.page, 'audio');
-    }
+    await sampleGaps(pages);
     await h.sleep(1_000);
 
     const home = s.cluster.home(room);
@@ -62,18 +84,7 @@ test('draining the home moves a call to another node with no gap over 1 s, chat 
     }
     console.log(`drained ${home} in ${Date.now() - started} ms; the room is on ${next}`);
     await h.sleep(1_000);
-    for (const kind of ['video', 'audio']) {
-      const figures = [];
-      for (const p of pages) {
-        const tiles = await h.gaps(p.page, kind);
-        assert.equal(tiles.length, 2, `${p.name} measured both remote tiles' ${kind}`);
-        for (const tile of tiles) {
-          figures.push(`${p.name}<-${tile.id.slice(0, 4)}: ${tile.maxGapMs} ms`);
-          assert.ok(tile.maxGapMs <= MAX_FREEZE_MS, `${p.name}'s ${kind} from ${tile.id} stopped ${tile.maxGapMs} ms`);
-        }
-      }
-      console.log(`drain: longest ${kind} gap per remote tile: ${figures.join(', ')}`);
-    }
+    await assertNoGap(pages, 2, 'drain');
     await sendChat(bo.page, 'after the move');
     for (const p of pages) {
       await waitForChat(p.page, 'after the move');
@@ -113,6 +124,29 @@ test('a home killed outright: its pages are back with video on the new home with
     for (const p of pages) {
       const texts = (await chatMessages(p.page)).map((m) => m.text);
       assert.deepEqual(texts, ['one', 'two'], `${p.name}'s chat history is whole`);
+    }
+  }),
+);
+
+test('Redis restarted empty under a call: nothing stops, and the home takes its lease again', { timeout: 300_000 }, () =>
+  h.scenario('cluster-redis-restart', async (s) => {
+    s.cluster = await Cluster.start(['a', 'b'], ['--media-mode', 'sfu']);
+    const room = h.roomName('redis');
+    const pages = await s.joinAll(room, ['ada', 'bo']);
+    for (const p of pages) await h.waitForRemoteVideos(p.page, 1, { timeout: 90_000 });
+    const home = s.cluster.home(room);
+    await sampleGaps(pages);
+    await h.sleep(1_000);
+    await s.cluster.restartRedis(4_000);
+    await h.waitUntil('the home to hold the room\'s lease again', async () => s.cluster.home(room) !== null,
+      { timeout: 20_000 });
+    assert.equal(s.cluster.home(room), home, 'the same home: the room never had two');
+    await sendChat(pages[0].page, 'still here');
+    await waitForChat(pages[1].page, 'still here');
+    await assertNoGap(pages, 1, 'redis restart');
+    for (const { id, server } of s.cluster.nodes) {
+      await h.waitUntil(`node ${id} ready again`, async () => (await fetch(`${server.url}/readyz`)).status === 200,
+        { timeout: 10_000 });
     }
   }),
 );

@@ -2,6 +2,7 @@
 //! under the same load and print the figures side by side.
 
 mod batch;
+mod cluster;
 mod compare;
 mod credentials;
 mod idle;
@@ -46,6 +47,9 @@ enum Mode {
     /// Idle participants over the real signaling: the server's memory with them, and after
     /// they left, round after round.
     Idle(idle::IdleArgs),
+    /// A cluster of nodes with their own Redis and PostgreSQL: joins per second through every
+    /// node, placement balance, and how long a node's drain takes.
+    Cluster(cluster::ClusterArgs),
 }
 
 #[derive(Args, Clone)]
@@ -172,6 +176,7 @@ fn main() -> anyhow::Result<()> {
         Mode::Sfu(args) => (sfu::run(&args)?, args.json),
         // Memory over rounds, not a comparison: it prints its own table.
         Mode::Idle(args) => return idle::run(&args),
+        Mode::Cluster(args) => return cluster::run(&args),
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -64,13 +64,18 @@ pub struct RunningServer {
 impl RunningServer {
     /// Starts the server and returns once it answers a STUN Binding request.
     pub fn start(spec: &ServerSpec) -> anyhow::Result<Self> {
+        Self::start_at(spec, SocketAddr::from(([127, 0, 0, 1], free_port()?)))
+    }
+
+    /// As [`RunningServer::start`], huddle's web server on `web_addr` (which its flags may name).
+    pub fn start_at(spec: &ServerSpec, web_addr: SocketAddr) -> anyhow::Result<Self> {
         let turn_port = free_port()?;
         let turn_addr = SocketAddr::from(([127, 0, 0, 1], turn_port));
-        let web_addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let log = std::env::temp_dir().join(format!(
-            "huddle-bench-{}-{}.log",
+            "huddle-bench-{}-{}-{}.log",
             spec.kind,
-            std::process::id()
+            std::process::id(),
+            turn_port
         ));
         let log_file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let mut cmd = Command::new(&spec.bin);
@@ -149,6 +154,17 @@ impl RunningServer {
         Ok(Duration::from_millis(ticks * 1000 / hz))
     }
 
+    /// Sends SIGTERM (a huddle cluster node drains on it).
+    pub fn terminate(&self) {
+        // SAFETY: kill with our own child's pid and a valid signal.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+    }
+
+    /// Whether the process has exited.
+    pub fn exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
@@ -160,8 +176,7 @@ impl Drop for RunningServer {
     /// SIGTERM first, so a wrapper such as `strace -c` can write its summary;
     /// SIGKILL if the server has not exited within two seconds.
     fn drop(&mut self) {
-        // SAFETY: kill with our own child's pid and a valid signal.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        self.terminate();
         let deadline = Instant::now() + Duration::from_secs(2);
         while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
             std::thread::sleep(Duration::from_millis(20));

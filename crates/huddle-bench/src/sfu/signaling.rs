@@ -29,6 +29,11 @@ impl Signaling {
         Ok(Signaling { ws })
     }
 
+    /// The address of the server at the other end.
+    pub fn peer(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.ws.get_ref().peer_addr()?)
+    }
+
     pub fn fd(&self) -> RawFd {
         self.ws.get_ref().as_raw_fd()
     }

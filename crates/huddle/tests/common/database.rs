@@ -3,14 +3,11 @@
 //! (and that stops when the binary exits).
 
 use std::future::Future;
-use std::net::TcpListener;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
 
+use huddle_cluster::testing::PostgresServer;
 use sqlx::Connection;
 
 /// A directory removed when dropped.
@@ -103,114 +100,18 @@ pub async fn postgres_database() -> Database {
 
 async fn fresh_postgres_database() -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let port = postgres().port;
     let name = format!("huddle_test_{}", NEXT.fetch_add(1, Ordering::Relaxed));
-    let admin = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let admin = postgres().url("postgres");
     let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap();
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut connection)
         .await
         .unwrap();
     connection.close().await.unwrap();
-    format!("postgres://postgres@127.0.0.1:{port}/{name}")
+    postgres().url(&name)
 }
 
-struct Postgres {
-    port: u16,
-    /// Holds the watchdog's standard input open: when this process exits, it stops PostgreSQL.
-    _watchdog: Mutex<Child>,
-}
-
-fn postgres() -> &'static Postgres {
-    static SERVER: OnceLock<Postgres> = OnceLock::new();
-    SERVER.get_or_init(start_postgres)
-}
-
-fn start_postgres() -> Postgres {
-    let bin = postgres_bin().unwrap_or_else(|| {
-        panic!(
-            "these tests need PostgreSQL (initdb and postgres under /usr/lib/postgresql/*/bin): \
-             apt-get install postgresql, or run scripts/test, which installs it"
-        )
-    });
-    let dir = std::env::temp_dir().join(format!("huddle-postgres-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let data = dir.join("data");
-    let initdb = unprivileged(&bin.join("initdb"))
-        .args(["-D", &data.display().to_string()])
-        .args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
-        .stdout(Stdio::null())
-        .output()
-        .expect("running initdb");
-    assert!(
-        initdb.status.success(),
-        "initdb failed: {}",
-        String::from_utf8_lossy(&initdb.stderr)
-    );
-    let port = free_port();
-    // PostgreSQL runs until our standard input closes, i.e. until this test binary exits.
-    let script = format!(
-        "{postgres} -D {data} -k {dir} -p {port} -c listen_addresses=127.0.0.1 \
-         -c fsync=off -c max_connections=400 >{dir}/log 2>&1 & pg=$!; \
-         cat >/dev/null; kill -INT $pg; wait $pg; rm -rf {dir}",
-        postgres = bin.join("postgres").display(),
-        data = data.display(),
-        dir = dir.display(),
-    );
-    let watchdog = unprivileged(Path::new("sh"))
-        .args(["-c", &script])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("starting postgres");
-    wait_until_ready(&bin, port, &dir);
-    Postgres {
-        port,
-        _watchdog: Mutex::new(watchdog),
-    }
-}
-
-/// PostgreSQL refuses to run as root. As root (in CI, or in the tests' user namespace, where
-/// everybody is root), run it as an ordinary user of a user namespace of its own.
-fn unprivileged(program: &Path) -> Command {
-    let euid = std::fs::metadata("/proc/self").map_or(0, |meta| meta.uid());
-    if euid != 0 {
-        return Command::new(program);
-    }
-    let mut command = Command::new("unshare");
-    command
-        .args(["--map-user=1000", "--map-group=1000"])
-        .arg(program);
-    command
-}
-
-fn postgres_bin() -> Option<PathBuf> {
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|entry| Some(entry.ok()?.path().join("bin")))
-        .filter(|bin| bin.join("initdb").exists() && bin.join("postgres").exists())
-        .collect();
-    versions.sort();
-    versions.pop()
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-fn wait_until_ready(bin: &Path, port: u16, dir: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let ready = Command::new(bin.join("pg_isready"))
-            .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .status()
-            .is_ok_and(|status| status.success());
-        if ready {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
-    panic!("PostgreSQL did not start on port {port}:\n{log}");
+fn postgres() -> &'static PostgresServer {
+    static SERVER: OnceLock<PostgresServer> = OnceLock::new();
+    SERVER.get_or_init(PostgresServer::start)
 }

@@ -25,26 +25,36 @@ pub struct Drainer {
 
 impl Drainer {
     /// Moves every room away and returns once nobody is left here, or at `timeout` with the
-    /// number of members still here (counted as forced migrations: they are cut off next).
+    /// number of members still here (counted as forced migrations: they are cut off next). With
+    /// no other node serving there is nowhere to move to: it returns at once.
     pub async fn run(self, timeout: Duration) -> usize {
-        let collab = self.collab;
-        self.cluster.drain(Box::new(move |room| {
+        let Drainer { cluster, collab } = self;
+        if !cluster.can_move_rooms() {
+            tracing::warn!(
+                "no other node serves (or Redis does not answer): nowhere to move rooms"
+            );
+            return force_out(&cluster);
+        }
+        cluster.drain(Box::new(move |room| {
             let collab = collab.clone();
             Box::pin(async move { collab.board_stored(&room).await })
         }));
         let deadline = Instant::now() + timeout;
-        loop {
-            let left = self.cluster.census().participants;
-            if left == 0 {
-                return 0;
-            }
+        while cluster.census().participants > 0 {
             if Instant::now() >= deadline {
-                self.cluster.force_out(left);
-                return left;
+                return force_out(&cluster);
             }
             tokio::time::sleep(LOOK_EVERY).await;
         }
+        0
     }
+}
+
+/// Counts whoever is still here as forced out (they are cut off next); how many.
+fn force_out(cluster: &ClusterRegistry) -> usize {
+    let left = cluster.census().participants;
+    cluster.force_out(left);
+    left
 }
 
 /// `<data-dir>/huddle.pid`: which process serves with this data directory, for `huddle drain`.

@@ -518,6 +518,21 @@ async fn members_who_do_not_move_are_cut_off_at_the_drains_deadline() {
     b.stop().await;
 }
 
+#[tokio::test]
+async fn a_node_with_nowhere_to_move_its_rooms_stops_without_waiting_out_the_drain() {
+    let redis = RedisServer::start();
+    let db = postgres_database().await;
+    let [mut a] = cluster(&redis, &db, ["a"], &[]).await;
+    let (_ada, ..) = join_at(&a, "a", "r", "ada").await;
+    let drained = tokio::time::timeout(Duration::from_secs(2), a.drain(Duration::from_secs(600)));
+    assert_eq!(
+        drained.await.expect("at once").unwrap(),
+        1,
+        "ada is cut off"
+    );
+    a.stop().await;
+}
+
 /// A node in a process of its own, which a test can pause (`SIGSTOP`) as a stalled machine would
 /// be; killed when dropped.
 struct NodeProcess {

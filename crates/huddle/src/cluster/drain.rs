@@ -43,16 +43,19 @@ impl Homes {
     /// The node a room of this draining node moves to: another serving one, by load.
     pub fn next_home(&self) -> Option<Node> {
         let now = Instant::now();
-        let others: Vec<Node> = self
-            .link
-            .roster
-            .nodes(now)?
-            .into_iter()
-            .filter(|node| node.id != *self.link.me() && node.state == NodeState::Serving)
-            .collect();
+        let others = self.others_serving(now);
         let mut placer = self.placer.lock().expect("never poisoned");
         let chosen = placer.choose(&others, now, |n| rand::random_range(0..n))?;
         others.into_iter().find(|node| node.id == chosen)
+    }
+
+    /// The other serving nodes, as the last heartbeat saw them: where rooms can move.
+    pub fn others_serving(&self, now: Instant) -> Vec<Node> {
+        let nodes = self.link.roster.nodes(now).unwrap_or_default();
+        nodes
+            .into_iter()
+            .filter(|node| node.id != *self.link.me() && node.state == NodeState::Serving)
+            .collect()
     }
 
     /// The room's lease went to `next`: every member is told to join the room there with a pass

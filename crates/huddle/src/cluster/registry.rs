@@ -48,6 +48,11 @@ impl ClusterRegistry {
         self.homes.drain(board_stored);
     }
 
+    /// Whether another node serves, to which this node's rooms could move.
+    pub fn can_move_rooms(&self) -> bool {
+        !self.homes.others_serving(Instant::now()).is_empty()
+    }
+
     /// Members of this node's rooms still here at a drain's deadline: they are cut off and
     /// reconnect through the address they came in by.
     pub fn force_out(&self, members: usize) {

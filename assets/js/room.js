@@ -8,6 +8,8 @@
 // Chat, whiteboard, title, hands, reactions and files are collab.js's: the room events go there.
 // When an auto room switches (`media_mode`), `CallConnections` (connections.js) brings up the other
 // kind of connection next to the current one and moves the tiles over one by one without a gap.
+// When the room's cluster node drains (`migrate`), a second `Signaling` session joins the room on
+// its next node and the tiles move to a connection made through it the same way.
 // The device pickers are devices.js's; our own tile, preview and buttons own-media.js's; the grid's
 // pages pages.js's.
 //

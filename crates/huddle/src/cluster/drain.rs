@@ -4,11 +4,12 @@
 //! member to join there with a pass that keeps its id, role and raised hand (`migrate`): the
 //! browser brings its media up on the new node next to the old and switches tile by tile.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use anyhow::Context;
 use futures_util::future::BoxFuture;
 use huddle_cluster::{Lease, Node, NodeState};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use super::homes::{Homes, RoomHome, PLACEMENT_WINDOW};
 use crate::protocol::ServerMessage;
@@ -62,20 +63,25 @@ impl Homes {
     /// that keeps its place (`migrate`), or to join again from scratch when no pass can be left
     /// in Redis (`redirect`).
     pub async fn send_members_to(&self, room: &RoomName, next: &Node) {
-        let (url, node) = (next.public_url.clone(), next.id.0.clone());
+        let (url, node) = (&next.public_url, &next.id.0);
         for pass in self.local.passes(room) {
             let member = pass.moved.id.clone();
             let message = match self.leave_pass(&pass).await {
                 Ok(pass) => {
                     self.metrics.migrations_planned.inc();
-                    let (url, node) = (url.clone(), node.clone());
-                    ServerMessage::Migrate { url, node, pass }
+                    ServerMessage::Migrate {
+                        url: url.clone(),
+                        node: node.clone(),
+                        pass,
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(%room, %member, "no pass for the move, the member reconnects: {e}");
                     self.metrics.migrations_forced.inc();
-                    let (url, node) = (url.clone(), node.clone());
-                    ServerMessage::Redirect { url, node }
+                    ServerMessage::Redirect {
+                        url: url.clone(),
+                        node: node.clone(),
+                    }
                 }
             };
             let notice = Notice::Plain(message);

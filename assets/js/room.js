@@ -27,7 +27,7 @@
 //   pickers: see devices.js
 //   the room's name on the pre-join screen: [data-room-name]; the rest: see collab.js's modules
 
-import { Signaling } from './protocol.js';
+import { CallSessions } from './sessions.js';
 import { Call } from './call.js';
 import { Mesh } from './mesh.js';
 import { SLOTS } from './media-connection.js';
@@ -50,7 +50,7 @@ import { notify } from './notice.js';
 import { drawOwnMedia } from './own-media.js';
 import { SpeakerHighlight } from './speakers.js';
 
-/** @import { SignalingEvent, ServerMessage, EndReason, ConnectionState, RoomEvent, MediaMode } from './protocol.js' */
+/** @import { Signaling, SignalingEvent, ServerMessage, EndReason, ConnectionState, RoomEvent, MediaMode, JoinedMessage } from './protocol.js' */
 /** @import { CallEvent } from './call.js' */
 /** @import { MeshEvent } from './mesh.js' */
 /** @import { SfuEvent } from './sfu.js' */
@@ -75,7 +75,7 @@ const screens = {
 const devicePickers = element('[data-devices]', HTMLElement);
 const nameInput = element('[data-name-input]', HTMLInputElement);
 /** Tile sizes and visibility for the SFU; only fed in sfu rooms. */
-const views = new ViewReporter((tiles) => signaling?.view(tiles));
+const views = new ViewReporter((tiles) => sessions.current?.view(tiles));
 const pager = new Pager((step) => grid.turnPage(step));
 const grid = new TileGrid(element('[data-grid]', HTMLElement), {
   pageSize: pageSizeFrom(params.get('page_size')),
@@ -84,7 +84,7 @@ const grid = new TileGrid(element('[data-grid]', HTMLElement), {
     views.changed();
   },
 });
-const host = new HostControls((action) => signaling?.moderate(action));
+const host = new HostControls((action) => sessions.current?.moderate(action));
 
 const videoQuality = params.get('quality') === 'low' ? 'low' : 'default';
 const media = new LocalMedia({
@@ -99,20 +99,12 @@ const pickers = new DevicePickers({ media, speakers: () => grid.remoteVideos(), 
  * @type {Call}
  */
 let call = new Call('', media.state, onCallEvent);
-/** @type {Signaling | null} the session the call runs on */
-let signaling = null;
-/**
- * During a move (`migrate`: the room's node drains), the session joining the room on its new node,
- * until it is joined; then it is `signaling`.
- * @type {Signaling | null}
- */
-let arriving = null;
-/**
- * After a move's join, the session on the node the room left: it carries the old media until
- * every tile shows the new node's, then leaves.
- * @type {Signaling | null}
- */
-let leaving = null;
+const sessions = new CallSessions({
+  current: onSignalingEvent,
+  moved: onMoved,
+  old: onLeavingMessage,
+  stayed: () => delete document.body.dataset.moving,
+});
 
 const connections = new CallConnections({
   connect,
@@ -123,7 +115,7 @@ const connections = new CallConnections({
   },
   switched: (mode) => {
     if (mode === 'mesh') views.clear();
-    if (leaving) finishMove();
+    if (sessions.leaving) finishMove();
   },
 });
 
@@ -147,7 +139,7 @@ const speakers = new SpeakerHighlight({
 const collab = new Collaboration({
   room,
   grid,
-  act: (action) => signaling?.act(action),
+  act: (action) => sessions.current?.act(action),
   people: () => [
     { id: call.selfId, name: call.name, self: true, ...media.state },
     ...[...call.participants.values()].map((participant) => ({ ...participant, self: false })),
@@ -226,64 +218,27 @@ function enterCall(name, password) {
   grid.local.setName(`${name} (you)`, name);
   drawLocal();
   grid.layout();
-  signaling = newSession();
-  signaling.join(room, name, media.state, { token, password }, identity());
+  sessions.start().join(room, name, media.state, { token, password }, identity());
 }
 
-/** A signaling session whose events say which session they come from. */
-function newSession() {
-  /** @type {Signaling} */
-  const session = new Signaling((event) => onSignalingEvent(session, event));
-  return session;
-}
-
-/**
- * @param {Signaling} session
- * @param {SignalingEvent} event
- */
-function onSignalingEvent(session, event) {
-  if (session === signaling) {
-    if (event.kind === 'state') showConnection(event.state);
-    else if (event.kind === 'message') onServerMessage(event.message);
-    else showEnded(event.reason);
-  } else if (session === arriving) {
-    onArrival(event);
-  } else if (session === leaving && event.kind === 'message') {
-    onLeavingMessage(event.message);
-  }
+/** @param {SignalingEvent} event of the session the call runs on */
+function onSignalingEvent(event) {
+  if (event.kind === 'state') showConnection(event.state);
+  else if (event.kind === 'message') onServerMessage(event.message);
+  else showEnded(event.reason);
 }
 
 // ---- Moving with the room to another node ----------------------------------------------------
 
 /**
- * The room's node drains: join the room on its new node with our pass, next to this session.
- * @param {{ url: string, node: string, pass: string }} migrate
+ * The room's next node has us (a drain moved the room): the call runs there now, and the tiles
+ * move to a connection through it.
+ * @param {JoinedMessage} joined
  */
-function moveTo(migrate) {
-  if (!signaling || arriving) return;
-  // A move still under way when the next begins: its old node's media goes now.
-  if (leaving) finishMove();
-  arriving = newSession();
-  arriving.moveFrom(signaling, migrate);
-  document.body.dataset.moving = migrate.node;
-}
-
-/** @param {SignalingEvent} event from the session joining the room's new node */
-function onArrival(event) {
-  if (event.kind === 'message' && event.message.type === 'joined') {
-    leaving = signaling;
-    signaling = arriving;
-    arriving = null;
-    leaving?.retire();
-    showConnection(signaling?.state ?? 'connected');
-    call.moved(event.message);
-    collab.joined(event.message);
-  } else if (event.kind === 'ended') {
-    // The new node would not have us: we stay until the old one cuts us off, then reconnect.
-    console.warn('huddle: could not move with the room', event.reason);
-    arriving = null;
-    delete document.body.dataset.moving;
-  }
+function onMoved(joined) {
+  showConnection(sessions.current?.state ?? 'connected');
+  call.moved(joined);
+  collab.joined(joined);
 }
 
 /**
@@ -299,9 +254,7 @@ function onLeavingMessage(message) {
 
 /** Every tile shows the new node's media: the old session leaves. */
 function finishMove() {
-  const old = leaving;
-  leaving = null;
-  old?.leave();
+  sessions.finishMove();
   call.confirmMove();
   delete document.body.dataset.moving;
 }
@@ -356,14 +309,16 @@ function onServerMessage(message) {
       connections.switchTo(message.mode);
       break;
     case 'migrate':
-      moveTo(message);
+      if (sessions.leaving) finishMove();
+      sessions.moveTo(message);
+      document.body.dataset.moving = message.node;
       break;
     case 'active_speaker':
       speakers.setActive(message.participant);
       break;
     case 'sfu_ended':
       // Before the new connection's offer, which the server then gives the fresh place.
-      signaling?.sfuConnect();
+      sessions.current?.sfuConnect();
       connections.reconnectSfu();
       break;
     case 'error':
@@ -418,13 +373,14 @@ function onCallEvent(event) {
 
 /**
  * @param {MediaConnection} source the connection the event comes from
+ * @param {Signaling | null} via the session its signals go through
  * @param {MeshEvent | SfuEvent} event
  */
-function onConnectionEvent(source, event) {
+function onConnectionEvent(source, via, event) {
   if (event.kind === 'signal') {
-    signaling?.signal(event.to, event.signal);
+    via?.signal(event.to, event.signal);
   } else if (event.kind === 'sfu_signal') {
-    signaling?.sfuSignal(event.signal);
+    via?.sfuSignal(event.signal);
   } else if (event.kind === 'data_channel') {
     // A mesh channel has one participant at its other end; the SFU's carries everybody's.
     collab.addFileChannel(event.channel, 'id' in event ? event.id : null);
@@ -439,10 +395,15 @@ function onConnectionEvent(source, event) {
  * @returns {MediaConnection}
  */
 function connect(mode) {
+  // Its signals go through the session it was made through: during a move, the old connection's
+  // to the node the room is leaving.
+  const via = sessions.current;
+  /** @type {(event: MeshEvent | SfuEvent) => void} */
+  const listener = (event) => onConnectionEvent(connection, via, event);
   /** @type {MediaConnection} */
   const connection = mode === 'sfu'
-    ? new SfuConnection({ iceServers: call.iceServers, iceTransportPolicy, quality: videoQuality, listener: (event) => onConnectionEvent(connection, event) })
-    : new Mesh({ selfId: call.selfId, iceServers: call.iceServers, iceTransportPolicy, receiveOnly: call.role === 'viewer', listener: (event) => onConnectionEvent(connection, event) });
+    ? new SfuConnection({ iceServers: call.iceServers, iceTransportPolicy, quality: videoQuality, listener })
+    : new Mesh({ selfId: call.selfId, iceServers: call.iceServers, iceTransportPolicy, receiveOnly: call.role === 'viewer', listener });
   for (const slot of SLOTS) connection.setTrack(slot, media.tracks[slot]);
   return connection;
 }
@@ -463,12 +424,12 @@ function onMediaEvent(event) {
 /** Tells the room our media state if it changed. */
 function announce() {
   const changed = call.toAnnounce(media.state);
-  if (changed) signaling?.update(changed);
+  if (changed) sessions.current?.update(changed);
 }
 
 /** Draws our own tile, the preview and the control buttons from `media`. */
 function drawLocal() {
-  drawOwnMedia({ media, grid, nameInput, inCall: signaling !== null });
+  drawOwnMedia({ media, grid, nameInput, inCall: sessions.current !== null });
   collab.peopleChanged();
 }
 
@@ -484,8 +445,7 @@ function showConnection(state) {
  * @param {EndReason} reason
  */
 function showEnded(reason) {
-  for (const session of [arriving, leaving]) session?.leave();
-  arriving = leaving = null;
+  sessions.leaveAll();
   connections.close();
   views.clear();
   grid.removeAllRemotes();
@@ -524,7 +484,7 @@ function wireControls() {
     'share-screen': () => (media.tracks.screen ? media.stopScreen() : media.startScreen()),
     settings: () => toggleSettings(),
     'follow-speaker': () => toggleFollowSpeaker(),
-    leave: () => signaling?.leave(),
+    leave: () => sessions.current?.leave(),
   };
   for (const button of all('[data-action]', HTMLButtonElement)) {
     const run = actions[button.dataset.action ?? ''];
@@ -554,9 +514,7 @@ function wireControls() {
   }
   whenAutoplayBlocked(() => notify('Your browser blocked the sound.', { label: 'Turn sound on', run: unmuteBlocked }));
   // Leaving by closing the tab: say goodbye so the others see it at once.
-  addEventListener('pagehide', () => {
-    for (const session of [signaling, arriving, leaving]) session?.leave();
-  });
+  addEventListener('pagehide', () => sessions.leaveAll());
 }
 
 /**

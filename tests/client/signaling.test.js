@@ -6,61 +6,7 @@ import {
   Signaling, backoffDelay, CONNECT_TIMEOUT_MS, MOVING_RETRY_MS, PING_INTERVAL_MS, RECONNECT_MAX_MS, RECONNECT_MIN_MS,
   SILENCE_TIMEOUT_MS,
 } from '../../assets/js/protocol.js';
-
-/** A WebSocket the test drives: it records what the client sends and fires what the test says. */
-class FakeSocket {
-  static CONNECTING = 0;
-  static OPEN = 1;
-  static CLOSING = 2;
-  static CLOSED = 3;
-  /** @type {FakeSocket[]} every socket made, oldest first */
-  static made = [];
-
-  /** @param {string} url */
-  constructor(url) {
-    this.url = url;
-    this.readyState = FakeSocket.CONNECTING;
-    /** @type {any[]} */
-    this.sent = [];
-    /** @type {Map<string, ((event: any) => void)[]>} */
-    this.handlers = new Map();
-    /** @type {number | null} */
-    this.closedWith = null;
-    FakeSocket.made.push(this);
-  }
-
-  addEventListener(type, handler) {
-    this.handlers.set(type, [...(this.handlers.get(type) ?? []), handler]);
-  }
-
-  fire(type, event = {}) {
-    for (const handler of this.handlers.get(type) ?? []) handler(event);
-  }
-
-  send(text) {
-    this.sent.push(JSON.parse(text));
-  }
-
-  close(code) {
-    this.closedWith = code;
-    this.readyState = FakeSocket.CLOSED;
-  }
-
-  // What the server does.
-  open() {
-    this.readyState = FakeSocket.OPEN;
-    this.fire('open');
-  }
-
-  receive(message) {
-    this.fire('message', { data: JSON.stringify(message) });
-  }
-
-  drop(code = 1006, reason = '') {
-    this.readyState = FakeSocket.CLOSED;
-    this.fire('close', { code, reason });
-  }
-}
+import { FakeSocket } from './fake-socket.js';
 
 const MEDIA = { audio: true, video: false, screen: false };
 const JOINED = { type: 'joined', version: 1, you: 'a', room: 'r', participants: [], ice_servers: [] };

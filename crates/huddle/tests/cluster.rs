@@ -238,7 +238,12 @@ async fn a_thousand_joins_through_three_nodes_give_each_of_fifty_rooms_one_home(
             "{room} has members on two nodes: {members:?}"
         );
     }
-    // Every room was won once and never lost: 50 leases held in all.
+    // Every room's lease was granted once (the epoch Redis issued with each grant is the count of
+    // them) and never lost: 50 leases held in all.
+    for room in homes.keys() {
+        let epoch = redis.cli(&["GET", &format!("huddle:room:{room}:epoch")]);
+        assert_eq!(epoch, "1", "{room}'s lease granted more than once");
+    }
     assert_eq!(total(&nodes, "huddle_cluster_rooms_homed").await, 50.0);
     assert_eq!(total(&nodes, "huddle_cluster_leases_lost_total").await, 0.0);
     assert!(total(&nodes, "huddle_cluster_redirects_total").await >= 600.0);

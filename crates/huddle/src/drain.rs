@@ -10,17 +10,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::cluster::ClusterRegistry;
-use crate::collab::Collab;
+use crate::cluster::{ClusterRegistry, Leaving};
 use crate::rooms::NodeRooms;
+use crate::signaling::Signaling;
 
 /// How often the drain looks whether everybody has moved.
 const LOOK_EVERY: Duration = Duration::from_millis(200);
 
-/// What a drain needs: the cluster's rooms, and the whiteboards to store before a room moves.
+/// What a drain needs: the cluster's rooms, and what a room leaves behind it (the whiteboard to
+/// store, the entrance's lock to carry).
 pub struct Drainer {
     pub(crate) cluster: Arc<ClusterRegistry>,
-    pub(crate) collab: Collab,
+    pub(crate) signaling: Arc<Signaling>,
 }
 
 impl Drainer {
@@ -28,7 +29,7 @@ impl Drainer {
     /// number of members still here (counted as forced migrations: they are cut off next). With
     /// no other node serving there is nowhere to move to: it returns at once.
     pub async fn run(self, timeout: Duration) -> usize {
-        let Drainer { cluster, collab } = self;
+        let Drainer { cluster, signaling } = self;
         if !cluster.can_move_rooms() {
             tracing::warn!(
                 "no other node serves (or Redis does not answer): nowhere to move rooms"
@@ -36,8 +37,14 @@ impl Drainer {
             return force_out(&cluster);
         }
         cluster.drain(Box::new(move |room| {
-            let collab = collab.clone();
-            Box::pin(async move { collab.board_stored(&room).await })
+            let signaling = Arc::clone(&signaling);
+            Box::pin(async move {
+                signaling.collab.board_stored(&room).await;
+                let entrance = signaling.access.entrances.access(&room).await;
+                Leaving {
+                    locked: entrance.is_ok_and(|entrance| entrance.locked),
+                }
+            })
         }));
         let deadline = Instant::now() + timeout;
         while cluster.census().participants > 0 {

@@ -195,7 +195,7 @@ impl Huddle {
     pub fn drainer(&self) -> Option<Drainer> {
         self.cluster_rooms.as_ref().map(|cluster| Drainer {
             cluster: Arc::clone(cluster),
-            collab: self.signaling.collab.clone(),
+            signaling: Arc::clone(&self.signaling),
         })
     }
 

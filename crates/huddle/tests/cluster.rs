@@ -446,10 +446,14 @@ async fn a_draining_node_moves_its_rooms_and_their_members_keep_their_ids_roles_
     ada.send(json!({"type": "set_title", "title": "weekly"}))
         .await;
     ada.expect("title_changed").await;
-    // The room asks for a password now: the entrance let them in once, a pass lets them in again.
+    // The room asks for a password now and is locked: the entrance let them in once, a pass
+    // lets them in again.
     let password =
         json!({"type": "moderate", "action": {"kind": "set_password", "password": "s3cret"}});
     ada.send(password).await;
+    ada.expect("access_changed").await;
+    let lock = json!({"type": "moderate", "action": {"kind": "lock", "locked": true}});
+    ada.send(lock).await;
     ada.expect("access_changed").await;
     bob.send(json!({"type": "raise_hand", "raised": true}))
         .await;
@@ -466,6 +470,7 @@ async fn a_draining_node_moves_its_rooms_and_their_members_keep_their_ids_roles_
     assert_eq!(&joined["you"], ada_id, "the same id on the new home");
     assert_eq!(joined["role"], "host", "a host stays host");
     assert_eq!(joined["title"], "weekly");
+    assert_eq!(joined["access"]["locked"], true, "the lock comes along");
     let (_bob_b, joined) = move_with(&b, &bob_move, "r", "bob").await;
     assert_eq!(&joined["you"], bob_id);
     assert_eq!(
@@ -494,12 +499,12 @@ async fn a_draining_node_moves_its_rooms_and_their_members_keep_their_ids_roles_
     );
     assert_eq!(planned, Some(2.0));
 
-    // A pass is good once: used again, the join is an ordinary one, which needs the password.
+    // A pass is good once: used again, the join is an ordinary one, and the room is locked.
     let mut again = b.client().await;
     let join = json!({"type": "join", "room": "r", "name": "ada", "version": 1,
         "home": "b", "pass": ada_move["pass"]});
     again.send(join).await;
-    again.expect_error("password_required").await;
+    again.expect_error("room_locked").await;
     a.stop().await;
     b.stop().await;
 }

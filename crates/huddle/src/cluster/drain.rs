@@ -18,15 +18,22 @@ use crate::rooms::{Audience, Notice, Pass, RoomName, RoomRegistry};
 /// How long a member of a moving room has to use its pass on the room's next home.
 const PASS_TTL: Duration = Duration::from_secs(60);
 
-/// Waits until everything of a room's whiteboard accepted here is stored: a room's lease is
-/// handed over only then, so that its next home reads the board whole.
-pub type BoardStored = Box<dyn Fn(RoomName) -> BoxFuture<'static, ()> + Send + Sync>;
+/// What the edge does for a room about to move, with what the cluster does not see: it waits until
+/// everything of the room's whiteboard accepted here is stored (the lease is handed over only
+/// then, so that the next home reads the board whole) and says how the room's entrance is.
+pub type BeforeMove = Box<dyn Fn(RoomName) -> BoxFuture<'static, Leaving> + Send + Sync>;
+
+/// How a room's entrance is as the room leaves this node: what its members' passes carry.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Leaving {
+    pub locked: bool,
+}
 
 impl Homes {
     /// This node drains: from now on it takes no new room, and each room's keeper moves its room
-    /// to another serving node once `board_stored` says its whiteboard is stored.
-    pub fn drain(&self, board_stored: BoardStored) {
-        let _ = self.board_stored.set(board_stored);
+    /// to another serving node once `before_move` is done with it.
+    pub fn drain(&self, before_move: BeforeMove) {
+        let _ = self.before_move.set(before_move);
         self.link.roster.draining.cancel();
     }
 
@@ -34,10 +41,12 @@ impl Homes {
         self.link.roster.is_draining()
     }
 
-    /// Waits until everything of the room's whiteboard accepted here is stored.
-    pub async fn board_stored(&self, room: &RoomName) {
-        if let Some(stored) = self.board_stored.get() {
-            stored(room.clone()).await;
+    /// Waits until everything of the room's whiteboard accepted here is stored; how the room's
+    /// entrance is.
+    pub async fn before_move(&self, room: &RoomName) -> Leaving {
+        match self.before_move.get() {
+            Some(before_move) => before_move(room.clone()).await,
+            None => Leaving::default(),
         }
     }
 
@@ -62,9 +71,10 @@ impl Homes {
     /// The room's lease went to `next`: every member is told to join the room there with a pass
     /// that keeps its place (`migrate`), or to join again from scratch when no pass can be left
     /// in Redis (`redirect`).
-    pub async fn send_members_to(&self, room: &RoomName, next: &Node) {
+    pub async fn send_members_to(&self, room: &RoomName, next: &Node, leaving: Leaving) {
         let (url, node) = (&next.public_url, &next.id.0);
-        for pass in self.local.passes(room) {
+        for mut pass in self.local.passes(room) {
+            pass.locked = leaving.locked;
             let member = pass.moved.id.clone();
             let message = match self.leave_pass(&pass).await {
                 Ok(pass) => {
@@ -134,10 +144,10 @@ pub(super) async fn move_away(
         return false;
     };
     tracing::info!(%room, node = %next.id, "draining: the room moves");
-    homes.board_stored(room).await;
+    let leaving = homes.before_move(room).await;
     lease.hand_over(next.id.clone(), PLACEMENT_WINDOW);
     homes.run_actions(room, lease).await;
     homes.moved(room, home);
-    homes.send_members_to(room, &next).await;
+    homes.send_members_to(room, &next, leaving).await;
     true
 }

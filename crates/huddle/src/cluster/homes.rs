@@ -18,7 +18,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::drain::BoardStored;
+use super::drain::BeforeMove;
 use super::{keeper, Link};
 use crate::rooms::{Away, LocalRegistry, RoomName};
 use crate::store::{Fences, Store};
@@ -83,7 +83,7 @@ pub(super) struct Homes {
     rooms: Mutex<HashMap<RoomName, Arc<RoomHome>>>,
     pub(super) placer: Mutex<Placer>,
     /// Set when the drain begins.
-    pub(super) board_stored: OnceLock<BoardStored>,
+    pub(super) before_move: OnceLock<BeforeMove>,
 }
 
 impl Homes {
@@ -142,7 +142,7 @@ impl Homes {
             store,
             rooms: Mutex::default(),
             placer: Mutex::new(Placer::new(PLACEMENT_WINDOW)),
-            board_stored: OnceLock::new(),
+            before_move: OnceLock::new(),
         })
     }
 

@@ -15,6 +15,7 @@ mod homes;
 mod keeper;
 mod registry;
 
+pub use drain::Leaving;
 pub use heartbeat::ClusterNode;
 pub use registry::ClusterRegistry;
 

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
-use super::drain::BoardStored;
+use super::drain::BeforeMove;
 use super::homes::Homes;
 use super::Link;
 use crate::identity::AuthorKey;
@@ -43,9 +43,9 @@ impl ClusterRegistry {
     }
 
     /// This node drains (docs/cluster.md): it takes no new room, and moves each of its rooms to
-    /// another serving node once `board_stored` says the room's whiteboard is stored.
-    pub fn drain(&self, board_stored: BoardStored) {
-        self.homes.drain(board_stored);
+    /// another serving node once `before_move` is done with it.
+    pub fn drain(&self, before_move: BeforeMove) {
+        self.homes.drain(before_move);
     }
 
     /// Whether another node serves, to which this node's rooms could move.

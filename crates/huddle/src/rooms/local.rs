@@ -34,7 +34,8 @@ impl LocalRegistry {
         self.with_rooms(|rooms| rooms.contains_key(room))
     }
 
-    /// What each member of `room` takes to the room's next home when it moves (a drain).
+    /// What each member of `room` takes to the room's next home when it moves (a drain); the
+    /// room's lock is the entrance's to say.
     pub fn passes(&self, room: &RoomName) -> Vec<Pass> {
         self.with_rooms(|rooms| {
             let Some(members) = rooms.get(room) else {
@@ -53,6 +54,7 @@ impl LocalRegistry {
                         id: participant.id,
                         mode,
                     },
+                    locked: false,
                 })
                 .collect()
         })

@@ -164,6 +164,9 @@ pub struct Pass {
     pub name: String,
     pub role: Role,
     pub moved: Moved,
+    /// The room was locked on its former home: it stays locked (the lock is the entrance's, kept
+    /// in the node's memory).
+    pub locked: bool,
 }
 
 /// The room registry: rooms are created on first join and removed when the last participant leaves.

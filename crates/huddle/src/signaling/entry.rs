@@ -117,6 +117,12 @@ impl Session<'_> {
         author: AuthorKey,
         credentials: &Credentials,
     ) -> Step {
+        if pass.locked {
+            let entrances = &self.signaling.access.entrances;
+            if let Err(err) = entrances.set_locked(&room, true).await {
+                tracing::warn!(room = %room, %err, "cannot keep the moving room locked");
+            }
+        }
         let token = self
             .check_token(&room, credentials.token.as_deref())
             .ok()

@@ -98,7 +98,8 @@ impl RoomRegistry for LocalRegistry {
                 None => Room::new(self.policy),
             });
             if members.contains(&id) {
-                // Only a pass used twice at once could bring the same id again.
+                // Never expected (a pass is good once); were an id to come twice, the second is
+                // refused rather than put over the first.
                 return Err(JoinError::Taken(id));
             }
             let admitted = members.admit(participant, profile.author, outbox, now);

@@ -396,6 +396,29 @@ mod tests {
     }
 
     #[test]
+    fn a_lease_handed_over_names_the_next_home_and_is_no_longer_this_nodes() {
+        let start = Instant::now();
+        let mut lease = held(start);
+        let (next, window) = (NodeId("b".into()), Duration::from_secs(5));
+        lease.hand_over(next.clone(), window);
+        assert_eq!(
+            lease.poll_action(),
+            Some(LeaseAction::HandOver {
+                token: token(),
+                to: next.clone(),
+                placed_for: window
+            })
+        );
+        assert_eq!(*lease.state(), LeaseState::Released);
+        assert_eq!(lease.home_epoch(start), None);
+        assert_eq!(lease.next_timeout(), None, "nothing more to renew");
+        // Given back once: neither a second hand-over nor a release asks Redis again.
+        lease.hand_over(next, window);
+        lease.release();
+        assert_eq!(lease.poll_action(), None);
+    }
+
+    #[test]
     fn a_won_lease_is_sure_until_its_time_to_live_less_the_margin_from_when_it_was_asked() {
         let start = Instant::now();
         let lease = held(start);

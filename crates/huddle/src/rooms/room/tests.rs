@@ -203,3 +203,31 @@ fn announcements_skip_the_sender() {
     assert_eq!(b.try_recv().unwrap(), message);
     assert!(a.try_recv().is_err());
 }
+
+#[test]
+fn a_room_moving_in_keeps_its_media_mode_and_gives_nobody_a_role_for_coming_first() {
+    let policy = RoomPolicy {
+        media: crate::rooms::MediaPolicy::Auto(crate::rooms::AutoSwitch {
+            threshold: 3,
+            hold: Duration::from_secs(30),
+        }),
+        ..RoomPolicy::mesh(8)
+    };
+    let mut room = Room::moved_in(policy, MediaMode::Sfu);
+    assert_eq!(
+        room.settings().media_mode,
+        MediaMode::Sfu,
+        "not back to the mesh"
+    );
+    let (tx, _rx) = mpsc::channel(8);
+    let (_, role) = room
+        .admit(participant("b"), key("b"), tx, Instant::now())
+        .unwrap();
+    assert_eq!(role, Role::Participant, "the host is still on its way");
+    // An ordinary room's first one in hosts it.
+    let (tx, _rx) = mpsc::channel(8);
+    let (_, role) = Room::new(policy)
+        .admit(participant("a"), key("a"), tx, Instant::now())
+        .unwrap();
+    assert_eq!(role, Role::Host);
+}

@@ -1,5 +1,5 @@
 // The room page, /r/<room>: pre-join screen, the call, and the screens that end it.
-// Wires UI-free parts together: `Signaling` (protocol.js), the `Call` (call.js: who is in it, our
+// Wires UI-free parts together: `Signaling` (signaling.js), the `Call` (call.js: who is in it, our
 // role), a `MediaConnection` (media-connection.js) that is `Mesh` (mesh.js) or `SfuConnection`
 // (sfu.js) as `joined.settings.media_mode` says, and `LocalMedia` (media.js); everything on screen
 // is drawn from their events. Both kinds of connection feed the same tiles (remote-tiles.js); sfu
@@ -50,7 +50,8 @@ import { notify } from './notice.js';
 import { drawOwnMedia } from './own-media.js';
 import { SpeakerHighlight } from './speakers.js';
 
-/** @import { Signaling, SignalingEvent, ServerMessage, EndReason, ConnectionState, RoomEvent, MediaMode, JoinedMessage } from './protocol.js' */
+/** @import { Signaling } from './signaling.js' */
+/** @import { SignalingEvent, ServerMessage, EndReason, ConnectionState, RoomEvent, MediaMode, JoinedMessage } from './protocol.js' */
 /** @import { CallEvent } from './call.js' */
 /** @import { MeshEvent } from './mesh.js' */
 /** @import { SfuEvent } from './sfu.js' */

@@ -3,7 +3,7 @@
 // behind, which only carries what the old media connection needs until every tile moved. No DOM:
 // room.js hears each session's events through the callbacks and says when the move is over.
 
-import { Signaling } from './protocol.js';
+import { Signaling } from './signaling.js';
 
 /** @import { JoinedMessage, ServerMessage, SignalingEvent } from './protocol.js' */
 

@@ -1,11 +1,11 @@
-// The signaling connection's reconnects and back-off (assets/js/protocol.js), over a fake
+// The signaling connection's reconnects and back-off (assets/js/signaling.js), over a fake
 // WebSocket and mocked timers: what a user sees when the network drops, without a browser.
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Signaling, backoffDelay, CONNECT_TIMEOUT_MS, MOVING_RETRY_MS, PING_INTERVAL_MS, RECONNECT_MAX_MS, RECONNECT_MIN_MS,
   SILENCE_TIMEOUT_MS,
-} from '../../assets/js/protocol.js';
+} from '../../assets/js/signaling.js';
 import { FakeSocket } from './fake-socket.js';
 
 const MEDIA = { audio: true, video: false, screen: false };

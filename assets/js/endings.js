@@ -36,6 +36,8 @@ export function describeEnd(reason) {
           return ['Too many attempts', 'Please wait a little before joining again.'];
         case 'sfu_unavailable':
           return ['The media server is not available', 'Please try again in a moment.'];
+        case 'room_overloaded':
+          return ['This meeting is at capacity', 'Its media server cannot take anyone else right now. Please try again in a few minutes.'];
         case 'room_locked':
           return ['The room is locked', 'A host locked this meeting: nobody new can join.'];
         case 'token_required':

@@ -27,7 +27,7 @@ const MOVING_RETRY_LIMIT_MS = 60_000;
 /** Error codes that answer a `join` and mean "you are not in the room". */
 const JOIN_REFUSALS = new Set([
   'unsupported_version', 'invalid_room', 'invalid_name', 'room_full', 'already_joined',
-  'malformed_message', 'rate_limited', 'message_too_large', 'sfu_unavailable',
+  'malformed_message', 'rate_limited', 'message_too_large', 'sfu_unavailable', 'room_overloaded',
   'token_required', 'token_expired', 'token_invalid', 'token_wrong_room', 'password_required',
   'wrong_password', 'too_many_attempts', 'room_locked', 'banned', 'storage_failed',
 ]);

@@ -24,7 +24,7 @@ use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::layer::SubscriptionSpec;
 use crate::metrics::SfuMetrics;
 use crate::participant::Forwarding;
-use crate::sfu::SfuConfig;
+use crate::sfu::{Arrival, SfuConfig};
 
 use worker::{Worker, WorkerInput};
 
@@ -37,6 +37,7 @@ pub enum Command {
     Join {
         room: RoomId,
         participant: ParticipantId,
+        arrival: Arrival,
         reply: Reply<()>,
     },
     AcceptOffer {

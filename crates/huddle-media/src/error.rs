@@ -22,6 +22,8 @@ pub enum SfuError {
     NoParticipantForDatagram,
     /// SDP or candidate text that does not parse.
     BadSdp(String),
+    /// The worker of this room sheds load: it takes no newcomers until it caught up.
+    Overloaded(RoomId),
     /// The SFU driver was shut down.
     Stopped,
     /// str0m refused an operation (bad offer, bad candidate, broken session).
@@ -38,6 +40,9 @@ impl fmt::Display for SfuError {
             SfuError::UnrecognisedDatagram => write!(f, "unrecognised datagram"),
             SfuError::NoParticipantForDatagram => write!(f, "no participant for datagram"),
             SfuError::BadSdp(e) => write!(f, "bad sdp: {e}"),
+            SfuError::Overloaded(r) => {
+                write!(f, "room {r} is overloaded: its SFU worker sheds load")
+            }
             SfuError::Stopped => write!(f, "sfu stopped"),
             SfuError::Rtc(e) => write!(f, "rtc: {e}"),
         }

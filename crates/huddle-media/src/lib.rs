@@ -18,12 +18,14 @@ pub mod keyframe;
 pub mod layer;
 pub mod metrics;
 mod outbox;
+pub mod overload;
 mod participant;
 mod pressure;
 mod publisher;
 mod room;
 mod route;
 mod sfu;
+mod shed;
 pub mod speaker;
 mod subscription;
 mod tick;
@@ -35,9 +37,10 @@ pub use keyframe::KeyframeLimiter;
 pub use layer::{select_layer, LayerInfo, SubscriptionSpec};
 pub use metrics::{SfuMetrics, Strain};
 pub use outbox::SfuStats;
+pub use overload::Shedding;
 pub use participant::Forwarding;
 pub use publisher::vp8_keyframe_size;
-pub use sfu::{Load, Sfu, SfuConfig};
+pub use sfu::{Arrival, Load, Sfu, SfuConfig};
 pub use speaker::{SpeakerConfig, SpeakerDetector};
 
 /// Re-exported so callers use the exact str0m version this crate is built on.

@@ -28,11 +28,15 @@ pub struct SfuMetrics {
     nacks: Counter,
     frames_skipped: Counter,
     data_channel_dropped: Counter,
+    frames_late: Counter,
+    joins_refused: Counter,
     worker_rooms: Family<WorkerLabel, Gauge>,
     worker_participants: Family<WorkerLabel, Gauge>,
     worker_packets_forwarded: Family<WorkerLabel, Counter>,
     worker_busy_seconds: Family<WorkerLabel, Counter<f64, AtomicU64>>,
     worker_lag_seconds: Family<WorkerLabel, Gauge<f64, AtomicU64>>,
+    worker_shedding: Family<WorkerLabel, Gauge>,
+    worker_keyframes_only: Family<WorkerLabel, Gauge>,
     /// Each worker's last reading, for [`SfuMetrics::strain`].
     last_readings: Arc<Mutex<HashMap<usize, PressureReading>>>,
 }
@@ -81,6 +85,16 @@ impl SfuMetrics {
             self.data_channel_dropped.clone(),
         );
         registry.register(
+            "huddle_sfu_frames_late",
+            "Frames forwarded to nobody: they waited past the worker's delay bound before it could handle them",
+            self.frames_late.clone(),
+        );
+        registry.register(
+            "huddle_sfu_joins_refused",
+            "Newcomers refused (room_overloaded) by a worker shedding load",
+            self.joins_refused.clone(),
+        );
+        registry.register(
             "huddle_sfu_worker_rooms",
             "Rooms each SFU worker carries (a room lives on one worker)",
             self.worker_rooms.clone(),
@@ -105,6 +119,16 @@ impl SfuMetrics {
             "The longest a datagram waited between the socket and its SFU worker over the last second: a saturated worker delays everybody's media by this much",
             self.worker_lag_seconds.clone(),
         );
+        registry.register(
+            "huddle_sfu_worker_shedding",
+            "How far each SFU worker sheds load to keep media within its delay bound: 0 nothing, 1 lower simulcast layers, 2 keyframes only for some subscriptions and no newcomers",
+            self.worker_shedding.clone(),
+        );
+        registry.register(
+            "huddle_sfu_worker_keyframes_only",
+            "Video subscriptions each SFU worker sends keyframes only, coldest tiles first, while it sheds load",
+            self.worker_keyframes_only.clone(),
+        );
     }
 
     /// One worker's share: what it carries now, how hard it was pushed and the packets it
@@ -128,6 +152,10 @@ impl SfuMetrics {
         busy.inc_by(pressure.busy.as_secs_f64());
         let lag = self.worker_lag_seconds.get_or_create(&label);
         lag.set(pressure.worst_lag.as_secs_f64());
+        let shedding = self.worker_shedding.get_or_create(&label);
+        shedding.set(load.shedding.level().into());
+        let keyframes_only = self.worker_keyframes_only.get_or_create(&label);
+        keyframes_only.set(load.keyframes_only as i64);
         self.readings().insert(worker, pressure);
         self.add(delta);
     }
@@ -161,12 +189,15 @@ impl SfuMetrics {
         self.nacks.inc_by(delta.nacks);
         self.frames_skipped.inc_by(delta.frames_skipped);
         self.data_channel_dropped.inc_by(delta.data_channel_dropped);
+        self.frames_late.inc_by(delta.frames_late);
+        self.joins_refused.inc_by(delta.joins_refused);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::overload::Shedding;
     use prometheus_client::encoding::text::encode;
 
     #[test]
@@ -181,11 +212,14 @@ mod tests {
             nacks: 2,
             frames_skipped: 4,
             data_channel_dropped: 3,
+            frames_late: 6,
+            joins_refused: 7,
         };
         let first = s;
         let one_room = Load {
             rooms: 1,
             participants: 3,
+            ..Load::default()
         };
         let pushed = |busy_ms, lag_ms| PressureReading {
             interval: Duration::from_secs(1),
@@ -202,6 +236,8 @@ mod tests {
         let two_rooms = Load {
             rooms: 2,
             participants: 5,
+            shedding: Shedding::KeyframesOnly { eighths: 2 },
+            keyframes_only: 9,
         };
         m.add_worker(1, two_rooms, pushed(500, 40), s.since(&first));
         m.add_worker(1, two_rooms, pushed(250, 20), SfuStats::default());
@@ -225,6 +261,8 @@ mod tests {
             text.contains("huddle_sfu_data_channel_dropped_total 3"),
             "{text}"
         );
+        assert!(text.contains("huddle_sfu_frames_late_total 6"), "{text}");
+        assert!(text.contains("huddle_sfu_joins_refused_total 7"), "{text}");
         for series in [
             r#"huddle_sfu_worker_packets_forwarded_total{worker="0"} 10"#,
             r#"huddle_sfu_worker_packets_forwarded_total{worker="1"} 5"#,
@@ -234,6 +272,9 @@ mod tests {
             r#"huddle_sfu_worker_busy_seconds_total{worker="1"} 0.75"#,
             r#"huddle_sfu_worker_lag_seconds{worker="0"} 0.003"#,
             r#"huddle_sfu_worker_lag_seconds{worker="1"} 0.02"#,
+            r#"huddle_sfu_worker_shedding{worker="0"} 0"#,
+            r#"huddle_sfu_worker_shedding{worker="1"} 2"#,
+            r#"huddle_sfu_worker_keyframes_only{worker="1"} 9"#,
         ] {
             assert!(text.contains(series), "{series} in {text}");
         }

@@ -65,6 +65,10 @@ pub struct SfuStats {
     /// Data channel messages not relayed to a participant: its backlog was full, or
     /// its channel refused or closed.
     pub data_channel_dropped: u64,
+    /// Frames not forwarded at all: they came in after waiting past the worker's delay bound.
+    pub frames_late: u64,
+    /// Newcomers refused because the worker sheds load.
+    pub joins_refused: u64,
 }
 
 impl SfuStats {
@@ -83,6 +87,8 @@ impl SfuStats {
             data_channel_dropped: self
                 .data_channel_dropped
                 .saturating_sub(earlier.data_channel_dropped),
+            frames_late: self.frames_late.saturating_sub(earlier.frames_late),
+            joins_refused: self.joins_refused.saturating_sub(earlier.joins_refused),
         }
     }
 }

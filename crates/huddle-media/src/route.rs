@@ -91,7 +91,7 @@ impl Sfu {
             .push_back(SfuEvent::TrackUnpublished { room, track });
     }
 
-    fn route_keyframe_request(
+    pub(crate) fn route_keyframe_request(
         &mut self,
         track: TrackId,
         layer: LayerKey,
@@ -136,6 +136,17 @@ impl Sfu {
             publisher: from,
             mid: data.mid,
         };
+        if self.overload.is_late(self.input_delay) {
+            // Sent now it would only be later than the bound; skipping it lets the worker catch
+            // up, and each subscriber's decoder starts again at a keyframe.
+            self.out.stats.frames_late += 1;
+            for other in room.others(from) {
+                if let Some(p) = self.participants.get_mut(&other) {
+                    p.missed_frame(track);
+                }
+            }
+            return;
+        }
         let mut wanted_keyframe: Option<LayerKey> = None;
         for other in room.others(from) {
             let Some(p) = self.participants.get_mut(&other) else {

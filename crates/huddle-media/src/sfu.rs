@@ -18,6 +18,7 @@ use crate::event::{Output, SfuEvent};
 use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::layer::SubscriptionSpec;
 use crate::outbox::{Outbox, SfuStats};
+use crate::overload::{Overload, Shedding};
 use crate::participant::{Forwarding, Participant, RtcRecipe};
 use crate::room::Room;
 use crate::speaker::SpeakerConfig;
@@ -44,6 +45,9 @@ pub struct SfuConfig {
     /// How long a participant whose ICE died keeps its place (publications, subscriptions)
     /// waiting for the client to restart ICE, e.g. after a network change.
     pub ice_restart_grace: Duration,
+    /// The longest media may wait in the worker's queue; past it the worker sheds load
+    /// (see [`crate::overload`]).
+    pub delay_bound: Duration,
 }
 
 impl SfuConfig {
@@ -63,15 +67,30 @@ impl SfuConfig {
             // Browsers notice the loss within seconds and restart at once; a network change
             // (Wi-Fi to cellular, a VPN going up) takes a few seconds more.
             ice_restart_grace: Duration::from_secs(20),
+            // Well above the 10-20 ms a worker near its limit keeps datagrams waiting (measured
+            // at 400 subscribers of one publisher); a delay people in a call begin to notice.
+            delay_bound: Duration::from_millis(200),
         }
     }
 }
 
-/// What one SFU (one worker) carries, for the operator to see how work spreads over workers.
+/// What one SFU (one worker) carries and what it sheds, for the operator to see how work spreads
+/// over workers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Load {
     pub rooms: usize,
     pub participants: usize,
+    pub shedding: Shedding,
+    /// Video subscriptions sent keyframes only.
+    pub keyframes_only: usize,
+}
+
+/// Who asks [`Sfu::join`] for a place: a newcomer to the room can be refused when the worker
+/// sheds load; a member already in the call (a media mode switch, a new connection) cannot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    Newcomer,
+    Member,
 }
 
 pub struct Sfu {
@@ -87,10 +106,15 @@ pub struct Sfu {
     /// last checked for a renegotiation: only then are they all visited.
     pub(crate) negotiation_due: bool,
     recipe: RtcRecipe,
+    pub(crate) overload: Overload,
+    /// How long the datagram being handled waited in the worker's queue: what it completes is
+    /// late past the delay bound.
+    pub(crate) input_delay: Duration,
 }
 
 impl Sfu {
     pub fn new(config: SfuConfig, now: Instant) -> Self {
+        let overload = Overload::new(config.delay_bound);
         let recipe = RtcRecipe::new(
             config.local_addrs.clone(),
             config.ice_lite,
@@ -106,6 +130,8 @@ impl Sfu {
             next_tick: now,
             negotiation_due: false,
             recipe,
+            overload,
+            input_delay: Duration::ZERO,
         }
     }
 
@@ -119,6 +145,12 @@ impl Sfu {
         Load {
             rooms: self.rooms.len(),
             participants: self.participants.len(),
+            shedding: self.overload.shedding(),
+            keyframes_only: self
+                .participants
+                .values()
+                .map(Participant::keyframes_only)
+                .sum(),
         }
     }
 
@@ -139,9 +171,18 @@ impl Sfu {
     /// Adds a participant to a room (creating the room). The browser's offer follows
     /// through [`Sfu::accept_offer`], which builds its `Rtc` at the time of the last input:
     /// call [`Sfu::handle_timeout`] first after a long idle spell.
-    pub fn join(&mut self, room: RoomId, participant: ParticipantId) -> Result<(), SfuError> {
+    pub fn join(
+        &mut self,
+        room: RoomId,
+        participant: ParticipantId,
+        arrival: Arrival,
+    ) -> Result<(), SfuError> {
         if let Some(p) = self.participants.get(&participant) {
             return Err(SfuError::ParticipantExists(participant, p.room()));
+        }
+        if arrival == Arrival::Newcomer && self.overload.refuses_newcomers() {
+            self.out.stats.joins_refused += 1;
+            return Err(SfuError::Overloaded(room));
         }
         let mut p = Participant::new(
             participant,
@@ -260,6 +301,7 @@ impl Sfu {
 
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
+        self.input_delay = Duration::ZERO;
         let now = self.now;
         for p in self.participants.values_mut() {
             if p.next_timeout().is_some_and(|t| t <= now) {
@@ -271,15 +313,18 @@ impl Sfu {
         }
     }
 
-    /// A datagram arrived on `destination` from `source`.
+    /// A datagram arrived on `destination` from `source` at `arrived`. The SFU's time is the
+    /// latest it was given: a datagram that arrived before it waited in a queue that long.
     pub fn handle_receive(
         &mut self,
-        now: Instant,
+        arrived: Instant,
         source: SocketAddr,
         destination: SocketAddr,
         contents: &[u8],
     ) -> Result<(), SfuError> {
-        self.now = self.now.max(now);
+        self.input_delay = self.now.saturating_duration_since(arrived);
+        self.overload.waited(self.input_delay);
+        self.now = self.now.max(arrived);
         let contents = contents
             .try_into()
             .map_err(|_| SfuError::UnrecognisedDatagram)?;

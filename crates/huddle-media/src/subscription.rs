@@ -36,6 +36,8 @@ pub struct Subscription {
     /// The publisher's payload type last forwarded and the subscriber's that matches it:
     /// matching codec parameters per frame was a measurable share of the forwarding cost.
     pub payload_type: Option<(Pt, Pt)>,
+    /// The worker sheds load: only keyframes of this video track are sent.
+    pub keyframes_only: bool,
 }
 
 impl Subscription {
@@ -48,6 +50,7 @@ impl Subscription {
             layers: LayerSwitch::default(),
             rebase: TimeRebase::default(),
             payload_type: None,
+            keyframes_only: false,
         }
     }
 

@@ -1,5 +1,5 @@
-//! Periodic work of the worker: layer selection, keyframe retries, active speaker,
-//! data channel backlogs.
+//! Periodic work of the worker: load shedding, layer selection, keyframe retries, active
+//! speaker, data channel backlogs.
 //!
 //! Done on a tick rather than per packet: bitrates and speaking levels change on the
 //! scale of hundreds of milliseconds, and the work is per subscription, not per packet.
@@ -8,11 +8,13 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use crate::event::SfuEvent;
+use crate::overload::Shedding;
 use crate::sfu::Sfu;
 
 impl Sfu {
     pub(crate) fn tick(&mut self, now: Instant) {
         self.next_tick = now + self.config.tick;
+        self.shed(now);
         for room in self.rooms.values_mut() {
             if let Some(participant) = room.speaker.decide(now) {
                 self.out.events.push_back(SfuEvent::ActiveSpeaker {
@@ -37,8 +39,9 @@ impl Sfu {
             .values()
             .flat_map(|p| p.video_layers(now))
             .collect();
+        let lower = self.overload.shedding() >= Shedding::LowerLayers;
         for p in self.participants.values_mut() {
-            p.select_layers(&published, &mut self.out);
+            p.select_layers(&published, lower, &mut self.out);
         }
     }
 }

@@ -11,7 +11,7 @@ use huddle_media::str0m::format::Codec;
 use huddle_media::str0m::media::{Direction, Frequency, MediaKind, MediaTime};
 use huddle_media::str0m::net::{Protocol, Receive};
 use huddle_media::str0m::{Candidate, Event, Input, Output, Rtc};
-use huddle_media::{ParticipantId, RoomId, SfuConfig, SfuEvent, SfuMetrics};
+use huddle_media::{Arrival, ParticipantId, RoomId, SfuConfig, SfuEvent, SfuMetrics};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::registry::Registry;
 use tokio::sync::oneshot;
@@ -82,6 +82,7 @@ fn join(h: &SfuHandle, room: RoomId, p: &mut Peer, publish: bool) -> Option<hudd
     call(h, |reply| Command::Join {
         room,
         participant: id,
+        arrival: Arrival::Newcomer,
         reply,
     })
     .unwrap();

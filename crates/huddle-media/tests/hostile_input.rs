@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use common::{sfu_addr, Bench, AV, NOTHING};
-use huddle_media::{ParticipantId, SfuError, SubscriptionSpec, TrackId};
+use huddle_media::{Arrival, ParticipantId, SfuError, SubscriptionSpec, TrackId};
 
 #[test]
 fn garbage_datagrams_are_refused() {
@@ -63,7 +63,7 @@ fn bad_signaling_input_is_an_error() {
         Err(SfuError::UnknownTrack(_))
     ));
     assert!(matches!(
-        b.sfu.join(common::ROOM, id),
+        b.sfu.join(common::ROOM, id, Arrival::Newcomer),
         Err(SfuError::ParticipantExists(..))
     ));
 }

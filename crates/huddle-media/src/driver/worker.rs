@@ -153,9 +153,10 @@ impl Worker {
             Command::Join {
                 room,
                 participant,
+                arrival,
                 reply,
             } => {
-                let r = self.sfu.join(room, participant);
+                let r = self.sfu.join(room, participant, arrival);
                 if r.is_ok() {
                     self.route_ufrag(participant);
                 }

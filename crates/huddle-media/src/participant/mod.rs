@@ -9,6 +9,7 @@ mod connection;
 mod negotiate;
 mod publishing;
 mod receiving;
+mod shed;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

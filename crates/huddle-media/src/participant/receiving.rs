@@ -50,6 +50,11 @@ impl Participant {
         else {
             return;
         };
+        // Its decoder misses the frames it is not sent, and asks on every one of them: a keyframe
+        // for it comes with the worker's refresh.
+        if sub.keyframes_only {
+            return;
+        }
         let Some(layer) = sub.layers.current().or(sub.layers.target()) else {
             return;
         };
@@ -92,8 +97,14 @@ impl Participant {
     }
 
     /// Chooses each video subscription's layer within this participant's bandwidth
-    /// estimate, and asks the estimator to probe for what the tiles would want.
-    pub fn select_layers(&mut self, published: &HashMap<TrackId, TrackLayers>, out: &mut Outbox) {
+    /// estimate (one lower when the worker sheds load), and asks the estimator to probe for
+    /// what the tiles would want.
+    pub fn select_layers(
+        &mut self,
+        published: &HashMap<TrackId, TrackLayers>,
+        lower: bool,
+        out: &mut Outbox,
+    ) {
         let audio = self
             .subscriptions
             .iter()
@@ -128,6 +139,11 @@ impl Participant {
                 .and_then(|t| keys.iter().position(|k| *k == t));
             let next = select_layer(infos, &s.spec, budget);
             let chosen = damp_upswitch(previous, next, infos, budget);
+            let chosen = if lower {
+                chosen.map(|i| layer_below(infos, i))
+            } else {
+                chosen
+            };
             let chosen_bps = chosen.map_or(0, |i| infos[i].bitrate_bps);
             sending_bps += chosen_bps;
             // Probe only where more bandwidth would buy a higher layer: probing
@@ -142,7 +158,7 @@ impl Participant {
             if target != s.layers.target() {
                 s.layers.set_target(target);
             }
-            if self.connected && s.layers.awaiting_keyframe() {
+            if self.connected && s.layers.awaiting_keyframe() && !s.keyframes_only {
                 if let Some(layer) = target {
                     out.propagated.push_back(Propagated::KeyframeRequest {
                         track: s.track,
@@ -204,6 +220,9 @@ impl Participant {
                 sub.layers.restart();
                 return Forwarded::Skipped;
             }
+            if sub.keyframes_only && !data.is_keyframe() {
+                return Forwarded::Nothing;
+            }
             match sub.layers.on_frame(LayerKey(data.rid), data.is_keyframe()) {
                 Decision::Drop => {
                     return match sub.layers.target() {
@@ -250,6 +269,11 @@ impl Participant {
             }
         }
     }
+}
+
+/// The active layer below `index`, or `index` itself when it is the lowest.
+fn layer_below(infos: &[crate::layer::LayerInfo], index: usize) -> usize {
+    (0..index).rev().find(|&i| infos[i].active).unwrap_or(index)
 }
 
 /// How far behind the queue on `mid` towards this participant is: the longer of how long

@@ -16,7 +16,7 @@ use huddle_media::str0m::media::{Direction, MediaKind};
 use huddle_media::str0m::media::{Simulcast, SimulcastLayer};
 use huddle_media::str0m::net::{Protocol, Receive};
 use huddle_media::str0m::{Candidate, Event, Input, Output as RtcOutput, Rtc};
-use huddle_media::{Output, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent, TrackId};
+use huddle_media::{Arrival, Output, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent, TrackId};
 
 /// Fake clock step. Keep it small: with coarse steps every packet of a step is sent
 /// and received at the same instant, and str0m's delay-based bandwidth estimator
@@ -50,6 +50,8 @@ pub struct Bench {
     /// loss). Random rather than every n-th: a fixed period can hit a retransmission each time.
     pub downlink_loss_one_in: u64,
     downlink_random: u64,
+    /// How long every datagram to the SFU waited in its worker's queue: a saturated worker.
+    pub uplink_queue_delay: Duration,
 }
 
 /// What a client publishes in its first offer.
@@ -96,6 +98,7 @@ impl Bench {
             uplink_count: 0,
             downlink_loss_one_in: 0,
             downlink_random: 0x9e37_79b9_7f4a_7c15,
+            uplink_queue_delay: Duration::ZERO,
         }
     }
 
@@ -106,7 +109,7 @@ impl Bench {
         let addr: SocketAddr = (Ipv4Addr::new(1, 1, 1, n), 1000 + n as u16).into();
         let mut rtc = Rtc::builder().build(self.now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
-        self.sfu.join(ROOM, id).expect("join");
+        self.sfu.join(ROOM, id, Arrival::Newcomer).expect("join");
 
         let mut change = rtc.sdp_api();
         let video_mid = publish.video.then(|| {
@@ -204,9 +207,10 @@ impl Bench {
                 continue;
             }
             // A datagram for a participant that left is an error, not a panic.
+            let arrived = now - self.uplink_queue_delay;
             let _ = self
                 .sfu
-                .handle_receive(now, d.source, d.destination, &d.contents);
+                .handle_receive(arrived, d.source, d.destination, &d.contents);
             self.poll_sfu(&mut offers);
         }
         self.sfu.handle_timeout(now);
@@ -285,9 +289,14 @@ impl Bench {
     /// every `keyframe_every` frames, or only when asked by PLI) and 50 pps audio.
     pub fn send_media(&mut self, d: Duration) {
         let until = self.now + d;
+        self.send_media_while(|b| b.now < until);
+    }
+
+    /// Sends media as [`Bench::send_media`] does, for as long as `go_on` says.
+    pub fn send_media_while(&mut self, mut go_on: impl FnMut(&Self) -> bool) {
         let mut next_video = self.now;
         let mut next_audio = self.now;
-        while self.now < until {
+        while go_on(self) {
             if self.now >= next_video {
                 for c in &mut self.clients {
                     c.send_video_frame(self.now);

@@ -431,6 +431,8 @@ pub enum ErrorCode {
     SfuRejected,
     /// The SFU is not running or stopped.
     SfuUnavailable,
+    /// The room's SFU worker sheds load: nobody new joins until it caught up.
+    RoomOverloaded,
     ChatTooLong,
     EmptyMessage,
     /// A scheduled time in the past or more than 30 days ahead.
@@ -489,6 +491,7 @@ impl ErrorCode {
             Self::WrongMediaMode => "wrong_media_mode",
             Self::SfuRejected => "sfu_rejected",
             Self::SfuUnavailable => "sfu_unavailable",
+            Self::RoomOverloaded => "room_overloaded",
             Self::ChatTooLong => "chat_too_long",
             Self::EmptyMessage => "empty_message",
             Self::InvalidScheduleTime => "invalid_schedule_time",

@@ -231,6 +231,7 @@ fn sfu_error_codes_are_snake_case() {
         ErrorCode::WrongMediaMode,
         ErrorCode::SfuRejected,
         ErrorCode::SfuUnavailable,
+        ErrorCode::RoomOverloaded,
     ] {
         assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
     }

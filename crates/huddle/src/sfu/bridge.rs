@@ -2,7 +2,7 @@
 
 use huddle_media::driver::{self, Command};
 use huddle_media::ParticipantId as MediaParticipant;
-use huddle_media::{RoomId, SfuError, SfuMetrics, Strain, SubscriptionSpec};
+use huddle_media::{Arrival, RoomId, SfuError, SfuMetrics, Strain, SubscriptionSpec};
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 
@@ -17,6 +17,7 @@ pub(super) enum Request {
     Join {
         room: RoomId,
         participant: MediaParticipant,
+        arrival: Arrival,
         outbox: Outbox,
         reply: driver::Reply<()>,
     },
@@ -55,11 +56,32 @@ impl SfuBridge {
         self.metrics.strain()
     }
 
-    /// Adds a participant of an sfu room; its outbox receives what the SFU has to say to it.
+    /// Adds a newcomer to an sfu room, unless the room's worker sheds load.
+    pub async fn admit(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        outbox: Outbox,
+    ) -> Result<(), SfuFailure> {
+        self.place(room, id, Arrival::Newcomer, outbox).await
+    }
+
+    /// Gives a member of the call a place in the SFU (the room moved to it).
     pub async fn join(
         &self,
         room: &RoomName,
         id: &ParticipantId,
+        outbox: Outbox,
+    ) -> Result<(), SfuFailure> {
+        self.place(room, id, Arrival::Member, outbox).await
+    }
+
+    /// Adds a participant of an sfu room; its outbox receives what the SFU has to say to it.
+    async fn place(
+        &self,
+        room: &RoomName,
+        id: &ParticipantId,
+        arrival: Arrival,
         outbox: Outbox,
     ) -> Result<(), SfuFailure> {
         let participant = media_id(id)?;
@@ -68,6 +90,7 @@ impl SfuBridge {
             .call(|reply| Request::Join {
                 room: room_id,
                 participant,
+                arrival,
                 outbox,
                 reply,
             })

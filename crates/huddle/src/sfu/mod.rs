@@ -38,6 +38,8 @@ const REQUEST_QUEUE: usize = 1024;
 pub enum SfuFailure {
     #[error("the SFU is not running")]
     Unavailable,
+    #[error("this meeting's media server is at capacity: nobody new can join until it catches up")]
+    Overloaded,
     #[error("the SFU refused: {0}")]
     Rejected(String),
     #[error("no participant {0} in this room")]
@@ -48,6 +50,7 @@ impl SfuFailure {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Unavailable => ErrorCode::SfuUnavailable,
+            Self::Overloaded => ErrorCode::RoomOverloaded,
             Self::Rejected(_) => ErrorCode::SfuRejected,
             Self::UnknownParticipant(_) => ErrorCode::UnknownParticipant,
         }
@@ -56,6 +59,7 @@ impl SfuFailure {
     fn from_sfu(err: SfuError) -> Self {
         match err {
             SfuError::Stopped => Self::Unavailable,
+            SfuError::Overloaded(_) => Self::Overloaded,
             other => Self::Rejected(other.to_string()),
         }
     }

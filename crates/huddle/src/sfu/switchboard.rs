@@ -265,6 +265,7 @@ impl SfuSwitchboard {
             Request::Join {
                 room,
                 participant,
+                arrival,
                 outbox,
                 reply,
             } => {
@@ -276,6 +277,7 @@ impl SfuSwitchboard {
                 self.send(Command::Join {
                     room,
                     participant,
+                    arrival,
                     reply,
                 });
             }

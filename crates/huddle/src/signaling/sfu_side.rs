@@ -25,7 +25,7 @@ impl Session<'_> {
         outbox: &mpsc::Sender<ServerMessage>,
     ) -> Result<(), SfuFailure> {
         let sfu = self.sfu().ok_or(SfuFailure::Unavailable)?;
-        sfu.join(room, id, outbox.clone()).await
+        sfu.admit(room, id, outbox.clone()).await
     }
 
     /// Follows the room to `mode`: the SFU gives the participant a place (a fresh one after a

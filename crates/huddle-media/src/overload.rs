@@ -1,0 +1,258 @@
+//! Load shedding: what a worker gives up, and in which order, when its rooms need more than its
+//! core. A saturated worker that only queues makes every participant's media later and later
+//! (seconds, measured); one that sheds keeps the delay bounded and degrades who is cheapest to
+//! degrade.
+//!
+//! The signal is how long datagrams waited for the worker (its queue delay), read on every tick.
+//! Over half the bound and not falling, the worker sheds one more step, over the bound two (a
+//! queue that drains by itself was a burst, not a load to shed); after [`CALM`] under an eighth of
+//! the bound it gives one step back. The steps, in order:
+//! 1. video subscriptions get the simulcast layer below the one they would choose;
+//! 2. then, an eighth at a time, the coldest video subscriptions get keyframes only, and the
+//!    worker takes no newcomers (see [`Overload::refuses_newcomers`]).
+//!
+//! A datagram that waited longer than the bound itself is late: what it completes is not
+//! forwarded (see [`Overload::is_late`]), so a sudden overload costs a keyframe, not seconds of
+//! queue. Sans-IO: queue delays and times in, decisions out.
+
+use std::time::{Duration, Instant};
+
+/// How long the queue delay must stay low before one step of shedding is given back: recovery is
+/// slower than shedding, so a worker at its limit does not flap between two steps every tick.
+pub const CALM: Duration = Duration::from_secs(2);
+/// How often subscriptions on keyframes only get a fresh keyframe: the tile refreshes, and the
+/// publisher's keyframes (each many delta frames' worth) stay rare while the worker is short.
+pub const KEYFRAME_REFRESH: Duration = Duration::from_secs(4);
+/// Keyframe shedding goes an eighth of the video subscriptions at a time.
+const SHARES: u8 = 8;
+const MAX_STEP: u8 = 1 + SHARES;
+
+/// How far a worker sheds, in the order it gives things up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Shedding {
+    #[default]
+    Nothing,
+    /// Video subscriptions get one simulcast layer below what they would choose.
+    LowerLayers,
+    /// Also, the coldest `eighths`/8 of the video subscriptions get keyframes only.
+    KeyframesOnly { eighths: u8 },
+}
+
+impl Shedding {
+    /// For /metrics: 0 nothing, 1 lower layers, 2 keyframes only.
+    pub fn level(self) -> u8 {
+        match self {
+            Shedding::Nothing => 0,
+            Shedding::LowerLayers => 1,
+            Shedding::KeyframesOnly { .. } => 2,
+        }
+    }
+
+    /// How many of `subscriptions` (ranked coldest first) get keyframes only.
+    pub fn keyframes_only(self, subscriptions: usize) -> usize {
+        match self {
+            Shedding::KeyframesOnly { eighths } => {
+                (subscriptions * eighths as usize).div_ceil(SHARES as usize)
+            }
+            _ => 0,
+        }
+    }
+
+    fn from_step(step: u8) -> Self {
+        match step {
+            0 => Shedding::Nothing,
+            1 => Shedding::LowerLayers,
+            n => Shedding::KeyframesOnly { eighths: n - 1 },
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Overload {
+    bound: Duration,
+    step: u8,
+    /// The longest queue delay since the last decision, and in the interval before.
+    worst: Duration,
+    previous: Duration,
+    /// Since when the queue delay stayed under an eighth of the bound.
+    calm_since: Option<Instant>,
+    last_refresh: Option<Instant>,
+}
+
+impl Overload {
+    /// `bound`: the longest media may wait in the worker's queue.
+    pub fn new(bound: Duration) -> Self {
+        Overload {
+            bound,
+            step: 0,
+            worst: Duration::ZERO,
+            previous: Duration::ZERO,
+            calm_since: None,
+            last_refresh: None,
+        }
+    }
+
+    pub fn shedding(&self) -> Shedding {
+        Shedding::from_step(self.step)
+    }
+
+    /// A datagram waited `delay` in the worker's queue.
+    pub fn waited(&mut self, delay: Duration) {
+        self.worst = self.worst.max(delay);
+    }
+
+    /// Media that waited this long is not worth forwarding any more.
+    pub fn is_late(&self, delay: Duration) -> bool {
+        delay > self.bound
+    }
+
+    /// Past the first step the worker is short of its core: a newcomer would only take from
+    /// those already there.
+    pub fn refuses_newcomers(&self) -> bool {
+        self.step > 1
+    }
+
+    /// Reads the queue delay since the last call; returns the shedding when it changed.
+    pub fn decide(&mut self, now: Instant) -> Option<Shedding> {
+        let worst = std::mem::take(&mut self.worst);
+        let previous = std::mem::replace(&mut self.previous, worst);
+        let before = self.step;
+        if worst > self.bound / 2 {
+            if worst >= previous {
+                let up = if worst > self.bound { 2 } else { 1 };
+                self.step = (self.step + up).min(MAX_STEP);
+            }
+            self.calm_since = None;
+        } else if worst < self.bound / 8 {
+            let since = *self.calm_since.get_or_insert(now);
+            if self.step > 0 && now.saturating_duration_since(since) >= CALM {
+                self.step -= 1;
+                self.calm_since = Some(now);
+            }
+        } else {
+            self.calm_since = None;
+        }
+        (self.step != before).then(|| self.shedding())
+    }
+
+    /// True every [`KEYFRAME_REFRESH`] while some subscriptions get keyframes only.
+    pub fn keyframe_refresh_due(&mut self, now: Instant) -> bool {
+        if !matches!(self.shedding(), Shedding::KeyframesOnly { .. }) {
+            self.last_refresh = None;
+            return false;
+        }
+        let due = self
+            .last_refresh
+            .is_none_or(|last| now.saturating_duration_since(last) >= KEYFRAME_REFRESH);
+        if due {
+            self.last_refresh = Some(now);
+        }
+        due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOUND: Duration = Duration::from_millis(200);
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// One tick whose worst datagram waited `delay`.
+    fn tick(o: &mut Overload, now: Instant, delay: Duration) -> Option<Shedding> {
+        o.waited(delay);
+        o.decide(now)
+    }
+
+    #[test]
+    fn sheds_layers_first_then_keyframes_an_eighth_at_a_time() {
+        let t0 = Instant::now();
+        let mut o = Overload::new(BOUND);
+        assert_eq!(tick(&mut o, t0, ms(20)), None);
+        assert!(!o.refuses_newcomers());
+        assert_eq!(
+            tick(&mut o, t0 + ms(100), ms(120)),
+            Some(Shedding::LowerLayers)
+        );
+        assert!(!o.refuses_newcomers());
+        assert_eq!(
+            tick(&mut o, t0 + ms(200), ms(150)),
+            Some(Shedding::KeyframesOnly { eighths: 1 })
+        );
+        assert!(o.refuses_newcomers());
+        // Over the bound: two steps at once.
+        assert_eq!(
+            tick(&mut o, t0 + ms(300), ms(250)),
+            Some(Shedding::KeyframesOnly { eighths: 3 })
+        );
+        for i in 0..10 {
+            tick(&mut o, t0 + ms(400 + 100 * i), ms(300));
+        }
+        assert_eq!(o.shedding(), Shedding::KeyframesOnly { eighths: 8 });
+    }
+
+    #[test]
+    fn gives_back_one_step_per_calm_spell_and_holds_in_between() {
+        let t0 = Instant::now();
+        let mut o = Overload::new(BOUND);
+        tick(&mut o, t0, ms(300));
+        assert_eq!(o.shedding(), Shedding::KeyframesOnly { eighths: 1 });
+        // Between an eighth and half the bound: neither more nor less.
+        assert_eq!(tick(&mut o, t0 + ms(100), ms(60)), None);
+        assert_eq!(tick(&mut o, t0 + ms(200), ms(5)), None);
+        assert_eq!(tick(&mut o, t0 + ms(2100), ms(5)), None);
+        assert_eq!(
+            tick(&mut o, t0 + ms(2200), ms(5)),
+            Some(Shedding::LowerLayers)
+        );
+        // A busy tick restarts the calm spell.
+        tick(&mut o, t0 + ms(2300), ms(60));
+        assert_eq!(tick(&mut o, t0 + ms(4200), ms(5)), None);
+        assert_eq!(tick(&mut o, t0 + ms(6400), ms(5)), Some(Shedding::Nothing));
+        assert_eq!(tick(&mut o, t0 + ms(9000), ms(5)), None);
+    }
+
+    #[test]
+    fn a_draining_queue_is_not_shed_further() {
+        let t0 = Instant::now();
+        let mut o = Overload::new(BOUND);
+        tick(&mut o, t0, ms(300));
+        assert_eq!(tick(&mut o, t0 + ms(100), ms(250)), None);
+        assert_eq!(tick(&mut o, t0 + ms(200), ms(150)), None);
+        assert_eq!(
+            tick(&mut o, t0 + ms(300), ms(160)),
+            Some(Shedding::KeyframesOnly { eighths: 2 })
+        );
+    }
+
+    #[test]
+    fn late_is_past_the_bound() {
+        let o = Overload::new(BOUND);
+        assert!(!o.is_late(BOUND));
+        assert!(o.is_late(BOUND + ms(1)));
+    }
+
+    #[test]
+    fn keyframes_only_counts_whole_subscriptions_rounding_up() {
+        let s = Shedding::KeyframesOnly { eighths: 1 };
+        assert_eq!(s.keyframes_only(0), 0);
+        assert_eq!(s.keyframes_only(3), 1);
+        assert_eq!(s.keyframes_only(16), 2);
+        assert_eq!(Shedding::KeyframesOnly { eighths: 8 }.keyframes_only(5), 5);
+        assert_eq!(Shedding::LowerLayers.keyframes_only(5), 0);
+    }
+
+    #[test]
+    fn keyframe_refresh_only_while_keyframes_are_shed() {
+        let t0 = Instant::now();
+        let mut o = Overload::new(BOUND);
+        assert!(!o.keyframe_refresh_due(t0));
+        tick(&mut o, t0, ms(300));
+        assert!(o.keyframe_refresh_due(t0));
+        assert!(!o.keyframe_refresh_due(t0 + ms(3900)));
+        assert!(o.keyframe_refresh_due(t0 + KEYFRAME_REFRESH));
+    }
+}

@@ -25,6 +25,10 @@ const SWEEP: Duration = Duration::from_millis(2);
 const ROOM: &str = "bench";
 pub const FORWARDED: &str = "huddle_sfu_packets_forwarded_total";
 const WORKER_LAG: &str = "huddle_sfu_worker_lag_seconds";
+const SHEDDING: &str = "huddle_sfu_worker_shedding";
+const KEYFRAMES_ONLY: &str = "huddle_sfu_worker_keyframes_only";
+const FRAMES_LATE: &str = "huddle_sfu_frames_late_total";
+const JOINS_REFUSED: &str = "huddle_sfu_joins_refused_total";
 
 /// Who joins, in order, and how long each phase lasts.
 pub struct Plan {
@@ -46,6 +50,31 @@ struct Reading {
     forwarded: f64,
     /// The slowest worker's lag over the last second.
     worker_lag: f64,
+    shed: Shed,
+}
+
+/// What the SFU's workers shed (see huddle-media's `overload`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shed {
+    /// The furthest a worker sheds: 0 nothing, 1 lower layers, 2 keyframes only.
+    pub level: f64,
+    /// Video subscriptions on keyframes only, in all workers.
+    pub keyframes_only: f64,
+    /// Frames forwarded to nobody because they waited past the delay bound (a counter).
+    pub frames_late: f64,
+    /// Newcomers refused with `room_overloaded` (a counter).
+    pub joins_refused: f64,
+}
+
+impl Shed {
+    fn read(metrics: &str) -> Self {
+        Shed {
+            level: signaling::max_series(metrics, SHEDDING).unwrap_or(0.0),
+            keyframes_only: signaling::series(metrics, KEYFRAMES_ONLY).sum(),
+            frames_late: signaling::metric(metrics, FRAMES_LATE).unwrap_or(0.0),
+            joins_refused: signaling::metric(metrics, JOINS_REFUSED).unwrap_or(0.0),
+        }
+    }
 }
 
 impl Reading {
@@ -55,6 +84,7 @@ impl Reading {
             cpu: server.cpu_time()?,
             forwarded: signaling::metric(&metrics, FORWARDED).unwrap_or(f64::NAN),
             worker_lag: signaling::max_series(&metrics, WORKER_LAG).unwrap_or(f64::NAN),
+            shed: Shed::read(&metrics),
         })
     }
 }
@@ -71,6 +101,8 @@ pub struct Outcome {
     pub server_forwarded: f64,
     /// The slowest SFU worker's lag over the window's last second, in seconds.
     pub worker_lag: f64,
+    /// At the window's end; its counters over the whole run.
+    pub shed: Shed,
     pub rss_growth: u64,
     pub generator_cpu: Duration,
     pub generator_busy: Duration,
@@ -104,6 +136,7 @@ pub fn run(server: &RunningServer, plan: &Plan) -> anyhow::Result<Outcome> {
         server_cpu: after.cpu - before.cpu,
         server_forwarded: after.forwarded - before.forwarded,
         worker_lag: after.worker_lag,
+        shed: after.shed,
         rss_growth,
         generator_cpu,
         generator_busy,

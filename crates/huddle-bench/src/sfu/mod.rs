@@ -4,6 +4,7 @@
 //! measures the floor (SRTP encrypt + send) on the server's CPU.
 
 pub(crate) mod epoll;
+mod contender;
 mod floor;
 mod generator;
 mod participant;
@@ -74,6 +75,10 @@ pub struct SfuArgs {
     /// CPUs the generator runs on (default: the second half).
     #[arg(long, value_delimiter = ',')]
     client_cpus: Option<Vec<usize>>,
+    /// A busy loop shares the server's CPU during the joins and the window: the worker gets about
+    /// half of it, so the load is about twice what it carries alone (the overload target).
+    #[arg(long)]
+    contend: bool,
     /// Runs; figures are medians over them.
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -213,6 +218,7 @@ fn one_run(
         extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
     };
     let server = RunningServer::start(&spec)?;
+    let contender = args.contend.then(|| contender::Contender::start(server_cpus));
     let plan = Plan {
         sfu,
         roster: args.roster(),
@@ -228,6 +234,7 @@ fn one_run(
             .join()
             .expect("generator panicked")
     });
+    drop(contender);
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
     outcome

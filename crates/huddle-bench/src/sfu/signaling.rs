@@ -107,12 +107,16 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
         .and_then(|value| value.trim().parse().ok())
 }
 
-/// The largest value among the series of a labelled metric (`name{...} value`).
-pub fn max_series(text: &str, name: &str) -> Option<f64> {
+/// The values of the series of a labelled metric (`name{...} value`).
+pub fn series<'a>(text: &'a str, name: &'a str) -> impl Iterator<Item = f64> + 'a {
     text.lines()
-        .filter_map(|line| line.strip_prefix(name)?.strip_prefix('{'))
+        .filter_map(move |line| line.strip_prefix(name)?.strip_prefix('{'))
         .filter_map(|rest| rest.split_once("} ")?.1.trim().parse().ok())
-        .reduce(f64::max)
+}
+
+/// The largest value among the series of a labelled metric.
+pub fn max_series(text: &str, name: &str) -> Option<f64> {
+    series(text, name).reduce(f64::max)
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@
 //! degrade.
 //!
 //! The signal is how long datagrams waited for the worker (its queue delay), read on every tick.
-//! Over half the bound and not falling, the worker sheds one more step, over the bound two (a
-//! queue that drains by itself was a burst, not a load to shed); after [`CALM`] under an eighth of
-//! the bound it gives one step back. The steps, in order:
+//! Once it has stayed over half the bound for [`SUSTAINED`] and is not falling, the worker sheds
+//! one more step each tick, two while over the bound: a burst (a wave of joins, each with its DTLS
+//! handshake) or a queue that drains by itself is not a load to shed. After [`CALM`] under an
+//! eighth of the bound it gives one step back. The steps, in order:
 //! 1. video subscriptions get the simulcast layer below the one they would choose;
 //! 2. then, an eighth at a time, the coldest video subscriptions get keyframes only, and the
 //!    worker takes no newcomers (see [`Overload::refuses_newcomers`]).
@@ -17,9 +18,13 @@
 
 use std::time::{Duration, Instant};
 
-/// How long the queue delay must stay low before one step of shedding is given back: recovery is
-/// slower than shedding, so a worker at its limit does not flap between two steps every tick.
-pub const CALM: Duration = Duration::from_secs(2);
+/// How long the queue delay must stay over half the bound before the worker sheds: longer than
+/// the bursts measured while 100 subscribers a second joined a worker that carried them.
+pub const SUSTAINED: Duration = Duration::from_millis(500);
+/// How long the queue delay must stay low before one step of shedding is given back: with
+/// [`SUSTAINED`] before the next step up, a worker at its limit changes a step every second or two,
+/// not every tick.
+pub const CALM: Duration = Duration::from_secs(1);
 /// How often subscriptions on keyframes only get a fresh keyframe: the tile refreshes, and the
 /// publisher's keyframes (each many delta frames' worth) stay rare while the worker is short.
 pub const KEYFRAME_REFRESH: Duration = Duration::from_secs(4);
@@ -74,7 +79,8 @@ pub struct Overload {
     /// The longest queue delay since the last decision, and in the interval before.
     worst: Duration,
     previous: Duration,
-    /// Since when the queue delay stayed under an eighth of the bound.
+    /// Since when the queue delay stayed over half the bound, or under an eighth of it.
+    pressed_since: Option<Instant>,
     calm_since: Option<Instant>,
     last_refresh: Option<Instant>,
 }
@@ -87,6 +93,7 @@ impl Overload {
             step: 0,
             worst: Duration::ZERO,
             previous: Duration::ZERO,
+            pressed_since: None,
             calm_since: None,
             last_refresh: None,
         }
@@ -118,21 +125,33 @@ impl Overload {
         let previous = std::mem::replace(&mut self.previous, worst);
         let before = self.step;
         if worst > self.bound / 2 {
-            if worst >= previous {
-                let up = if worst > self.bound { 2 } else { 1 };
-                self.step = (self.step + up).min(MAX_STEP);
-            }
-            self.calm_since = None;
-        } else if worst < self.bound / 8 {
-            let since = *self.calm_since.get_or_insert(now);
-            if self.step > 0 && now.saturating_duration_since(since) >= CALM {
-                self.step -= 1;
-                self.calm_since = Some(now);
-            }
+            self.pressed(now, worst, previous);
         } else {
-            self.calm_since = None;
+            self.eased(now, worst);
         }
         (self.step != before).then(|| self.shedding())
+    }
+
+    fn pressed(&mut self, now: Instant, worst: Duration, previous: Duration) {
+        self.calm_since = None;
+        let since = *self.pressed_since.get_or_insert(now);
+        if worst >= previous && now.saturating_duration_since(since) >= SUSTAINED {
+            let up = if worst > self.bound { 2 } else { 1 };
+            self.step = (self.step + up).min(MAX_STEP);
+        }
+    }
+
+    fn eased(&mut self, now: Instant, worst: Duration) {
+        self.pressed_since = None;
+        if worst >= self.bound / 8 {
+            self.calm_since = None;
+            return;
+        }
+        let since = *self.calm_since.get_or_insert(now);
+        if self.step > 0 && now.saturating_duration_since(since) >= CALM {
+            self.step -= 1;
+            self.calm_since = Some(now);
+        }
     }
 
     /// True every [`KEYFRAME_REFRESH`] while some subscriptions get keyframes only.
@@ -161,71 +180,83 @@ mod tests {
         Duration::from_millis(n)
     }
 
-    /// One tick whose worst datagram waited `delay`.
-    fn tick(o: &mut Overload, now: Instant, delay: Duration) -> Option<Shedding> {
-        o.waited(delay);
-        o.decide(now)
+    /// Ticks 100 ms apart from `start`, each with its worst datagram's wait; the last decision.
+    fn ticks(o: &mut Overload, start: Instant, delays: &[u64]) -> Option<Shedding> {
+        let mut last = None;
+        for (i, delay) in delays.iter().enumerate() {
+            o.waited(ms(*delay));
+            last = o.decide(start + ms(100 * i as u64));
+        }
+        last
+    }
+
+    /// A worker under sustained pressure from `t0`: on the sixth tick it sheds.
+    fn sustained(o: &mut Overload, t0: Instant) {
+        assert_eq!(ticks(o, t0, &[120, 120, 120, 120, 120]), None);
+        assert_eq!(ticks(o, t0 + ms(500), &[120]), Some(Shedding::LowerLayers));
     }
 
     #[test]
     fn sheds_layers_first_then_keyframes_an_eighth_at_a_time() {
         let t0 = Instant::now();
         let mut o = Overload::new(BOUND);
-        assert_eq!(tick(&mut o, t0, ms(20)), None);
+        sustained(&mut o, t0);
         assert!(!o.refuses_newcomers());
         assert_eq!(
-            tick(&mut o, t0 + ms(100), ms(120)),
-            Some(Shedding::LowerLayers)
-        );
-        assert!(!o.refuses_newcomers());
-        assert_eq!(
-            tick(&mut o, t0 + ms(200), ms(150)),
+            ticks(&mut o, t0 + ms(600), &[150]),
             Some(Shedding::KeyframesOnly { eighths: 1 })
         );
         assert!(o.refuses_newcomers());
         // Over the bound: two steps at once.
         assert_eq!(
-            tick(&mut o, t0 + ms(300), ms(250)),
+            ticks(&mut o, t0 + ms(700), &[250]),
             Some(Shedding::KeyframesOnly { eighths: 3 })
         );
-        for i in 0..10 {
-            tick(&mut o, t0 + ms(400 + 100 * i), ms(300));
-        }
+        ticks(&mut o, t0 + ms(800), &[300; 10]);
         assert_eq!(o.shedding(), Shedding::KeyframesOnly { eighths: 8 });
     }
 
     #[test]
-    fn gives_back_one_step_per_calm_spell_and_holds_in_between() {
+    fn a_burst_shorter_than_sustained_sheds_nothing() {
         let t0 = Instant::now();
         let mut o = Overload::new(BOUND);
-        tick(&mut o, t0, ms(300));
-        assert_eq!(o.shedding(), Shedding::KeyframesOnly { eighths: 1 });
-        // Between an eighth and half the bound: neither more nor less.
-        assert_eq!(tick(&mut o, t0 + ms(100), ms(60)), None);
-        assert_eq!(tick(&mut o, t0 + ms(200), ms(5)), None);
-        assert_eq!(tick(&mut o, t0 + ms(2100), ms(5)), None);
-        assert_eq!(
-            tick(&mut o, t0 + ms(2200), ms(5)),
-            Some(Shedding::LowerLayers)
-        );
-        // A busy tick restarts the calm spell.
-        tick(&mut o, t0 + ms(2300), ms(60));
-        assert_eq!(tick(&mut o, t0 + ms(4200), ms(5)), None);
-        assert_eq!(tick(&mut o, t0 + ms(6400), ms(5)), Some(Shedding::Nothing));
-        assert_eq!(tick(&mut o, t0 + ms(9000), ms(5)), None);
+        assert_eq!(ticks(&mut o, t0, &[300, 300, 300, 300, 300, 20]), None);
+        assert_eq!(ticks(&mut o, t0 + ms(600), &[300, 300, 300]), None);
+        assert!(!o.refuses_newcomers());
     }
 
     #[test]
     fn a_draining_queue_is_not_shed_further() {
         let t0 = Instant::now();
         let mut o = Overload::new(BOUND);
-        tick(&mut o, t0, ms(300));
-        assert_eq!(tick(&mut o, t0 + ms(100), ms(250)), None);
-        assert_eq!(tick(&mut o, t0 + ms(200), ms(150)), None);
+        sustained(&mut o, t0);
+        assert_eq!(ticks(&mut o, t0 + ms(600), &[110, 105, 101]), None);
         assert_eq!(
-            tick(&mut o, t0 + ms(300), ms(160)),
-            Some(Shedding::KeyframesOnly { eighths: 2 })
+            ticks(&mut o, t0 + ms(900), &[160]),
+            Some(Shedding::KeyframesOnly { eighths: 1 })
         );
+    }
+
+    #[test]
+    fn gives_back_one_step_per_calm_second_and_holds_in_between() {
+        let t0 = Instant::now();
+        let mut o = Overload::new(BOUND);
+        sustained(&mut o, t0);
+        ticks(&mut o, t0 + ms(600), &[150]);
+        assert_eq!(o.shedding(), Shedding::KeyframesOnly { eighths: 1 });
+        // Between an eighth and half the bound: neither more nor less.
+        assert_eq!(ticks(&mut o, t0 + ms(700), &[60; 20]), None);
+        // Calm from 2.7 s: a step back at 3.7 s.
+        assert_eq!(ticks(&mut o, t0 + ms(2700), &[5; 10]), None);
+        assert_eq!(
+            ticks(&mut o, t0 + ms(3700), &[5]),
+            Some(Shedding::LowerLayers)
+        );
+        // A busy tick starts the calm spell again.
+        ticks(&mut o, t0 + ms(3800), &[60]);
+        assert_eq!(ticks(&mut o, t0 + ms(3900), &[5; 10]), None);
+        assert_eq!(ticks(&mut o, t0 + ms(4900), &[5]), Some(Shedding::Nothing));
+        assert_eq!(ticks(&mut o, t0 + ms(5000), &[5; 30]), None);
     }
 
     #[test]
@@ -250,9 +281,11 @@ mod tests {
         let t0 = Instant::now();
         let mut o = Overload::new(BOUND);
         assert!(!o.keyframe_refresh_due(t0));
-        tick(&mut o, t0, ms(300));
-        assert!(o.keyframe_refresh_due(t0));
-        assert!(!o.keyframe_refresh_due(t0 + ms(3900)));
-        assert!(o.keyframe_refresh_due(t0 + KEYFRAME_REFRESH));
+        sustained(&mut o, t0);
+        ticks(&mut o, t0 + ms(600), &[150]);
+        let t1 = t0 + ms(600);
+        assert!(o.keyframe_refresh_due(t1));
+        assert!(!o.keyframe_refresh_due(t1 + ms(3900)));
+        assert!(o.keyframe_refresh_due(t1 + KEYFRAME_REFRESH));
     }
 }

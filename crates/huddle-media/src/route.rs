@@ -8,7 +8,8 @@ use crate::event::SfuEvent;
 use crate::forward::LayerKey;
 use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::outbox::Propagated;
-use crate::participant::Forwarded;
+use crate::overload::Shedding;
+use crate::participant::{Forwarded, MAX_SEND_DELAY};
 use crate::sfu::Sfu;
 
 impl Sfu {
@@ -136,7 +137,7 @@ impl Sfu {
             publisher: from,
             mid: data.mid,
         };
-        if self.overload.is_late(self.input_delay) {
+        if self.overload.is_late(self.queue_delay) {
             // Sent now it would only be later than the bound; skipping it lets the worker catch
             // up, and each subscriber's decoder starts again at a keyframe.
             self.out.stats.frames_late += 1;
@@ -147,12 +148,16 @@ impl Sfu {
             }
             return;
         }
+        let max_send_delay = match self.overload.shedding() {
+            Shedding::Nothing => MAX_SEND_DELAY,
+            _ => self.config.delay_bound,
+        };
         let mut wanted_keyframe: Option<LayerKey> = None;
         for other in room.others(from) {
             let Some(p) = self.participants.get_mut(&other) else {
                 continue;
             };
-            match p.forward(track, data) {
+            match p.forward(track, data, max_send_delay) {
                 Forwarded::Written { bytes, packets } => {
                     self.out.stats.packets_forwarded += packets;
                     self.out.stats.bytes_forwarded += bytes as u64;

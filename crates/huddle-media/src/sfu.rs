@@ -107,9 +107,9 @@ pub struct Sfu {
     pub(crate) negotiation_due: bool,
     recipe: RtcRecipe,
     pub(crate) overload: Overload,
-    /// How long the datagram being handled waited in the worker's queue: what it completes is
-    /// late past the delay bound.
-    pub(crate) input_delay: Duration,
+    /// How long the latest datagram waited in the worker's queue: the frames it completes, which
+    /// come out when the SFU is next polled, are late past the delay bound.
+    pub(crate) queue_delay: Duration,
 }
 
 impl Sfu {
@@ -131,7 +131,7 @@ impl Sfu {
             negotiation_due: false,
             recipe,
             overload,
-            input_delay: Duration::ZERO,
+            queue_delay: Duration::ZERO,
         }
     }
 
@@ -301,7 +301,6 @@ impl Sfu {
 
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
-        self.input_delay = Duration::ZERO;
         let now = self.now;
         for p in self.participants.values_mut() {
             if p.next_timeout().is_some_and(|t| t <= now) {
@@ -322,8 +321,8 @@ impl Sfu {
         destination: SocketAddr,
         contents: &[u8],
     ) -> Result<(), SfuError> {
-        self.input_delay = self.now.saturating_duration_since(arrived);
-        self.overload.waited(self.input_delay);
+        self.queue_delay = self.now.saturating_duration_since(arrived);
+        self.overload.waited(self.queue_delay);
         self.now = self.now.max(arrived);
         let contents = contents
             .try_into()
@@ -360,7 +359,18 @@ impl Sfu {
             .get_mut(&id)
             .expect("id was just found among participants");
         p.handle_input(input);
+        // Drained at once, as str0m needs after every input, and what the datagram completes is
+        // routed now, late or not by its own wait: a worker handling a batch of datagrams then
+        // walks all its participants once per batch (in `poll_output`), not once per datagram.
+        p.poll_to_timeout(self.now, &mut self.out);
+        self.route_propagated();
         Ok(())
+    }
+
+    fn route_propagated(&mut self) {
+        while let Some(prop) = self.out.propagated.pop_front() {
+            self.route(prop);
+        }
     }
 
     pub fn poll_output(&mut self) -> Output {
@@ -403,9 +413,7 @@ impl Sfu {
             if self.out.propagated.is_empty() {
                 break;
             }
-            while let Some(prop) = self.out.propagated.pop_front() {
-                self.route(prop);
-            }
+            self.route_propagated();
             did_something = true;
         }
         did_something |= self.negotiate();
@@ -463,9 +471,7 @@ impl Sfu {
             });
         }
         // Route the unpublications now so the others renegotiate.
-        while let Some(prop) = self.out.propagated.pop_front() {
-            self.route(prop);
-        }
+        self.route_propagated();
         if self
             .rooms
             .get(&room_id)

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{layer_frame_size, Bench, AV, NOTHING, ROOM, SIMULCAST};
 use huddle_media::{Arrival, MediaKind, ParticipantId, SfuError, Shedding, SubscriptionSpec};
 
-/// Over half the bound (200 ms) and growing: one more step each tick.
+/// Over half the bound (200 ms): one more step each tick once it lasted half a second.
 const PRESSED: Duration = Duration::from_millis(120);
 /// Between an eighth and half the bound: the shedding holds.
 const HOLDING: Duration = Duration::from_millis(50);
@@ -36,7 +36,7 @@ fn keyframes_and_deltas(b: &Bench, client: usize) -> (usize, usize) {
 /// delay that changes nothing.
 fn press(b: &mut Bench, delay: Duration, hold: Duration) {
     let before = b.sfu.load().shedding;
-    let until = b.now + TICK * 2;
+    let until = b.now + TICK * 10;
     b.uplink_queue_delay = delay;
     b.send_media_while(|b| b.sfu.load().shedding == before && b.now < until);
     b.uplink_queue_delay = HOLDING;
@@ -114,7 +114,7 @@ fn a_worker_past_its_bound_sheds_layers_then_the_coldest_tiles_then_newcomers() 
         "the first to join keeps its video: {deltas} deltas"
     );
 
-    // A calm queue gives a step back every two seconds, down to nothing.
+    // A calm queue gives a step back every second, down to nothing.
     b.uplink_queue_delay = Duration::ZERO;
     b.send_media(Duration::from_secs(9));
     let load = b.sfu.load();

@@ -1,7 +1,7 @@
 //! A busy loop on the server's CPU (`--contend`): the kernel shares the CPU between it and the
-//! SFU worker, so the worker gets about half of it, and a load one worker carries becomes twice
-//! what it can. That is the overload target's load, made without a generator twice as big (on a
-//! 2-core machine the generator has one core).
+//! SFU worker, so the worker gets about half of it, and the load of a call already running becomes
+//! twice what it can carry. That is the overload target's load, made without a generator twice as
+//! big (on a 2-core machine the generator has one core).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

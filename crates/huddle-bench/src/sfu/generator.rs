@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::Value;
 
+use super::contender::Contender;
 use super::epoll::Epoll;
 use super::participant::{Counting, Participant};
 use super::publishing::Sends;
@@ -28,6 +29,7 @@ const WORKER_LAG: &str = "huddle_sfu_worker_lag_seconds";
 const SHEDDING: &str = "huddle_sfu_worker_shedding";
 const KEYFRAMES_ONLY: &str = "huddle_sfu_worker_keyframes_only";
 const FRAMES_LATE: &str = "huddle_sfu_frames_late_total";
+const FRAMES_SKIPPED: &str = "huddle_sfu_frames_skipped_total";
 const JOINS_REFUSED: &str = "huddle_sfu_joins_refused_total";
 
 /// Who joins, in order, and how long each phase lasts.
@@ -41,6 +43,8 @@ pub struct Plan {
     pub warmup: Duration,
     pub duration: Duration,
     pub cpus: Vec<usize>,
+    /// The server's CPUs, to share with a busy loop once everybody joined (`--contend`).
+    pub contend: Option<Vec<usize>>,
 }
 
 /// The server's side at one instant.
@@ -62,6 +66,8 @@ pub struct Shed {
     pub keyframes_only: f64,
     /// Frames forwarded to nobody because they waited past the delay bound (a counter).
     pub frames_late: f64,
+    /// Frames not sent to a subscriber whose send queue was too far behind (a counter).
+    pub frames_skipped: f64,
     /// Newcomers refused with `room_overloaded` (a counter).
     pub joins_refused: f64,
 }
@@ -72,6 +78,7 @@ impl Shed {
             level: signaling::max_series(metrics, SHEDDING).unwrap_or(0.0),
             keyframes_only: signaling::series(metrics, KEYFRAMES_ONLY).sum(),
             frames_late: signaling::metric(metrics, FRAMES_LATE).unwrap_or(0.0),
+            frames_skipped: signaling::metric(metrics, FRAMES_SKIPPED).unwrap_or(0.0),
             joins_refused: signaling::metric(metrics, JOINS_REFUSED).unwrap_or(0.0),
         }
     }
@@ -118,6 +125,7 @@ pub fn run(server: &RunningServer, plan: &Plan) -> anyhow::Result<Outcome> {
     let rss_before = server.rss_bytes()?;
     gen.join_all(server)?;
     let rss_growth = server.rss_bytes()?.saturating_sub(rss_before);
+    let _contender = plan.contend.as_deref().map(Contender::start);
     gen.run_for(plan.warmup, false)?;
     let (cpu, busy) = (sys::thread_cpu_time(), sys::thread_busy_time());
     let before = Reading::take(server)?;

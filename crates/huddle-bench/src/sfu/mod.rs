@@ -3,8 +3,8 @@
 //! and Opus, and subscribers count, time and check what arrives. The same run
 //! measures the floor (SRTP encrypt + send) on the server's CPU.
 
-pub(crate) mod epoll;
 mod contender;
+pub(crate) mod epoll;
 mod floor;
 mod generator;
 mod participant;
@@ -75,8 +75,8 @@ pub struct SfuArgs {
     /// CPUs the generator runs on (default: the second half).
     #[arg(long, value_delimiter = ',')]
     client_cpus: Option<Vec<usize>>,
-    /// A busy loop shares the server's CPU during the joins and the window: the worker gets about
-    /// half of it, so the load is about twice what it carries alone (the overload target).
+    /// Once everybody joined, a busy loop shares the server's CPU: the worker gets about half of
+    /// it, so the call's load becomes about twice what it carries (the overload target).
     #[arg(long)]
     contend: bool,
     /// Runs; figures are medians over them.
@@ -218,7 +218,6 @@ fn one_run(
         extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
     };
     let server = RunningServer::start(&spec)?;
-    let contender = args.contend.then(|| contender::Contender::start(server_cpus));
     let plan = Plan {
         sfu,
         roster: args.roster(),
@@ -227,6 +226,7 @@ fn one_run(
         warmup: Duration::from_millis(args.warmup_ms),
         duration: Duration::from_millis(args.duration_ms),
         cpus: client_cpus.to_vec(),
+        contend: args.contend.then(|| server_cpus.to_vec()),
     };
     // Its own thread: the generator pins itself to the client CPUs.
     let outcome = std::thread::scope(|s| {
@@ -234,7 +234,6 @@ fn one_run(
             .join()
             .expect("generator panicked")
     });
-    drop(contender);
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
     outcome

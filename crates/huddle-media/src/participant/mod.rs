@@ -116,7 +116,8 @@ pub enum Forwarded {
 }
 
 /// How far behind the queue towards a subscriber may be (see `send_delay`) before new
-/// frames are skipped until it caught up. Past it the subscriber's downlink cannot carry
+/// frames are skipped until it caught up (the worker's delay bound instead while it sheds load:
+/// then the queues are behind because the worker is short of CPU to send, not the link). Past it the subscriber's downlink cannot carry
 /// the layer (a track without simulcast, or one whose lowest layer is above the estimate):
 /// fewer frames at a bounded delay beat a delay that only grows (tests/slow_subscriber.rs).
 /// Well above the few hundred ms str0m's pacer takes to send a keyframe at the estimate;

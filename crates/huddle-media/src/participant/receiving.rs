@@ -8,7 +8,7 @@ use str0m::bwe::Bitrate;
 use str0m::media::{KeyframeRequest, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid};
 use str0m::Rtc;
 
-use super::{Forwarded, Participant, TrackLayers, MAX_SEND_DELAY};
+use super::{Forwarded, Participant, TrackLayers};
 use crate::channel_backlog::Delivery;
 use crate::forward::{Decision, LayerKey};
 use crate::ids::TrackId;
@@ -202,8 +202,14 @@ impl Participant {
         self.needs_poll = true;
     }
 
-    /// Offers one frame of `track` to this participant as a subscriber.
-    pub fn forward(&mut self, track: TrackId, data: &MediaData) -> Forwarded {
+    /// Offers one frame of `track` to this participant as a subscriber; video is skipped while
+    /// the queue towards it is more than `max_send_delay` behind.
+    pub fn forward(
+        &mut self,
+        track: TrackId,
+        data: &MediaData,
+        max_send_delay: Duration,
+    ) -> Forwarded {
         let Some(rtc) = self.rtc.as_deref_mut().filter(|_| self.connected) else {
             return Forwarded::Nothing;
         };
@@ -214,7 +220,7 @@ impl Participant {
             return Forwarded::Nothing;
         };
         let (switched, frame_ticks) = if sub.kind == MediaKind::Video {
-            if send_delay(rtc, mid, self.bwe_bps, data.network_time) > MAX_SEND_DELAY {
+            if send_delay(rtc, mid, self.bwe_bps, data.network_time) > max_send_delay {
                 // Behind: what is queued still goes out, and the subscription starts
                 // again at a keyframe once it did (asked for when the next frame comes).
                 sub.layers.restart();

@@ -1,15 +1,16 @@
-// An sfu room of 6 browsers: one connection each to the server's SFU, every page decodes the five
-// other cameras, a screen share reaches everyone, and a leaver's tile goes within 2 s.
+// An sfu room of 6 browsers on an SFU of two workers: one connection each to the server's SFU, the
+// room spread over both workers (three members each, frames crossing between them), every page
+// decodes the five other cameras, a screen share reaches everyone, and a leaver's tile goes within 2 s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from './harness.js';
 
-const SFU_ARGS = ['--media-mode', 'sfu'];
+const SFU_ARGS = ['--media-mode', 'sfu', '--sfu-workers', '2'];
 const NAMES = ['ada', 'bo', 'cy', 'di', 'ed', 'flo'];
 
-test('an sfu room of 6: cameras, a screen share and a leave', { timeout: 600_000 }, () =>
+test('an sfu room of 6 on two workers: cameras, a screen share and a leave', { timeout: 600_000 }, () =>
   h.scenario('sfu-call-6', async (s) => {
-    await s.startServer({ args: SFU_ARGS });
+    const server = await s.startServer({ args: SFU_ARGS });
     const participants = await s.joinAll(h.roomName('sfu6'), NAMES);
 
     for (const p of participants) {
@@ -25,6 +26,11 @@ test('an sfu room of 6: cameras, a screen share and a leave', { timeout: 600_000
       assert.equal(await p.page.getAttribute('body', 'data-media-mode'), 'sfu', `${p.name} is in an sfu room`);
       const count = await p.page.evaluate(() => window.__e2e.peerConnections.filter((pc) => pc.connectionState !== 'closed').length);
       assert.equal(count, 1, `${p.name} has one peer connection`);
+    }
+    for (const worker of ['0', '1']) {
+      const label = `{worker="${worker}"}`;
+      assert.equal(await server.metric(`huddle_sfu_worker_participants${label}`), 3, `worker ${worker} carries three`);
+      assert.ok(await server.metric(`huddle_sfu_worker_packets_forwarded_total${label}`) > 0, `worker ${worker} forwards`);
     }
     const times = await s.recordJoinTimes(participants);
     console.log(`sfu room of 6: join-to-first-frame per page: ${times.join(', ')} ms (median ${h.median(times)} ms)`);

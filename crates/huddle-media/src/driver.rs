@@ -2,22 +2,26 @@
 //! their own threads, and talks to the server through channels of values.
 //!
 //! One socket (one port) serves every client. An ingress thread reads it and hands
-//! each datagram to the worker that owns the client's room ([`crate::demux`]);
-//! workers send on clones of the socket. A room lives on one worker, chosen by
-//! room id, so no state is shared between threads and nothing is locked.
+//! each datagram to the worker that carries the client ([`crate::demux`]); workers send on
+//! clones of the socket. The handle places each participant on a worker ([`placement`]): a small
+//! room on one, a large one spread over several, whose workers pass each other its frames once
+//! per worker ([`crate::relay`]) through their input channels. Workers share no state but one
+//! flag each: whether they shed load (and so take no newcomers).
 //!
-//! Commands carry their room so the handle can route them without a table.
 //! Calls that need an answer carry a oneshot; events come out on one channel.
 
 mod ingress;
+mod placement;
 mod worker;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
+use crate::demux::WorkerId;
 use crate::error::SfuError;
 use crate::event::SfuEvent;
 use crate::ids::{ParticipantId, RoomId, TrackId};
@@ -26,7 +30,9 @@ use crate::metrics::SfuMetrics;
 use crate::participant::Forwarding;
 use crate::sfu::{Arrival, SfuConfig};
 
-use worker::{Worker, WorkerInput};
+use placement::Placement;
+pub use placement::SPREAD_SLACK;
+use worker::{Worker, WorkerInput, WorkerLinks};
 
 pub type Reply<T> = oneshot::Sender<Result<T, SfuError>>;
 
@@ -76,15 +82,15 @@ pub enum Command {
 }
 
 impl Command {
-    pub fn room(&self) -> RoomId {
+    pub fn participant(&self) -> ParticipantId {
         match self {
-            Command::Join { room, .. }
-            | Command::AcceptOffer { room, .. }
-            | Command::AcceptAnswer { room, .. }
-            | Command::AddRemoteCandidate { room, .. }
-            | Command::SetSubscription { room, .. }
-            | Command::SetForwarding { room, .. }
-            | Command::Leave { room, .. } => *room,
+            Command::Join { participant, .. }
+            | Command::AcceptOffer { participant, .. }
+            | Command::AcceptAnswer { participant, .. }
+            | Command::AddRemoteCandidate { participant, .. }
+            | Command::SetForwarding { participant, .. }
+            | Command::Leave { participant, .. } => *participant,
+            Command::SetSubscription { subscriber, .. } => *subscriber,
         }
     }
 }
@@ -93,16 +99,58 @@ impl Command {
 pub struct SfuHandle {
     workers: Vec<mpsc::Sender<WorkerInput>>,
     threads: Vec<JoinHandle<()>>,
+    placement: Mutex<Placement>,
+    /// Whether each worker sheds load now (set by the worker).
+    refusing: Arc<[AtomicBool]>,
     pub local_addr: SocketAddr,
 }
 
 impl SfuHandle {
-    /// Hands a command to the worker of its room. Fails only after shutdown.
+    /// Hands a command to the worker of its participant (a join places it first). Fails only
+    /// after shutdown.
     pub fn send(&self, command: Command) -> Result<(), SfuError> {
-        let n = self.workers.len() as u64;
-        let worker = (command.room().0 % n) as usize;
+        let mut placement = self.placement.lock().expect("never poisoned");
+        let (worker, spread) = match &command {
+            Command::Join {
+                room, participant, ..
+            } => {
+                let refusing: Vec<bool> = self
+                    .refusing
+                    .iter()
+                    .map(|r| r.load(Ordering::Relaxed))
+                    .collect();
+                let (worker, changed) = placement.place(*room, *participant, &refusing);
+                (worker, changed.then_some(*room))
+            }
+            Command::Leave { participant, .. } => match placement.remove(*participant) {
+                Some((room, worker, changed)) => (worker, changed.then_some(room)),
+                None => return Ok(()),
+            },
+            // Never placed, or gone: any worker answers that it does not know it.
+            other => (placement.worker_of(other.participant()).unwrap_or(0), None),
+        };
+        self.to_worker(worker, WorkerInput::Command(command))?;
+        // After the join: the worker has the room before its peers relay anything to it.
+        if let Some(room) = spread {
+            self.tell_spread(room, &placement.spread(room))?;
+        }
+        Ok(())
+    }
+
+    /// Tells each worker of a room which others carry it, and which one speaks for it.
+    fn tell_spread(&self, room: RoomId, workers: &[WorkerId]) -> Result<(), SfuError> {
+        let lead = workers.first().copied();
+        for worker in workers {
+            let peers = workers.iter().copied().filter(|w| w != worker).collect();
+            let lead = lead == Some(*worker);
+            self.to_worker(*worker, WorkerInput::Spread { room, peers, lead })?;
+        }
+        Ok(())
+    }
+
+    fn to_worker(&self, worker: WorkerId, input: WorkerInput) -> Result<(), SfuError> {
         self.workers[worker]
-            .send(WorkerInput::Command(command))
+            .send(input)
             .map_err(|_| SfuError::Stopped)
     }
 
@@ -137,18 +185,24 @@ pub fn spawn(
     let (events_tx, events_rx) = tokio_mpsc::unbounded_channel();
     let (routes_tx, routes_rx) = mpsc::channel();
 
-    let mut senders = vec![];
+    let count = workers.max(1);
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..count).map(|_| mpsc::channel()).unzip();
+    let refusing: Arc<[AtomicBool]> = (0..count).map(|_| AtomicBool::new(false)).collect();
     let mut threads = vec![];
-    for id in 0..workers.max(1) {
-        let (tx, rx) = mpsc::channel();
+    for (id, rx) in receivers.into_iter().enumerate() {
+        let links = WorkerLinks {
+            inputs: rx,
+            peers: senders.clone(),
+            events: events_tx.clone(),
+            routes: routes_tx.clone(),
+            refusing: refusing.clone(),
+        };
         let worker = Worker::new(
             id,
             config.clone(),
             socket.try_clone()?,
             local_addr,
-            rx,
-            events_tx.clone(),
-            routes_tx.clone(),
+            links,
             metrics.clone(),
         );
         threads.push(
@@ -156,7 +210,6 @@ pub fn spawn(
                 .name(format!("huddle-sfu-{id}"))
                 .spawn(move || worker.run())?,
         );
-        senders.push(tx);
     }
     // The ingress thread ends when every worker dropped its route sender.
     drop(routes_tx);
@@ -170,6 +223,8 @@ pub fn spawn(
         SfuHandle {
             workers: senders,
             threads,
+            placement: Mutex::new(Placement::new(count)),
+            refusing,
             local_addr,
         },
         events_rx,

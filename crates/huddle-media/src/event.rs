@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::ids::{MediaKind, ParticipantId, Rid, RoomId, TrackId};
+use crate::relay::{PeerId, Relay};
 
 /// Events for the signaling layer. Plain values: the server routes them to the
 /// right websocket, the SFU does not know websockets exist.
@@ -67,6 +68,11 @@ pub struct Transmit {
 pub enum Output {
     Transmit(Transmit),
     Event(SfuEvent),
+    /// A value for another worker of a room spread over several (see [`crate::relay`]).
+    Relay {
+        to: PeerId,
+        relay: Relay,
+    },
     /// Nothing more until this time, or until new input.
     Timeout(Instant),
 }

@@ -3,11 +3,13 @@
 
 use std::collections::VecDeque;
 
-use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Rid};
 
 use crate::event::{SfuEvent, Transmit};
 use crate::forward::LayerKey;
+use crate::frame::Frame;
 use crate::ids::{ParticipantId, RoomId, TrackId};
+use crate::relay::{PeerId, Relay};
 
 /// Effects from one participant that concern others in its room: values that the
 /// worker routes, as `Propagated` in str0m's chat example.
@@ -31,8 +33,8 @@ pub enum Propagated {
     },
     /// A complete frame (or audio packet) from a publisher.
     Media {
-        from: ParticipantId,
-        data: MediaData,
+        track: TrackId,
+        frame: Frame,
     },
     /// Someone needs a keyframe of this track's layer (new subscriber, PLI, switch).
     KeyframeRequest {
@@ -98,5 +100,7 @@ pub struct Outbox {
     pub transmits: VecDeque<Transmit>,
     pub propagated: VecDeque<Propagated>,
     pub events: VecDeque<SfuEvent>,
+    /// Values for the other workers of a room (see [`crate::relay`]).
+    pub relays: VecDeque<(PeerId, Relay)>,
     pub stats: SfuStats,
 }

@@ -1,15 +1,17 @@
 //! Routing of effects between participants: the worker loop's half of str0m chat's
 //! `propagate`. Each [`Propagated`] value is applied to the participants it concerns.
 
-use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Rid};
 
 use crate::envelope;
 use crate::event::SfuEvent;
 use crate::forward::LayerKey;
+use crate::frame::Frame;
 use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::outbox::Propagated;
 use crate::overload::Shedding;
 use crate::participant::{Forwarded, MAX_SEND_DELAY};
+use crate::relay::Relay;
 use crate::sfu::Sfu;
 
 impl Sfu {
@@ -25,7 +27,7 @@ impl Sfu {
             Propagated::TrackUnpublished { room, track } => {
                 self.route_track_unpublished(room, track)
             }
-            Propagated::Media { from, data } => self.route_media(from, &data),
+            Propagated::Media { track, frame } => self.route_media(track, frame),
             Propagated::KeyframeRequest { track, layer, kind } => {
                 self.route_keyframe_request(track, layer, kind)
             }
@@ -47,51 +49,75 @@ impl Sfu {
         rids: Vec<Rid>,
         msid_track: String,
     ) {
-        let Some(room_id) = self.participants.get(&from).map(|p| p.room()) else {
-            return;
-        };
-        let Some(room) = self.rooms.get_mut(&room_id) else {
+        let Some(room) = self.participants.get(&from).map(|p| p.room()) else {
             return;
         };
         let track = TrackId {
             publisher: from,
             mid,
         };
-        room.tracks.push((track, kind));
-        if self.config.auto_subscribe {
-            for other in room.others(from) {
-                if let Some(p) = self.participants.get_mut(&other) {
-                    p.subscribe(track, kind);
-                }
-            }
-        }
+        self.add_track(room, track, kind);
+        self.relay_to_peers(room, || Relay::TrackPublished {
+            room,
+            track,
+            kind,
+            rids: rids.clone(),
+        });
         self.out.events.push_back(SfuEvent::TrackPublished {
-            room: room_id,
+            room,
             track,
             kind,
             rids,
             msid_track,
         });
+    }
+
+    /// A track published here or on another worker of the room: its members here get it.
+    pub(crate) fn add_track(&mut self, room_id: RoomId, track: TrackId, kind: MediaKind) {
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
+        room.tracks.push((track, kind));
+        if self.config.auto_subscribe {
+            for other in room.others(track.publisher) {
+                if let Some(p) = self.participants.get_mut(&other) {
+                    p.subscribe(track, kind);
+                }
+            }
+        }
+        for (subscriber, spec) in room.early_specs(track) {
+            if let Some(p) = self.participants.get_mut(&subscriber) {
+                p.subscribe(track, kind);
+                p.set_spec(track, spec);
+            }
+        }
         self.negotiation_due = true;
         self.next_tick = self.now;
     }
 
     fn route_track_unpublished(&mut self, room: RoomId, track: TrackId) {
+        self.remove_track(room, track);
+        self.relay_to_peers(room, || Relay::TrackUnpublished { room, track });
+        self.out
+            .events
+            .push_back(SfuEvent::TrackUnpublished { room, track });
+    }
+
+    pub(crate) fn remove_track(&mut self, room: RoomId, track: TrackId) {
         let Some(r) = self.rooms.get_mut(&room) else {
             return;
         };
         r.tracks.retain(|(t, _)| *t != track);
+        r.remote.remove(&track);
         for m in &r.members {
             if let Some(p) = self.participants.get_mut(m) {
                 p.unsubscribe(track);
             }
         }
         self.negotiation_due = true;
-        self.out
-            .events
-            .push_back(SfuEvent::TrackUnpublished { room, track });
     }
 
+    /// Asks the track's publisher for a keyframe: here, or through the worker it publishes on.
     pub(crate) fn route_keyframe_request(
         &mut self,
         track: TrackId,
@@ -100,6 +126,12 @@ impl Sfu {
     ) {
         if let Some(p) = self.participants.get_mut(&track.publisher) {
             p.request_keyframe(track.mid, layer, kind, self.now, &mut self.out);
+            return;
+        }
+        let origin = self.rooms.values().find_map(|r| r.remote.get(&track));
+        if let Some(origin) = origin.map(|t| t.origin) {
+            let relay = Relay::KeyframeRequest { track, layer, kind };
+            self.out.relays.push_back((origin, relay));
         }
     }
 
@@ -114,34 +146,58 @@ impl Sfu {
         let Some(room) = self.participants.get(&from).map(|p| p.room()) else {
             return;
         };
+        // Receivers learn the sender from the SFU, never from the message.
+        let sealed = envelope::seal(from, binary, data);
+        self.deliver_sealed(room, from, label, &sealed);
+        self.relay_to_peers(room, || Relay::ChannelData {
+            room,
+            from,
+            label: label.to_owned(),
+            sealed: sealed.clone(),
+        });
+    }
+
+    /// A data channel message, its sender's id sealed in, to the members here but the sender.
+    pub(crate) fn deliver_sealed(
+        &mut self,
+        room: RoomId,
+        from: ParticipantId,
+        label: &str,
+        sealed: &[u8],
+    ) {
         let Some(r) = self.rooms.get(&room) else {
             return;
         };
-        // Receivers learn the sender from the SFU, never from the message.
-        let sealed = envelope::seal(from, binary, data);
         for other in r.others(from) {
             if let Some(p) = self.participants.get_mut(&other) {
-                p.deliver_channel_data(label, &sealed, &mut self.out);
+                p.deliver_channel_data(label, sealed, &mut self.out);
             }
         }
     }
 
-    fn route_media(&mut self, from: ParticipantId, data: &MediaData) {
-        let Some(room_id) = self.participants.get(&from).map(|p| p.room()) else {
+    /// A local publisher's frame: to the members here, and once to each other worker of the room.
+    fn route_media(&mut self, track: TrackId, frame: Frame) {
+        let Some(room) = self.participants.get(&track.publisher).map(|p| p.room()) else {
             return;
         };
+        self.fan_out(room, track, &frame);
+        self.relay_to_peers(room, || Relay::Frame {
+            room,
+            track,
+            frame: frame.clone(),
+        });
+    }
+
+    /// Offers a frame to every member of the room here but its publisher.
+    pub(crate) fn fan_out(&mut self, room_id: RoomId, track: TrackId, frame: &Frame) {
         let Some(room) = self.rooms.get(&room_id) else {
             return;
-        };
-        let track = TrackId {
-            publisher: from,
-            mid: data.mid,
         };
         if self.overload.is_late(self.queue_delay) {
             // Sent now it would only be later than the bound; skipping it lets the worker catch
             // up, and each subscriber's decoder starts again at a keyframe.
             self.out.stats.frames_late += 1;
-            for other in room.others(from) {
+            for other in room.others(track.publisher) {
                 if let Some(p) = self.participants.get_mut(&other) {
                     p.missed_frame(track);
                 }
@@ -153,11 +209,11 @@ impl Sfu {
             _ => self.config.delay_bound,
         };
         let mut wanted_keyframe: Option<LayerKey> = None;
-        for other in room.others(from) {
+        for other in room.others(track.publisher) {
             let Some(p) = self.participants.get_mut(&other) else {
                 continue;
             };
-            match p.forward(track, data, max_send_delay) {
+            match p.forward(track, frame, max_send_delay) {
                 Forwarded::Written { bytes, packets } => {
                     self.out.stats.packets_forwarded += packets;
                     self.out.stats.bytes_forwarded += bytes as u64;

@@ -140,6 +140,11 @@ impl Sfu {
         self.out.stats
     }
 
+    /// The worker sheds load far enough to take no newcomers.
+    pub fn refuses_newcomers(&self) -> bool {
+        self.overload.refuses_newcomers()
+    }
+
     /// How much this SFU carries now: rooms and participants.
     pub fn load(&self) -> Load {
         Load {
@@ -255,12 +260,19 @@ impl Sfu {
         spec: SubscriptionSpec,
     ) -> Result<(), SfuError> {
         let room_id = self.participant_mut(subscriber)?.room();
-        let kind = self
-            .rooms
-            .get(&room_id)
-            .and_then(|r| r.track_kind(track))
-            .filter(|_| track.publisher != subscriber)
-            .ok_or(SfuError::UnknownTrack(track))?;
+        let room = self.rooms.get_mut(&room_id);
+        let kind = match room.as_ref().and_then(|r| r.track_kind(track)) {
+            Some(kind) if track.publisher != subscriber => kind,
+            _ => {
+                // Published on another worker of the room, and not here yet: asked when it comes.
+                let elsewhere = !self.participants.contains_key(&track.publisher);
+                match room.filter(|r| elsewhere && !r.peers.is_empty()) {
+                    Some(r) => r.ask_early(subscriber, track, spec),
+                    None => return Err(SfuError::UnknownTrack(track)),
+                }
+                return Ok(());
+            }
+        };
         let p = self.participant_mut(subscriber)?;
         p.subscribe(track, kind);
         p.set_spec(track, spec);
@@ -381,6 +393,9 @@ impl Sfu {
             if let Some(e) = self.out.events.pop_front() {
                 return Output::Event(e);
             }
+            if let Some((to, relay)) = self.out.relays.pop_front() {
+                return Output::Relay { to, relay };
+            }
             if !self.drive() {
                 return Output::Timeout(self.next_timeout());
             }
@@ -417,7 +432,10 @@ impl Sfu {
             did_something = true;
         }
         did_something |= self.negotiate();
-        did_something || !self.out.transmits.is_empty() || !self.out.events.is_empty()
+        did_something
+            || !self.out.transmits.is_empty()
+            || !self.out.events.is_empty()
+            || !self.out.relays.is_empty()
     }
 
     /// Sends an offer to each participant whose subscriptions need one; true if any did.
@@ -461,8 +479,7 @@ impl Sfu {
         self.by_addr.retain(|_, v| *v != id);
         let room_id = p.room();
         if let Some(room) = self.rooms.get_mut(&room_id) {
-            room.members.retain(|m| *m != id);
-            room.speaker.remove(id);
+            room.forget_member(id);
         }
         if died {
             self.out.events.push_back(SfuEvent::Disconnected {

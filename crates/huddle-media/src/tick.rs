@@ -9,14 +9,17 @@ use std::time::Instant;
 
 use crate::event::SfuEvent;
 use crate::overload::Shedding;
+use crate::participant::TrackLayers;
 use crate::sfu::Sfu;
+use str0m::media::MediaKind;
 
 impl Sfu {
     pub(crate) fn tick(&mut self, now: Instant) {
         self.next_tick = now + self.config.tick;
         self.shed(now);
         for room in self.rooms.values_mut() {
-            if let Some(participant) = room.speaker.decide(now) {
+            // In a room spread over workers, one of them speaks for all.
+            if let Some(participant) = room.speaker.decide(now).filter(|_| room.lead) {
                 self.out.events.push_back(SfuEvent::ActiveSpeaker {
                     room: room.id,
                     participant,
@@ -34,11 +37,16 @@ impl Sfu {
 
     /// Publishers' layers first (read-only), then each subscriber chooses among them.
     fn select_layers(&mut self, now: Instant) {
-        let published: HashMap<_, _> = self
+        let mut published: HashMap<_, _> = self
             .participants
             .values()
             .flat_map(|p| p.video_layers(now))
             .collect();
+        for room in self.rooms.values() {
+            let remote = room.remote.iter();
+            let video = remote.filter(|(_, t)| t.published.kind == MediaKind::Video);
+            published.extend(video.map(|(id, t)| (*id, TrackLayers::of(&t.published, now))));
+        }
         let lower = self.overload.shedding() >= Shedding::LowerLayers;
         for p in self.participants.values_mut() {
             p.select_layers(&published, lower, &mut self.out);

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc as tokio_mpsc;
@@ -12,10 +13,11 @@ use super::ingress::RouteUpdate;
 use super::Command;
 use crate::demux::WorkerId;
 use crate::event::{Output, SfuEvent};
-use crate::ids::ParticipantId;
+use crate::ids::{ParticipantId, RoomId};
 use crate::metrics::SfuMetrics;
 use crate::outbox::SfuStats;
 use crate::pressure::{Pressure, PressureReading};
+use crate::relay::Relay;
 use crate::sfu::{Sfu, SfuConfig};
 
 /// How often counters are published to prometheus.
@@ -36,7 +38,29 @@ pub enum WorkerInput {
         contents: Vec<u8>,
     },
     Command(Command),
+    /// From another worker of a room both carry members of, sent at `at`.
+    Relay {
+        at: Instant,
+        from: WorkerId,
+        relay: Relay,
+    },
+    /// The other workers of a room now, and whether this one speaks for it.
+    Spread {
+        room: RoomId,
+        peers: Vec<WorkerId>,
+        lead: bool,
+    },
     Shutdown,
+}
+
+/// A worker's channels, and its flag in the handle's view of who sheds load.
+pub struct WorkerLinks {
+    pub inputs: mpsc::Receiver<WorkerInput>,
+    /// Every worker's input, this one's included (indexed by worker id).
+    pub peers: Vec<mpsc::Sender<WorkerInput>>,
+    pub events: tokio_mpsc::UnboundedSender<SfuEvent>,
+    pub routes: mpsc::Sender<RouteUpdate>,
+    pub refusing: Arc<[AtomicBool]>,
 }
 
 pub struct Worker {
@@ -44,9 +68,7 @@ pub struct Worker {
     sfu: Sfu,
     socket: UdpSocket,
     local_addr: SocketAddr,
-    inputs: mpsc::Receiver<WorkerInput>,
-    events: tokio_mpsc::UnboundedSender<SfuEvent>,
-    routes: mpsc::Sender<RouteUpdate>,
+    links: WorkerLinks,
     ufrags: HashMap<ParticipantId, String>,
     metrics: Option<SfuMetrics>,
     published: SfuStats,
@@ -57,15 +79,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: WorkerId,
         config: SfuConfig,
         socket: UdpSocket,
         local_addr: SocketAddr,
-        inputs: mpsc::Receiver<WorkerInput>,
-        events: tokio_mpsc::UnboundedSender<SfuEvent>,
-        routes: mpsc::Sender<RouteUpdate>,
+        links: WorkerLinks,
         metrics: Option<SfuMetrics>,
     ) -> Self {
         let now = Instant::now();
@@ -74,9 +93,7 @@ impl Worker {
             sfu: Sfu::new(config, now),
             socket,
             local_addr,
-            inputs,
-            events,
-            routes,
+            links,
             ufrags: HashMap::new(),
             metrics,
             published: SfuStats::default(),
@@ -92,6 +109,7 @@ impl Worker {
             self.publish_metrics();
             let idle = Instant::now();
             let input = self
+                .links
                 .inputs
                 .recv_timeout(timeout.saturating_duration_since(idle));
             let now = Instant::now();
@@ -117,7 +135,7 @@ impl Worker {
     /// keeps up). False once the worker is to stop.
     fn handle_queued(&mut self) -> bool {
         for _ in 0..BATCH {
-            match self.inputs.try_recv() {
+            match self.links.inputs.try_recv() {
                 Ok(WorkerInput::Shutdown) | Err(mpsc::TryRecvError::Disconnected) => return false,
                 Ok(input) => self.handle(input, Instant::now()),
                 Err(mpsc::TryRecvError::Empty) => break,
@@ -146,6 +164,11 @@ impl Worker {
                 self.sfu.handle_timeout(now);
                 self.apply(c)
             }
+            WorkerInput::Relay { at, from, relay } => {
+                self.pressure.handled(at, now);
+                self.sfu.handle_relay(at, from, relay);
+            }
+            WorkerInput::Spread { room, peers, lead } => self.sfu.set_spread(room, peers, lead),
             WorkerInput::Shutdown => {}
         }
     }
@@ -165,9 +188,22 @@ impl Worker {
                     }
                     // A closed channel means the server is going away; the
                     // Shutdown that follows ends this loop.
-                    let _ = self.events.send(e);
+                    let _ = self.links.events.send(e);
                 }
-                Output::Timeout(t) => return t,
+                Output::Relay { to, relay } => {
+                    let input = WorkerInput::Relay {
+                        at: Instant::now(),
+                        from: self.id,
+                        relay,
+                    };
+                    // A closed channel means the SFU is stopping.
+                    let _ = self.links.peers[to].send(input);
+                }
+                Output::Timeout(t) => {
+                    self.links.refusing[self.id]
+                        .store(self.sfu.refuses_newcomers(), Ordering::Relaxed);
+                    return t;
+                }
             }
         }
     }
@@ -249,9 +285,9 @@ impl Worker {
             return;
         }
         if let Some(old) = self.ufrags.insert(participant, ufrag.clone()) {
-            let _ = self.routes.send(RouteUpdate::Remove { ufrag: old });
+            let _ = self.links.routes.send(RouteUpdate::Remove { ufrag: old });
         }
-        let _ = self.routes.send(RouteUpdate::Add {
+        let _ = self.links.routes.send(RouteUpdate::Add {
             ufrag,
             worker: self.id,
         });
@@ -259,7 +295,7 @@ impl Worker {
 
     fn forget(&mut self, participant: ParticipantId) {
         if let Some(ufrag) = self.ufrags.remove(&participant) {
-            let _ = self.routes.send(RouteUpdate::Remove { ufrag });
+            let _ = self.links.routes.send(RouteUpdate::Remove { ufrag });
         }
     }
 

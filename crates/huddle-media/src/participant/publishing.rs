@@ -6,6 +6,7 @@ use str0m::media::{KeyframeRequestKind, MediaAdded, MediaData, MediaKind, Mid, R
 
 use super::Participant;
 use crate::forward::LayerKey;
+use crate::frame::Frame;
 use crate::ids::TrackId;
 use crate::layer::LayerInfo;
 use crate::outbox::{Outbox, Propagated};
@@ -15,6 +16,15 @@ use crate::publisher::PublishedTrack;
 pub struct TrackLayers {
     pub infos: Vec<LayerInfo>,
     pub keys: Vec<LayerKey>,
+}
+
+impl TrackLayers {
+    pub fn of(track: &PublishedTrack, now: Instant) -> Self {
+        TrackLayers {
+            infos: track.layer_infos(now),
+            keys: track.layers.iter().map(|l| l.key).collect(),
+        }
+    }
 }
 
 impl Participant {
@@ -28,12 +38,16 @@ impl Participant {
                     publisher: self.id,
                     mid: t.mid,
                 };
-                let layers = TrackLayers {
-                    infos: t.layer_infos(now),
-                    keys: t.layers.iter().map(|l| l.key).collect(),
-                };
-                (track, layers)
+                (track, TrackLayers::of(t, now))
             })
+    }
+
+    /// The simulcast layers of one of its tracks, lowest first; empty without simulcast.
+    pub fn rids_of(&self, mid: Mid) -> Vec<Rid> {
+        let track = self.published.iter().find(|t| t.mid == mid);
+        track
+            .map(|t| t.layers.iter().filter_map(|l| l.key.0).collect())
+            .unwrap_or_default()
     }
 
     /// Asks the browser for a keyframe of one of its tracks' layers, as often as the
@@ -126,11 +140,20 @@ impl Participant {
         if !self.forwarding.allows(track.kind) {
             return;
         }
-        let now = data.network_time;
-        let key = LayerKey(data.rid);
-        let broken = track.on_frame(key, &data.data, data.is_keyframe(), data.contiguous, now);
+        let frame = Frame::from(&data);
+        let broken = track.on_frame(
+            frame.layer,
+            &frame.data,
+            frame.keyframe,
+            frame.contiguous,
+            frame.network_time,
+        );
+        let id = TrackId {
+            publisher: self.id,
+            mid: data.mid,
+        };
         if track.kind == MediaKind::Audio {
-            if let Some(level) = data.ext_vals.audio_level {
+            if let Some((level, _)) = frame.audio_level {
                 out.propagated.push_back(Propagated::AudioLevel {
                     from: self.id,
                     level,
@@ -139,11 +162,10 @@ impl Participant {
         } else if broken {
             // Lost packets the NACKs could not recover: decoders downstream are broken
             // until the next keyframe (retried on every tick until it comes).
-            self.request_keyframe(data.mid, key, KeyframeRequestKind::Pli, now, out);
+            let now = frame.network_time;
+            self.request_keyframe(data.mid, frame.layer, KeyframeRequestKind::Pli, now, out);
         }
-        out.propagated.push_back(Propagated::Media {
-            from: self.id,
-            data,
-        });
+        out.propagated
+            .push_back(Propagated::Media { track: id, frame });
     }
 }

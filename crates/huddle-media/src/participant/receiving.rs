@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use str0m::bwe::Bitrate;
-use str0m::media::{KeyframeRequest, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid};
+use str0m::media::{KeyframeRequest, KeyframeRequestKind, MediaKind, MediaTime, Mid};
 use str0m::Rtc;
 
 use super::{Forwarded, Participant, TrackLayers};
 use crate::channel_backlog::Delivery;
-use crate::forward::{Decision, LayerKey};
+use crate::forward::Decision;
+use crate::frame::Frame;
 use crate::ids::TrackId;
 use crate::layer::UP_HEADROOM_PERCENT;
 use crate::layer::{damp_upswitch, select_layer, video_budget_per_track, SubscriptionSpec};
@@ -207,7 +208,7 @@ impl Participant {
     pub fn forward(
         &mut self,
         track: TrackId,
-        data: &MediaData,
+        frame: &Frame,
         max_send_delay: Duration,
     ) -> Forwarded {
         let Some(rtc) = self.rtc.as_deref_mut().filter(|_| self.connected) else {
@@ -220,16 +221,16 @@ impl Participant {
             return Forwarded::Nothing;
         };
         let (switched, frame_ticks) = if sub.kind == MediaKind::Video {
-            if send_delay(rtc, mid, self.bwe_bps, data.network_time) > max_send_delay {
+            if send_delay(rtc, mid, self.bwe_bps, frame.network_time) > max_send_delay {
                 // Behind: what is queued still goes out, and the subscription starts
                 // again at a keyframe once it did (asked for when the next frame comes).
                 sub.layers.restart();
                 return Forwarded::Skipped;
             }
-            if sub.keyframes_only && !data.is_keyframe() {
+            if sub.keyframes_only && !frame.keyframe {
                 return Forwarded::Nothing;
             }
-            match sub.layers.on_frame(LayerKey(data.rid), data.is_keyframe()) {
+            match sub.layers.on_frame(frame.layer, frame.keyframe) {
                 Decision::Drop => {
                     return match sub.layers.target() {
                         Some(t) if sub.layers.awaiting_keyframe() => Forwarded::NeedKeyframe(t),
@@ -243,31 +244,31 @@ impl Participant {
         } else {
             (false, 0)
         };
-        let time = sub.rebase.map(data.time.numer(), switched, frame_ticks);
-        let time = MediaTime::new(time, data.time.frequency());
+        let time = sub.rebase.map(frame.time.numer(), switched, frame_ticks);
+        let time = MediaTime::new(time, frame.time.frequency());
         let Some(writer) = rtc.writer(mid) else {
             return Forwarded::Nothing;
         };
-        let from = data.params.pt();
+        let from = frame.params.pt();
         let pt = match sub.payload_type {
             Some((cached, pt)) if cached == from => pt,
             _ => {
-                let Some(pt) = writer.match_params(data.params) else {
+                let Some(pt) = writer.match_params(frame.params) else {
                     return Forwarded::Nothing;
                 };
                 sub.payload_type = Some((from, pt));
                 pt
             }
         };
-        let writer = match data.ext_vals.audio_level {
-            Some(level) => writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(false)),
+        let writer = match frame.audio_level {
+            Some((level, voice)) => writer.audio_level(level, voice),
             None => writer,
         };
         self.needs_poll = true;
-        match writer.write(pt, data.network_time, time, data.data.clone()) {
+        match writer.write(pt, frame.network_time, time, frame.data.clone()) {
             Ok(()) => Forwarded::Written {
-                bytes: data.data.len(),
-                packets: packets_in(data),
+                bytes: frame.data.len(),
+                packets: frame.packets,
             },
             Err(e) => {
                 tracing::debug!(participant = %self.id, "write failed: {e}");
@@ -302,10 +303,4 @@ fn send_delay(rtc: &mut Rtc, mid: Mid, bwe_bps: Option<u64>, now: Instant) -> Du
             Duration::from_secs_f64(queue.byte_size() as f64 * 8.0 / bps as f64)
         });
     waited.max(to_send)
-}
-
-fn packets_in(data: &MediaData) -> u64 {
-    let start: u64 = **data.seq_range.start();
-    let end: u64 = **data.seq_range.end();
-    end.saturating_sub(start).saturating_add(1)
 }

@@ -15,6 +15,8 @@ use super::Datagram;
 /// A browser stand-in: a str0m `Rtc` playing the client side.
 pub struct Client {
     pub id: ParticipantId,
+    /// The SFU worker it joined (0 unless the room is spread over several).
+    pub worker: usize,
     pub rtc: Rtc,
     pub addr: SocketAddr,
     pub events: Vec<Event>,
@@ -40,8 +42,8 @@ pub struct Client {
     pub keyframe_requests: usize,
     /// Audio level sent with every audio packet: -127 silence ..= 0 loudest.
     pub audio_level: i8,
-    pub(super) frame: u64,
-    pub(super) audio_packets: u64,
+    pub frame: u64,
+    pub audio_packets: u64,
 }
 
 impl Client {

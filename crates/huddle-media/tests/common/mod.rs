@@ -16,7 +16,9 @@ use huddle_media::str0m::media::{Direction, MediaKind};
 use huddle_media::str0m::media::{Simulcast, SimulcastLayer};
 use huddle_media::str0m::net::{Protocol, Receive};
 use huddle_media::str0m::{Candidate, Event, Input, Output as RtcOutput, Rtc};
-use huddle_media::{Arrival, Output, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent, TrackId};
+use huddle_media::{
+    Arrival, Output, ParticipantId, Relay, RoomId, Sfu, SfuConfig, SfuEvent, TrackId,
+};
 
 /// Fake clock step. Keep it small: with coarse steps every packet of a step is sent
 /// and received at the same instant, and str0m's delay-based bandwidth estimator
@@ -39,7 +41,13 @@ pub(super) struct Datagram {
 pub struct Bench {
     pub now: Instant,
     pub start: Instant,
+    /// Worker 0 of the room; `more_workers` are workers 1.. of a room spread over several.
     pub sfu: Sfu,
+    pub more_workers: Vec<Sfu>,
+    /// Values between workers, delivered within the step: (to, from, relay).
+    relays: VecDeque<(usize, usize, Relay)>,
+    /// Frames that crossed from one worker to another.
+    pub frames_relayed: usize,
     pub clients: Vec<Client>,
     pub sfu_events: Vec<SfuEvent>,
     sfu_inbox: VecDeque<Datagram>,
@@ -85,12 +93,24 @@ impl Bench {
     }
 
     pub fn with_config(f: impl FnOnce(SfuConfig) -> SfuConfig) -> Self {
+        Self::with_workers(1, f)
+    }
+
+    /// A room on `workers` SFU workers joined by [`Bench::join_on`], told of each other by
+    /// [`Bench::spread`] as the driver does.
+    pub fn with_workers(workers: usize, f: impl FnOnce(SfuConfig) -> SfuConfig) -> Self {
         init_log();
         let now = Instant::now();
+        let config = f(SfuConfig::new(sfu_addr()));
         Bench {
             now,
             start: now,
-            sfu: Sfu::new(f(SfuConfig::new(sfu_addr())), now),
+            more_workers: (1..workers)
+                .map(|_| Sfu::new(config.clone(), now))
+                .collect(),
+            relays: VecDeque::new(),
+            frames_relayed: 0,
+            sfu: Sfu::new(config, now),
             clients: vec![],
             sfu_events: vec![],
             sfu_inbox: VecDeque::new(),
@@ -102,14 +122,28 @@ impl Bench {
         }
     }
 
+    pub fn worker(&mut self, worker: usize) -> &mut Sfu {
+        match worker {
+            0 => &mut self.sfu,
+            w => &mut self.more_workers[w - 1],
+        }
+    }
+
     /// A client joins ROOM and negotiates what it publishes. Returns its index.
     pub fn join(&mut self, publish: Publish) -> usize {
+        self.join_on(0, publish)
+    }
+
+    /// A client joins ROOM on one worker of the room.
+    pub fn join_on(&mut self, worker: usize, publish: Publish) -> usize {
         let n = self.clients.len() as u8 + 1;
         let id = ParticipantId(n as u64);
         let addr: SocketAddr = (Ipv4Addr::new(1, 1, 1, n), 1000 + n as u16).into();
         let mut rtc = Rtc::builder().build(self.now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
-        self.sfu.join(ROOM, id, Arrival::Newcomer).expect("join");
+        self.worker(worker)
+            .join(ROOM, id, Arrival::Newcomer)
+            .expect("join");
 
         let mut change = rtc.sdp_api();
         let video_mid = publish.video.then(|| {
@@ -128,7 +162,7 @@ impl Bench {
         change.add_channel("chat".into());
         let (offer, pending) = change.apply().expect("an offer");
         let answer = self
-            .sfu
+            .worker(worker)
             .accept_offer(id, &offer.to_sdp_string())
             .expect("sfu answers");
         rtc.sdp_api()
@@ -137,6 +171,7 @@ impl Bench {
 
         self.clients.push(Client {
             id,
+            worker,
             rtc,
             addr,
             events: vec![],
@@ -208,23 +243,61 @@ impl Bench {
             }
             // A datagram for a participant that left is an error, not a panic.
             let arrived = now - self.uplink_queue_delay;
-            let _ = self
-                .sfu
-                .handle_receive(arrived, d.source, d.destination, &d.contents);
-            self.poll_sfu(&mut offers);
+            let worker = self.worker_of(d.source);
+            let _ =
+                self.worker(worker)
+                    .handle_receive(arrived, d.source, d.destination, &d.contents);
+            self.poll_worker(worker, &mut offers);
         }
-        self.sfu.handle_timeout(now);
-        self.poll_sfu(&mut offers);
+        for worker in 0..=self.more_workers.len() {
+            self.worker(worker).handle_timeout(now);
+            self.poll_worker(worker, &mut offers);
+        }
         for (participant, sdp) in offers {
             self.answer_offer(participant, &sdp);
         }
     }
 
-    /// Delivers the SFU's output: datagrams to client inboxes (next step), events
-    /// to `sfu_events`, offers to `offers` for answering at the end of the step.
-    fn poll_sfu(&mut self, offers: &mut Vec<(ParticipantId, String)>) {
+    /// The worker a client's datagrams go to.
+    fn worker_of(&self, addr: SocketAddr) -> usize {
+        let client = self.clients.iter().find(|c| c.addr == addr);
+        client.map_or(0, |c| c.worker)
+    }
+
+    /// Tells each worker with members of the room which others have some, as the driver does.
+    pub fn spread(&mut self) {
+        let mut workers: Vec<usize> = self.clients.iter().map(|c| c.worker).collect();
+        workers.sort_unstable();
+        workers.dedup();
+        for w in &workers {
+            let peers = workers.iter().copied().filter(|p| p != w).collect();
+            let lead = *w == workers[0];
+            self.worker(*w).set_spread(ROOM, peers, lead);
+        }
+    }
+
+    /// Polls a worker, then delivers what workers relay to each other until none has more.
+    fn poll_worker(&mut self, worker: usize, offers: &mut Vec<(ParticipantId, String)>) {
+        self.poll_one(worker, offers);
+        while let Some((to, from, relay)) = self.relays.pop_front() {
+            self.frames_relayed += usize::from(matches!(relay, Relay::Frame { .. }));
+            let now = self.now;
+            self.worker(to).handle_relay(now, from, relay);
+            self.poll_one(to, offers);
+        }
+    }
+
+    /// Delivers a worker's output: datagrams to client inboxes (next step), events
+    /// to `sfu_events`, offers to `offers` for answering at the end of the step, relays
+    /// to `relays`.
+    fn poll_one(&mut self, worker: usize, offers: &mut Vec<(ParticipantId, String)>) {
         loop {
-            match self.sfu.poll_output() {
+            let sfu = match worker {
+                0 => &mut self.sfu,
+                w => &mut self.more_workers[w - 1],
+            };
+            match sfu.poll_output() {
+                Output::Relay { to, relay } => self.relays.push_back((to, worker, relay)),
                 Output::Timeout(_) => break,
                 Output::Transmit(t) => {
                     if is_rtp(&t.contents)
@@ -264,7 +337,8 @@ impl Bench {
         }
         let offer = SdpOffer::from_sdp_string(sdp).expect("sfu offer parses");
         let answer = c.rtc.sdp_api().accept_offer(offer).expect("client answers");
-        self.sfu
+        let worker = c.worker;
+        self.worker(worker)
             .accept_answer(participant, &answer.to_sdp_string())
             .expect("sfu accepts answer");
     }

@@ -292,6 +292,33 @@ impl SfuBridge {
         }
     }
 
+    /// A bridge to an SFU whose worker sheds load: it refuses newcomers, and takes members.
+    pub fn overloaded() -> Self {
+        let (requests, mut switchboard) = mpsc::channel(8);
+        tokio::spawn(async move {
+            while let Some(request) = switchboard.recv().await {
+                if let Request::Join {
+                    room,
+                    arrival,
+                    reply,
+                    ..
+                } = request
+                {
+                    let placed = match arrival {
+                        Arrival::Newcomer => Err(SfuError::Overloaded(room)),
+                        Arrival::Member => Ok(()),
+                    };
+                    let _ = reply.send(placed);
+                }
+            }
+        });
+        Self {
+            requests,
+            local_addr: SocketAddr::from(([127, 0, 0, 1], 9)),
+            metrics: SfuMetrics::default(),
+        }
+    }
+
     /// A bridge to an SFU that takes one participant, then stops before anything else.
     pub fn stopping_after_one_join() -> Self {
         let (requests, mut switchboard) = mpsc::channel(8);

@@ -247,3 +247,17 @@ async fn a_join_the_sfu_half_takes_is_no_join_at_all() {
     assert_eq!(answer["code"], "sfu_unavailable", "not joined: {answer}");
     assert_eq!(members(&signaling, "r").await, 0);
 }
+
+#[tokio::test]
+async fn a_newcomer_to_a_room_whose_sfu_worker_sheds_load_is_refused_and_told_why() {
+    let (signaling, _data) = signaling(MediaPolicy::Sfu, SfuBridge::overloaded()).await;
+    let mut ada = Client::connect(&signaling);
+    ada.join("r", "Ada");
+    let answer = ada.next().await;
+    assert_eq!(answer["code"], "room_overloaded", "not joined: {answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("at capacity"),
+        "{answer}"
+    );
+    assert_eq!(members(&signaling, "r").await, 0);
+}

@@ -1,0 +1,145 @@
+//! A room spread over two workers: each frame crosses to the other worker once, whatever the
+//! number of subscribers there; every subscriber gets every frame once; layer choice and the
+//! keyframes it needs cross back to the publisher's worker; what a member asks of a track before
+//! it reached its worker is kept.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::{layer_frame_size, Bench, AV, NOTHING, SIMULCAST};
+use huddle_media::{MediaKind, SfuEvent, SubscriptionSpec};
+
+#[test]
+fn each_frame_crosses_once_and_reaches_every_subscriber_once() {
+    let mut b = Bench::with_workers(2, |c| c);
+    let publisher = b.join_on(0, AV);
+    let here = [b.join_on(0, NOTHING), b.join_on(0, NOTHING)];
+    let there = [
+        b.join_on(1, NOTHING),
+        b.join_on(1, NOTHING),
+        b.join_on(1, NOTHING),
+    ];
+    b.spread();
+    b.connect_all();
+    b.run_for(Duration::from_millis(200));
+    b.send_media(Duration::from_secs(2));
+
+    for s in here.into_iter().chain(there) {
+        let video = b.clients[s].received_kind(MediaKind::Video);
+        let audio = b.clients[s].received_kind(MediaKind::Audio);
+        assert!(
+            video.len() > 50,
+            "subscriber {s}: {} video frames",
+            video.len()
+        );
+        assert!(
+            audio.len() > 90,
+            "subscriber {s}: {} audio packets",
+            audio.len()
+        );
+        assert!(
+            video[0].is_keyframe(),
+            "subscriber {s} starts at a keyframe"
+        );
+        let times: HashSet<u64> = video.iter().map(|d| d.time.numer()).collect();
+        assert_eq!(times.len(), video.len(), "subscriber {s} got a frame twice");
+    }
+    // Once per frame for three subscribers on the other worker, not three times.
+    let published =
+        b.clients[publisher].frame as usize + b.clients[publisher].audio_packets as usize;
+    assert!(
+        b.frames_relayed <= published && b.frames_relayed * 10 >= published * 9,
+        "{} frames relayed of {published} published",
+        b.frames_relayed
+    );
+    let stats = (b.sfu.stats(), b.worker(1).stats());
+    assert!(stats.0.packets_forwarded > 0 && stats.1.packets_forwarded > 0);
+    // Signaling hears of each track once, from the publisher's worker.
+    let published_events = b
+        .sfu_events
+        .iter()
+        .filter(|e| matches!(e, SfuEvent::TrackPublished { .. }))
+        .count();
+    assert_eq!(published_events, 2);
+}
+
+#[test]
+fn layer_choice_and_its_keyframes_cross_to_the_publishers_worker() {
+    let mut b = Bench::with_workers(2, |c| c);
+    let publisher = b.join_on(1, SIMULCAST);
+    let viewer = b.join_on(0, NOTHING);
+    b.spread();
+    b.connect_all();
+    let track = b.track(publisher, MediaKind::Video);
+    let viewer_id = b.clients[viewer].id;
+    b.sfu
+        .set_subscription(viewer_id, track, SubscriptionSpec::visible(320, 180))
+        .unwrap();
+    b.send_media(Duration::from_secs(2));
+    let sizes = |b: &Bench| -> Vec<usize> {
+        let video = b.clients[viewer].received_kind(MediaKind::Video);
+        video.iter().map(|d| d.data.len()).collect()
+    };
+    assert_eq!(
+        sizes(&b).last(),
+        Some(&layer_frame_size(0)),
+        "thumbnail: lowest layer"
+    );
+
+    let asked = b.clients[publisher].keyframe_requests;
+    b.clients[viewer].clear_events();
+    b.sfu
+        .set_subscription(viewer_id, track, SubscriptionSpec::visible(1280, 720))
+        .unwrap();
+    b.send_media(Duration::from_secs(2));
+    assert!(
+        b.clients[publisher].keyframe_requests > asked,
+        "no keyframe asked across"
+    );
+    assert_eq!(
+        sizes(&b).last(),
+        Some(&layer_frame_size(2)),
+        "spotlight: top layer"
+    );
+}
+
+#[test]
+fn a_view_that_comes_before_the_track_reached_the_subscribers_worker_is_kept() {
+    let mut b = Bench::with_workers(2, |c| c);
+    let viewer = b.join_on(0, NOTHING);
+    let publisher = b.join_on(1, SIMULCAST);
+    b.spread();
+    // Signaling learns the track from the publisher's worker; the viewer's may not know it yet.
+    let track = huddle_media::TrackId {
+        publisher: b.clients[publisher].id,
+        mid: b.clients[publisher].video_mid.unwrap(),
+    };
+    let viewer_id = b.clients[viewer].id;
+    b.sfu
+        .set_subscription(viewer_id, track, SubscriptionSpec::visible(320, 180))
+        .expect("kept until the track comes");
+    b.connect_all();
+    b.send_media(Duration::from_secs(2));
+    let video = b.clients[viewer].received_kind(MediaKind::Video);
+    assert!(video.len() > 30, "{} frames", video.len());
+    assert!(video.iter().all(|d| d.data.len() == layer_frame_size(0)));
+}
+
+#[test]
+fn a_member_alone_on_its_worker_still_gets_the_room() {
+    let mut b = Bench::with_workers(2, |c| c);
+    let publisher = b.join_on(0, AV);
+    b.spread();
+    b.connect_all();
+    b.send_media(Duration::from_millis(500));
+    // A member arriving on the second worker learns what was published before it came.
+    let late = b.join_on(1, NOTHING);
+    b.spread();
+    b.connect_all();
+    b.run_for(Duration::from_millis(200));
+    b.send_media(Duration::from_secs(1));
+    assert!(b.clients[late].received_kind(MediaKind::Video).len() > 20);
+    assert!(b.clients[publisher].received().is_empty());
+}

@@ -26,6 +26,7 @@ const SWEEP: Duration = Duration::from_millis(2);
 const ROOM: &str = "bench";
 pub const FORWARDED: &str = "huddle_sfu_packets_forwarded_total";
 const WORKER_LAG: &str = "huddle_sfu_worker_lag_seconds";
+const WORKER_FORWARDED: &str = "huddle_sfu_worker_packets_forwarded_total";
 const SHEDDING: &str = "huddle_sfu_worker_shedding";
 const KEYFRAMES_ONLY: &str = "huddle_sfu_worker_keyframes_only";
 const FRAMES_LATE: &str = "huddle_sfu_frames_late_total";
@@ -45,13 +46,17 @@ pub struct Plan {
     pub cpus: Vec<usize>,
     /// The server's CPUs, to share with a busy loop once everybody joined (`--contend`).
     pub contend: Option<Vec<usize>>,
+    /// The server's SFU workers, for the per-worker figures.
+    pub workers: usize,
 }
 
 /// The server's side at one instant.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Reading {
     cpu: Duration,
     forwarded: f64,
+    /// Packets forwarded by each worker so far.
+    by_worker: Vec<f64>,
     /// The slowest worker's lag over the last second.
     worker_lag: f64,
     shed: Shed,
@@ -85,11 +90,15 @@ impl Shed {
 }
 
 impl Reading {
-    fn take(server: &RunningServer) -> anyhow::Result<Self> {
+    fn take(server: &RunningServer, workers: usize) -> anyhow::Result<Self> {
         let metrics = signaling::http_get(server.web_addr, "/metrics")?;
+        let of_worker = |w: usize| format!("{WORKER_FORWARDED}{{worker=\"{w}\"}}");
         Ok(Reading {
             cpu: server.cpu_time()?,
             forwarded: signaling::metric(&metrics, FORWARDED).unwrap_or(f64::NAN),
+            by_worker: (0..workers)
+                .map(|w| signaling::metric(&metrics, &of_worker(w)).unwrap_or(0.0))
+                .collect(),
             worker_lag: signaling::max_series(&metrics, WORKER_LAG).unwrap_or(f64::NAN),
             shed: Shed::read(&metrics),
         })
@@ -106,6 +115,8 @@ pub struct Outcome {
     pub window: Duration,
     pub server_cpu: Duration,
     pub server_forwarded: f64,
+    /// Each worker's share of the packets forwarded over the window.
+    pub worker_shares: Vec<f64>,
     /// The slowest SFU worker's lag over the window's last second, in seconds.
     pub worker_lag: f64,
     /// At the window's end; its counters over the whole run.
@@ -128,11 +139,11 @@ pub fn run(server: &RunningServer, plan: &Plan) -> anyhow::Result<Outcome> {
     let _contender = plan.contend.as_deref().map(Contender::start);
     gen.run_for(plan.warmup, false)?;
     let (cpu, busy) = (sys::thread_cpu_time(), sys::thread_busy_time());
-    let before = Reading::take(server)?;
+    let before = Reading::take(server, plan.workers)?;
     let started = Instant::now();
     gen.run_for(plan.duration, true)?;
     let window = started.elapsed();
-    let after = Reading::take(server)?;
+    let after = Reading::take(server, plan.workers)?;
     let (generator_cpu, generator_busy) =
         (sys::thread_cpu_time() - cpu, sys::thread_busy_time() - busy);
     let join_us = gen.join_times();
@@ -143,6 +154,7 @@ pub fn run(server: &RunningServer, plan: &Plan) -> anyhow::Result<Outcome> {
         window,
         server_cpu: after.cpu - before.cpu,
         server_forwarded: after.forwarded - before.forwarded,
+        worker_shares: shares(&before.by_worker, &after.by_worker),
         worker_lag: after.worker_lag,
         shed: after.shed,
         rss_growth,
@@ -157,6 +169,13 @@ pub fn run(server: &RunningServer, plan: &Plan) -> anyhow::Result<Outcome> {
         refused: gen.participants.iter().map(|p| p.peer.refused).sum(),
         tally: gen.tally,
     })
+}
+
+/// Each worker's share of what all forwarded between two readings.
+fn shares(before: &[f64], after: &[f64]) -> Vec<f64> {
+    let grown: Vec<f64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
+    let total: f64 = grown.iter().sum();
+    grown.iter().map(|g| g / total.max(1.0)).collect()
 }
 
 struct Generator<'a> {

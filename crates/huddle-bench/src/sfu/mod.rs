@@ -227,6 +227,7 @@ fn one_run(
         duration: Duration::from_millis(args.duration_ms),
         cpus: client_cpus.to_vec(),
         contend: args.contend.then(|| server_cpus.to_vec()),
+        workers: args.workers,
     };
     // Its own thread: the generator pins itself to the client CPUs.
     let outcome = std::thread::scope(|s| {

@@ -69,6 +69,14 @@ const FRAMES_SKIPPED: Metric = metric(
     "frames not sent to a subscriber whose send queue was behind (whole run)",
 );
 const JOINS_REFUSED: Metric = metric("joins_refused", "newcomers refused (room_overloaded)");
+const BUSIEST_SHARE: Metric = metric(
+    "busiest_worker_share",
+    "of the packets forwarded, the busiest worker's share",
+);
+const QUIETEST_SHARE: Metric = metric(
+    "quietest_worker_share",
+    "of the packets forwarded, the quietest worker's share",
+);
 const US_PER_PACKET: Metric = metric("server_cpu_per_forwarded", "µs/packet");
 const FLOOR_US: Metric = metric("floor_cpu_per_packet", "µs/packet (SRTP encrypt + send)");
 const OVER_FLOOR: Metric = metric("cpu_per_forwarded_over_floor", "x");
@@ -96,6 +104,8 @@ impl RunFigures {
             (FORWARDED_METRIC, o.server_forwarded / secs),
             (SERVER_CPU, o.server_cpu.as_secs_f64() / secs),
             (WORKER_LAG, o.worker_lag * 1000.0),
+            (BUSIEST_SHARE, o.worker_shares.iter().copied().fold(0.0, f64::max)),
+            (QUIETEST_SHARE, o.worker_shares.iter().copied().fold(1.0, f64::min)),
             (SHEDDING, o.shed.level),
             (KEYFRAMES_ONLY, o.shed.keyframes_only),
             (FRAMES_LATE, o.shed.frames_late),
@@ -192,6 +202,27 @@ fn notes(args: &SfuArgs, median: impl Fn(Metric) -> f64) -> Vec<String> {
             median(LATENCY_P50),
             median(SERVER_CPU),
             median(WORKER_LAG)
+        ));
+    }
+    if args.workers > 1 {
+        let (busiest, quietest) = (median(BUSIEST_SHARE), median(QUIETEST_SHARE));
+        notes.push(format!(
+            "one room over {} workers: the busiest forwarded {:.0}% of the packets, the quietest \
+             {:.0}%: target 40-60% each: {}",
+            args.workers,
+            busiest * 100.0,
+            quietest * 100.0,
+            verdict(busiest <= 0.6 && quietest >= 0.4)
+        ));
+    }
+    let per_subscriber = median(EXPECTED) / median(RECEIVERS);
+    let per_core = 1e6 / median(US_PER_PACKET) / per_subscriber;
+    if per_core.is_finite() {
+        notes.push(format!(
+            "at {:.1} µs per forwarded packet a core forwards to about {per_core:.0} subscribers of \
+             {per_subscriber:.0} packets/s each: a node of C cores with C workers carries about \
+             C x {per_core:.0}, a room spread over all of them",
+            median(US_PER_PACKET)
         ));
     }
     if args.contend {

@@ -150,10 +150,37 @@ class Server {
   }
 }
 
-// Runs in every page before the client's scripts: notes when the first remote frame is decoded.
-// Media events do not bubble, but they do pass the document in the capture phase.
+// Runs in every page before the client's scripts: notes when the first remote frame is decoded,
+// and when each step before it first happened (`marks`: the join's breakdown). Media events do not
+// bubble, but they do pass the document in the capture phase.
 function installProbes() {
-  window.__e2e = { firstRemoteFrameAt: null, peerConnections: [], connectionStates: [] };
+  const marks = {};
+  window.__e2e = { firstRemoteFrameAt: null, peerConnections: [], connectionStates: [], marks };
+  const mark = (step) => {
+    if (!(step in marks)) marks[step] = Date.now();
+  };
+  const devices = navigator.mediaDevices;
+  if (devices && devices.getUserMedia) {
+    const ask = devices.getUserMedia.bind(devices);
+    devices.getUserMedia = (...args) => {
+      mark('media asked');
+      return ask(...args).then((stream) => {
+        mark('media granted');
+        return stream;
+      });
+    };
+  }
+  const NativeSocket = window.WebSocket;
+  window.WebSocket = class extends NativeSocket {
+    constructor(...args) {
+      super(...args);
+      mark('socket opening');
+      this.addEventListener('open', () => mark('socket open'));
+      this.addEventListener('message', (event) => {
+        if (typeof event.data === 'string' && event.data.startsWith('{"type":"joined"')) mark('joined');
+      });
+    }
+  };
   // Every value body[data-connection] takes, in order, so a test can tell a brief "reconnecting".
   new MutationObserver(() => {
     const state = document.body && document.body.getAttribute('data-connection');
@@ -167,6 +194,13 @@ function installProbes() {
       constructor(...args) {
         super(...args);
         window.__e2e.peerConnections.push(this);
+        mark('peer connection');
+        this.addEventListener('iceconnectionstatechange', () => {
+          if (['connected', 'completed'].includes(this.iceConnectionState)) mark('ICE connected');
+        });
+        this.addEventListener('connectionstatechange', () => {
+          if (this.connectionState === 'connected') mark('DTLS connected');
+        });
       }
     };
   }
@@ -410,8 +444,17 @@ class Scenario {
   async recordJoinTimes(participants) {
     const times = [];
     for (const p of participants) {
-      const at = await p.page.evaluate(() => window.__e2e && window.__e2e.firstRemoteFrameAt);
-      if (at && p.joinStartedAt) times.push({ test: this.name, name: p.name, ms: at - p.joinStartedAt });
+      const probes = await p.page.evaluate(() => window.__e2e && {
+        at: window.__e2e.firstRemoteFrameAt,
+        marks: window.__e2e.marks,
+        mode: document.body.dataset.mediaMode,
+      });
+      if (!probes || !probes.at || !p.joinStartedAt) continue;
+      // Each step as ms from the join's start, in the order they happened.
+      const steps = Object.fromEntries(Object.entries(probes.marks)
+        .map(([step, at]) => [step, at - p.joinStartedAt])
+        .sort((a, b) => a[1] - b[1]));
+      times.push({ test: this.name, name: p.name, mode: probes.mode, ms: probes.at - p.joinStartedAt, steps });
     }
     fs.mkdirSync(OUT, { recursive: true });
     for (const t of times) fs.appendFileSync(JOIN_TIMES, `${JSON.stringify(t)}\n`);

@@ -1,6 +1,6 @@
 //! Which worker a datagram on the shared UDP port belongs to.
 //!
-//! All clients send to one port, but each room lives on one worker. The first
+//! All clients send to one port, but each participant lives on one worker. The first
 //! packets of a client are STUN binding requests whose USERNAME starts with the
 //! ICE ufrag the SFU gave that participant: that names the worker, and the source
 //! address is remembered so that DTLS, RTP and RTCP from it follow. Pure state.

@@ -96,7 +96,7 @@ impl SfuMetrics {
         );
         registry.register(
             "huddle_sfu_worker_rooms",
-            "Rooms each SFU worker carries (a room lives on one worker)",
+            "Rooms each SFU worker carries members of (a large room spreads over several)",
             self.worker_rooms.clone(),
         );
         registry.register(

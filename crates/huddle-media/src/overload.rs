@@ -3,7 +3,11 @@
 //! (seconds, measured); one that sheds keeps the delay bounded and degrades who is cheapest to
 //! degrade.
 //!
-//! The signal is how long datagrams waited for the worker (its queue delay), read on every tick.
+//! The signal is how long media waits in the worker's queues, read on every tick: the longest a
+//! datagram waited for the worker, or how far behind the typical (median) video queue towards a
+//! subscriber was when a frame was written to it, if that is more. A worker short of its core lets
+//! either grow: datagrams queue before it, or its subscribers' pacers send late (a few slow links
+//! do not move the median, and with fewer than ten video subscriptions it is not read at all).
 //! Once it has stayed over half the bound for [`SUSTAINED`] and is not falling, the worker sheds
 //! one more step each tick, two while over the bound: a burst (a wave of joins, each with its DTLS
 //! handshake) or a queue that drains by itself is not a load to shed. After [`CALM`] under an
@@ -30,6 +34,9 @@ pub const CALM: Duration = Duration::from_secs(1);
 pub const KEYFRAME_REFRESH: Duration = Duration::from_secs(4);
 /// Keyframe shedding goes an eighth of the video subscriptions at a time.
 const SHARES: u8 = 8;
+/// Frames written per tick below which the subscribers' queues say nothing of the worker: with
+/// few subscribers the median is one subscriber's link (10 video subscriptions at 30 fps).
+const SENDS_THAT_TELL: u32 = 30;
 const MAX_STEP: u8 = 1 + SHARES;
 
 /// How far a worker sheds, in the order it gives things up.
@@ -76,9 +83,10 @@ impl Shedding {
 pub struct Overload {
     bound: Duration,
     step: u8,
-    /// The longest queue delay since the last decision, and in the interval before.
+    /// The longest queue delay since the last decision, and the signal of the interval before.
     worst: Duration,
     previous: Duration,
+    sends: SendQueues,
     /// Since when the queue delay stayed over half the bound, or under an eighth of it.
     pressed_since: Option<Instant>,
     calm_since: Option<Instant>,
@@ -93,6 +101,7 @@ impl Overload {
             step: 0,
             worst: Duration::ZERO,
             previous: Duration::ZERO,
+            sends: SendQueues::default(),
             pressed_since: None,
             calm_since: None,
             last_refresh: None,
@@ -108,6 +117,11 @@ impl Overload {
         self.worst = self.worst.max(delay);
     }
 
+    /// A frame was written to (or skipped for) a subscriber whose video queue was `delay` behind.
+    pub fn send_queued(&mut self, delay: Duration) {
+        self.sends.count(delay, self.bound);
+    }
+
     /// Media that waited this long is not worth forwarding any more.
     pub fn is_late(&self, delay: Duration) -> bool {
         delay > self.bound
@@ -121,7 +135,8 @@ impl Overload {
 
     /// Reads the queue delay since the last call; returns the shedding when it changed.
     pub fn decide(&mut self, now: Instant) -> Option<Shedding> {
-        let worst = std::mem::take(&mut self.worst);
+        let sends = std::mem::take(&mut self.sends).median_at_least(self.bound);
+        let worst = std::mem::take(&mut self.worst).max(sends);
         let previous = std::mem::replace(&mut self.previous, worst);
         let before = self.step;
         if worst > self.bound / 2 {
@@ -167,6 +182,40 @@ impl Overload {
             self.last_refresh = Some(now);
         }
         due
+    }
+}
+
+/// How far behind the subscribers' video queues were, counted against the bound's thresholds.
+#[derive(Debug, Default)]
+struct SendQueues {
+    total: u32,
+    over_eighth: u32,
+    over_half: u32,
+    over_bound: u32,
+}
+
+impl SendQueues {
+    fn count(&mut self, delay: Duration, bound: Duration) {
+        self.total += 1;
+        self.over_eighth += u32::from(delay >= bound / 8);
+        self.over_half += u32::from(delay > bound / 2);
+        self.over_bound += u32::from(delay > bound);
+    }
+
+    /// A delay the median send is at least as far behind as, on the thresholds' scale.
+    fn median_at_least(&self, bound: Duration) -> Duration {
+        let most = |n: u32| n * 2 > self.total;
+        if self.total < SENDS_THAT_TELL {
+            Duration::ZERO
+        } else if most(self.over_bound) {
+            bound + Duration::from_millis(1)
+        } else if most(self.over_half) {
+            bound / 2 + Duration::from_millis(1)
+        } else if most(self.over_eighth) {
+            bound / 8
+        } else {
+            Duration::ZERO
+        }
     }
 }
 
@@ -257,6 +306,52 @@ mod tests {
         assert_eq!(ticks(&mut o, t0 + ms(3900), &[5; 10]), None);
         assert_eq!(ticks(&mut o, t0 + ms(4900), &[5]), Some(Shedding::Nothing));
         assert_eq!(ticks(&mut o, t0 + ms(5000), &[5; 30]), None);
+    }
+
+    #[test]
+    fn subscribers_queues_behind_press_like_a_queue_before_the_worker() {
+        let t0 = Instant::now();
+        let mut o = Overload::new(BOUND);
+        for i in 0..6 {
+            // Most subscribers' queues 150 ms behind, a few far more (slow links), none before.
+            for _ in 0..21 {
+                o.send_queued(ms(150));
+            }
+            for _ in 0..9 {
+                o.send_queued(ms(900));
+            }
+            o.decide(t0 + ms(100 * i));
+        }
+        assert_eq!(o.shedding(), Shedding::LowerLayers);
+    }
+
+    #[test]
+    fn a_few_slow_links_do_not_press() {
+        let t0 = Instant::now();
+        let mut o = Overload::new(BOUND);
+        for i in 0..20 {
+            for _ in 0..24 {
+                o.send_queued(ms(5));
+            }
+            for _ in 0..6 {
+                o.send_queued(ms(900));
+            }
+            o.decide(t0 + ms(100 * i));
+        }
+        assert_eq!(o.shedding(), Shedding::Nothing);
+    }
+
+    #[test]
+    fn one_subscriber_behind_its_link_does_not_press() {
+        let t0 = Instant::now();
+        let mut o = Overload::new(BOUND);
+        for i in 0..20 {
+            for _ in 0..3 {
+                o.send_queued(ms(700));
+            }
+            o.decide(t0 + ms(100 * i));
+        }
+        assert_eq!(o.shedding(), Shedding::Nothing);
     }
 
     #[test]

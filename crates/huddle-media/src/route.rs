@@ -214,12 +214,22 @@ impl Sfu {
                 continue;
             };
             match p.forward(track, frame, max_send_delay) {
-                Forwarded::Written { bytes, packets } => {
+                Forwarded::Written {
+                    bytes,
+                    packets,
+                    queued,
+                } => {
                     self.out.stats.packets_forwarded += packets;
                     self.out.stats.bytes_forwarded += bytes as u64;
+                    if let Some(queued) = queued {
+                        self.overload.send_queued(queued);
+                    }
                 }
                 Forwarded::NeedKeyframe(layer) => wanted_keyframe = Some(layer),
-                Forwarded::Skipped => self.out.stats.frames_skipped += 1,
+                Forwarded::Skipped { queued } => {
+                    self.out.stats.frames_skipped += 1;
+                    self.overload.send_queued(queued);
+                }
                 Forwarded::Nothing => {}
             }
         }

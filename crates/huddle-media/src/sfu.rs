@@ -3,7 +3,9 @@
 //! Sans-IO: datagrams and time go in through [`Sfu::handle_receive`] and
 //! [`Sfu::handle_timeout`], datagrams, events and the next timeout come out of
 //! [`Sfu::poll_output`]. Poll until it returns [`Output::Timeout`] after every input.
-//! One `Sfu` is one worker; a room lives on one worker, so nothing here is shared.
+//! One `Sfu` is one worker; nothing here is shared. A room spread over several workers has an
+//! `Sfu` room on each, told of each other by [`Sfu::set_spread`] and talking through
+//! [`crate::relay`] values ([`Output::Relay`] out, [`Sfu::handle_relay`] in).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -70,7 +70,7 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_SFU_LISTEN", default_value = "0.0.0.0:7882")]
     pub sfu_listen: SocketAddr,
 
-    /// SFU worker threads; each room lives on one. Default: the number of CPUs.
+    /// SFU worker threads; a room of more than three spreads over them. Default: the number of CPUs.
     #[arg(long, env = "HUDDLE_SFU_WORKERS",
           value_parser = clap::value_parser!(u16).range(1..))]
     pub sfu_workers: Option<u16>,

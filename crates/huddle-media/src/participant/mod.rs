@@ -108,11 +108,14 @@ pub enum Forwarded {
     Written {
         bytes: usize,
         packets: u64,
+        /// How far behind the video queue towards the subscriber was (none for audio).
+        queued: Option<Duration>,
     },
     /// The subscription waits for a keyframe of this layer.
     NeedKeyframe(LayerKey),
-    /// The queue towards the subscriber is over [`MAX_SEND_DELAY`] behind: frame dropped.
-    Skipped,
+    /// The queue towards the subscriber is over its bound behind ([`MAX_SEND_DELAY`], or the
+    /// worker's delay bound while it sheds): frame dropped.
+    Skipped { queued: Duration },
 }
 
 /// How far behind the queue towards a subscriber may be (see `send_delay`) before new

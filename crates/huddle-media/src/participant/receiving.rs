@@ -220,13 +220,16 @@ impl Participant {
         let Some(mid) = sub.open_mid() else {
             return Forwarded::Nothing;
         };
+        let mut queued = None;
         let (switched, frame_ticks) = if sub.kind == MediaKind::Video {
-            if send_delay(rtc, mid, self.bwe_bps, frame.network_time) > max_send_delay {
+            let delay = send_delay(rtc, mid, self.bwe_bps, frame.network_time);
+            if delay > max_send_delay {
                 // Behind: what is queued still goes out, and the subscription starts
                 // again at a keyframe once it did (asked for when the next frame comes).
                 sub.layers.restart();
-                return Forwarded::Skipped;
+                return Forwarded::Skipped { queued: delay };
             }
+            queued = Some(delay);
             if sub.keyframes_only && !frame.keyframe {
                 return Forwarded::Nothing;
             }
@@ -269,6 +272,7 @@ impl Participant {
             Ok(()) => Forwarded::Written {
                 bytes: frame.data.len(),
                 packets: frame.packets,
+                queued,
             },
             Err(e) => {
                 tracing::debug!(participant = %self.id, "write failed: {e}");

@@ -121,7 +121,7 @@ impl SfuMetrics {
         );
         registry.register(
             "huddle_sfu_worker_shedding",
-            "How far each SFU worker sheds load to keep media within its delay bound: 0 nothing, 1 lower simulcast layers, 2 keyframes only for some subscriptions and no newcomers",
+            "How far each SFU worker sheds load to keep media within its delay bound: 0 nothing, 1 lower simulcast layers, 2 keyframes only for some video subscriptions (and no newcomers once three eighths are)",
             self.worker_shedding.clone(),
         );
         registry.register(

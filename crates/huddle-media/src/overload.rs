@@ -4,17 +4,18 @@
 //! degrade.
 //!
 //! The signal is how long media waits in the worker's queues, read on every tick: the longest a
-//! datagram waited for the worker, or how far behind the typical (median) video queue towards a
-//! subscriber was when a frame was written to it, if that is more. A worker short of its core lets
-//! either grow: datagrams queue before it, or its subscribers' pacers send late (a few slow links
-//! do not move the median, and with fewer than ten video subscriptions it is not read at all).
+//! datagram waited for the worker, or how long the oldest packet of the typical (median) video
+//! queue towards a subscriber had waited when a frame was written to it, if that is more. A worker
+//! short of its core lets either grow: datagrams queue before it, or its subscribers' pacers send
+//! late (a few slow links do not move the median, and with fewer than ten video subscriptions it
+//! is not read at all).
 //! Once it has stayed over half the bound for [`SUSTAINED`] and is not falling, the worker sheds
 //! one more step each tick, two while over the bound: a burst (a wave of joins, each with its DTLS
 //! handshake) or a queue that drains by itself is not a load to shed. After [`CALM`] under an
 //! eighth of the bound it gives one step back. The steps, in order:
 //! 1. video subscriptions get the simulcast layer below the one they would choose;
-//! 2. then, an eighth at a time, the coldest video subscriptions get keyframes only, and the
-//!    worker takes no newcomers (see [`Overload::refuses_newcomers`]).
+//! 2. then, an eighth at a time, the coldest video subscriptions get keyframes only;
+//! 3. from three eighths on, the worker takes no newcomers (see [`Overload::refuses_newcomers`]).
 //!
 //! A datagram that waited longer than the bound itself is late: what it completes is not
 //! forwarded (see [`Overload::is_late`]), so a sudden overload costs a keyframe, not seconds of
@@ -38,6 +39,8 @@ const SHARES: u8 = 8;
 /// few subscribers the median is one subscriber's link (10 video subscriptions at 30 fps).
 const SENDS_THAT_TELL: u32 = 30;
 const MAX_STEP: u8 = 1 + SHARES;
+/// The step from which newcomers are refused: three eighths on keyframes only.
+const REFUSE_FROM: u8 = 4;
 
 /// How far a worker sheds, in the order it gives things up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -117,8 +120,9 @@ impl Overload {
         self.worst = self.worst.max(delay);
     }
 
-    /// A frame was written to (or skipped for) a subscriber whose video queue was `delay` behind.
-    pub fn send_queued(&mut self, delay: Duration) {
+    /// A frame was written to (or skipped for) a subscriber whose video queue's oldest packet had
+    /// waited `delay`.
+    pub fn send_waited(&mut self, delay: Duration) {
         self.sends.count(delay, self.bound);
     }
 
@@ -127,10 +131,12 @@ impl Overload {
         delay > self.bound
     }
 
-    /// Past the first step the worker is short of its core: a newcomer would only take from
-    /// those already there.
+    /// With three eighths of the video on keyframes only the worker is well short of its core: a
+    /// newcomer would only take from those already there. Not sooner: a wave of joins (each a
+    /// DTLS handshake) sheds a little video for a moment but should refuse nobody (at the first
+    /// keyframe step, a wave of 100 joins a second had 17 of 300 refused).
     pub fn refuses_newcomers(&self) -> bool {
-        self.step > 1
+        self.step >= REFUSE_FROM
     }
 
     /// Reads the queue delay since the last call; returns the shedding when it changed.
@@ -255,12 +261,13 @@ mod tests {
             ticks(&mut o, t0 + ms(600), &[150]),
             Some(Shedding::KeyframesOnly { eighths: 1 })
         );
-        assert!(o.refuses_newcomers());
+        assert!(!o.refuses_newcomers());
         // Over the bound: two steps at once.
         assert_eq!(
             ticks(&mut o, t0 + ms(700), &[250]),
             Some(Shedding::KeyframesOnly { eighths: 3 })
         );
+        assert!(o.refuses_newcomers());
         ticks(&mut o, t0 + ms(800), &[300; 10]);
         assert_eq!(o.shedding(), Shedding::KeyframesOnly { eighths: 8 });
     }
@@ -315,10 +322,10 @@ mod tests {
         for i in 0..6 {
             // Most subscribers' queues 150 ms behind, a few far more (slow links), none before.
             for _ in 0..21 {
-                o.send_queued(ms(150));
+                o.send_waited(ms(150));
             }
             for _ in 0..9 {
-                o.send_queued(ms(900));
+                o.send_waited(ms(900));
             }
             o.decide(t0 + ms(100 * i));
         }
@@ -331,10 +338,10 @@ mod tests {
         let mut o = Overload::new(BOUND);
         for i in 0..20 {
             for _ in 0..24 {
-                o.send_queued(ms(5));
+                o.send_waited(ms(5));
             }
             for _ in 0..6 {
-                o.send_queued(ms(900));
+                o.send_waited(ms(900));
             }
             o.decide(t0 + ms(100 * i));
         }
@@ -347,7 +354,7 @@ mod tests {
         let mut o = Overload::new(BOUND);
         for i in 0..20 {
             for _ in 0..3 {
-                o.send_queued(ms(700));
+                o.send_waited(ms(700));
             }
             o.decide(t0 + ms(100 * i));
         }

@@ -217,18 +217,18 @@ impl Sfu {
                 Forwarded::Written {
                     bytes,
                     packets,
-                    queued,
+                    waited,
                 } => {
                     self.out.stats.packets_forwarded += packets;
                     self.out.stats.bytes_forwarded += bytes as u64;
-                    if let Some(queued) = queued {
-                        self.overload.send_queued(queued);
+                    if let Some(waited) = waited {
+                        self.overload.send_waited(waited);
                     }
                 }
                 Forwarded::NeedKeyframe(layer) => wanted_keyframe = Some(layer),
-                Forwarded::Skipped { queued } => {
+                Forwarded::Skipped { waited } => {
                     self.out.stats.frames_skipped += 1;
-                    self.overload.send_queued(queued);
+                    self.overload.send_waited(waited);
                 }
                 Forwarded::Nothing => {}
             }

@@ -104,8 +104,14 @@ impl RunFigures {
             (FORWARDED_METRIC, o.server_forwarded / secs),
             (SERVER_CPU, o.server_cpu.as_secs_f64() / secs),
             (WORKER_LAG, o.worker_lag * 1000.0),
-            (BUSIEST_SHARE, o.worker_shares.iter().copied().fold(0.0, f64::max)),
-            (QUIETEST_SHARE, o.worker_shares.iter().copied().fold(1.0, f64::min)),
+            (
+                BUSIEST_SHARE,
+                o.worker_shares.iter().copied().fold(0.0, f64::max),
+            ),
+            (
+                QUIETEST_SHARE,
+                o.worker_shares.iter().copied().fold(1.0, f64::min),
+            ),
             (SHEDDING, o.shed.level),
             (KEYFRAMES_ONLY, o.shed.keyframes_only),
             (FRAMES_LATE, o.shed.frames_late),

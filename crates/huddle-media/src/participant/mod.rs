@@ -108,17 +108,20 @@ pub enum Forwarded {
     Written {
         bytes: usize,
         packets: u64,
-        /// How far behind the video queue towards the subscriber was (none for audio).
-        queued: Option<Duration>,
+        /// How long the oldest packet of the video queue towards the subscriber had waited
+        /// (none for audio).
+        waited: Option<Duration>,
     },
     /// The subscription waits for a keyframe of this layer.
     NeedKeyframe(LayerKey),
     /// The queue towards the subscriber is over its bound behind ([`MAX_SEND_DELAY`], or the
     /// worker's delay bound while it sheds): frame dropped.
-    Skipped { queued: Duration },
+    Skipped {
+        waited: Duration,
+    },
 }
 
-/// How far behind the queue towards a subscriber may be (see `send_delay`) before new
+/// How far behind the queue towards a subscriber may be (see `SendQueue::behind`) before new
 /// frames are skipped until it caught up (the worker's delay bound instead while it sheds load:
 /// then the queues are behind because the worker is short of CPU to send, not the link). Past it the subscriber's downlink cannot carry
 /// the layer (a track without simulcast, or one whose lowest layer is above the estimate):

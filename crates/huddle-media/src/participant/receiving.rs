@@ -222,14 +222,16 @@ impl Participant {
         };
         let mut queued = None;
         let (switched, frame_ticks) = if sub.kind == MediaKind::Video {
-            let delay = send_delay(rtc, mid, self.bwe_bps, frame.network_time);
-            if delay > max_send_delay {
+            let queue = send_queue(rtc, mid, self.bwe_bps, frame.network_time);
+            if queue.behind() > max_send_delay {
                 // Behind: what is queued still goes out, and the subscription starts
                 // again at a keyframe once it did (asked for when the next frame comes).
                 sub.layers.restart();
-                return Forwarded::Skipped { queued: delay };
+                return Forwarded::Skipped {
+                    waited: queue.waited,
+                };
             }
-            queued = Some(delay);
+            queued = Some(queue.waited);
             if sub.keyframes_only && !frame.keyframe {
                 return Forwarded::Nothing;
             }
@@ -272,7 +274,7 @@ impl Participant {
             Ok(()) => Forwarded::Written {
                 bytes: frame.data.len(),
                 packets: frame.packets,
-                queued,
+                waited: queued,
             },
             Err(e) => {
                 tracing::debug!(participant = %self.id, "write failed: {e}");
@@ -287,16 +289,29 @@ fn layer_below(infos: &[crate::layer::LayerInfo], index: usize) -> usize {
     (0..index).rev().find(|&i| infos[i].active).unwrap_or(index)
 }
 
-/// How far behind the queue on `mid` towards this participant is: the longer of how long
-/// its oldest packet waited and how long what it holds takes to send at the estimate
-/// `bwe_bps` (what is written now waits that long).
-fn send_delay(rtc: &mut Rtc, mid: Mid, bwe_bps: Option<u64>, now: Instant) -> Duration {
+/// The queue on one of a subscriber's m-lines.
+#[derive(Debug, Clone, Copy, Default)]
+struct SendQueue {
+    /// How long its oldest packet waited: a worker short of CPU to send makes this grow.
+    waited: Duration,
+    /// How long what it holds takes to send at the bandwidth estimate: a slow link makes this grow.
+    to_send: Duration,
+}
+
+impl SendQueue {
+    /// How far behind it is: what is written now waits at least this long.
+    fn behind(&self) -> Duration {
+        self.waited.max(self.to_send)
+    }
+}
+
+fn send_queue(rtc: &mut Rtc, mid: Mid, bwe_bps: Option<u64>, now: Instant) -> SendQueue {
     let mut api = rtc.direct_api();
     let Some(queue) = api
         .stream_tx_by_mid(mid, None)
         .and_then(|stream| stream.queue_info())
     else {
-        return Duration::ZERO;
+        return SendQueue::default();
     };
     let waited = queue
         .first_unsent()
@@ -306,5 +321,5 @@ fn send_delay(rtc: &mut Rtc, mid: Mid, bwe_bps: Option<u64>, now: Instant) -> Du
         .map_or(Duration::ZERO, |bps| {
             Duration::from_secs_f64(queue.byte_size() as f64 * 8.0 / bps as f64)
         });
-    waited.max(to_send)
+    SendQueue { waited, to_send }
 }

@@ -23,6 +23,14 @@ export const CONNECT_TIMEOUT_MS = 5_000;
 export const MOVING_RETRY_MS = 1_000;
 /** ...for this long at most. */
 const MOVING_RETRY_LIMIT_MS = 60_000;
+/**
+ * A join refused because the media server sheds load (`room_overloaded`, e.g. in a wave of joins)
+ * is asked again after a wait drawn in [half, all] of this, so a crowd refused together does not
+ * come back together...
+ */
+export const OVERLOADED_RETRY_MS = 4_000;
+/** ...for this long at most. */
+const OVERLOADED_RETRY_LIMIT_MS = 60_000;
 
 /** Error codes that answer a `join` and mean "you are not in the room". */
 const JOIN_REFUSALS = new Set([
@@ -72,8 +80,11 @@ export class Signaling {
      */
     this.home = null;
     this.redirectsInRow = 0;
-    /** When the room was first found moving between nodes, if it still is. */
-    this.movingSince = 0;
+    /**
+     * When the first of the refusals in a row that pass (`retryLater`) came.
+     * @type {number | null}
+     */
+    this.refusedSince = null;
     /** @type {WebSocket | null} */
     this.socket = null;
     /** @type {{ room: string, name: string, media: MediaState, credentials: Credentials, identity?: string } | null} */
@@ -268,7 +279,7 @@ export class Signaling {
       this.attempt = 0;
       this.refusalsInRow = 0;
       this.redirectsInRow = 0;
-      this.movingSince = 0;
+      this.refusedSince = null;
       this.pass = '';
       this.startPing();
       this.setState('connected');
@@ -282,7 +293,11 @@ export class Signaling {
       this.follow(message.url, message.node);
       return;
     } else if (message.type === 'error' && message.code === 'room_moving') {
-      this.moving(message.message);
+      this.retryLater(message.code, message.message, MOVING_RETRY_MS, MOVING_RETRY_LIMIT_MS);
+      return;
+    } else if (message.type === 'error' && this.phase === 'joining' && message.code === 'room_overloaded') {
+      const wait = OVERLOADED_RETRY_MS * (0.5 + Math.random() / 2);
+      this.retryLater(message.code, message.message, wait, OVERLOADED_RETRY_LIMIT_MS);
       return;
     } else if (message.type === 'error' && this.phase === 'joining' && JOIN_REFUSALS.has(message.code)) {
       this.refused(message.code, message.message);
@@ -329,20 +344,24 @@ export class Signaling {
   }
 
   /**
-   * The room's home cannot be told now (its node went away, its lease not expired yet): ask again
-   * every second through the entry address, for a minute at most.
+   * A refusal that passes: the room's home cannot be told now (its node went away, its lease not
+   * expired yet: asked again through the entry address), or its media server sheds load. The join
+   * is asked again after `waitMs`, until `limitMs` after the first such refusal in a row.
    * @private
+   * @param {ErrorCode} code
    * @param {string} message
+   * @param {number} waitMs
+   * @param {number} limitMs
    */
-  moving(message) {
+  retryLater(code, message, waitMs, limitMs) {
     const now = Date.now();
-    this.movingSince ||= now;
-    if (now - this.movingSince > MOVING_RETRY_LIMIT_MS) {
-      this.end({ kind: 'refused', code: 'room_moving', message }, 1000);
+    this.refusedSince ??= now;
+    if (now - this.refusedSince > limitMs) {
+      this.end({ kind: 'refused', code, message }, 1000);
       return;
     }
-    this.drop('room moving');
-    this.reconnectTimer = setTimeout(() => this.open(), MOVING_RETRY_MS);
+    this.drop(code);
+    this.reconnectTimer = setTimeout(() => this.open(), waitMs);
   }
 
   /**
@@ -372,7 +391,7 @@ export class Signaling {
     if (this.home && this.phase === 'joining') {
       // The home a redirect named did not answer (its node died, and the directory has not
       // noticed yet): the entry tells where the room is now, as while it moves.
-      this.moving('the room\'s node did not answer');
+      this.retryLater('room_moving', 'the room\'s node did not answer', MOVING_RETRY_MS, MOVING_RETRY_LIMIT_MS);
     } else if (code === 1008) {
       this.end({ kind: 'kicked', message: reason || 'The server closed the connection.' }, null);
     } else if (code === 1000 && this.phase === 'joined') {

@@ -3,8 +3,8 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Signaling, backoffDelay, CONNECT_TIMEOUT_MS, MOVING_RETRY_MS, PING_INTERVAL_MS, RECONNECT_MAX_MS, RECONNECT_MIN_MS,
-  SILENCE_TIMEOUT_MS,
+  Signaling, backoffDelay, CONNECT_TIMEOUT_MS, MOVING_RETRY_MS, OVERLOADED_RETRY_MS, PING_INTERVAL_MS, RECONNECT_MAX_MS,
+  RECONNECT_MIN_MS, SILENCE_TIMEOUT_MS,
 } from '../../assets/js/signaling.js';
 import { FakeSocket } from './fake-socket.js';
 
@@ -221,6 +221,42 @@ test('a room moving between nodes is asked for again every second, then given up
   t.mock.timers.tick(RECONNECT_MAX_MS);
   current.receive(moving);
   assert.deepEqual(events.at(-1), { kind: 'ended', reason: { kind: 'refused', code: 'room_moving', message: 'moving' } });
+});
+
+test('a first join refused for overload is asked again every few seconds, then given up after a minute', (t) => {
+  const { socket, events } = joining(t);
+  let current = socket;
+  const overloaded = { type: 'error', code: 'room_overloaded', message: 'at capacity' };
+  let waited = 0;
+  while (waited <= 60_000) {
+    current.receive(overloaded);
+    assert.notEqual(events.at(-1)?.kind, 'ended', `still trying after ${waited} ms`);
+    const made = FakeSocket.made.length;
+    t.mock.timers.tick(OVERLOADED_RETRY_MS / 2 - 1);
+    assert.equal(FakeSocket.made.length, made, 'not before half the wait');
+    t.mock.timers.tick(OVERLOADED_RETRY_MS / 2 + 1);
+    assert.equal(FakeSocket.made.length, made + 1, 'asked again within the wait');
+    waited += OVERLOADED_RETRY_MS;
+    current = FakeSocket.made.at(-1);
+    current.open();
+  }
+  current.receive(overloaded);
+  assert.deepEqual(events.at(-1), { kind: 'ended', reason: { kind: 'refused', code: 'room_overloaded', message: 'at capacity' } });
+});
+
+test('a join let in after overload refusals starts its next minute of retries afresh', (t) => {
+  const { socket, events } = joining(t);
+  socket.receive({ type: 'error', code: 'room_overloaded', message: 'at capacity' });
+  t.mock.timers.tick(50_000);
+  const again = FakeSocket.made.at(-1);
+  again.open();
+  again.receive(JOINED);
+  again.drop(1006);
+  const next = nextSocket(t, again);
+  next.open();
+  t.mock.timers.tick(20_000);
+  next.receive({ type: 'error', code: 'room_overloaded', message: 'at capacity' });
+  assert.notEqual(events.at(-1)?.kind, 'ended');
 });
 
 test('leaving says goodbye, closes normally and never reconnects', (t) => {

@@ -163,7 +163,10 @@ export const REACTIONS = /** @type {const} */ (['👍', '👏', '😂', '❤️'
 
 /**
  * What `Signaling` tells its listener.
+ * - `retrying`: the join was refused for a while (the room moves between nodes, its media server
+ *   sheds load); it is asked again.
  * @typedef {{ kind: 'state', state: ConnectionState }
  *         | { kind: 'message', message: ServerMessage }
+ *         | { kind: 'retrying', code: ErrorCode, message: string }
  *         | { kind: 'ended', reason: EndReason }} SignalingEvent
  */

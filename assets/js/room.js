@@ -51,7 +51,7 @@ import { drawOwnMedia } from './own-media.js';
 import { SpeakerHighlight } from './speakers.js';
 
 /** @import { Signaling } from './signaling.js' */
-/** @import { SignalingEvent, ServerMessage, EndReason, ConnectionState, RoomEvent, MediaMode, JoinedMessage } from './protocol.js' */
+/** @import { SignalingEvent, ServerMessage, EndReason, ConnectionState, RoomEvent, MediaMode, JoinedMessage, ErrorCode } from './protocol.js' */
 /** @import { CallEvent } from './call.js' */
 /** @import { MeshEvent } from './mesh.js' */
 /** @import { SfuEvent } from './sfu.js' */
@@ -226,6 +226,7 @@ function enterCall(name, password) {
 function onSignalingEvent(event) {
   if (event.kind === 'state') showConnection(event.state);
   else if (event.kind === 'message') onServerMessage(event.message);
+  else if (event.kind === 'retrying') showRetrying(event.code);
   else showEnded(event.reason);
 }
 
@@ -438,6 +439,16 @@ function drawLocal() {
 function showConnection(state) {
   document.body.dataset.connection = state;
   const text = { connecting: 'Connecting…', reconnecting: 'Reconnecting…', connected: '', closed: '' }[state];
+  element('[data-status]', HTMLElement).textContent = text;
+}
+
+/**
+ * Says why the join is being asked again, until the connection's state changes.
+ * @param {ErrorCode} code
+ */
+function showRetrying(code) {
+  const text = code === 'room_overloaded' ? 'This meeting is at capacity: trying again…'
+    : 'The meeting is moving to another server…';
   element('[data-status]', HTMLElement).textContent = text;
 }
 

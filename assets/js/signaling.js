@@ -361,6 +361,7 @@ export class Signaling {
       return;
     }
     this.drop(code);
+    this.listener({ kind: 'retrying', code, message });
     this.reconnectTimer = setTimeout(() => this.open(), waitMs);
   }
 

@@ -230,7 +230,8 @@ test('a first join refused for overload is asked again every few seconds, then g
   let waited = 0;
   while (waited <= 60_000) {
     current.receive(overloaded);
-    assert.notEqual(events.at(-1)?.kind, 'ended', `still trying after ${waited} ms`);
+    assert.deepEqual(events.at(-1), { kind: 'retrying', code: 'room_overloaded', message: 'at capacity' },
+      `the page is told it is tried again after ${waited} ms`);
     const made = FakeSocket.made.length;
     t.mock.timers.tick(OVERLOADED_RETRY_MS / 2 - 1);
     assert.equal(FakeSocket.made.length, made, 'not before half the wait');

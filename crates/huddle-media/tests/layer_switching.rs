@@ -5,21 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{layer_frame_size, Bench, NOTHING, SIMULCAST};
+use common::{Bench, NOTHING, SIMULCAST};
 use huddle_media::{MediaKind, SubscriptionSpec};
-
-/// Layer index (0 = lowest) of each video frame received since the last clear.
-fn layers_received(b: &Bench, client: usize) -> Vec<usize> {
-    b.clients[client]
-        .received_kind(MediaKind::Video)
-        .iter()
-        .map(|d| {
-            (0..3)
-                .find(|i| layer_frame_size(*i) == d.data.len())
-                .expect("a frame of a known layer")
-        })
-        .collect()
-}
 
 #[test]
 fn layer_follows_tile_size_and_visibility() {
@@ -35,7 +22,7 @@ fn layer_follows_tile_size_and_visibility() {
         .set_subscription(viewer_id, track, SubscriptionSpec::visible(320, 180))
         .unwrap();
     b.send_media(Duration::from_secs(2));
-    let layers = layers_received(&b, viewer);
+    let layers = b.clients[viewer].layers_received();
     assert!(layers.len() > 30, "got {} frames", layers.len());
     assert!(
         layers.iter().all(|l| *l == 0),
@@ -48,7 +35,7 @@ fn layer_follows_tile_size_and_visibility() {
         .set_subscription(viewer_id, track, SubscriptionSpec::visible(1280, 720))
         .unwrap();
     b.send_media(Duration::from_secs(2));
-    let layers = layers_received(&b, viewer);
+    let layers = b.clients[viewer].layers_received();
     assert_eq!(layers.last(), Some(&2), "spotlight layers: {layers:?}");
     let video = b.clients[viewer].received_kind(MediaKind::Video);
     let first_top = layers.iter().position(|l| *l == 2).unwrap();
@@ -72,7 +59,7 @@ fn layer_follows_tile_size_and_visibility() {
         .set_subscription(viewer_id, track, SubscriptionSpec::visible(640, 360))
         .unwrap();
     b.send_media(Duration::from_secs(2));
-    assert_eq!(layers_received(&b, viewer).last(), Some(&1));
+    assert_eq!(b.clients[viewer].layers_received().last(), Some(&1));
 
     // Off screen: nothing.
     b.sfu
@@ -82,7 +69,7 @@ fn layer_follows_tile_size_and_visibility() {
     b.clients[viewer].clear_events();
     b.send_media(Duration::from_secs(1));
     assert!(
-        layers_received(&b, viewer).is_empty(),
+        b.clients[viewer].layers_received().is_empty(),
         "hidden tile got video"
     );
 }

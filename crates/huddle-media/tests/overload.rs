@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{layer_frame_size, Bench, AV, NOTHING, ROOM, SIMULCAST};
+use common::{Bench, AV, NOTHING, ROOM, SIMULCAST};
 use huddle_media::{Arrival, MediaKind, ParticipantId, SfuError, Shedding, SubscriptionSpec};
 
 /// Over half the bound (200 ms): one more step each tick once it lasted half a second.
@@ -16,15 +16,6 @@ const PRESSED: Duration = Duration::from_millis(120);
 const HOLDING: Duration = Duration::from_millis(50);
 const PAST_THE_BOUND: Duration = Duration::from_millis(300);
 const TICK: Duration = Duration::from_millis(100);
-
-/// Layer index (0 = lowest) of the video frames received since the last clear.
-fn layers_received(b: &Bench, client: usize) -> Vec<usize> {
-    b.clients[client]
-        .received_kind(MediaKind::Video)
-        .iter()
-        .filter_map(|d| (0..3).find(|i| layer_frame_size(*i) == d.data.len()))
-        .collect()
-}
 
 fn keyframes_and_deltas(b: &Bench, client: usize) -> (usize, usize) {
     let video = b.clients[client].received_kind(MediaKind::Video);
@@ -63,16 +54,20 @@ fn a_worker_past_its_bound_sheds_layers_then_the_coldest_tiles_then_newcomers() 
         .set_subscription(thumbnail_id, track, SubscriptionSpec::visible(320, 180))
         .unwrap();
     b.send_media(Duration::from_secs(2));
-    assert_eq!(layers_received(&b, thumbnail).last(), Some(&0));
-    assert_eq!(layers_received(&b, early).last(), Some(&2));
+    assert_eq!(b.clients[thumbnail].layers_received().last(), Some(&0));
+    assert_eq!(b.clients[early].layers_received().last(), Some(&2));
 
     // First step: the layer below for everybody; the lowest layer has nothing below it.
     press(&mut b, PRESSED, Duration::from_secs(1));
     assert_eq!(b.sfu.load().shedding, Shedding::LowerLayers);
     for viewer in [early, middle, late] {
-        assert_eq!(layers_received(&b, viewer).last(), Some(&1), "{viewer}");
+        assert_eq!(
+            b.clients[viewer].layers_received().last(),
+            Some(&1),
+            "{viewer}"
+        );
     }
-    assert_eq!(layers_received(&b, thumbnail).last(), Some(&0));
+    assert_eq!(b.clients[thumbnail].layers_received().last(), Some(&0));
     let newcomer = ParticipantId(90);
     b.sfu.join(ROOM, newcomer, Arrival::Newcomer).unwrap();
     b.sfu.leave(newcomer);
@@ -127,7 +122,7 @@ fn a_worker_past_its_bound_sheds_layers_then_the_coldest_tiles_then_newcomers() 
         c.clear_events();
     }
     b.send_media(Duration::from_secs(1));
-    assert_eq!(layers_received(&b, late).last(), Some(&2));
+    assert_eq!(b.clients[late].layers_received().last(), Some(&2));
     let (_, deltas) = keyframes_and_deltas(&b, thumbnail);
     assert!(deltas > 20, "the thumbnail moves again: {deltas} deltas");
     b.sfu.join(ROOM, newcomer, Arrival::Newcomer).unwrap();

@@ -78,13 +78,9 @@ fn layer_choice_and_its_keyframes_cross_to_the_publishers_worker() {
         .set_subscription(viewer_id, track, SubscriptionSpec::visible(320, 180))
         .unwrap();
     b.send_media(Duration::from_secs(2));
-    let sizes = |b: &Bench| -> Vec<usize> {
-        let video = b.clients[viewer].received_kind(MediaKind::Video);
-        video.iter().map(|d| d.data.len()).collect()
-    };
     assert_eq!(
-        sizes(&b).last(),
-        Some(&layer_frame_size(0)),
+        b.clients[viewer].layers_received().last(),
+        Some(&0),
         "thumbnail: lowest layer"
     );
 
@@ -99,8 +95,8 @@ fn layer_choice_and_its_keyframes_cross_to_the_publishers_worker() {
         "no keyframe asked across"
     );
     assert_eq!(
-        sizes(&b).last(),
-        Some(&layer_frame_size(2)),
+        b.clients[viewer].layers_received().last(),
+        Some(&2),
         "spotlight: top layer"
     );
 }

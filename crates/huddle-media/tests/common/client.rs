@@ -155,6 +155,18 @@ impl Client {
             .collect()
     }
 
+    /// Simulcast layer index (0 = lowest) of each video frame received since the last clear.
+    pub fn layers_received(&self) -> Vec<usize> {
+        self.received_kind(MediaKind::Video)
+            .iter()
+            .map(|d| {
+                (0..3)
+                    .find(|i| layer_frame_size(*i) == d.data.len())
+                    .expect("a frame of a known layer")
+            })
+            .collect()
+    }
+
     pub fn received_kind(&self, kind: MediaKind) -> Vec<&MediaData> {
         self.received()
             .into_iter()

@@ -357,9 +357,19 @@ class Participant {
   async close() {
     this.closed = true;
     await this.context.close().catch(() => {});
-    // A crashed browser's children may outlive it and keep writing into the profile.
-    this.kill(() => true);
-    fs.rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    // A crashed browser's children may outlive it and keep writing into the profile: kill them,
+    // and remove again while files appear (rmSync's own retries do not look at the directory anew).
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      this.kill(() => true);
+      try {
+        fs.rmSync(this.profile, { recursive: true, force: true });
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
   }
 }
 

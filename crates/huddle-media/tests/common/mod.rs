@@ -57,7 +57,8 @@ pub struct Bench {
     /// Drop RTP datagrams from the SFU to clients at random, one in n on average (0 = no
     /// loss). Random rather than every n-th: a fixed period can hit a retransmission each time.
     pub downlink_loss_one_in: u64,
-    downlink_random: u64,
+    /// The xorshift state of the downlink's losses: each seed is another loss pattern.
+    pub downlink_random: u64,
     /// How long every datagram to the SFU waited in its worker's queue: a saturated worker.
     pub uplink_queue_delay: Duration,
 }

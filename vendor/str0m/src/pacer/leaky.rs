@@ -140,7 +140,7 @@ impl Pacer for LeakyBucketPacer {
         Some((next, cluster_id))
     }
 
-    fn register_send(&mut self, now: Instant, packet_size: DataSize, _from: MidRid) {
+    fn register_send(&mut self, now: Instant, packet_size: DataSize, from: MidRid) {
         self.last_emitted = Some(now);
 
         self.media_debt += packet_size;
@@ -160,6 +160,8 @@ impl Pacer for LeakyBucketPacer {
         if let Some(cluster_id) = self.check_probe_complete_internal(now) {
             self.completed_probe = Some(cluster_id);
         }
+
+        self.continue_burst(packet_size, from);
     }
 }
 
@@ -222,6 +224,31 @@ impl LeakyBucketPacer {
         }
 
         None
+    }
+
+    /// huddle patch (vendor/PATCHES.md, "burst pacer"): hands out the next packet of the queue
+    /// just sent from without a timeout pass while the media debt is under the burst interval,
+    /// the rule `next_poll` already uses to send back to back. Without it every packet of a
+    /// burst costs a full `handle_timeout` of the session (all send queues, estimator, stats).
+    fn continue_burst(&mut self, packet_size: DataSize, from: MidRid) {
+        if !self.probe_queue.is_empty() || self.adjusted_bitrate == Bitrate::ZERO {
+            return;
+        }
+        let Some(queue) = self.queue_states.iter_mut().find(|q| q.midrid == from) else {
+            return;
+        };
+        // The snapshot of the last timeout pass, counted down: packets queued since then wait
+        // for the next pass, so audio queued meanwhile is never held back by more than a burst.
+        let snapshot = &mut queue.snapshot;
+        snapshot.packet_count = snapshot.packet_count.saturating_sub(1);
+        snapshot.byte_size = snapshot
+            .byte_size
+            .saturating_sub(packet_size.as_bytes_usize());
+        let burst_interval = PACING.min(MAX_BURST_SIZE / self.adjusted_bitrate);
+        if snapshot.packet_count > 0 && self.media_debt / self.adjusted_bitrate < burst_interval {
+            self.next_poll_queue = Some(from);
+            self.needs_timeout_before_next_poll = false;
+        }
     }
 
     fn update_handle_time_and_get_elapsed(&mut self, now: Instant) -> Duration {

@@ -18,12 +18,14 @@ use crate::event::SfuEvent;
 use crate::outbox::{Outbox, Propagated};
 use crate::subscription::Negotiation;
 
-/// str0m's default RTX cache for what we send a subscriber, with a higher cap on the share of
+/// The RTX cache of what we send a subscriber: a second of packets, as libwebrtc keeps for
+/// round trips under a third of a second (str0m keeps 3 s: a copy of every packet of three
+/// seconds per subscriber, most of a subscriber's memory), with a higher cap on the share of
 /// retransmitted bytes. Past the cap str0m drops every queued retransmission; at its default
 /// (15%) a subscriber behind 10% random loss (whose retransmissions get lost too) hit it often,
 /// and each time its picture froze ~500 ms while it asked again and again for the same packets.
 const RTX_CACHE_PACKETS: usize = 1024;
-const RTX_CACHE_AGE: Duration = Duration::from_secs(3);
+const RTX_CACHE_AGE: Duration = Duration::from_secs(1);
 const RTX_RATIO_CAP: f32 = 0.3;
 
 /// Offer/answer state of one participant's session.

@@ -1,7 +1,8 @@
 //! A room spread over two workers: each frame crosses to the other worker once, whatever the
 //! number of subscribers there; every subscriber gets every frame once; layer choice and the
 //! keyframes it needs cross back to the publisher's worker; what a member asks of a track before
-//! it reached its worker is kept.
+//! it reached its worker is kept; a subscriber whose session moves to the other worker keeps
+//! its tiles.
 
 mod common;
 
@@ -138,4 +139,59 @@ fn a_member_alone_on_its_worker_still_gets_the_room() {
     b.send_media(Duration::from_secs(1));
     assert!(b.clients[late].received_kind(MediaKind::Video).len() > 20);
     assert!(b.clients[publisher].received().is_empty());
+}
+
+/// A subscriber reconnects and is placed on the other worker: its tile of the publisher plays
+/// again from a keyframe, at the layer the tile asks for, now relayed to the new worker; and
+/// what it publishes still reaches the one who watched it.
+#[test]
+fn a_subscriber_moved_between_workers_keeps_its_tile() {
+    let mut b = Bench::with_workers(2, |c| c);
+    let publisher = b.join_on(0, SIMULCAST);
+    let mover = b.join_on(0, AV);
+    let watcher = b.join_on(1, NOTHING);
+    b.spread();
+    b.connect_all();
+    let track = b.track(publisher, MediaKind::Video);
+    let thumbnail = SubscriptionSpec::visible(320, 180);
+    let mover_id = b.clients[mover].id;
+    b.sfu.set_subscription(mover_id, track, thumbnail).unwrap();
+    b.send_media(Duration::from_secs(1));
+    assert_eq!(b.clients[mover].layers_received().last(), Some(&0));
+
+    b.move_to(mover, 1);
+    b.spread();
+    // The browser tells its new session the view it has, as on every connection.
+    b.worker(1)
+        .set_subscription(mover_id, track, thumbnail)
+        .expect("the track is known on the worker the subscriber moved to");
+    b.connect_all();
+    b.clients[watcher].clear_events();
+    let relayed = b.frames_relayed;
+    b.send_media(Duration::from_secs(2));
+
+    let video = b.clients[mover].received_kind(MediaKind::Video);
+    assert!(video.len() > 30, "{} frames after the move", video.len());
+    assert!(
+        video[0].is_keyframe(),
+        "the moved tile starts at a keyframe"
+    );
+    assert!(video.iter().all(|d| d.data.len() == layer_frame_size(0)));
+    assert!(
+        b.frames_relayed > relayed,
+        "the publisher's frames now cross"
+    );
+    let moved = b.track(mover, MediaKind::Video);
+    let mid = b
+        .subscribed_mid(watcher, moved)
+        .expect("the watcher is subscribed to the moved camera");
+    let watched = b.clients[watcher]
+        .received_kind(MediaKind::Video)
+        .iter()
+        .filter(|d| d.mid.to_string() == mid)
+        .count();
+    assert!(
+        watched > 30,
+        "the watcher got {watched} frames of the moved camera"
+    );
 }

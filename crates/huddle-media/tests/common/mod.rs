@@ -138,13 +138,46 @@ impl Bench {
     /// A client joins ROOM on one worker of the room.
     pub fn join_on(&mut self, worker: usize, publish: Publish) -> usize {
         let n = self.clients.len() as u8 + 1;
-        let id = ParticipantId(n as u64);
         let addr: SocketAddr = (Ipv4Addr::new(1, 1, 1, n), 1000 + n as u16).into();
+        let client = self.session(
+            worker,
+            ParticipantId(n as u64),
+            addr,
+            publish,
+            Arrival::Newcomer,
+        );
+        self.clients.push(client);
+        self.clients.len() - 1
+    }
+
+    /// A client's session moves to another worker of the room: it leaves its worker and
+    /// connects anew (another port, a fresh `Rtc`) as the same participant on `worker`, as a
+    /// reconnecting member placed elsewhere does.
+    pub fn move_to(&mut self, client: usize, worker: usize) {
+        let old = &self.clients[client];
+        let (id, from) = (old.id, old.worker);
+        let addr = SocketAddr::new(old.addr.ip(), old.addr.port() + 100);
+        let publish = Publish {
+            video: old.video_mid.is_some(),
+            audio: old.audio_mid.is_some(),
+            simulcast: old.simulcast,
+        };
+        self.worker(from).leave(id);
+        self.clients[client] = self.session(worker, id, addr, publish, Arrival::Member);
+    }
+
+    /// A client's session on `worker`: joined, offered and answered, not connected yet.
+    fn session(
+        &mut self,
+        worker: usize,
+        id: ParticipantId,
+        addr: SocketAddr,
+        publish: Publish,
+        arrival: Arrival,
+    ) -> Client {
         let mut rtc = Rtc::builder().build(self.now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
-        self.worker(worker)
-            .join(ROOM, id, Arrival::Newcomer)
-            .expect("join");
+        self.worker(worker).join(ROOM, id, arrival).expect("join");
 
         let mut change = rtc.sdp_api();
         let video_mid = publish.video.then(|| {
@@ -170,7 +203,7 @@ impl Bench {
             .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
             .expect("client accepts answer");
 
-        self.clients.push(Client {
+        Client {
             id,
             worker,
             rtc,
@@ -190,8 +223,7 @@ impl Bench {
             audio_level: -30,
             frame: 0,
             audio_packets: 0,
-        });
-        self.clients.len() - 1
+        }
     }
 
     /// One step of the fake clock: every party handles what arrived and its timeouts.

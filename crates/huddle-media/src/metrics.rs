@@ -37,6 +37,7 @@ pub struct SfuMetrics {
     worker_lag_seconds: Family<WorkerLabel, Gauge<f64, AtomicU64>>,
     worker_shedding: Family<WorkerLabel, Gauge>,
     worker_keyframes_only: Family<WorkerLabel, Gauge>,
+    worker_refusing: Family<WorkerLabel, Gauge>,
     /// Each worker's last reading, for [`SfuMetrics::strain`].
     last_readings: Arc<Mutex<HashMap<usize, PressureReading>>>,
 }
@@ -129,6 +130,11 @@ impl SfuMetrics {
             "Video subscriptions each SFU worker sends keyframes only, coldest tiles first, while it sheds load",
             self.worker_keyframes_only.clone(),
         );
+        registry.register(
+            "huddle_sfu_worker_refusing_newcomers",
+            "1 while an SFU worker sheds so much load that newcomers to its rooms are refused (room_overloaded), else 0",
+            self.worker_refusing.clone(),
+        );
     }
 
     /// One worker's share: what it carries now, how hard it was pushed and the packets it
@@ -156,6 +162,8 @@ impl SfuMetrics {
         shedding.set(load.shedding.level().into());
         let keyframes_only = self.worker_keyframes_only.get_or_create(&label);
         keyframes_only.set(load.keyframes_only as i64);
+        let refusing = self.worker_refusing.get_or_create(&label);
+        refusing.set(load.refuses_newcomers.into());
         self.readings().insert(worker, pressure);
         self.add(delta);
     }
@@ -236,8 +244,9 @@ mod tests {
         let two_rooms = Load {
             rooms: 2,
             participants: 5,
-            shedding: Shedding::KeyframesOnly { eighths: 2 },
+            shedding: Shedding::KeyframesOnly { eighths: 3 },
             keyframes_only: 9,
+            refuses_newcomers: true,
         };
         m.add_worker(1, two_rooms, pushed(500, 40), s.since(&first));
         m.add_worker(1, two_rooms, pushed(250, 20), SfuStats::default());
@@ -275,6 +284,8 @@ mod tests {
             r#"huddle_sfu_worker_shedding{worker="0"} 0"#,
             r#"huddle_sfu_worker_shedding{worker="1"} 2"#,
             r#"huddle_sfu_worker_keyframes_only{worker="1"} 9"#,
+            r#"huddle_sfu_worker_refusing_newcomers{worker="0"} 0"#,
+            r#"huddle_sfu_worker_refusing_newcomers{worker="1"} 1"#,
         ] {
             assert!(text.contains(series), "{series} in {text}");
         }

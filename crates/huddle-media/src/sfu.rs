@@ -85,6 +85,8 @@ pub struct Load {
     pub shedding: Shedding,
     /// Video subscriptions sent keyframes only.
     pub keyframes_only: usize,
+    /// Newcomers to its rooms are refused (`room_overloaded`).
+    pub refuses_newcomers: bool,
 }
 
 /// Who asks [`Sfu::join`] for a place: a newcomer to the room can be refused when the worker
@@ -158,6 +160,7 @@ impl Sfu {
                 .values()
                 .map(Participant::keyframes_only)
                 .sum(),
+            refuses_newcomers: self.refuses_newcomers(),
         }
     }
 

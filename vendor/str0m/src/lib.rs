@@ -1633,6 +1633,20 @@ impl Rtc {
             return Ok(Some(Output::Timeout(self.poll_timeout())));
         }
 
+        // huddle patch (vendor/PATCHES.md, "media first"): the rest of a pacer burst goes out
+        // before ICE, DTLS, SCTP, events and stats are polled again, which each packet of the
+        // burst would otherwise pay for. A burst is a few packets: nothing waits long.
+        if let Some(send) = &self.send_addr {
+            if let Some(contents) = self.session.poll_burst(self.last_now) {
+                return Ok(Some(Output::Transmit(net::Transmit {
+                    proto: send.proto,
+                    source: send.source,
+                    destination: send.destination,
+                    contents,
+                })));
+            }
+        }
+
         while let Some(e) = self.ice.poll_event() {
             match e {
                 IceAgentEvent::IceRestart(_) => {

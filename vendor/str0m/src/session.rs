@@ -1165,6 +1165,15 @@ impl Session {
         x
     }
 
+    /// huddle patch (vendor/PATCHES.md, "media first"): the next packet of a pacer burst
+    /// under way, if one is. Feedback waits for the end of the burst (a few packets).
+    pub fn poll_burst(&mut self, now: Instant) -> Option<net::DatagramSend> {
+        if self.rtp_closing || !self.pacer.burst_continues() {
+            return None;
+        }
+        self.poll_packet(now)
+    }
+
     /// To be called in lieu of [`Self::poll_datagram`] when the owner is not in a position to transmit any
     /// generated feedback, and thus such feedback should be dropped.
     pub fn clear_feedback(&mut self) {

@@ -251,6 +251,12 @@ impl LeakyBucketPacer {
         }
     }
 
+    /// huddle patch (vendor/PATCHES.md, "media first"): the next poll hands out a packet
+    /// without a timeout pass.
+    pub(crate) fn burst_continues(&self) -> bool {
+        !self.needs_timeout_before_next_poll && self.next_poll_queue.is_some()
+    }
+
     fn update_handle_time_and_get_elapsed(&mut self, now: Instant) -> Duration {
         // Due the calling code this also happens when a packet is queued in any upstream queue.
         let Some(previous_handle_time) = self.last_handle_time else {

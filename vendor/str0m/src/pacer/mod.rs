@@ -103,6 +103,17 @@ impl Pacer for PacerImpl {
     }
 }
 
+impl PacerImpl {
+    /// huddle patch (vendor/PATCHES.md, "media first"): a burst is under way, so the next
+    /// `poll_queue` hands out a packet without a timeout pass.
+    pub(crate) fn burst_continues(&self) -> bool {
+        match self {
+            PacerImpl::Null(_) => false,
+            PacerImpl::LeakyBucket(v) => v.burst_continues(),
+        }
+    }
+}
+
 /// A packet Pacer.
 ///
 /// The pacer is responsible for ensuring correct pacing of packets onto the network at a given

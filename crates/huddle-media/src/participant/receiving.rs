@@ -269,7 +269,10 @@ impl Participant {
             Some((level, voice)) => writer.audio_level(level, voice),
             None => writer,
         };
-        self.needs_poll = true;
+        // str0m packetizes what was written on its next timeout, not when polled: make that
+        // timeout due rather than poll now, which would only say so (a full poll of the session
+        // per frame and subscriber).
+        self.next_timeout = self.next_timeout.min(frame.network_time);
         match writer.write(pt, frame.network_time, time, frame.data.clone()) {
             Ok(()) => Forwarded::Written {
                 bytes: frame.data.len(),

@@ -1168,6 +1168,11 @@ pub struct TwccRecvReport {
     apply_report_counter: u64,
 }
 
+/// huddle patch (vendor/PATCHES.md, "TWCC register by age"): how long a sent packet's record
+/// is kept for feedback. Feedback comes every 50-100 ms and the loss figure reads the last
+/// second; a record older than that is never named by feedback that still matters.
+const SEND_RECORD_AGE: Duration = Duration::from_secs(1);
+
 impl TwccSendRegister {
     pub fn new(keep: usize) -> Self {
         TwccSendRegister {
@@ -1190,7 +1195,15 @@ impl TwccSendRegister {
             // The recv report, derived from TWCC feedback later.
             recv_report: None,
         });
-        while self.queue.len() > self.keep {
+        // huddle patch (vendor/PATCHES.md, "TWCC register by age"): records older than
+        // `SEND_RECORD_AGE` go too, so a subscriber's register holds what feedback can still
+        // name, not the last `keep` packets (seconds of them at a webinar's packet rate).
+        while self.queue.len() > self.keep
+            || self
+                .queue
+                .front()
+                .is_some_and(|r| now.saturating_duration_since(r.local_send_time) > SEND_RECORD_AGE)
+        {
             self.queue.pop_front();
         }
     }

@@ -1,6 +1,7 @@
 //! A real huddle server on a free loopback port, and WebSocket clients that speak its protocol.
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod cluster;
 pub mod database;
 
 use std::net::SocketAddr;

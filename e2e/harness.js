@@ -450,10 +450,16 @@ class Scenario {
     return joined;
   }
 
-  /** Join -> first decoded remote frame, for each participant; recorded for the suite's median. */
+  /**
+   * Join -> first decoded remote frame, for each participant who joined where someone already
+   * was (the first in a room waits for the next one, not for its own join); recorded for the
+   * suite's median.
+   */
   async recordJoinTimes(participants) {
     const times = [];
-    for (const p of participants) {
+    const joinedEarlier = (p) => this.participants.some((other) => other !== p
+      && other.joinStartedAt !== null && other.joinStartedAt < p.joinStartedAt);
+    for (const p of participants.filter(joinedEarlier)) {
       const probes = await p.page.evaluate(() => window.__e2e && {
         at: window.__e2e.firstRemoteFrameAt,
         marks: window.__e2e.marks,

@@ -178,9 +178,12 @@ async function start() {
   wireControls();
   const fromUrl = cleanDisplayName(params.get('name') ?? '');
   if (fromUrl) {
-    await media.start({ audio: true, video: true });
-    await pickers.refresh();
+    // The room is joined while the camera starts: the connections take our tracks once granted,
+    // and the others see us as soon as it is.
+    const granted = media.start({ audio: true, video: true });
     enterCall(fromUrl);
+    await granted;
+    await pickers.refresh();
     return;
   }
   nameInput.value = saved.get('name');

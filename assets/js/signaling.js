@@ -89,6 +89,12 @@ export class Signaling {
     this.socket = null;
     /** @type {{ room: string, name: string, media: MediaState, credentials: Credentials, identity?: string } | null} */
     this.joinRequest = null;
+    /**
+     * The media state our last `join` message told: an `update` made while that join was on its
+     * way is sent once it is answered.
+     * @type {MediaState | null}
+     */
+    this.mediaAtJoin = null;
     /** The pass of a `migrate`, for the first join only: a later re-join is an ordinary one. */
     this.pass = '';
     /** A session the room moved away from: it carries the old media until closed, and never re-joins. */
@@ -161,6 +167,16 @@ export class Signaling {
   update(media) {
     if (this.joinRequest) this.joinRequest.media = { ...media };
     if (this.phase === 'joined') this.send({ type: 'update', media: { ...media } });
+  }
+
+  /** @private */
+  sendMediaChangedWhileJoining() {
+    const media = this.joinRequest?.media;
+    const told = this.mediaAtJoin;
+    if (!media || !told) return;
+    if (media.audio !== told.audio || media.video !== told.video || media.screen !== told.screen) {
+      this.send({ type: 'update', media: { ...media } });
+    }
   }
 
   /**
@@ -245,6 +261,7 @@ export class Signaling {
       const { room, name, media, credentials, identity } = this.joinRequest;
       const home = this.home ? { home: this.home.node } : {};
       const pass = this.pass ? { pass: this.pass } : {};
+      this.mediaAtJoin = { ...media };
       this.send({ type: 'join', room, name, version: PROTOCOL_VERSION, media, ...credentials, ...(identity ? { identity } : {}), ...home, ...pass });
     });
     socket.addEventListener('message', (event) => {
@@ -282,6 +299,7 @@ export class Signaling {
       this.refusedSince = null;
       this.pass = '';
       this.startPing();
+      this.sendMediaChangedWhileJoining();
       this.setState('connected');
     } else if (message.type === 'waiting') {
       // In the lobby: keep the connection alive until a host answers.

@@ -65,6 +65,21 @@ test('a dropped connection reconnects and joins again with the latest media', (t
   assert.deepEqual(states().at(-1), 'connected');
 });
 
+test('media granted while the join is on its way is told once joined', (t) => {
+  const { signaling, socket } = joining(t);
+  assert.deepEqual(socket.sent[0].media, MEDIA);
+  const granted = { audio: true, video: true, screen: false };
+  signaling.update(granted);
+  assert.equal(socket.sent.length, 1, 'nothing but the join before the answer');
+  socket.receive(JOINED);
+  assert.deepEqual(socket.sent.filter((m) => m.type === 'update').map((m) => m.media), [granted]);
+});
+
+test('a join answered with the media it told sends no update', (t) => {
+  const { socket } = joined(t);
+  assert.deepEqual(socket.sent.filter((m) => m.type === 'update'), []);
+});
+
 test('failed reconnects wait longer and longer, and a join resets the wait', (t) => {
   const { socket } = joined(t);
   socket.drop(1006);

@@ -100,6 +100,37 @@ async fn a_flood_is_refused_then_disconnected() {
     );
 }
 
+/// A browser holding the current version of a client file (its ETag) gets a bodyless 304; an
+/// older version, the file.
+#[tokio::test]
+async fn client_files_revalidate_by_etag() {
+    let server = Server::start(&[]).await;
+    let client = reqwest::Client::new();
+    for path in ["/assets/js/room.js", "/r/brave-otter-42"] {
+        let url = format!("http://{}{path}", server.address);
+        let first = client.get(&url).send().await.unwrap();
+        assert_eq!(first.status(), 200);
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        let again = client
+            .get(&url)
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+        assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+        assert!(again.bytes().await.unwrap().is_empty());
+        let stale = client
+            .get(&url)
+            .header("if-none-match", "\"0123\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stale.status(), 200, "{path}");
+        assert!(!stale.bytes().await.unwrap().is_empty());
+    }
+}
+
 #[tokio::test]
 async fn pages_and_health() {
     let server = Server::start(&[]).await;

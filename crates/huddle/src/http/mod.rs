@@ -36,9 +36,15 @@ const READ_BUFFER_BYTES: usize = 8 * 1024;
 /// cluster node's view of the cluster, in cluster mode.
 pub fn app(signaling: Arc<Signaling>, roster: Option<Roster>) -> Router {
     Router::new()
-        .route("/", get(|| page("index.html")))
+        .route(
+            "/",
+            get(|request: HeaderMap| async move { page("index.html", &request) }),
+        )
         .route("/r/{room}", get(room_page))
-        .route("/turn-test", get(|| page("turn-test.html")))
+        .route(
+            "/turn-test",
+            get(|request: HeaderMap| async move { page("turn-test.html", &request) }),
+        )
         .route("/api/turn-test", post(turn_test::ice_servers))
         .route("/assets/{*path}", get(asset))
         .route("/ws", get(websocket))
@@ -100,19 +106,19 @@ async fn ready(roster: Option<Roster>) -> Response {
     }
 }
 
-async fn page(file: &str) -> Response {
-    assets::asset(file).unwrap_or_else(not_found)
+fn page(file: &str, request: &HeaderMap) -> Response {
+    assets::asset(file, request).unwrap_or_else(not_found)
 }
 
-async fn room_page(Path(room): Path<String>) -> Response {
+async fn room_page(Path(room): Path<String>, request: HeaderMap) -> Response {
     match RoomName::parse(&room) {
-        Ok(_) => page("room.html").await,
+        Ok(_) => page("room.html", &request),
         Err(err) => pages::error_page(StatusCode::BAD_REQUEST, "Not a room name", &err.to_string()),
     }
 }
 
-async fn asset(Path(path): Path<String>) -> Response {
-    assets::asset(&path).unwrap_or_else(not_found)
+async fn asset(Path(path): Path<String>, request: HeaderMap) -> Response {
+    assets::asset(&path, &request).unwrap_or_else(not_found)
 }
 
 async fn websocket(

@@ -24,6 +24,10 @@ for (const size of [2, 4]) {
           assert.ok(tile.width <= 320 && tile.height <= 180, `${p.name} gets ${tile.id} at low quality: ${tile.width}x${tile.height}`);
         }
         assert.equal(await p.page.locator('[data-participant][data-local] video').count(), 1, 'own tile has a video');
+        // Joined while its camera started, the page plays the others' sound without asking for a click.
+        await h.waitUntil(`${p.name} plays the others' sound`, () => p.page.evaluate(() =>
+          [...document.querySelectorAll('[data-participant]:not([data-local]) video')].every((v) => !v.muted)));
+        assert.equal(await p.page.locator('[data-notice]').isVisible(), false, `${p.name} shows no notice`);
       }
 
       const times = await s.recordJoinTimes(participants);

@@ -40,7 +40,7 @@ import { CallConnections } from './connections.js';
 import { LocalMedia, canShareScreen } from './media.js';
 import { DevicePickers, savedDevices } from './devices.js';
 import { saved } from './saved.js';
-import { TileGrid, unmuteBlocked, whenAutoplayBlocked } from './tiles.js';
+import { TileGrid, holdSound, releaseSound, unmuteBlocked, whenAutoplayBlocked } from './tiles.js';
 import { cleanDisplayName, isValidRoomName } from './names.js';
 import { element, all, show } from './dom.js';
 import { Collaboration } from './collab.js';
@@ -179,10 +179,12 @@ async function start() {
   const fromUrl = cleanDisplayName(params.get('name') ?? '');
   if (fromUrl) {
     // The room is joined while the camera starts: the connections take our tracks once granted,
-    // and the others see us as soon as it is.
+    // and the others see us as soon as it is. Sound waits for the capture that allows it.
+    holdSound();
     const granted = media.start({ audio: true, video: true });
     enterCall(fromUrl);
     await granted;
+    releaseSound();
     await pickers.refresh();
     return;
   }

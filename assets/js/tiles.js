@@ -53,10 +53,32 @@ export function whenAutoplayBlocked(handler) {
 }
 
 /**
+ * Browsers let a page that captures camera or microphone play sound without a click. A page that
+ * joins while its capture is still being granted holds sound until then (videos start muted),
+ * rather than being refused and asking for a click it would not have needed.
+ */
+let soundHeld = false;
+
+/** Remote videos start muted until `releaseSound`. */
+export function holdSound() {
+  soundHeld = true;
+}
+
+/** Capture is granted or refused: the held videos get their sound, or the UI asks for a click. */
+export function releaseSound() {
+  soundHeld = false;
+  unmuteBlocked();
+}
+
+/**
  * Plays a video; if sound is not allowed yet, plays it muted and reports it.
  * @param {HTMLVideoElement} video
  */
 export function play(video) {
+  if (soundHeld && !video.muted) {
+    video.muted = true;
+    video.dataset.autoplayMuted = '';
+  }
   video.play().catch((error) => {
     if (error instanceof DOMException && error.name === 'NotAllowedError' && !video.muted) {
       video.muted = true;

@@ -457,9 +457,9 @@ class Scenario {
    */
   async recordJoinTimes(participants) {
     const times = [];
-    const joinedEarlier = (p) => this.participants.some((other) => other !== p
+    const someoneWasThere = (p) => this.participants.some((other) => other !== p
       && other.joinStartedAt !== null && other.joinStartedAt < p.joinStartedAt);
-    for (const p of participants.filter(joinedEarlier)) {
+    for (const p of participants.filter(someoneWasThere)) {
       const probes = await p.page.evaluate(() => window.__e2e && {
         at: window.__e2e.firstRemoteFrameAt,
         marks: window.__e2e.marks,

@@ -1,8 +1,10 @@
+use std::sync::Arc;
 use std::time::Duration;
 use std::time::Instant;
 
 use crate::io::DATAGRAM_MAX_PACKET_SIZE;
-use crate::rtp_::SeqNo;
+use crate::packet::Vp8Patch;
+use crate::rtp_::{ExtensionValues, MediaTime, Pt, RtpHeader, SeqNo, Ssrc};
 
 use super::RtpPacket;
 use super::rtx_cache_buf::EvictingBuffer;
@@ -13,12 +15,123 @@ const RTX_CACHE_QUANTIZE_SLOTS: usize = DATAGRAM_MAX_PACKET_SIZE / RTX_CACHE_SIZ
 #[derive(Debug)]
 pub(crate) struct RtxCache {
     // Data, new additions here probably need to be cleared in [`clear`].
-    packet_by_seq_no: EvictingBuffer<RtpPacket>,
+    packet_by_seq_no: EvictingBuffer<CachedPacket>,
 
     // Technically we want [Option<SeqNo>; X] to indicate the absence of
     // a SeqNo. However We can half the storage space by using the sentinel
     // values SeqNo::MAX to indicate None
     seq_no_by_quantized_size: [SeqNo; RTX_CACHE_QUANTIZE_SLOTS],
+
+    /// The packet last looked up, restored whole for the caller.
+    restored: RtpPacket,
+}
+
+/// A sent packet as the cache keeps it (huddle patch "compact RTX cache"). Of an `RtpPacket`'s
+/// 408 bytes, the header's CSRC list and extension values take 250 and are nearly always empty
+/// by the time a packet is cached; they are kept boxed, and only when set. Each stream's cache
+/// holds a second of packets (~200 slots for 1 Mbps of video), so this was most of a
+/// subscriber's cache once the payload itself is shared.
+#[derive(Debug)]
+struct CachedPacket {
+    seq_no: SeqNo,
+    time: MediaTime,
+    timestamp: Instant,
+    payload: Arc<[u8]>,
+    vp8_patch: Option<Vp8Patch>,
+    header: CachedHeader,
+}
+
+#[derive(Debug)]
+struct CachedHeader {
+    version: u8,
+    has_padding: bool,
+    has_extension: bool,
+    marker: bool,
+    payload_type: Pt,
+    sequence_number: u16,
+    timestamp: u32,
+    ssrc: Ssrc,
+    header_len: usize,
+    /// CSRCs and extension values, when the packet had any.
+    extra: Option<Box<HeaderExtra>>,
+}
+
+#[derive(Debug)]
+struct HeaderExtra {
+    csrc_count: usize,
+    csrc: [u32; 15],
+    ext_vals: ExtensionValues,
+}
+
+impl CachedPacket {
+    fn new(packet: RtpPacket) -> Self {
+        debug_assert!(packet.last_sender_info.is_none(), "sent packets carry no SR");
+        let h = packet.header;
+        let mut ext_vals = h.ext_vals;
+        // Set again on every send, resends included (`StreamTx::poll_packet`), until the remote
+        // has acknowledged the SSRC: not part of what a resend repeats.
+        ext_vals.mid = None;
+        ext_vals.rid = None;
+        ext_vals.rid_repair = None;
+        let extra = (h.csrc_count > 0 || ext_vals != ExtensionValues::default()).then(|| {
+            Box::new(HeaderExtra {
+                csrc_count: h.csrc_count,
+                csrc: h.csrc,
+                ext_vals,
+            })
+        });
+        CachedPacket {
+            seq_no: packet.seq_no,
+            time: packet.time,
+            timestamp: packet.timestamp,
+            payload: packet.payload,
+            vp8_patch: packet.vp8_patch,
+            header: CachedHeader {
+                version: h.version,
+                has_padding: h.has_padding,
+                has_extension: h.has_extension,
+                marker: h.marker,
+                payload_type: h.payload_type,
+                sequence_number: h.sequence_number,
+                timestamp: h.timestamp,
+                ssrc: h.ssrc,
+                header_len: h.header_len,
+                extra,
+            },
+        }
+    }
+
+    /// The packet as it was sent, into `packet`.
+    fn restore(&self, packet: &mut RtpPacket) {
+        let h = &self.header;
+        let (csrc_count, csrc, ext_vals) = match &h.extra {
+            Some(extra) => (extra.csrc_count, extra.csrc, extra.ext_vals.clone()),
+            None => (0, [0; 15], ExtensionValues::default()),
+        };
+        *packet = RtpPacket {
+            seq_no: self.seq_no,
+            time: self.time,
+            header: RtpHeader {
+                version: h.version,
+                has_padding: h.has_padding,
+                has_extension: h.has_extension,
+                csrc_count,
+                marker: h.marker,
+                payload_type: h.payload_type,
+                sequence_number: h.sequence_number,
+                timestamp: h.timestamp,
+                ssrc: h.ssrc,
+                csrc,
+                ext_vals,
+                header_len: h.header_len,
+            },
+            payload: self.payload.clone(),
+            vp8_patch: self.vp8_patch,
+            timestamp: self.timestamp,
+            last_sender_info: None,
+            nackable: true,
+        };
+    }
 }
 
 impl RtxCache {
@@ -26,6 +139,7 @@ impl RtxCache {
         Self {
             packet_by_seq_no: EvictingBuffer::new(10, max_packet_age, max_packet_count),
             seq_no_by_quantized_size: [SeqNo::MAX; RTX_CACHE_QUANTIZE_SLOTS],
+            restored: RtpPacket::blank(),
         }
     }
 
@@ -33,7 +147,8 @@ impl RtxCache {
         assert!(packet.nackable);
         let seq_no = packet.seq_no;
         let quantized_size = packet.payload.len() / RTX_CACHE_SIZE_QUANTIZER;
-        self.packet_by_seq_no.push(*seq_no, now, packet);
+        self.packet_by_seq_no
+            .push(*seq_no, now, CachedPacket::new(packet));
         self.seq_no_by_quantized_size[quantized_size] = seq_no;
         self.remove_old_packets(now);
     }
@@ -42,8 +157,17 @@ impl RtxCache {
         Some(self.packet_by_seq_no.last_position()?.into())
     }
 
+    /// The payload size of a cached packet, without restoring it.
+    pub fn cached_payload_len(&self, seq_no: SeqNo) -> Option<usize> {
+        Some(self.packet_by_seq_no.get(*seq_no)?.payload.len())
+    }
+
+    /// The cached packet, restored whole. Changes to it are not kept.
     pub fn get_cached_packet_by_seq_no(&mut self, seq_no: SeqNo) -> Option<&mut RtpPacket> {
-        self.packet_by_seq_no.get_mut(*seq_no)
+        self.packet_by_seq_no
+            .get(*seq_no)?
+            .restore(&mut self.restored);
+        Some(&mut self.restored)
     }
 
     pub fn get_cached_packet_smaller_than(&mut self, max_size: usize) -> Option<&mut RtpPacket> {

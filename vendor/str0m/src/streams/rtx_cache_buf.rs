@@ -119,7 +119,6 @@ impl<T> EvictingBuffer<T> {
     }
 
     /// Get the entry for the previously inserted position.
-    #[allow(unused)]
     pub fn get(&self, position: u64) -> Option<&T> {
         if self.is_inert() {
             return None;
@@ -129,20 +128,6 @@ impl<T> EvictingBuffer<T> {
         if let Some(entry) = &self.buf[index] {
             if entry.position == position {
                 return Some(&entry.value);
-            }
-        }
-        None
-    }
-
-    pub fn get_mut(&mut self, position: u64) -> Option<&mut T> {
-        if self.is_inert() {
-            return None;
-        }
-
-        let index = (position % self.buf.len() as u64) as usize;
-        if let Some(entry) = &mut self.buf[index] {
-            if entry.position == position {
-                return Some(&mut entry.value);
             }
         }
         None

@@ -874,23 +874,18 @@ impl StreamTx {
         let seq_no = loop {
             let resend = self.resends.pop_front()?;
 
-            let pkt = self.rtx_cache.get_cached_packet_by_seq_no(resend.seq_no);
-
             // The seq_no could simply be too old to exist in the buffer, in which
-            // case we will not do a resend.
-            let Some(pkt) = pkt else {
-                continue;
-            };
-
-            // Cached packets must be nackable. This is ensured before adding the
-            // entry to the self.rtx_cache.
-            assert!(pkt.nackable);
-
-            break pkt.seq_no;
+            // case we will not do a resend. (huddle patch "compact RTX cache": looked up
+            // without restoring, which happens once below.)
+            if self.rtx_cache.cached_payload_len(resend.seq_no).is_some() {
+                break resend.seq_no;
+            }
         };
 
-        // Borrow checker gymnastics.
-        let pkt = self.rtx_cache.get_cached_packet_by_seq_no(seq_no).unwrap();
+        let pkt = self
+            .rtx_cache
+            .get_cached_packet_by_seq_no(seq_no)
+            .expect("cached packet just found");
 
         let len = pkt.payload.len() as u64;
         self.stats.update_packet_counts(len, true);
@@ -1064,7 +1059,8 @@ impl StreamTx {
 
         // Schedule all resends. They will be handled on next poll_packet
         for seq_no in iter {
-            let Some(packet) = self.rtx_cache.get_cached_packet_by_seq_no(seq_no) else {
+            // huddle patch "compact RTX cache": the size alone, without restoring the packet.
+            let Some(payload_size) = self.rtx_cache.cached_payload_len(seq_no) else {
                 // Packet was not available in RTX cache, it has probably expired.
                 continue;
             };
@@ -1072,7 +1068,7 @@ impl StreamTx {
             let resend = Resend {
                 seq_no,
                 queued_at: now,
-                payload_size: packet.payload.len(),
+                payload_size,
             };
             self.resends.push_back(resend);
         }

@@ -450,15 +450,11 @@ class Scenario {
     return joined;
   }
 
-  /**
-   * Join -> first decoded remote frame, for each participant who joined where someone already
-   * was (the first in a room waits for the next one, not for its own join); recorded for the
-   * suite's median.
-   */
+  /** Join -> first decoded remote frame of each who joined where someone was, for the suite's median. */
   async recordJoinTimes(participants) {
     const times = [];
-    const someoneWasThere = (p) => this.participants.some((other) => other !== p
-      && other.joinStartedAt !== null && other.joinStartedAt < p.joinStartedAt);
+    const someoneWasThere = (p) => this.participants
+      .some((o) => o.joinStartedAt !== null && o.joinStartedAt < p.joinStartedAt);
     for (const p of participants.filter(someoneWasThere)) {
       const probes = await p.page.evaluate(() => window.__e2e && {
         at: window.__e2e.firstRemoteFrameAt,

@@ -7,15 +7,15 @@ use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Rid};
 
 use crate::event::{SfuEvent, Transmit};
 use crate::forward::LayerKey;
-use crate::frame::Frame;
 use crate::ids::{ParticipantId, RoomId, TrackId};
+use crate::packet::Packet;
 use crate::relay::{PeerId, Relay};
 
 /// Effects from one participant that concern others in its room: values that the
 /// worker routes, as `Propagated` in str0m's chat example.
 ///
 /// `Media` is large, but values live only until the same step routes them; boxing
-/// would cost an allocation per forwarded frame.
+/// would cost an allocation per forwarded packet.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
 pub enum Propagated {
@@ -31,10 +31,10 @@ pub enum Propagated {
         room: RoomId,
         track: TrackId,
     },
-    /// A complete frame (or audio packet) from a publisher.
+    /// A packet from a publisher.
     Media {
         track: TrackId,
-        frame: Frame,
+        packet: Packet,
     },
     /// Someone needs a keyframe of this track's layer (new subscriber, PLI, switch).
     KeyframeRequest {

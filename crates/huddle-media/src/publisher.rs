@@ -3,12 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Rid};
+use str0m::format::{CodecConfig, PayloadParams};
+use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::Rtc;
 
 use crate::forward::LayerKey;
 use crate::keyframe::KeyframeLimiter;
 use crate::layer::LayerInfo;
+use crate::loss::LossWatch;
+use crate::packet::Packet;
 
 /// A layer that sent nothing for this long is considered off (the publisher's own
 /// congestion control drops the top layers first).
@@ -23,6 +26,8 @@ pub struct PublishedTrack {
     pub kind: MediaKind,
     /// Lowest quality first. One entry with `LayerKey(None)` without simulcast.
     pub layers: Vec<PublishedLayer>,
+    /// The codec of the payload type last received: looked up once, not per packet.
+    params: Option<PayloadParams>,
 }
 
 #[derive(Debug)]
@@ -32,11 +37,23 @@ pub struct PublishedLayer {
     pub width: u32,
     pub height: u32,
     meter: BitrateMeter,
-    last_frame: Option<Instant>,
+    last_packet: Option<Instant>,
+    /// RTP time of the newest frame begun.
+    frame_time: Option<u64>,
     limiter: KeyframeLimiter,
+    loss: LossWatch,
     /// A loss the NACKs could not repair broke the layer and no keyframe came since: every
     /// decoder downstream waits for one, so it is asked for until it comes.
     broken: bool,
+}
+
+/// What the arrival of one packet tells of its layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    /// A new frame begins with it.
+    pub frame_start: bool,
+    /// The layer waits for a keyframe since a loss (see [`PublishedTrack::broken_layers`]).
+    pub broken: bool,
 }
 
 impl PublishedTrack {
@@ -60,40 +77,60 @@ impl PublishedTrack {
                     width: top.0.checked_shr(shift).unwrap_or(0),
                     height: top.1.checked_shr(shift).unwrap_or(0),
                     meter: BitrateMeter::default(),
-                    last_frame: None,
+                    last_packet: None,
+                    frame_time: None,
                     limiter: KeyframeLimiter::default(),
+                    loss: LossWatch::default(),
                     broken: false,
                 }
             })
             .collect();
-        PublishedTrack { mid, kind, layers }
+        PublishedTrack {
+            mid,
+            kind,
+            layers,
+            params: None,
+        }
     }
 
-    /// Accounts one incoming frame; `contiguous` is false when packets before it were lost
-    /// for good. Returns whether the layer is broken (waits for a keyframe). Unknown rids are
-    /// ignored, never trusted.
-    pub fn on_frame(
-        &mut self,
-        key: LayerKey,
-        frame: &[u8],
-        keyframe: bool,
-        contiguous: bool,
-        now: Instant,
-    ) -> bool {
-        let Some(layer) = self.layers.iter_mut().find(|l| l.key == key) else {
-            return false;
+    /// The codec of payload type `pt`, as negotiated with the publisher.
+    pub fn params(&mut self, pt: Pt, codecs: &CodecConfig) -> Option<PayloadParams> {
+        if self.params.is_none_or(|p| p.pt() != pt) {
+            self.params = codecs.params().iter().find(|p| p.pt() == pt).copied();
+        }
+        self.params
+    }
+
+    /// Accounts one incoming packet. Unknown rids are ignored, never trusted.
+    pub fn on_packet(&mut self, packet: &Packet) -> Arrival {
+        let Some(layer) = self.layers.iter_mut().find(|l| l.key == packet.layer) else {
+            return Arrival {
+                frame_start: false,
+                broken: false,
+            };
         };
-        layer.meter.add(frame.len(), now);
-        layer.last_frame = Some(now);
-        layer.broken = !keyframe && (layer.broken || !contiguous);
-        if keyframe {
+        let now = packet.network_time;
+        let time = packet.time.numer();
+        // A packet of an older frame (reordered, or retransmitted) begins nothing.
+        let frame_start = layer.frame_time.is_none_or(|t| time > t);
+        if frame_start {
+            layer.frame_time = Some(time);
+        }
+        layer.meter.add(packet.payload.len(), now);
+        layer.last_packet = Some(now);
+        let lost = layer.loss.on_packet(*packet.seq, packet.keyframe, now);
+        layer.broken = !packet.keyframe && (layer.broken || lost);
+        if packet.keyframe {
             layer.limiter.on_keyframe();
         }
-        if let Some((w, h)) = vp8_keyframe_size(frame) {
+        if let Some((w, h)) = packet.vp8_keyframe_size() {
             layer.width = u32::from(w);
             layer.height = u32::from(h);
         }
-        layer.broken
+        Arrival {
+            frame_start,
+            broken: layer.broken,
+        }
     }
 
     /// Layers waiting for a keyframe since a loss broke them.
@@ -119,7 +156,7 @@ impl PublishedTrack {
                     bps => bps,
                 },
                 active: l
-                    .last_frame
+                    .last_packet
                     .is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE),
             })
             .collect()
@@ -143,12 +180,14 @@ impl PublishedTrack {
         if !layer.limiter.try_request(now) {
             return false;
         }
-        let Some(mut writer) = rtc.writer(self.mid) else {
+        // No stream before the first packet of the layer arrived; the caller retries on its
+        // next tick, so this is not an error.
+        let mut api = rtc.direct_api();
+        let Some(stream) = api.stream_rx_by_mid(self.mid, key.0) else {
             return false;
         };
-        // Fails before the first packet of the layer arrived (no receive stream yet);
-        // the caller retries on its next tick, so this is not an error.
-        writer.request_keyframe(key.0, kind).is_ok()
+        stream.request_keyframe(kind);
+        true
     }
 }
 
@@ -180,22 +219,13 @@ impl BitrateMeter {
     }
 }
 
-/// Width and height from a VP8 keyframe header (RFC 6386 9.1), if `frame` is one.
-///
-/// The 3-byte frame tag has the keyframe bit clear, then the start code 9d 01 2a,
-/// then 14-bit width and height (the top 2 bits are scaling, ignored here).
-pub fn vp8_keyframe_size(frame: &[u8]) -> Option<(u16, u16)> {
-    if frame.len() < 10 || frame[0] & 0x01 != 0 || frame[3..6] != [0x9d, 0x01, 0x2a] {
-        return None;
-    }
-    let w = u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff;
-    let h = u16::from_le_bytes([frame[8], frame[9]]) & 0x3fff;
-    (w > 0 && h > 0).then_some((w, h))
-}
-
 #[cfg(test)]
 mod tests {
+    use str0m::format::{Codec, CodecSpec, FormatParams};
+    use str0m::media::{Frequency, MediaTime};
+
     use super::*;
+    use crate::loss::GIVE_UP_AFTER;
 
     #[test]
     fn layers_are_assumed_halved_below_the_top() {
@@ -213,35 +243,63 @@ mod tests {
         assert_eq!((t.layers[0].width, t.layers[63].width), (0, 1280));
     }
 
-    #[test]
-    fn vp8_keyframe_size_parses_header_and_rejects_garbage() {
-        let kf = [
-            0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01, 0,
-        ];
-        assert_eq!(vp8_keyframe_size(&kf), Some((640, 480)));
-        let delta = [0x11, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01];
-        assert_eq!(vp8_keyframe_size(&delta), None);
-        assert_eq!(vp8_keyframe_size(&[0, 1, 2]), None);
-        assert_eq!(vp8_keyframe_size(&[0; 10]), None);
+    fn packet(seq: u64, time: u64, bytes: usize, keyframe: bool, now: Instant) -> Packet {
+        let spec = CodecSpec {
+            codec: Codec::Vp8,
+            clock_rate: Frequency::NINETY_KHZ,
+            channels: None,
+            format: FormatParams::default(),
+        };
+        Packet {
+            layer: LayerKey(None),
+            params: PayloadParams::new(Pt::from(96), None, spec),
+            seq: seq.into(),
+            time: MediaTime::new(time, Frequency::NINETY_KHZ),
+            marker: false,
+            network_time: now,
+            payload: vec![0; bytes].into(),
+            keyframe,
+            frame_start: false,
+            audio_level: None,
+            vp8: None,
+        }
     }
 
     #[test]
     fn a_layer_broken_by_loss_stays_broken_until_a_keyframe() {
-        let now = Instant::now();
+        let t0 = Instant::now();
         let mut t = PublishedTrack::new(Mid::from("1"), MediaKind::Video, &[], (640, 360));
-        let layer = LayerKey(None);
-        assert!(!t.on_frame(layer, &[1], false, true, now));
+        assert!(!t.on_packet(&packet(1, 0, 1, true, t0)).broken);
         assert!(
-            t.on_frame(layer, &[1], false, false, now),
-            "a gap breaks it"
+            !t.on_packet(&packet(3, 3000, 1, false, t0)).broken,
+            "2 may still come"
+        );
+        let late = t0 + GIVE_UP_AFTER;
+        assert!(
+            t.on_packet(&packet(4, 6000, 1, false, late)).broken,
+            "2 never came"
         );
         assert!(
-            t.on_frame(layer, &[1], false, true, now),
+            t.on_packet(&packet(5, 9000, 1, false, late)).broken,
             "whole frames after do not mend it"
         );
-        assert_eq!(t.broken_layers(), vec![layer]);
-        assert!(!t.on_frame(layer, &[1], true, true, now), "a keyframe does");
+        assert_eq!(t.broken_layers(), vec![LayerKey(None)]);
+        assert!(
+            !t.on_packet(&packet(6, 12_000, 1, true, late)).broken,
+            "a keyframe does"
+        );
         assert!(t.broken_layers().is_empty());
+    }
+
+    #[test]
+    fn a_frame_begins_with_its_first_packet_of_a_newer_time() {
+        let t0 = Instant::now();
+        let mut t = PublishedTrack::new(Mid::from("1"), MediaKind::Video, &[], (640, 360));
+        let starts: Vec<bool> = [(1, 0), (2, 0), (4, 3000), (3, 0), (5, 3000), (6, 6000)]
+            .into_iter()
+            .map(|(seq, time)| t.on_packet(&packet(seq, time, 1, false, t0)).frame_start)
+            .collect();
+        assert_eq!(starts, [true, false, true, false, false, true]);
     }
 
     #[test]
@@ -251,7 +309,7 @@ mod tests {
         // 1250 bytes every 10 ms = 1 Mbit/s.
         for i in 0..=100 {
             let now = t0 + Duration::from_millis(10 * i);
-            t.on_frame(LayerKey(None), &[1; 1250], false, true, now);
+            t.on_packet(&packet(i, i * 900, 1250, false, now));
         }
         let info = t.layer_infos(t0 + Duration::from_millis(1000));
         assert!(info[0].active);

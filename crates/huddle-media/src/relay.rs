@@ -1,5 +1,5 @@
 //! The hop between SFU workers that carry members of one room, as mediasoup pipes a producer
-//! from one router to another: each frame published on one worker crosses to each other worker
+//! from one router to another: each packet published on one worker crosses to each other worker
 //! of the room once, however many subscribers are there; layer choice, keyframes asked,
 //! retransmissions and pacing stay with each subscriber's worker. Plain values, so the same hop
 //! can later cross between nodes.
@@ -7,8 +7,8 @@
 use str0m::media::{KeyframeRequestKind, MediaKind, Rid};
 
 use crate::forward::LayerKey;
-use crate::frame::Frame;
 use crate::ids::{ParticipantId, RoomId, TrackId};
+use crate::packet::Packet;
 
 /// Another SFU worker (the driver's worker index).
 pub type PeerId = usize;
@@ -28,10 +28,10 @@ pub enum Relay {
         room: RoomId,
         track: TrackId,
     },
-    Frame {
+    Packet {
         room: RoomId,
         track: TrackId,
-        frame: Frame,
+        packet: Packet,
     },
     /// A subscriber on the sending worker needs a keyframe of a track published on the receiving one.
     KeyframeRequest {

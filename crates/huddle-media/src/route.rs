@@ -6,10 +6,10 @@ use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Rid};
 use crate::envelope;
 use crate::event::SfuEvent;
 use crate::forward::LayerKey;
-use crate::frame::Frame;
 use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::outbox::Propagated;
 use crate::overload::Shedding;
+use crate::packet::Packet;
 use crate::participant::{Forwarded, MAX_SEND_DELAY};
 use crate::relay::Relay;
 use crate::sfu::Sfu;
@@ -27,7 +27,7 @@ impl Sfu {
             Propagated::TrackUnpublished { room, track } => {
                 self.route_track_unpublished(room, track)
             }
-            Propagated::Media { track, frame } => self.route_media(track, frame),
+            Propagated::Media { track, packet } => self.route_media(track, packet),
             Propagated::KeyframeRequest { track, layer, kind } => {
                 self.route_keyframe_request(track, layer, kind)
             }
@@ -175,28 +175,28 @@ impl Sfu {
         }
     }
 
-    /// A local publisher's frame: to the members here, and once to each other worker of the room.
-    fn route_media(&mut self, track: TrackId, frame: Frame) {
+    /// A local publisher's packet: to the members here, and once to each other worker of the room.
+    fn route_media(&mut self, track: TrackId, packet: Packet) {
         let Some(room) = self.participants.get(&track.publisher).map(|p| p.room()) else {
             return;
         };
-        self.fan_out(room, track, &frame);
-        self.relay_to_peers(room, || Relay::Frame {
+        self.fan_out(room, track, &packet);
+        self.relay_to_peers(room, || Relay::Packet {
             room,
             track,
-            frame: frame.clone(),
+            packet: packet.clone(),
         });
     }
 
-    /// Offers a frame to every member of the room here but its publisher.
-    pub(crate) fn fan_out(&mut self, room_id: RoomId, track: TrackId, frame: &Frame) {
+    /// Offers a packet to every member of the room here but its publisher.
+    pub(crate) fn fan_out(&mut self, room_id: RoomId, track: TrackId, packet: &Packet) {
         let Some(room) = self.rooms.get(&room_id) else {
             return;
         };
         if self.overload.is_late(self.queue_delay) {
             // Sent now it would only be later than the bound; skipping it lets the worker catch
             // up, and each subscriber's decoder starts again at a keyframe.
-            self.out.stats.frames_late += 1;
+            self.out.stats.frames_late += u64::from(packet.frame_start);
             for other in room.others(track.publisher) {
                 if let Some(p) = self.participants.get_mut(&other) {
                     p.missed_frame(track);
@@ -213,13 +213,9 @@ impl Sfu {
             let Some(p) = self.participants.get_mut(&other) else {
                 continue;
             };
-            match p.forward(track, frame, max_send_delay) {
-                Forwarded::Written {
-                    bytes,
-                    packets,
-                    waited,
-                } => {
-                    self.out.stats.packets_forwarded += packets;
+            match p.forward(track, packet, max_send_delay) {
+                Forwarded::Written { bytes, waited } => {
+                    self.out.stats.packets_forwarded += 1;
                     self.out.stats.bytes_forwarded += bytes as u64;
                     if let Some(waited) = waited {
                         self.overload.send_waited(waited);

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use str0m::media::{MediaKind, Rid};
 
-use crate::frame::Frame;
 use crate::ids::{RoomId, TrackId};
+use crate::packet::Packet;
 use crate::publisher::PublishedTrack;
 use crate::relay::{PeerId, Relay};
 use crate::room::RemoteTrack;
@@ -48,7 +48,7 @@ impl Sfu {
         }
     }
 
-    /// What another worker of a room tells this one; `arrived` is when it was sent, so a frame
+    /// What another worker of a room tells this one; `arrived` is when it was sent, so a packet
     /// that waited past the delay bound in this worker's queue is late here too.
     pub fn handle_relay(&mut self, arrived: Instant, from: PeerId, relay: Relay) {
         self.queue_delay = self.now.saturating_duration_since(arrived);
@@ -62,7 +62,11 @@ impl Sfu {
                 rids,
             } => self.remote_track_published(room, track, kind, &rids, from),
             Relay::TrackUnpublished { room, track } => self.remove_track(room, track),
-            Relay::Frame { room, track, frame } => self.relayed_frame(room, track, &frame),
+            Relay::Packet {
+                room,
+                track,
+                packet,
+            } => self.relayed_packet(room, track, &packet),
             Relay::KeyframeRequest { track, layer, kind } => {
                 // Only for a publisher here: a request never bounces between workers.
                 if let Some(p) = self.participants.get_mut(&track.publisher) {
@@ -121,24 +125,18 @@ impl Sfu {
         self.add_track(room, track, kind);
     }
 
-    fn relayed_frame(&mut self, room: RoomId, track: TrackId, frame: &Frame) {
+    fn relayed_packet(&mut self, room: RoomId, track: TrackId, packet: &Packet) {
         let Some(r) = self.rooms.get_mut(&room) else {
             return;
         };
         let Some(remote) = r.remote.get_mut(&track) else {
             return;
         };
-        // Its worker repairs a broken layer; here the frame only tells the layer's rate and size.
-        remote.published.on_frame(
-            frame.layer,
-            &frame.data,
-            frame.keyframe,
-            frame.contiguous,
-            frame.network_time,
-        );
-        if let (MediaKind::Audio, Some((level, _))) = (remote.published.kind, frame.audio_level) {
+        // Its worker repairs a broken layer; here the packet only tells the layer's rate and size.
+        remote.published.on_packet(packet);
+        if let (MediaKind::Audio, Some((level, _))) = (remote.published.kind, packet.audio_level) {
             r.speaker.observe(track.publisher, level, self.now);
         }
-        self.fan_out(room, track, frame);
+        self.fan_out(room, track, packet);
     }
 }

@@ -6,9 +6,10 @@
 
 use str0m::media::{MediaKind, Mid, Pt};
 
-use crate::forward::{LayerSwitch, TimeRebase};
+use crate::forward::LayerSwitch;
 use crate::ids::TrackId;
 use crate::layer::SubscriptionSpec;
+use crate::rewrite::{PictureIds, SeqRebase, TimeRebase};
 
 /// Where the subscriber's m-line for this track is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,9 +33,11 @@ pub struct Subscription {
     pub negotiation: Negotiation,
     pub spec: SubscriptionSpec,
     pub layers: LayerSwitch,
-    pub rebase: TimeRebase,
+    pub seq: SeqRebase,
+    pub time: TimeRebase,
+    pub picture_ids: PictureIds,
     /// The publisher's payload type last forwarded and the subscriber's that matches it:
-    /// matching codec parameters per frame was a measurable share of the forwarding cost.
+    /// matching codec parameters per packet was a measurable share of the forwarding cost.
     pub payload_type: Option<(Pt, Pt)>,
     /// The worker sheds load: only keyframes of this video track are sent.
     pub keyframes_only: bool,
@@ -48,7 +51,9 @@ impl Subscription {
             negotiation: Negotiation::ToOpen,
             spec: SubscriptionSpec::default(),
             layers: LayerSwitch::default(),
-            rebase: TimeRebase::default(),
+            seq: SeqRebase::default(),
+            time: TimeRebase::default(),
+            picture_ids: PictureIds::default(),
             payload_type: None,
             keyframes_only: false,
         }

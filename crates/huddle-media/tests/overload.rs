@@ -104,6 +104,9 @@ fn a_worker_past_its_bound_sheds_layers_then_the_coldest_tiles_then_newcomers() 
         keyframes >= 1 && deltas == 0,
         "{keyframes} keyframes, {deltas} deltas"
     );
+    // The deltas left out leave no gap in its sequence numbers.
+    let video = b.clients[thumbnail].received_kind(MediaKind::Video);
+    assert!(video[1..].iter().all(|d| d.contiguous));
     let (_, deltas) = keyframes_and_deltas(&b, late);
     assert_eq!(deltas, 0, "the latest to join gets keyframes only");
     let (_, deltas) = keyframes_and_deltas(&b, early);

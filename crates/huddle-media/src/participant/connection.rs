@@ -42,6 +42,10 @@ impl RtcRecipe {
         }
         let mut rtc = builder
             .set_ice_lite(self.ice_lite)
+            // Packets are forwarded as they come (see `crate::packet`), never depacketized.
+            .set_rtp_mode(true)
+            // Codecs whose keyframes `crate::packet` finds; a browser offers others, never only them.
+            .enable_h265(false)
             .enable_bwe(Some(self.initial_bwe))
             .set_stats_interval(Some(Duration::from_secs(1)))
             .set_sctp_max_buffered_amount(SCTP_SEND_BUFFER)

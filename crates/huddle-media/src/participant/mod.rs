@@ -101,21 +101,21 @@ impl Forwarding {
     }
 }
 
-/// Outcome of offering one frame to a subscriber.
+/// Outcome of offering one packet to a subscriber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forwarded {
     Nothing,
+    /// One packet.
     Written {
         bytes: usize,
-        packets: u64,
-        /// How long the oldest packet of the video queue towards the subscriber had waited
-        /// (none for audio).
+        /// How long the oldest packet of the video queue towards the subscriber had waited, when
+        /// a video frame begins (none for audio and the rest of a frame).
         waited: Option<Duration>,
     },
     /// The subscription waits for a keyframe of this layer.
     NeedKeyframe(LayerKey),
     /// The queue towards the subscriber is over its bound behind ([`MAX_SEND_DELAY`], or the
-    /// worker's delay bound while it sheds): frame dropped.
+    /// worker's delay bound while it sheds): the frame it begins is dropped.
     Skipped {
         waited: Duration,
     },
@@ -278,7 +278,7 @@ impl Participant {
             Event::MediaChanged(changed) if !changed.direction.is_receiving() => {
                 self.unpublish(changed.mid, out);
             }
-            Event::MediaData(data) => self.on_media_data(data, out),
+            Event::RtpPacket(rtp) => self.on_rtp_packet(rtp, out),
             Event::KeyframeRequest(req) => self.on_keyframe_request(req, out),
             Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
                 self.bwe_bps = Some(estimate.as_u64());

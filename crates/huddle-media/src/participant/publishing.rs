@@ -2,14 +2,15 @@
 
 use std::time::Instant;
 
-use str0m::media::{KeyframeRequestKind, MediaAdded, MediaData, MediaKind, Mid, Rid};
+use str0m::media::{KeyframeRequestKind, MediaAdded, MediaKind, Mid, Rid};
+use str0m::rtp::RtpPacket;
 
 use super::Participant;
 use crate::forward::LayerKey;
-use crate::frame::Frame;
 use crate::ids::TrackId;
 use crate::layer::LayerInfo;
 use crate::outbox::{Outbox, Propagated};
+use crate::packet::Packet;
 use crate::publisher::PublishedTrack;
 
 /// A published video track's layers as the subscribers' layer selection sees them.
@@ -133,39 +134,45 @@ impl Participant {
         }
     }
 
-    pub(super) fn on_media_data(&mut self, data: MediaData, out: &mut Outbox) {
-        let Some(track) = self.published.iter_mut().find(|t| t.mid == data.mid) else {
+    pub(super) fn on_rtp_packet(&mut self, rtp: RtpPacket, out: &mut Outbox) {
+        let Some(rtc) = self.rtc.as_deref_mut() else {
+            return;
+        };
+        let mut api = rtc.direct_api();
+        let Some(stream) = api.stream_rx(&rtp.header.ssrc) else {
+            return;
+        };
+        let (mid, layer) = (stream.mid(), LayerKey(stream.rid()));
+        let Some(track) = self.published.iter_mut().find(|t| t.mid == mid) else {
             return;
         };
         if !self.forwarding.allows(track.kind) {
             return;
         }
-        let frame = Frame::from(&data);
-        let broken = track.on_frame(
-            frame.layer,
-            &frame.data,
-            frame.keyframe,
-            frame.contiguous,
-            frame.network_time,
-        );
-        let id = TrackId {
-            publisher: self.id,
-            mid: data.mid,
+        let Some(params) = track.params(rtp.header.payload_type, rtc.codec_config()) else {
+            return;
         };
+        let mut packet = Packet::new(rtp, layer, params);
+        let arrival = track.on_packet(&packet);
+        packet.frame_start = arrival.frame_start;
         if track.kind == MediaKind::Audio {
-            if let Some((level, _)) = frame.audio_level {
+            if let Some((level, _)) = packet.audio_level {
                 out.propagated.push_back(Propagated::AudioLevel {
                     from: self.id,
                     level,
                 });
             }
-        } else if broken {
+        } else if arrival.broken {
             // Lost packets the NACKs could not recover: decoders downstream are broken
             // until the next keyframe (retried on every tick until it comes).
-            let now = frame.network_time;
-            self.request_keyframe(data.mid, frame.layer, KeyframeRequestKind::Pli, now, out);
+            let now = packet.network_time;
+            self.request_keyframe(mid, layer, KeyframeRequestKind::Pli, now, out);
         }
+        let track = TrackId {
+            publisher: self.id,
+            mid,
+        };
         out.propagated
-            .push_back(Propagated::Media { track: id, frame });
+            .push_back(Propagated::Media { track, packet });
     }
 }

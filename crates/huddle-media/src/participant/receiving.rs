@@ -5,17 +5,17 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use str0m::bwe::Bitrate;
-use str0m::media::{KeyframeRequest, KeyframeRequestKind, MediaKind, MediaTime, Mid};
-use str0m::Rtc;
+use str0m::media::{KeyframeRequest, KeyframeRequestKind, MediaKind};
+use str0m::rtp::{ExtensionValues, RtpWrite, StreamTx};
 
 use super::{Forwarded, Participant, TrackLayers};
 use crate::channel_backlog::Delivery;
 use crate::forward::Decision;
-use crate::frame::Frame;
 use crate::ids::TrackId;
 use crate::layer::UP_HEADROOM_PERCENT;
 use crate::layer::{damp_upswitch, select_layer, video_budget_per_track, SubscriptionSpec};
 use crate::outbox::{Outbox, Propagated};
+use crate::packet::Packet;
 use crate::subscription::Subscription;
 
 /// Rough bitrate of one Opus stream, reserved before video.
@@ -203,12 +203,12 @@ impl Participant {
         self.needs_poll = true;
     }
 
-    /// Offers one frame of `track` to this participant as a subscriber; video is skipped while
-    /// the queue towards it is more than `max_send_delay` behind.
+    /// Offers one packet of `track` to this participant as a subscriber; a video frame is skipped
+    /// when the queue towards it is more than `max_send_delay` behind as the frame begins.
     pub fn forward(
         &mut self,
         track: TrackId,
-        frame: &Frame,
+        packet: &Packet,
         max_send_delay: Duration,
     ) -> Forwarded {
         let Some(rtc) = self.rtc.as_deref_mut().filter(|_| self.connected) else {
@@ -220,69 +220,90 @@ impl Participant {
         let Some(mid) = sub.open_mid() else {
             return Forwarded::Nothing;
         };
-        let mut queued = None;
-        let (switched, frame_ticks) = if sub.kind == MediaKind::Video {
-            let queue = send_queue(rtc, mid, self.bwe_bps, frame.network_time);
-            if queue.behind() > max_send_delay {
-                // Behind: what is queued still goes out, and the subscription starts
-                // again at a keyframe once it did (asked for when the next frame comes).
-                sub.layers.restart();
-                return Forwarded::Skipped {
-                    waited: queue.waited,
-                };
-            }
-            queued = Some(queue.waited);
-            if sub.keyframes_only && !frame.keyframe {
-                return Forwarded::Nothing;
-            }
-            match sub.layers.on_frame(frame.layer, frame.keyframe) {
-                Decision::Drop => {
-                    return match sub.layers.target() {
-                        Some(t) if sub.layers.awaiting_keyframe() => Forwarded::NeedKeyframe(t),
-                        _ => Forwarded::Nothing,
-                    };
-                }
-                Decision::Forward => (false, 0),
-                // One frame at 30 fps on the 90 kHz video clock.
-                Decision::ForwardSwitched => (true, 3000),
-            }
-        } else {
-            (false, 0)
-        };
-        let time = sub.rebase.map(frame.time.numer(), switched, frame_ticks);
-        let time = MediaTime::new(time, frame.time.frequency());
-        let Some(writer) = rtc.writer(mid) else {
-            return Forwarded::Nothing;
-        };
-        let from = frame.params.pt();
+        let from = packet.params.pt();
         let pt = match sub.payload_type {
             Some((cached, pt)) if cached == from => pt,
             _ => {
-                let Some(pt) = writer.match_params(frame.params) else {
+                let Some(pt) = rtc.codec_config().match_params(packet.params) else {
                     return Forwarded::Nothing;
                 };
-                sub.payload_type = Some((from, pt));
-                pt
+                sub.payload_type = Some((from, pt.pt()));
+                pt.pt()
             }
         };
-        let writer = match frame.audio_level {
-            Some((level, voice)) => writer.audio_level(level, voice),
-            None => writer,
+        let mut api = rtc.direct_api();
+        let Some(stream) = api.stream_tx_by_mid(mid, None) else {
+            return Forwarded::Nothing;
         };
-        // str0m packetizes what was written on its next timeout, not when polled: make that
-        // timeout due rather than poll now, which would only say so (a full poll of the session
-        // per frame and subscriber).
-        self.next_timeout = self.next_timeout.min(frame.network_time);
-        match writer.write(pt, frame.network_time, time, frame.data.clone()) {
-            Ok(()) => Forwarded::Written {
-                bytes: frame.data.len(),
-                packets: frame.packets,
-                waited: queued,
-            },
-            Err(e) => {
-                tracing::debug!(participant = %self.id, "write failed: {e}");
-                Forwarded::Nothing
+        let video = sub.kind == MediaKind::Video;
+        let mut waited = None;
+        let mut new_run = false;
+        if video {
+            if packet.frame_start {
+                let queue = send_queue(stream, self.bwe_bps, packet.network_time);
+                if queue.behind() > max_send_delay {
+                    // Behind: what is queued still goes out, and the subscription starts
+                    // again at a keyframe once it did (asked for when the next frame comes).
+                    sub.layers.restart();
+                    return Forwarded::Skipped {
+                        waited: queue.waited,
+                    };
+                }
+                waited = Some(queue.waited);
+                if sub.keyframes_only && !packet.keyframe {
+                    // The run ends before this delta frame; the next keyframe opens another.
+                    sub.layers.restart();
+                }
             }
+            match sub.layers.on_packet(packet.layer, packet.keyframe) {
+                Decision::Drop => {
+                    return match sub.layers.target() {
+                        Some(t)
+                            if packet.frame_start
+                                && sub.layers.awaiting_keyframe()
+                                && !sub.keyframes_only =>
+                        {
+                            Forwarded::NeedKeyframe(t)
+                        }
+                        _ => Forwarded::Nothing,
+                    };
+                }
+                Decision::Forward => {}
+                Decision::ForwardSwitched => new_run = true,
+            }
+        }
+        let Some(seq) = sub.seq.map(*packet.seq, new_run) else {
+            return Forwarded::Nothing;
+        };
+        // One frame at 30 fps on the 90 kHz video clock.
+        let time = sub.time.map(packet.time.numer(), new_run, 3000);
+        let mut ext_vals = ExtensionValues::default();
+        if let Some((level, voice)) = packet.audio_level {
+            ext_vals.audio_level = Some(level);
+            ext_vals.voice_activity = Some(voice);
+        }
+        // RTP time is 32 bits on the wire: the truncation is the wrap.
+        let mut write = RtpWrite::new(
+            pt,
+            seq.into(),
+            time as u32,
+            packet.network_time,
+            packet.payload.clone(),
+        )
+        .marker(packet.marker)
+        .ext_vals(ext_vals)
+        .nackable(video);
+        if let Some(patch) = packet.vp8.and_then(|d| sub.picture_ids.patch(&d, new_run)) {
+            write = write.vp8_patch(patch);
+        }
+        stream.write_rtp(write);
+        // str0m's pacer hands out what was written on its next timeout, not when polled: make
+        // that timeout due rather than poll now, which would only say so (a full poll of the
+        // session per packet and subscriber).
+        self.next_timeout = self.next_timeout.min(packet.network_time);
+        Forwarded::Written {
+            bytes: packet.payload.len(),
+            waited,
         }
     }
 }
@@ -308,12 +329,8 @@ impl SendQueue {
     }
 }
 
-fn send_queue(rtc: &mut Rtc, mid: Mid, bwe_bps: Option<u64>, now: Instant) -> SendQueue {
-    let mut api = rtc.direct_api();
-    let Some(queue) = api
-        .stream_tx_by_mid(mid, None)
-        .and_then(|stream| stream.queue_info())
-    else {
+fn send_queue(stream: &StreamTx, bwe_bps: Option<u64>, now: Instant) -> SendQueue {
+    let Some(queue) = stream.queue_info() else {
         return SendQueue::default();
     };
     let waited = queue

@@ -46,8 +46,8 @@ pub struct Bench {
     pub more_workers: Vec<Sfu>,
     /// Values between workers, delivered within the step: (to, from, relay).
     relays: VecDeque<(usize, usize, Relay)>,
-    /// Frames that crossed from one worker to another.
-    pub frames_relayed: usize,
+    /// Packets that crossed from one worker to another.
+    pub packets_relayed: usize,
     pub clients: Vec<Client>,
     pub sfu_events: Vec<SfuEvent>,
     sfu_inbox: VecDeque<Datagram>,
@@ -110,7 +110,7 @@ impl Bench {
                 .map(|_| Sfu::new(config.clone(), now))
                 .collect(),
             relays: VecDeque::new(),
-            frames_relayed: 0,
+            packets_relayed: 0,
             sfu: Sfu::new(config, now),
             clients: vec![],
             sfu_events: vec![],
@@ -313,7 +313,7 @@ impl Bench {
     fn poll_worker(&mut self, worker: usize, offers: &mut Vec<(ParticipantId, String)>) {
         self.poll_one(worker, offers);
         while let Some((to, from, relay)) = self.relays.pop_front() {
-            self.frames_relayed += usize::from(matches!(relay, Relay::Frame { .. }));
+            self.packets_relayed += usize::from(matches!(relay, Relay::Packet { .. }));
             let now = self.now;
             let sfu = self.worker(to);
             in_sfu(|| sfu.handle_relay(now, from, relay));

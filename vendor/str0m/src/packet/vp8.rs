@@ -310,6 +310,12 @@ impl Vp8Descriptor {
         Ok(descriptor)
     }
 
+    /// Length of the descriptor: where the VP8 payload (its frame header, for the first packet of
+    /// a frame) starts.
+    pub const fn payload_offset(&self) -> usize {
+        self.payload_offset
+    }
+
     /// Returns the VP8 PictureID if present
     pub const fn picture_id(&self) -> Option<u16> {
         match self.picture_id {

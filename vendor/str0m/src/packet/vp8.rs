@@ -311,7 +311,7 @@ impl Vp8Descriptor {
     }
 
     /// Length of the descriptor: where the VP8 payload (its frame header, for the first packet of
-    /// a frame) starts.
+    /// a frame) starts (huddle patch "VP8 payload offset").
     pub const fn payload_offset(&self) -> usize {
         self.payload_offset
     }

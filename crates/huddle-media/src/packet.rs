@@ -10,13 +10,18 @@ use std::time::Instant;
 
 use str0m::format::{Codec, PayloadParams};
 use str0m::media::MediaTime;
-use str0m::rtp::{RtpPacket, SeqNo, Vp8Descriptor};
+use str0m::rtp::{RtpPacket, SeqNo, Ssrc, Vp8Descriptor};
 
 use crate::forward::LayerKey;
 
 #[derive(Debug, Clone)]
 pub struct Packet {
     pub layer: LayerKey,
+    /// The publisher's stream the layer came on.
+    pub ssrc: Ssrc,
+    /// The layer came on a new stream with this packet: another numbering of sequence numbers
+    /// and times begins.
+    pub restart: bool,
     /// The publisher's codec, matched to each subscriber's payload type.
     pub params: PayloadParams,
     /// Extended sequence number on its layer.
@@ -37,8 +42,8 @@ pub struct Packet {
 }
 
 impl Packet {
-    /// Whether it begins a frame is the publisher's to tell (it knows the layer's previous
-    /// packets): not until then.
+    /// Whether it begins a frame or a new stream is the publisher's to tell (it knows the
+    /// layer's previous packets): not until then.
     pub fn new(rtp: RtpPacket, layer: LayerKey, params: PayloadParams) -> Self {
         let codec = params.spec().codec;
         let vp8 = (codec == Codec::Vp8)
@@ -51,6 +56,8 @@ impl Packet {
         let ext = &rtp.header.ext_vals;
         Packet {
             layer,
+            ssrc: rtp.header.ssrc,
+            restart: false,
             params,
             seq: rtp.seq_no,
             time: rtp.time,

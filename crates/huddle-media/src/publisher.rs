@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use str0m::format::{CodecConfig, PayloadParams};
 use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
+use str0m::rtp::Ssrc;
 use str0m::Rtc;
 
 use crate::forward::LayerKey;
@@ -38,6 +39,8 @@ pub struct PublishedLayer {
     pub height: u32,
     meter: BitrateMeter,
     last_packet: Option<Instant>,
+    /// The stream its packets come on.
+    ssrc: Option<Ssrc>,
     /// RTP time of the newest frame begun.
     frame_time: Option<u64>,
     limiter: KeyframeLimiter,
@@ -47,11 +50,14 @@ pub struct PublishedLayer {
     broken: bool,
 }
 
-/// What the arrival of one packet tells of its layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Arrival {
+/// What one packet tells of its layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LayerNews {
     /// A new frame begins with it.
     pub frame_start: bool,
+    /// It came on another stream than the layer's previous packets (the publisher's encoder
+    /// started again): sequence numbers and times begin anew.
+    pub restart: bool,
     /// The layer waits for a keyframe since a loss (see [`PublishedTrack::broken_layers`]).
     pub broken: bool,
 }
@@ -78,6 +84,7 @@ impl PublishedTrack {
                     height: top.1.checked_shr(shift).unwrap_or(0),
                     meter: BitrateMeter::default(),
                     last_packet: None,
+                    ssrc: None,
                     frame_time: None,
                     limiter: KeyframeLimiter::default(),
                     loss: LossWatch::default(),
@@ -102,13 +109,16 @@ impl PublishedTrack {
     }
 
     /// Accounts one incoming packet. Unknown rids are ignored, never trusted.
-    pub fn on_packet(&mut self, packet: &Packet) -> Arrival {
+    pub fn on_packet(&mut self, packet: &Packet) -> LayerNews {
         let Some(layer) = self.layers.iter_mut().find(|l| l.key == packet.layer) else {
-            return Arrival {
-                frame_start: false,
-                broken: false,
-            };
+            return LayerNews::default();
         };
+        let restart = layer.ssrc.is_some_and(|s| s != packet.ssrc);
+        layer.ssrc = Some(packet.ssrc);
+        if restart {
+            layer.frame_time = None;
+            layer.loss = LossWatch::default();
+        }
         let now = packet.network_time;
         let time = packet.time.numer();
         // A packet of an older frame (reordered, or retransmitted) begins nothing.
@@ -127,8 +137,9 @@ impl PublishedTrack {
             layer.width = u32::from(w);
             layer.height = u32::from(h);
         }
-        Arrival {
+        LayerNews {
             frame_start,
+            restart,
             broken: layer.broken,
         }
     }
@@ -181,9 +192,14 @@ impl PublishedTrack {
             return false;
         }
         // No stream before the first packet of the layer arrived; the caller retries on its
-        // next tick, so this is not an error.
+        // next tick, so this is not an error. The stream the layer comes on now: after a
+        // restart str0m still knows the old one by the same mid and rid.
         let mut api = rtc.direct_api();
-        let Some(stream) = api.stream_rx_by_mid(self.mid, key.0) else {
+        let stream = match layer.ssrc {
+            Some(ssrc) => api.stream_rx(&ssrc),
+            None => api.stream_rx_by_mid(self.mid, key.0),
+        };
+        let Some(stream) = stream else {
             return false;
         };
         stream.request_keyframe(kind);
@@ -252,6 +268,8 @@ mod tests {
         };
         Packet {
             layer: LayerKey(None),
+            ssrc: 1.into(),
+            restart: false,
             params: PayloadParams::new(Pt::from(96), None, spec),
             seq: seq.into(),
             time: MediaTime::new(time, Frequency::NINETY_KHZ),

@@ -153,8 +153,9 @@ impl Participant {
             return;
         };
         let mut packet = Packet::new(rtp, layer, params);
-        let arrival = track.on_packet(&packet);
-        packet.frame_start = arrival.frame_start;
+        let news = track.on_packet(&packet);
+        packet.frame_start = news.frame_start;
+        packet.restart = news.restart;
         if track.kind == MediaKind::Audio {
             if let Some((level, _)) = packet.audio_level {
                 out.propagated.push_back(Propagated::AudioLevel {
@@ -162,7 +163,7 @@ impl Participant {
                     level,
                 });
             }
-        } else if arrival.broken {
+        } else if news.broken {
             // Lost packets the NACKs could not recover: decoders downstream are broken
             // until the next keyframe (retried on every tick until it comes).
             let now = packet.network_time;

@@ -237,8 +237,13 @@ impl Participant {
         };
         let video = sub.kind == MediaKind::Video;
         let mut waited = None;
-        let mut new_run = false;
+        // A publisher's stream that started again is numbered anew: audio goes on from the
+        // next packet, video from its next keyframe.
+        let mut new_run = packet.restart && !video;
         if video {
+            if packet.restart {
+                sub.layers.restart();
+            }
             if packet.frame_start {
                 let queue = send_queue(stream, self.bwe_bps, packet.network_time);
                 if queue.behind() > max_send_delay {
@@ -275,8 +280,9 @@ impl Participant {
         let Some(seq) = sub.seq.map(*packet.seq, new_run) else {
             return Forwarded::Nothing;
         };
-        // One frame at 30 fps on the 90 kHz video clock.
-        let time = sub.time.map(packet.time.numer(), new_run, 3000);
+        // One frame: 30 fps on the 90 kHz video clock, 20 ms of 48 kHz audio.
+        let frame_ticks = if video { 3000 } else { 960 };
+        let time = sub.time.map(packet.time.numer(), new_run, frame_ticks);
         let mut ext_vals = ExtensionValues::default();
         if let Some((level, voice)) = packet.audio_level {
             ext_vals.audio_level = Some(level);

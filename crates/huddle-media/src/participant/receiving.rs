@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use str0m::bwe::Bitrate;
 use str0m::media::{KeyframeRequest, KeyframeRequestKind, MediaKind};
-use str0m::rtp::{ExtensionValues, RtpWrite, StreamTx};
+use str0m::rtp::StreamTx;
 
 use super::{Forwarded, Participant, TrackLayers};
 use crate::channel_backlog::Delivery;
@@ -217,91 +217,26 @@ impl Participant {
         let Some(sub) = self.subscriptions.iter_mut().find(|s| s.track == track) else {
             return Forwarded::Nothing;
         };
-        let Some(mid) = sub.open_mid() else {
+        let (Some(mid), Some(pt)) = (sub.open_mid(), sub.payload_type(packet, rtc.codec_config()))
+        else {
             return Forwarded::Nothing;
-        };
-        let from = packet.params.pt();
-        let pt = match sub.payload_type {
-            Some((cached, pt)) if cached == from => pt,
-            _ => {
-                let Some(pt) = rtc.codec_config().match_params(packet.params) else {
-                    return Forwarded::Nothing;
-                };
-                sub.payload_type = Some((from, pt.pt()));
-                pt.pt()
-            }
         };
         let mut api = rtc.direct_api();
         let Some(stream) = api.stream_tx_by_mid(mid, None) else {
             return Forwarded::Nothing;
         };
-        let video = sub.kind == MediaKind::Video;
-        let mut waited = None;
-        // A publisher's stream that started again is numbered anew: audio goes on from the
-        // next packet, video from its next keyframe.
-        let mut new_run = packet.restart && !video;
-        if video {
-            if packet.restart {
-                sub.layers.restart();
+        let (new_run, waited) = if sub.kind == MediaKind::Video {
+            match admit_video(sub, stream, packet, self.bwe_bps, max_send_delay) {
+                Ok(admitted) => admitted,
+                Err(outcome) => return outcome,
             }
-            if packet.frame_start {
-                let queue = send_queue(stream, self.bwe_bps, packet.network_time);
-                if queue.behind() > max_send_delay {
-                    // Behind: what is queued still goes out, and the subscription starts
-                    // again at a keyframe once it did (asked for when the next frame comes).
-                    sub.layers.restart();
-                    return Forwarded::Skipped {
-                        waited: queue.waited,
-                    };
-                }
-                waited = Some(queue.waited);
-                if sub.keyframes_only && !packet.keyframe {
-                    // The run ends before this delta frame; the next keyframe opens another.
-                    sub.layers.restart();
-                }
-            }
-            match sub.layers.on_packet(packet.layer, packet.keyframe) {
-                Decision::Drop => {
-                    return match sub.layers.target() {
-                        Some(t)
-                            if packet.frame_start
-                                && sub.layers.awaiting_keyframe()
-                                && !sub.keyframes_only =>
-                        {
-                            Forwarded::NeedKeyframe(t)
-                        }
-                        _ => Forwarded::Nothing,
-                    };
-                }
-                Decision::Forward => {}
-                Decision::ForwardSwitched => new_run = true,
-            }
-        }
-        let Some(seq) = sub.seq.map(*packet.seq, new_run) else {
+        } else {
+            // A publisher's audio that started again is numbered anew from its next packet.
+            (packet.restart, None)
+        };
+        let Some(write) = sub.rewrite(packet, pt, new_run) else {
             return Forwarded::Nothing;
         };
-        // One frame: 30 fps on the 90 kHz video clock, 20 ms of 48 kHz audio.
-        let frame_ticks = if video { 3000 } else { 960 };
-        let time = sub.time.map(packet.time.numer(), new_run, frame_ticks);
-        let mut ext_vals = ExtensionValues::default();
-        if let Some((level, voice)) = packet.audio_level {
-            ext_vals.audio_level = Some(level);
-            ext_vals.voice_activity = Some(voice);
-        }
-        // RTP time is 32 bits on the wire: the truncation is the wrap.
-        let mut write = RtpWrite::new(
-            pt,
-            seq.into(),
-            time as u32,
-            packet.network_time,
-            packet.payload.clone(),
-        )
-        .marker(packet.marker)
-        .ext_vals(ext_vals)
-        .nackable(video);
-        if let Some(patch) = packet.vp8.and_then(|d| sub.picture_ids.patch(&d, new_run)) {
-            write = write.vp8_patch(patch);
-        }
         stream.write_rtp(write);
         // str0m's pacer hands out what was written on its next timeout, not when polled: make
         // that timeout due rather than poll now, which would only say so (a full poll of the
@@ -311,6 +246,51 @@ impl Participant {
             bytes: packet.payload.len(),
             waited,
         }
+    }
+}
+
+/// Whether a video packet goes to `sub`, and if so whether it opens a run and how long the queue
+/// towards the subscriber had waited as its frame began; else what became of it.
+fn admit_video(
+    sub: &mut Subscription,
+    stream: &StreamTx,
+    packet: &Packet,
+    bwe_bps: Option<u64>,
+    max_send_delay: Duration,
+) -> Result<(bool, Option<Duration>), Forwarded> {
+    if packet.restart {
+        // The publisher's stream started again, numbered anew: from its next keyframe.
+        sub.layers.restart();
+    }
+    let mut waited = None;
+    if packet.frame_start {
+        let queue = send_queue(stream, bwe_bps, packet.network_time);
+        if queue.behind() > max_send_delay {
+            // Behind: what is queued still goes out, and the subscription starts
+            // again at a keyframe once it did (asked for when the next frame comes).
+            sub.layers.restart();
+            return Err(Forwarded::Skipped {
+                waited: queue.waited,
+            });
+        }
+        waited = Some(queue.waited);
+        if sub.keyframes_only && !packet.keyframe {
+            // The run ends before this delta frame; the next keyframe opens another.
+            sub.layers.restart();
+        }
+    }
+    match sub.layers.on_packet(packet.layer, packet.keyframe) {
+        Decision::Forward => Ok((false, waited)),
+        Decision::ForwardSwitched => Ok((true, waited)),
+        // Asked once a frame; keyframes-only subscriptions get theirs with the worker's refresh.
+        Decision::Drop => Err(match sub.layers.target() {
+            Some(t)
+                if packet.frame_start && sub.layers.awaiting_keyframe() && !sub.keyframes_only =>
+            {
+                Forwarded::NeedKeyframe(t)
+            }
+            _ => Forwarded::Nothing,
+        }),
     }
 }
 

@@ -127,7 +127,7 @@ fn opens_h264_keyframe(payload: &[u8]) -> bool {
 ///
 /// The 3-byte frame tag has the keyframe bit clear, then the start code 9d 01 2a,
 /// then 14-bit width and height (the top 2 bits are scaling, ignored here).
-pub fn vp8_keyframe_size(frame: &[u8]) -> Option<(u16, u16)> {
+fn vp8_keyframe_size(frame: &[u8]) -> Option<(u16, u16)> {
     if frame.len() < 10 || frame[0] & 0x01 != 0 || frame[3..6] != [0x9d, 0x01, 0x2a] {
         return None;
     }

@@ -58,14 +58,17 @@ function threadOf(pid, name) {
 /**
  * Leaves thread `tid` almost no CPU: pinned to the first core in the idle scheduling class (which
  * an unprivileged process may enter but not leave), beside busy loops on that core. Against one
- * loop it still ran every ~100 ms, at the edge of the delay bound; against four, every few hundred.
+ * loop it still ran every ~100 ms, at the edge of the delay bound; against four, every few hundred,
+ * which stopped being enough once the worker's cost per datagram fell (packets forwarded as they
+ * come): it caught up within its slices, read its queue as calm and took newcomers again (one run
+ * in three). Against eight it stays starved.
  * `stop` ends the loops and lets the thread run on every core again, where it gets what the
  * others leave.
  */
 function starve(tid) {
   execFileSync('taskset', ['-p', '-c', '0', tid], { stdio: 'ignore' });
   execFileSync('chrt', ['--idle', '-p', '0', tid], { stdio: 'ignore' });
-  const loops = Array.from({ length: 4 }, () =>
+  const loops = Array.from({ length: 8 }, () =>
     spawn('taskset', ['-c', '0', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
   return {
     stop() {

@@ -192,14 +192,10 @@ impl PublishedTrack {
             return false;
         }
         // No stream before the first packet of the layer arrived; the caller retries on its
-        // next tick, so this is not an error. The stream the layer comes on now: after a
-        // restart str0m still knows the old one by the same mid and rid.
+        // next tick, so this is not an error. After a restart str0m has moved the same stream
+        // to the new SSRC, so the mid and rid find the current one.
         let mut api = rtc.direct_api();
-        let stream = match layer.ssrc {
-            Some(ssrc) => api.stream_rx(&ssrc),
-            None => api.stream_rx_by_mid(self.mid, key.0),
-        };
-        let Some(stream) = stream else {
+        let Some(stream) = api.stream_rx_by_mid(self.mid, key.0) else {
             return false;
         };
         stream.request_keyframe(kind);

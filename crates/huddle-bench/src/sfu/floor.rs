@@ -1,9 +1,10 @@
 //! The floor: the least it costs on this machine to send one SRTP packet —
 //! encrypt it with str0m's own cipher for the profile str0m negotiates
 //! (AEAD-AES-256-GCM, its and dimpl's first choice, which browsers offer too)
-//! and `send_to` it over loopback, one system call a packet as the SFU's
-//! worker does — on the server's CPU. The SFU's CPU per forwarded packet is
-//! judged against it.
+//! and `send_to` it over loopback, one system call a packet (the SFU's worker
+//! now sends 32 per `sendmmsg`, so it can spend less than this in the kernel)
+//! — on the server's CPU. The SFU's CPU per forwarded packet is judged
+//! against it.
 
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -76,6 +76,9 @@ pub struct Worker {
     /// The last reading's lag was over [`BEHIND`].
     behind: bool,
     next_metrics: Instant,
+    /// Datagrams to send, up to a batch, all in one system call (see `huddle_udp`): sent one
+    /// per call, the kernel took more than half of the worker's CPU.
+    unsent: Vec<(SocketAddr, Vec<u8>)>,
 }
 
 impl Worker {
@@ -100,6 +103,7 @@ impl Worker {
             pressure: Pressure::new(now),
             behind: false,
             next_metrics: now,
+            unsent: Vec::with_capacity(huddle_udp::BATCH),
         }
     }
 
@@ -178,8 +182,9 @@ impl Worker {
         loop {
             match self.sfu.poll_output() {
                 Output::Transmit(t) => {
-                    if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
-                        tracing::debug!(destination = %t.destination, "send_to: {e}");
+                    self.unsent.push((t.destination, t.contents));
+                    if self.unsent.len() >= huddle_udp::BATCH {
+                        self.send_unsent();
                     }
                 }
                 Output::Event(e) => {
@@ -200,12 +205,29 @@ impl Worker {
                     let _ = self.links.peers[to].send(input);
                 }
                 Output::Timeout(t) => {
+                    self.send_unsent();
                     self.links.refusing[self.id]
                         .store(self.sfu.refuses_newcomers(), Ordering::Relaxed);
                     return t;
                 }
             }
         }
+    }
+
+    /// Sends the datagrams gathered by [`Self::flush`], a batch per system call. A datagram the
+    /// socket refuses is dropped, as the network could have.
+    fn send_unsent(&mut self) {
+        let mut sent = 0;
+        while sent < self.unsent.len() {
+            match huddle_udp::send(&self.socket, &self.unsent[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) => {
+                    tracing::debug!(destination = %self.unsent[sent].0, "send: {e}");
+                    sent += 1;
+                }
+            }
+        }
+        self.unsent.clear();
     }
 
     fn apply(&mut self, cmd: Command) {

@@ -17,10 +17,10 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::relay_socket::{Readiness, RelaySocket};
 use super::stream::{self, OUTGOING_QUEUE};
-use super::udp_batch::{self, Datagrams, BATCH};
 use super::{ClientStream, Event};
 use crate::core::{AllocationId, ClientAddr, Input, Output, Server, Transport};
 use crate::metrics::{DropReason, TurnMetrics};
+use huddle_udp::{Datagrams, BATCH};
 
 const EVENT_QUEUE: usize = 4096;
 /// Stream (TCP, later TLS) clients served at once.
@@ -306,7 +306,7 @@ impl EventLoop {
         if let Some(relay) = self.relays.get(&allocation) {
             let socket = relay.socket.get_ref();
             while sent < self.peer_batch.len() {
-                match udp_batch::send(socket, &self.peer_batch[sent..]) {
+                match huddle_udp::send(socket, &self.peer_batch[sent..]) {
                     Ok(n) => sent += n.max(1),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) => {
@@ -331,7 +331,7 @@ impl EventLoop {
         while sent < self.to_clients.len() {
             let pending = &self.to_clients[sent..];
             let udp = &self.udp;
-            match udp.try_io(Interest::WRITABLE, || udp_batch::send(udp, pending)) {
+            match udp.try_io(Interest::WRITABLE, || huddle_udp::send(udp, pending)) {
                 Ok(n) => sent += n.max(1),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if self.udp.writable().await.is_err() {

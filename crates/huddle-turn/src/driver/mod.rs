@@ -4,7 +4,6 @@
 mod event_loop;
 mod relay_socket;
 mod stream;
-mod udp_batch;
 
 use std::future::Future;
 use std::io;
@@ -16,6 +15,11 @@ use tokio::net::{TcpListener, UdpSocket};
 
 use crate::core::{ClientAddr, Server};
 use crate::{TurnConfig, TurnMetrics};
+
+/// Asked for on the listening socket; the kernel caps it at `net.core.rmem_max`.
+const LISTEN_BUFFER: usize = 4 << 20;
+/// Asked for on each relay socket (there may be thousands).
+const RELAY_BUFFER: usize = 1 << 20;
 
 /// What tasks tell the event loop.
 pub(crate) enum Event {
@@ -63,7 +67,7 @@ impl TurnServer {
         for _ in 0..16 {
             let udp = UdpSocket::bind(config.listen).await?;
             let addr = udp.local_addr()?;
-            match udp_batch::set_buffers(&udp, udp_batch::LISTEN_BUFFER) {
+            match huddle_udp::set_buffers(&udp, LISTEN_BUFFER) {
                 Ok(granted) => tracing::debug!(%addr, granted, "TURN UDP receive buffer"),
                 Err(e) => tracing::warn!(%addr, "could not size TURN UDP buffers: {e}"),
             }

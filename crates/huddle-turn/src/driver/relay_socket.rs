@@ -36,7 +36,7 @@ impl RelaySocket {
         let std_socket = std::net::UdpSocket::bind(addr)?;
         std_socket.set_nonblocking(true)?;
         // Best effort: the default buffers still work, with less slack.
-        if let Err(e) = super::udp_batch::set_buffers(&std_socket, super::udp_batch::RELAY_BUFFER) {
+        if let Err(e) = huddle_udp::set_buffers(&std_socket, super::RELAY_BUFFER) {
             tracing::debug!(%addr, "could not size relay buffers: {e}");
         }
         // SAFETY: a std UdpSocket owns its descriptor and always returns the

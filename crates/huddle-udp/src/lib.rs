@@ -1,37 +1,31 @@
-//! Batched UDP I/O for the event loop: one `recvmmsg` takes up to [`BATCH`]
-//! datagrams and one `sendmmsg` sends up to [`BATCH`], so a burst costs a few
-//! system calls instead of two per packet. The core stays unaware: the loop
-//! feeds it a batch, then flushes everything the batch produced.
+//! Batched UDP I/O for huddle's media servers (the TURN server's event loop, the SFU's
+//! workers): one `recvmmsg` takes up to [`BATCH`] datagrams and one `sendmmsg` sends up to
+//! [`BATCH`], so a burst costs a few system calls instead of one per packet. The sans-IO cores
+//! stay unaware: their drivers feed them a batch, then flush everything it produced.
 //!
-//! On Linux a run of datagrams for one destination with one size (Binding
-//! answers to one client socket, a burst relayed from one allocation to one
-//! peer) goes out as one segmented send (`UDP_SEGMENT`, generic segmentation
-//! offload): the kernel builds and routes one large datagram and cuts it into
-//! the same datagrams at the last moment, in the NIC when it can. Receivers
-//! see exactly the datagrams they would have seen otherwise. When the kernel
-//! refuses (`EIO`: a device without checksum offload), the loop falls back to
-//! one datagram per message for good.
+//! On Linux a run of datagrams for one destination with one size (Binding answers to one client
+//! socket, a burst relayed from one allocation to one peer, a video frame's packets to one
+//! subscriber) goes out as one segmented send (`UDP_SEGMENT`, generic segmentation offload): the
+//! kernel builds and routes one large datagram and cuts it into the same datagrams at the last
+//! moment, in the NIC when it can. Receivers see exactly the datagrams they would have seen
+//! otherwise. When the kernel refuses (`EIO`: a device without checksum offload), sending falls
+//! back to one datagram per message for good.
 //!
-//! Also sizes socket buffers: a single loop that pauses for a few milliseconds
-//! (another process on the core, a burst of control messages) must not lose
-//! what arrives meanwhile.
+//! Also sizes socket buffers: a loop that pauses for a few milliseconds (another process on the
+//! core, a burst of control messages) must not lose what arrives meanwhile.
 
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 
 /// Datagrams moved per system call.
-pub(crate) const BATCH: usize = 32;
+pub const BATCH: usize = 32;
 /// Any UDP datagram fits, so nothing is truncated.
 const SLOT: usize = 65_536;
-/// Asked for on the listening socket; the kernel caps it at `net.core.rmem_max`.
-pub(crate) const LISTEN_BUFFER: usize = 4 << 20;
-/// Asked for on each relay socket (there may be thousands).
-pub(crate) const RELAY_BUFFER: usize = 1 << 20;
 
 /// Raises the receive and send buffers of `socket` towards `bytes` and
 /// returns the receive buffer granted.
-pub(crate) fn set_buffers<S: std::os::fd::AsFd>(socket: &S, bytes: usize) -> io::Result<usize> {
+pub fn set_buffers<S: std::os::fd::AsFd>(socket: &S, bytes: usize) -> io::Result<usize> {
     let socket = socket2::SockRef::from(socket);
     socket.set_recv_buffer_size(bytes)?;
     socket.set_send_buffer_size(bytes)?;
@@ -39,10 +33,16 @@ pub(crate) fn set_buffers<S: std::os::fd::AsFd>(socket: &S, bytes: usize) -> io:
 }
 
 /// Receive slots reused for every batch.
-pub(crate) struct Datagrams {
+pub struct Datagrams {
     storage: Vec<u8>,
     lens: [usize; BATCH],
     from: [Option<SocketAddr>; BATCH],
+}
+
+impl Default for Datagrams {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Datagrams {
@@ -72,11 +72,11 @@ impl Datagrams {
     }
 }
 
-/// Sends the first (up to [`BATCH`]) of `packets` on the non-blocking
-/// `socket`; how many went out, or `WouldBlock` when the send buffer is full
-/// (call it inside tokio's `try_io`). An error other than that concerns the
-/// first packet, which the caller should then skip.
-pub(crate) fn send(socket: &impl AsRawFd, packets: &[(SocketAddr, Vec<u8>)]) -> io::Result<usize> {
+/// Sends the first (up to [`BATCH`]) of `packets` on `socket`; how many went out. On a
+/// non-blocking socket, `WouldBlock` when the send buffer is full (call it inside tokio's
+/// `try_io`). An error other than that concerns the first packet, which the caller should then
+/// skip.
+pub fn send(socket: &impl AsRawFd, packets: &[(SocketAddr, Vec<u8>)]) -> io::Result<usize> {
     sys::send(socket.as_raw_fd(), packets)
 }
 

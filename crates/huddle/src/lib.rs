@@ -276,8 +276,10 @@ impl Huddle {
     }
 }
 
-/// How often rooms learn that time passed (auto rooms going back to the mesh after their hold).
-const SETTLE_INTERVAL: Duration = Duration::from_secs(1);
+/// How often rooms learn that time passed: auto rooms go back to the mesh after their hold, and
+/// big rooms announce who arrived since the last tick (`rooms::ARRIVALS_BATCHED_FROM`), so a
+/// newcomer is announced at most this late.
+const SETTLE_INTERVAL: Duration = Duration::from_millis(100);
 
 async fn settle_rooms(rooms: Arc<dyn NodeRooms>, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval(SETTLE_INTERVAL);

@@ -32,6 +32,9 @@ const MAX_FRAME_BYTES: usize = 1024 * 1024;
 /// and tungstenite's default (128 KiB) was most of what an idle participant cost.
 const READ_BUFFER_BYTES: usize = 8 * 1024;
 
+/// What a WebSocket may hold of frames written and not yet flushed before it writes them anyway.
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
+
 /// The whole HTTP application; `main` and the tests serve it the same way. `roster` is the
 /// cluster node's view of the cluster, in cluster mode.
 pub fn app(signaling: Arc<Signaling>, roster: Option<Roster>) -> Router {
@@ -151,9 +154,9 @@ async fn websocket(
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
-        // Each message goes out as it is sent (the session writes one at a time anyway), so no
-        // buffer is kept waiting to fill.
-        .write_buffer_size(0)
+        // Frames wait in the buffer until the session flushes (when no more are queued for it),
+        // so what queued together goes out in one write; the buffer grows only as far as that.
+        .write_buffer_size(WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             signaling.run_session(socket, &peer).await;
             drop(slot);

@@ -126,7 +126,17 @@ impl Signaling {
         let mut keepalive = interval(self.settings.keepalive_interval);
         keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
+        // Frames written since the last flush: they go out together once no delivery waits, so
+        // the arrivals a big room announces together (`rooms::ARRIVALS_BATCHED_FROM`) take one
+        // write rather than one system call each.
+        let mut unflushed = false;
         let end = 'session: loop {
+            if unflushed && !session.has_news_waiting() {
+                if flush(&mut socket, wait).await.is_err() {
+                    break End::Gone;
+                }
+                unflushed = false;
+            }
             let step = tokio::select! {
                 // The client's frames first: after the session waited on the server (the SFU, the
                 // database), what the client sent meanwhile is read before the keepalive asks
@@ -157,19 +167,23 @@ impl Signaling {
             };
             match step {
                 Step::Reply(message) => {
-                    if send(&mut socket, &message, wait).await.is_err() {
+                    if feed(&mut socket, &message, wait).await.is_err() {
                         break End::Gone;
                     }
+                    unflushed = true;
                 }
                 Step::Replies(messages) => {
                     for message in &messages {
-                        if send(&mut socket, message, wait).await.is_err() {
+                        if feed(&mut socket, message, wait).await.is_err() {
                             break 'session End::Gone;
                         }
                     }
+                    unflushed = true;
                 }
                 Step::Last(message, end) => {
-                    let _ = send(&mut socket, &message, wait).await;
+                    if feed(&mut socket, &message, wait).await.is_ok() {
+                        let _ = flush(&mut socket, wait).await;
+                    }
                     break end;
                 }
                 Step::Quiet => {}
@@ -209,14 +223,13 @@ impl Signaling {
     }
 }
 
-/// Sends one frame, giving up after `wait`: a frozen client whose socket takes nothing must not
-/// hold its session (and its connection) open while data keeps coming for it.
-async fn send_frame<S: Sink<Message> + Unpin>(
-    socket: &mut S,
-    frame: Message,
+/// Gives up on a write to the socket after `wait`: a frozen client whose socket takes nothing
+/// must not hold its session (and its connection) open while data keeps coming for it.
+async fn within<E>(
     wait: Duration,
+    write: impl std::future::Future<Output = Result<(), E>>,
 ) -> Result<(), Unsent> {
-    match tokio::time::timeout(wait, socket.send(frame)).await {
+    match tokio::time::timeout(wait, write).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) | Err(_) => Err(Unsent),
     }
@@ -225,13 +238,28 @@ async fn send_frame<S: Sink<Message> + Unpin>(
 /// A frame the socket did not take in time, or at all.
 struct Unsent;
 
-async fn send<S: Sink<Message> + Unpin>(
+/// Sends one frame at once.
+async fn send_frame<S: Sink<Message> + Unpin>(
+    socket: &mut S,
+    frame: Message,
+    wait: Duration,
+) -> Result<(), Unsent> {
+    within(wait, socket.send(frame)).await
+}
+
+/// Writes one message without sending it yet (see [`flush`]).
+async fn feed<S: Sink<Message> + Unpin>(
     socket: &mut S,
     message: &ServerMessage,
     wait: Duration,
 ) -> Result<(), Unsent> {
     let frame = Message::Text(encode_server(message).into());
-    send_frame(socket, frame, wait).await
+    within(wait, socket.feed(frame)).await
+}
+
+/// Sends what [`feed`] wrote.
+async fn flush<S: Sink<Message> + Unpin>(socket: &mut S, wait: Duration) -> Result<(), Unsent> {
+    within(wait, socket.flush()).await
 }
 
 pub(super) struct Session<'a> {
@@ -247,6 +275,13 @@ pub(super) struct Session<'a> {
 
 impl Session<'_> {
     /// What the room sends once joined, or a host's answer while waiting in the lobby.
+    /// A delivery is already queued for this session.
+    fn has_news_waiting(&self) -> bool {
+        self.membership
+            .as_ref()
+            .is_some_and(|membership| !membership.inbox.is_empty())
+    }
+
     async fn next_news(&mut self) -> News {
         if let Some(membership) = &mut self.membership {
             return News::Delivery(membership.inbox.recv().await);

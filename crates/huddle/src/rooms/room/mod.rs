@@ -26,6 +26,13 @@ const RELAY_BACKLOG: usize = 32;
 /// flooding it, say) does not inherit the room.
 pub const HOST_RETURN_GRACE: Duration = Duration::from_secs(30);
 
+/// From this many members on, a newcomer is announced to the others at the room's next settle
+/// (within `SETTLE_INTERVAL`), together with whoever else arrived meanwhile, rather than at once:
+/// each arrival is a message to every member, and in a wave of arrivals (a webinar starting)
+/// those messages were the server's largest cost beside the media (docs/benchmarks.md). Below
+/// it, where a newcomer is someone to connect to, nobody waits.
+pub const ARRIVALS_BATCHED_FROM: usize = 50;
+
 struct Member {
     participant: Participant,
     author: AuthorKey,
@@ -55,6 +62,9 @@ pub struct Room {
     absent_host: Option<AbsentHost>,
     /// The room moved here from another node (a drain): whoever arrives first did not open it.
     moved_in: bool,
+    /// Members the others have not been told of yet (see [`ARRIVALS_BATCHED_FROM`]), first
+    /// arrived first.
+    unannounced: Vec<ParticipantId>,
 }
 
 /// What a host changes about another member.
@@ -83,6 +93,7 @@ impl Room {
             arrivals: 0,
             absent_host: None,
             moved_in: false,
+            unannounced: Vec::new(),
         }
     }
 
@@ -163,10 +174,14 @@ impl Room {
         let role = participant.role;
         self.settle_at(self.members.len() + 1, now);
         let others = self.participants();
-        self.broadcast(ServerMessage::ParticipantJoined {
-            participant: participant.clone(),
-        });
         let id = participant.id.clone();
+        if self.members.len() >= ARRIVALS_BATCHED_FROM {
+            self.unannounced.push(id.clone());
+        } else {
+            self.broadcast(ServerMessage::ParticipantJoined {
+                participant: participant.clone(),
+            });
+        }
         self.arrivals += 1;
         self.members.insert(
             id,
@@ -225,6 +240,7 @@ impl Room {
         to: &ParticipantId,
         signal: Signal,
     ) -> Result<(), RelayError> {
+        self.announce_arrivals();
         let recipient = self
             .members
             .get(to)
@@ -260,6 +276,9 @@ impl Room {
     /// network outage, a server that stalled), announcing one departure must not find the
     /// other laggards still here and drop them again, once per departure.
     fn drop_members(&mut self, ids: &[ParticipantId], reason: LeaveReason) {
+        // Those who met a leaver in their `joined` hear of the departure: so must the others,
+        // of the arrival first.
+        self.announce_arrivals();
         let mut gone = Vec::new();
         for id in ids {
             let Some(member) = self.members.remove(id) else {
@@ -349,6 +368,7 @@ impl Room {
     /// Delivers `notice` to its audience, rendered for each. False when the audience is one
     /// member who is not here.
     pub fn announce(&mut self, notice: &Notice, audience: &Audience) -> bool {
+        self.announce_arrivals();
         if let Audience::Member(id) = audience {
             if !self.members.contains_key(id) {
                 return false;
@@ -375,6 +395,7 @@ impl Room {
     /// Lets time pass: an auto room that stayed small long enough goes back to the mesh, and the
     /// role of a host who did not come back in time passes on.
     pub fn settle(&mut self, now: Instant) {
+        self.announce_arrivals();
         self.settle_at(self.members.len(), now);
         if let Some(absent) = &mut self.absent_host {
             let since = *absent.since.get_or_insert(now);
@@ -404,11 +425,41 @@ impl Room {
     }
 
     fn broadcast(&mut self, message: ServerMessage) {
+        self.announce_arrivals();
         let laggards: Vec<ParticipantId> = self
             .members
             .keys()
             .filter(|id| !self.deliver(id, message.clone()))
             .cloned()
+            .collect();
+        self.drop_members(&laggards, LeaveReason::Disconnected);
+    }
+
+    /// Tells each member of the newcomers not announced yet who arrived after them (those who
+    /// came later met them in their `joined`). Anything else the room sends goes after this, so
+    /// nobody hears of a member's change, signal or departure before their arrival.
+    fn announce_arrivals(&mut self) {
+        if self.unannounced.is_empty() {
+            return;
+        }
+        let newcomers: Vec<(u64, Participant)> = std::mem::take(&mut self.unannounced)
+            .iter()
+            .filter_map(|id| self.members.get(id))
+            .map(|member| (member.arrival, member.participant.clone()))
+            .collect();
+        let laggards: Vec<ParticipantId> = self
+            .members
+            .iter()
+            .filter(|(id, member)| {
+                newcomers
+                    .iter()
+                    .filter(|(arrival, _)| member.arrival < *arrival)
+                    .any(|(_, participant)| {
+                        let participant = participant.clone();
+                        !self.deliver(id, ServerMessage::ParticipantJoined { participant })
+                    })
+            })
+            .map(|(id, _)| id.clone())
             .collect();
         self.drop_members(&laggards, LeaveReason::Disconnected);
     }

@@ -231,3 +231,90 @@ fn a_room_moving_in_keeps_its_media_mode_and_gives_nobody_a_role_for_coming_firs
         .unwrap();
     assert_eq!(role, Role::Host);
 }
+
+/// As [`join`], with room in the inbox for every other member's arrival.
+fn join_roomy(room: &mut Room, id: &str) -> mpsc::Receiver<ServerMessage> {
+    let (tx, rx) = mpsc::channel(ARRIVALS_BATCHED_FROM * 2);
+    room.admit(participant(id), key(id), tx, Instant::now())
+        .unwrap();
+    rx
+}
+
+/// A room of `ARRIVALS_BATCHED_FROM` members, their inboxes emptied (the first member's first).
+fn big_room() -> (Room, Vec<mpsc::Receiver<ServerMessage>>) {
+    let mut room = mesh_room(ARRIVALS_BATCHED_FROM + 10);
+    let mut inboxes: Vec<_> = (0..ARRIVALS_BATCHED_FROM)
+        .map(|i| join_roomy(&mut room, &format!("m{i}")))
+        .collect();
+    for inbox in &mut inboxes {
+        while inbox.try_recv().is_ok() {}
+    }
+    (room, inboxes)
+}
+
+fn joined(id: &str) -> ServerMessage {
+    ServerMessage::ParticipantJoined {
+        participant: participant(id),
+    }
+}
+
+#[test]
+fn a_big_room_announces_arrivals_together_at_its_settle_to_those_who_came_before_them() {
+    let (mut room, mut members) = big_room();
+    let first = &mut members[0];
+    let mut x = join(&mut room, "x");
+    let mut y = join(&mut room, "y");
+    assert!(first.try_recv().is_err(), "nothing before the settle");
+    room.settle(Instant::now());
+    assert_eq!(first.try_recv().unwrap(), joined("x"));
+    assert_eq!(first.try_recv().unwrap(), joined("y"));
+    assert!(first.try_recv().is_err());
+    assert_eq!(x.try_recv().unwrap(), joined("y"));
+    assert!(x.try_recv().is_err(), "x is not told of itself");
+    assert!(y.try_recv().is_err(), "y met x in its `joined`");
+    room.settle(Instant::now());
+    assert!(first.try_recv().is_err(), "announced once");
+}
+
+#[test]
+fn nothing_about_a_member_goes_out_before_their_arrival() {
+    let (mut room, mut members) = big_room();
+    let first = &mut members[0];
+    let _x = join(&mut room, "x");
+    let media = MediaState {
+        audio: true,
+        ..MediaState::default()
+    };
+    room.update(&ParticipantId("x".into()), media, None);
+    // Told as they are now, then of the change.
+    assert!(matches!(
+        first.try_recv().unwrap(),
+        ServerMessage::ParticipantJoined { participant } if participant.media == media
+    ));
+    assert!(matches!(
+        first.try_recv().unwrap(),
+        ServerMessage::ParticipantUpdated { participant } if participant.media == media
+    ));
+    let _z = join(&mut room, "z");
+    room.remove(
+        &ParticipantId("z".into()),
+        LeaveReason::Left,
+        Instant::now(),
+    );
+    assert_eq!(first.try_recv().unwrap(), joined("z"));
+    assert!(matches!(
+        first.try_recv().unwrap(),
+        ServerMessage::ParticipantLeft { id, .. } if id.0 == "z"
+    ));
+}
+
+#[test]
+fn a_small_room_announces_a_newcomer_at_once() {
+    let mut room = mesh_room(ARRIVALS_BATCHED_FROM);
+    let mut a = join_roomy(&mut room, "a");
+    let mut others = Vec::new();
+    for i in 1..ARRIVALS_BATCHED_FROM {
+        others.push(join_roomy(&mut room, &format!("m{i}")));
+        assert!(a.try_recv().is_ok(), "member {i} announced at once");
+    }
+}

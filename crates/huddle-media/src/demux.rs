@@ -56,12 +56,12 @@ fn stun_local_ufrag(datagram: &[u8]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A binding request with USERNAME, PRIORITY and a dummy MESSAGE-INTEGRITY (the
     /// parser wants it present; checking it is the worker's `Rtc`'s job).
-    fn binding_request(username: &str) -> Vec<u8> {
+    pub(crate) fn binding_request(username: &str) -> Vec<u8> {
         let mut attr = vec![0x00, 0x06];
         attr.extend((username.len() as u16).to_be_bytes());
         attr.extend(username.as_bytes());

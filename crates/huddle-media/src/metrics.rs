@@ -29,6 +29,7 @@ pub struct SfuMetrics {
     frames_skipped: Counter,
     data_channel_dropped: Counter,
     frames_late: Counter,
+    datagrams_stale: Counter,
     joins_refused: Counter,
     worker_rooms: Family<WorkerLabel, Gauge>,
     worker_participants: Family<WorkerLabel, Gauge>,
@@ -89,6 +90,11 @@ impl SfuMetrics {
             "huddle_sfu_frames_late",
             "Frames forwarded to nobody: they waited past the worker's delay bound before it could handle them",
             self.frames_late.clone(),
+        );
+        registry.register(
+            "huddle_sfu_datagrams_stale",
+            "Datagrams dropped unread: they waited more than twice the delay bound for their worker",
+            self.datagrams_stale.clone(),
         );
         registry.register(
             "huddle_sfu_joins_refused",
@@ -198,6 +204,7 @@ impl SfuMetrics {
         self.frames_skipped.inc_by(delta.frames_skipped);
         self.data_channel_dropped.inc_by(delta.data_channel_dropped);
         self.frames_late.inc_by(delta.frames_late);
+        self.datagrams_stale.inc_by(delta.datagrams_stale);
         self.joins_refused.inc_by(delta.joins_refused);
     }
 }
@@ -221,6 +228,7 @@ mod tests {
             frames_skipped: 4,
             data_channel_dropped: 3,
             frames_late: 6,
+            datagrams_stale: 8,
             joins_refused: 7,
         };
         let first = s;
@@ -271,6 +279,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("huddle_sfu_frames_late_total 6"), "{text}");
+        assert!(
+            text.contains("huddle_sfu_datagrams_stale_total 8"),
+            "{text}"
+        );
         assert!(text.contains("huddle_sfu_joins_refused_total 7"), "{text}");
         for series in [
             r#"huddle_sfu_worker_packets_forwarded_total{worker="0"} 10"#,

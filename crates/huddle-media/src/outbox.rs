@@ -69,6 +69,8 @@ pub struct SfuStats {
     pub data_channel_dropped: u64,
     /// Frames not forwarded at all: they came in after waiting past the worker's delay bound.
     pub frames_late: u64,
+    /// Datagrams dropped unread: they waited more than twice the delay bound.
+    pub datagrams_stale: u64,
     /// Newcomers refused because the worker sheds load.
     pub joins_refused: u64,
 }
@@ -90,6 +92,7 @@ impl SfuStats {
                 .data_channel_dropped
                 .saturating_sub(earlier.data_channel_dropped),
             frames_late: self.frames_late.saturating_sub(earlier.frames_late),
+            datagrams_stale: self.datagrams_stale.saturating_sub(earlier.datagrams_stale),
             joins_refused: self.joins_refused.saturating_sub(earlier.joins_refused),
         }
     }

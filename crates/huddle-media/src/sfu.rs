@@ -341,6 +341,10 @@ impl Sfu {
         self.queue_delay = self.now.saturating_duration_since(arrived);
         self.overload.waited(self.queue_delay);
         self.now = self.now.max(arrived);
+        if self.overload.is_stale(self.queue_delay) {
+            self.out.stats.datagrams_stale += 1;
+            return Ok(());
+        }
         let contents = contents
             .try_into()
             .map_err(|_| SfuError::UnrecognisedDatagram)?;

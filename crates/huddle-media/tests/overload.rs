@@ -1,7 +1,7 @@
 //! A worker whose datagrams wait past its delay bound sheds load in order: lower simulcast layers,
 //! then keyframes only for the coldest tiles (smallest first, then the latest to join), then no
-//! newcomers; media that waited past the bound is not forwarded at all. It gives it back once
-//! its queue is calm.
+//! newcomers; media that waited past the bound is not forwarded at all, and datagrams that waited
+//! twice the bound are not even read. It gives it back once its queue is calm.
 
 mod common;
 
@@ -15,6 +15,8 @@ const PRESSED: Duration = Duration::from_millis(120);
 /// Between an eighth and half the bound: the shedding holds.
 const HOLDING: Duration = Duration::from_millis(50);
 const PAST_THE_BOUND: Duration = Duration::from_millis(300);
+/// Past twice the bound.
+const STALE: Duration = Duration::from_millis(450);
 const TICK: Duration = Duration::from_millis(100);
 
 fn keyframes_and_deltas(b: &Bench, client: usize) -> (usize, usize) {
@@ -149,8 +151,33 @@ fn media_that_waited_past_the_bound_is_not_forwarded() {
         "late media was forwarded"
     );
     assert!(b.sfu.stats().frames_late > 30);
+    assert_catches_up(&mut b, viewer);
+}
 
-    // Caught up: audio at once, video from a keyframe on.
+#[test]
+fn datagrams_that_waited_twice_the_bound_are_dropped_unread_and_the_call_goes_on() {
+    let mut b = Bench::new();
+    let _publisher = b.join(AV);
+    let viewer = b.join(NOTHING);
+    b.connect_all();
+    b.send_media(Duration::from_secs(1));
+
+    b.uplink_queue_delay = STALE;
+    b.run_for(TICK);
+    b.clients[viewer].clear_events();
+    let late = b.sfu.stats().frames_late;
+    b.send_media(Duration::from_millis(500));
+    assert!(
+        b.clients[viewer].received().is_empty(),
+        "stale media was forwarded"
+    );
+    assert!(b.sfu.stats().datagrams_stale > 30);
+    assert_eq!(b.sfu.stats().frames_late, late, "nothing of them was read");
+    assert_catches_up(&mut b, viewer);
+}
+
+/// Once nothing waits: audio at once, video from a keyframe on.
+fn assert_catches_up(b: &mut Bench, viewer: usize) {
     b.uplink_queue_delay = Duration::ZERO;
     b.send_media(Duration::from_secs(5));
     assert!(b.clients[viewer].received_kind(MediaKind::Audio).len() > 200);

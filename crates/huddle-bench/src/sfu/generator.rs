@@ -30,6 +30,7 @@ const WORKER_FORWARDED: &str = "huddle_sfu_worker_packets_forwarded_total";
 const SHEDDING: &str = "huddle_sfu_worker_shedding";
 const KEYFRAMES_ONLY: &str = "huddle_sfu_worker_keyframes_only";
 const FRAMES_LATE: &str = "huddle_sfu_frames_late_total";
+const DATAGRAMS_STALE: &str = "huddle_sfu_datagrams_stale_total";
 const FRAMES_SKIPPED: &str = "huddle_sfu_frames_skipped_total";
 const JOINS_REFUSED: &str = "huddle_sfu_joins_refused_total";
 
@@ -71,6 +72,8 @@ pub struct Shed {
     pub keyframes_only: f64,
     /// Frames forwarded to nobody because they waited past the delay bound (a counter).
     pub frames_late: f64,
+    /// Datagrams dropped unread after waiting twice the delay bound (a counter).
+    pub datagrams_stale: f64,
     /// Frames not sent to a subscriber whose send queue was too far behind (a counter).
     pub frames_skipped: f64,
     /// Newcomers refused with `room_overloaded` (a counter).
@@ -83,6 +86,7 @@ impl Shed {
             level: signaling::max_series(metrics, SHEDDING).unwrap_or(0.0),
             keyframes_only: signaling::series(metrics, KEYFRAMES_ONLY).sum(),
             frames_late: signaling::metric(metrics, FRAMES_LATE).unwrap_or(0.0),
+            datagrams_stale: signaling::metric(metrics, DATAGRAMS_STALE).unwrap_or(0.0),
             frames_skipped: signaling::metric(metrics, FRAMES_SKIPPED).unwrap_or(0.0),
             joins_refused: signaling::metric(metrics, JOINS_REFUSED).unwrap_or(0.0),
         }

@@ -66,6 +66,10 @@ const FRAMES_LATE: Metric = metric(
     "frames_late",
     "frames forwarded to nobody, past the delay bound (whole run)",
 );
+const DATAGRAMS_STALE: Metric = metric(
+    "datagrams_stale",
+    "datagrams dropped unread, past twice the delay bound (whole run)",
+);
 const FRAMES_SKIPPED: Metric = metric(
     "frames_skipped",
     "frames not sent to a subscriber whose send queue was behind (whole run)",
@@ -117,6 +121,7 @@ impl RunFigures {
             (SHEDDING, o.shed.level),
             (KEYFRAMES_ONLY, o.shed.keyframes_only),
             (FRAMES_LATE, o.shed.frames_late),
+            (DATAGRAMS_STALE, o.shed.datagrams_stale),
             (FRAMES_SKIPPED, o.shed.frames_skipped),
             (JOINS_REFUSED, o.shed.joins_refused),
             (US_PER_PACKET, per_packet),
@@ -260,17 +265,24 @@ fn notes(args: &SfuArgs, median: impl Fn(Metric) -> f64) -> Vec<String> {
     }
     if args.contend {
         let p99 = median(LATENCY_P99);
-        let shed = [SHEDDING, KEYFRAMES_ONLY, FRAMES_LATE, JOINS_REFUSED]
-            .iter()
-            .any(|m| median(*m) > 0.0);
+        let shed = [
+            SHEDDING,
+            KEYFRAMES_ONLY,
+            FRAMES_LATE,
+            DATAGRAMS_STALE,
+            JOINS_REFUSED,
+        ]
+        .iter()
+        .any(|m| median(*m) > 0.0);
         notes.push(format!(
             "overload (the server's CPU shared with a busy loop once all joined): p99 latency {p99:.0} ms, target \
              <= {OVERLOAD_P99_MS}: {}; shedding level {:.0}, {:.0} subscriptions on keyframes only, \
-             {:.0} late frames, {:.0} newcomers refused: shedding in /metrics: {}",
+             {:.0} late frames, {:.0} stale datagrams, {:.0} newcomers refused: shedding in /metrics: {}",
             verdict(p99 <= OVERLOAD_P99_MS),
             median(SHEDDING),
             median(KEYFRAMES_ONLY),
             median(FRAMES_LATE),
+            median(DATAGRAMS_STALE),
             median(JOINS_REFUSED),
             verdict(shed)
         ));

@@ -274,7 +274,6 @@ pub(super) struct Session<'a> {
 }
 
 impl Session<'_> {
-    /// What the room sends once joined, or a host's answer while waiting in the lobby.
     /// A delivery is already queued for this session.
     fn has_news_waiting(&self) -> bool {
         self.membership
@@ -282,6 +281,7 @@ impl Session<'_> {
             .is_some_and(|membership| !membership.inbox.is_empty())
     }
 
+    /// What the room sends once joined, or a host's answer while waiting in the lobby.
     async fn next_news(&mut self) -> News {
         if let Some(membership) = &mut self.membership {
             return News::Delivery(membership.inbox.recv().await);

@@ -392,8 +392,9 @@ impl Room {
         true
     }
 
-    /// Lets time pass: an auto room that stayed small long enough goes back to the mesh, and the
-    /// role of a host who did not come back in time passes on.
+    /// Lets time pass: the arrivals of a big room since the last settle are announced, an auto
+    /// room that stayed small long enough goes back to the mesh, and the role of a host who did
+    /// not come back in time passes on.
     pub fn settle(&mut self, now: Instant) {
         self.announce_arrivals();
         self.settle_at(self.members.len(), now);

@@ -135,17 +135,8 @@ fn a_worker_past_its_bound_sheds_layers_then_the_coldest_tiles_then_newcomers() 
 
 #[test]
 fn media_that_waited_past_the_bound_is_not_forwarded() {
-    let mut b = Bench::new();
-    let _publisher = b.join(AV);
-    let viewer = b.join(NOTHING);
-    b.connect_all();
-    b.send_media(Duration::from_secs(1));
-    assert!(!b.clients[viewer].received_kind(MediaKind::Audio).is_empty());
-
-    b.uplink_queue_delay = PAST_THE_BOUND;
-    b.run_for(TICK);
-    b.clients[viewer].clear_events();
-    b.send_media(Duration::from_millis(500));
+    let (mut b, viewer) = a_publisher_and_a_viewer();
+    send_waiting(&mut b, viewer, PAST_THE_BOUND);
     assert!(
         b.clients[viewer].received().is_empty(),
         "late media was forwarded"
@@ -156,17 +147,9 @@ fn media_that_waited_past_the_bound_is_not_forwarded() {
 
 #[test]
 fn datagrams_that_waited_twice_the_bound_are_dropped_unread_and_the_call_goes_on() {
-    let mut b = Bench::new();
-    let _publisher = b.join(AV);
-    let viewer = b.join(NOTHING);
-    b.connect_all();
-    b.send_media(Duration::from_secs(1));
-
-    b.uplink_queue_delay = STALE;
-    b.run_for(TICK);
-    b.clients[viewer].clear_events();
+    let (mut b, viewer) = a_publisher_and_a_viewer();
     let late = b.sfu.stats().frames_late;
-    b.send_media(Duration::from_millis(500));
+    send_waiting(&mut b, viewer, STALE);
     assert!(
         b.clients[viewer].received().is_empty(),
         "stale media was forwarded"
@@ -174,6 +157,26 @@ fn datagrams_that_waited_twice_the_bound_are_dropped_unread_and_the_call_goes_on
     assert!(b.sfu.stats().datagrams_stale > 30);
     assert_eq!(b.sfu.stats().frames_late, late, "nothing of them was read");
     assert_catches_up(&mut b, viewer);
+}
+
+/// A publisher of audio and video and a viewer, who gets its media.
+fn a_publisher_and_a_viewer() -> (Bench, usize) {
+    let mut b = Bench::new();
+    let _publisher = b.join(AV);
+    let viewer = b.join(NOTHING);
+    b.connect_all();
+    b.send_media(Duration::from_secs(1));
+    assert!(!b.clients[viewer].received_kind(MediaKind::Audio).is_empty());
+    (b, viewer)
+}
+
+/// Half a second of media whose datagrams wait `delay` for the worker, the viewer's events
+/// cleared before it.
+fn send_waiting(b: &mut Bench, viewer: usize, delay: Duration) {
+    b.uplink_queue_delay = delay;
+    b.run_for(TICK);
+    b.clients[viewer].clear_events();
+    b.send_media(Duration::from_millis(500));
 }
 
 /// Once nothing waits: audio at once, video from a keyframe on.
